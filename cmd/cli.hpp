@@ -1,0 +1,46 @@
+#pragma once
+// Shared pieces of the command line: global options, output selection, config loading, and the
+// registry each subcommand file adds itself to.
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "config/config.hpp"
+
+namespace orch::cli {
+
+struct GlobalOptions {
+  std::string config_file;
+  std::string output;  // "", table, json, ndjson
+  bool quiet = false;
+  std::string log_level;
+};
+
+enum class Output { table, json, ndjson };
+
+// -o wins; otherwise a table (on a TTY and elsewhere: scripts ask for json explicitly).
+Output output_format(const GlobalOptions& g);
+bool stdout_is_tty();
+bool stderr_is_tty();
+bool use_colour();  // stdout is a TTY and NO_COLOR is unset
+
+// Loads the configuration with the global --config and the command's own flag overrides
+// (setting env name -> value), and sets up logging to stderr.
+Config load(const GlobalOptions& g, std::map<std::string, std::string> flags = {});
+
+// A subcommand: `setup` adds it to the root app and returns the function that runs it; the
+// function returns the process exit code (SPEC §3) or throws orch::Error.
+struct Command {
+  std::string name;
+  int order;  // position in `orch --help`
+  std::function<std::function<int()>(CLI::App& root, GlobalOptions& g, CLI::App*& sub)> setup;
+};
+
+struct Registrar {
+  explicit Registrar(Command c);
+};
+const std::vector<Command>& commands();
+
+}  // namespace orch::cli

@@ -1,0 +1,48 @@
+// orch config: the effective configuration and where each value came from; --check validates.
+#include <iomanip>
+#include <iostream>
+
+#include "cli.hpp"
+#include "core/error.hpp"
+
+namespace orch::cli {
+namespace {
+
+struct ConfigOptions {
+  bool check = false;
+};
+
+int run_config(const GlobalOptions& g, const ConfigOptions& o) {
+  Config cfg = load(g);  // throws ConfigError (exit 78) on anything invalid
+  if (o.check) {
+    if (!g.quiet) std::cout << "configuration OK" << (cfg.file.empty() ? "" : " (" + cfg.file + ")") << "\n";
+    return 0;
+  }
+  if (output_format(g) == Output::json) {
+    std::cout << cfg.to_json().dump(2) << "\n";
+    return 0;
+  }
+  if (g.quiet) return 0;
+  std::cout << "config file: " << (cfg.file.empty() ? "(none)" : cfg.file) << "\n\n";
+  std::cout << std::left << std::setw(34) << "SETTING" << std::setw(9) << "SOURCE" << "VALUE\n";
+  for (const auto& spec : setting_specs()) {
+    std::cout << std::setw(34) << spec.env << std::setw(9) << to_string(cfg.settings.source(spec.env))
+              << cfg.settings.display(spec.env) << "\n";
+  }
+  std::cout << "\nSERVICES\n";
+  if (cfg.services.empty()) std::cout << "  (none: set WEB_API_URL, RAG_API_URL, DOCLING_API_URL or a services: section)\n";
+  for (const auto& s : cfg.services)
+    std::cout << "  " << std::setw(18) << s.name << std::setw(9) << to_string(s.source) << mask_url_secret(s.url)
+              << s.health << "  container=" << s.container << "\n";
+  return 0;
+}
+
+Registrar reg({"config", 80, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+  auto o = std::make_shared<ConfigOptions>();
+  sub = root.add_subcommand("config", "Print the effective configuration with the source of each value");
+  sub->add_flag("--check", o->check, "Validate the configuration; exit 0, or 78 when it is invalid");
+  return std::function<int()>([&g, o] { return run_config(g, *o); });
+}});
+
+}  // namespace
+}  // namespace orch::cli

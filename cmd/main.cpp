@@ -1,0 +1,86 @@
+// orch: the control plane of the content stack. Each subcommand lives in its own file in cmd/
+// and registers itself; this file parses the command line and maps failures to exit codes.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <iostream>
+
+#include "cli.hpp"
+#include "core/error.hpp"
+#include "log/log.hpp"
+
+namespace orch::cli {
+
+static std::vector<Command>& registry() {
+  static std::vector<Command> r;
+  return r;
+}
+Registrar::Registrar(Command c) { registry().push_back(std::move(c)); }
+const std::vector<Command>& commands() { return registry(); }
+
+bool stdout_is_tty() { return isatty(STDOUT_FILENO) == 1; }
+bool stderr_is_tty() { return isatty(STDERR_FILENO) == 1; }
+bool use_colour() { return stdout_is_tty() && std::getenv("NO_COLOR") == nullptr; }
+
+Output output_format(const GlobalOptions& g) {
+  if (g.output == "json") return Output::json;
+  if (g.output == "ndjson") return Output::ndjson;
+  return Output::table;
+}
+
+Config load(const GlobalOptions& g, std::map<std::string, std::string> flags) {
+  ConfigInputs in;
+  if (!g.config_file.empty()) in.file = g.config_file;
+  if (!g.log_level.empty()) flags["ORCH_LOG_LEVEL"] = g.log_level;
+  in.flags = std::move(flags);
+  Config cfg = load_config(in);
+  auto opts = log_options_from(cfg.settings);
+  setup_logging(opts);
+  return cfg;
+}
+
+}  // namespace orch::cli
+
+int main(int argc, char** argv) {
+  using namespace orch;
+  using namespace orch::cli;
+  CLI::App app{"orch: control plane for a Docker + Redis content stack (CMS, frontend, Docling, RAG)", "orch"};
+  app.set_version_flag("--version", std::string("orch ") + ORCH_VERSION + " (" + ORCH_GIT_COMMIT + ")");
+  app.require_subcommand(1);
+  app.fallthrough();
+  GlobalOptions g;
+  app.add_option("-c,--config", g.config_file, "Config file (default: $ORCH_CONFIG, else ./orch.yaml if present)");
+  app.add_option("-o,--output", g.output, "Output format")->check(CLI::IsMember({"table", "json", "ndjson"}));
+  app.add_flag("-q,--quiet", g.quiet, "Print nothing; the exit code tells the result");
+  app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error, critical")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
+
+  std::vector<Command> sorted = commands();
+  std::sort(sorted.begin(), sorted.end(), [](const Command& a, const Command& b) { return a.order < b.order; });
+  std::vector<std::pair<CLI::App*, std::function<int()>>> runners;
+  for (const auto& c : sorted) {
+    CLI::App* sub = nullptr;
+    auto run = c.setup(app, g, sub);
+    runners.emplace_back(sub, std::move(run));
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : static_cast<int>(ExitCode::usage);
+  }
+  try {
+    for (auto& [sub, run] : runners)
+      if (sub->parsed()) return run();
+  } catch (const orch::Error& e) {
+    if (!g.quiet) std::cerr << "orch: " << redacted(e.what()) << "\n";
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    if (!g.quiet) std::cerr << "orch: unexpected error: " << redacted(e.what()) << "\n";
+    return static_cast<int>(ExitCode::unknown);
+  }
+  return static_cast<int>(ExitCode::usage);
+}

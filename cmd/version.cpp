@@ -1,0 +1,23 @@
+// orch version: version and build information.
+#include <curl/curlver.h>
+#include <iostream>
+
+#include "cli.hpp"
+#include "core/json.hpp"
+
+namespace orch::cli {
+namespace {
+
+Registrar reg({"version", 90, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+  sub = root.add_subcommand("version", "Print version and build information");
+  return std::function<int()>([&g] {
+    json info = {{"version", ORCH_VERSION}, {"commit", ORCH_GIT_COMMIT}, {"compiler", __VERSION__},
+                 {"cplusplus", __cplusplus}};
+    if (output_format(g) == Output::json) std::cout << info.dump(2) << "\n";
+    else if (!g.quiet) std::cout << "orch " << ORCH_VERSION << " (commit " << ORCH_GIT_COMMIT << ", gcc " << __VERSION__ << ")\n";
+    return 0;
+  });
+}});
+
+}  // namespace
+}  // namespace orch::cli

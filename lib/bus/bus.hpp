@@ -1,0 +1,106 @@
+#pragma once
+// The event bus (SPEC §4). One interface, two implementations: Redis (stream + pub/sub, with an
+// on-disk outbox while Redis is down) and in-process (REDIS_URL unset, single instance).
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "core/error.hpp"
+#include "core/event.hpp"
+#include "core/json.hpp"
+
+namespace orch {
+
+inline constexpr const char* kEventsStream = "orch:events";
+inline constexpr const char* kDeadStream = "orch:dead";
+
+// The bus could not store an event anywhere (Redis down and the outbox full or unwritable).
+struct BusError : Error {
+  explicit BusError(const std::string& m) : Error(ExitCode::unknown, m) {}
+};
+
+struct PublishReceipt {
+  std::string stream_id;  // empty while the event waits in the outbox
+  bool queued = false;    // true: in the on-disk outbox, to be flushed when Redis returns
+};
+
+struct BusHealth {
+  std::string kind;  // "redis" | "memory"
+  bool connected = false;
+  size_t outbox_depth = 0;
+  std::string error;  // last connection error, if any
+};
+
+// Unsubscribes when destroyed.
+class Subscription {
+ public:
+  Subscription() = default;
+  explicit Subscription(std::function<void()> cancel) : cancel_(std::move(cancel)) {}
+  Subscription(Subscription&& o) noexcept : cancel_(std::move(o.cancel_)) { o.cancel_ = nullptr; }
+  Subscription& operator=(Subscription&& o) noexcept {
+    reset();
+    cancel_ = std::move(o.cancel_);
+    o.cancel_ = nullptr;
+    return *this;
+  }
+  ~Subscription() { reset(); }
+  void reset() {
+    if (cancel_) cancel_();
+    cancel_ = nullptr;
+  }
+
+ private:
+  std::function<void()> cancel_;
+};
+
+struct WorkItem {
+  Event event;          // event.stream_id is the entry's id
+  int deliveries = 1;   // how often the group has handed this entry out
+};
+
+// A share of the event stream for one consumer of a group (Redis consumer group on orch:events;
+// in process: a queue fed by publish). Entries not acknowledged within `claim_idle` are handed
+// to another consumer, so a crash mid-job is retried.
+class WorkQueue {
+ public:
+  virtual ~WorkQueue() = default;
+  // Waits up to `wait` for the next entry; nullopt when there is none.
+  virtual std::optional<WorkItem> next(Millis wait) = 0;
+  virtual void ack(const WorkItem& item) = 0;
+};
+
+class Bus {
+ public:
+  using Handler = std::function<void(const Event&)>;
+  virtual ~Bus() = default;
+
+  // Returns once the event is durable (stream or outbox) and has been handed to live subscribers
+  // of this process. Throws BusError when it cannot be stored.
+  virtual PublishReceipt publish(const Event& e) = 0;
+
+  // Live delivery of events published from now on (from every instance, with Redis). Handlers
+  // run on a bus thread and must return quickly.
+  virtual Subscription subscribe(Handler h) = 0;
+
+  // Stored events after stream id `after` (exclusive; empty = the oldest kept), oldest first.
+  virtual std::vector<Event> read_after(const std::string& after, size_t count) = 0;
+  // The newest `count` stored events, oldest first.
+  virtual std::vector<Event> recent(size_t count) = 0;
+
+  virtual std::unique_ptr<WorkQueue> work_queue(const std::string& group, const std::string& consumer,
+                                                Millis claim_idle) = 0;
+
+  // Appends to the dead-letter stream orch:dead (the failed event plus why).
+  virtual void dead_letter(const Event& e, const json& reason) = 0;
+
+  virtual BusHealth health() = 0;
+  // Stops background threads; flushes what can be flushed.
+  virtual void close() = 0;
+};
+
+std::unique_ptr<Bus> make_memory_bus(size_t keep = 10'000);
+
+}  // namespace orch

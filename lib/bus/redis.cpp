@@ -1,0 +1,138 @@
+#include "bus/redis.hpp"
+
+#include <hiredis/hiredis.h>
+
+#include <cstring>
+#include <sys/time.h>
+
+namespace orch {
+
+RedisUrl parse_redis_url(const std::string& url) {
+  constexpr std::string_view scheme = "redis://";
+  if (url.rfind(scheme, 0) != 0) throw ConfigError("REDIS_URL must start with redis:// (rediss:// needs TLS, which hiredis 0.14 lacks)");
+  RedisUrl u;
+  std::string rest = url.substr(scheme.size());
+  if (auto at = rest.rfind('@'); at != std::string::npos) {
+    std::string cred = rest.substr(0, at);
+    rest = rest.substr(at + 1);
+    if (auto colon = cred.find(':'); colon != std::string::npos) {
+      u.username = cred.substr(0, colon);
+      u.password = cred.substr(colon + 1);
+    } else {
+      u.password = cred;
+    }
+  }
+  if (auto slash = rest.find('/'); slash != std::string::npos) {
+    std::string db = rest.substr(slash + 1);
+    rest = rest.substr(0, slash);
+    if (!db.empty()) {
+      try {
+        u.db = std::stoi(db);
+      } catch (const std::exception&) {
+        throw ConfigError("REDIS_URL: database '" + db + "' is not a number");
+      }
+    }
+  }
+  if (auto colon = rest.rfind(':'); colon != std::string::npos && rest.find(']') == std::string::npos) {
+    try {
+      u.port = std::stoi(rest.substr(colon + 1));
+    } catch (const std::exception&) {
+      throw ConfigError("REDIS_URL: port is not a number");
+    }
+    rest = rest.substr(0, colon);
+  }
+  if (!rest.empty()) u.host = rest;
+  return u;
+}
+
+static timeval to_timeval(std::chrono::milliseconds ms) {
+  timeval tv{};
+  tv.tv_sec = ms.count() / 1000;
+  tv.tv_usec = (ms.count() % 1000) * 1000;
+  return tv;
+}
+
+static RedisReply convert(const redisReply* r) {
+  RedisReply out;
+  switch (r->type) {
+    case REDIS_REPLY_STRING: out.type = RedisReply::Type::string; out.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_STATUS: out.type = RedisReply::Type::status; out.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_INTEGER: out.type = RedisReply::Type::integer; out.integer = r->integer; break;
+    case REDIS_REPLY_ARRAY:
+      out.type = RedisReply::Type::array;
+      for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
+      break;
+    case REDIS_REPLY_ERROR: throw RedisReplyError(std::string(r->str, r->len));
+    default: break;
+  }
+  return out;
+}
+
+RedisConnection::RedisConnection(const RedisUrl& url, std::chrono::milliseconds timeout) {
+  auto tv = to_timeval(timeout);
+  ctx_ = redisConnectWithTimeout(url.host.c_str(), url.port, tv);
+  if (!ctx_ || ctx_->err) {
+    std::string why = ctx_ ? ctx_->errstr : "out of memory";
+    if (ctx_) redisFree(ctx_);
+    ctx_ = nullptr;
+    throw UnreachableError("redis " + url.host + ":" + std::to_string(url.port) + ": " + why);
+  }
+  redisSetTimeout(ctx_, tv);
+  redisEnableKeepAlive(ctx_);
+  try {
+    if (!url.password.empty()) {
+      if (url.username.empty()) command({"AUTH", url.password});
+      else command({"AUTH", url.username, url.password});
+    }
+    if (url.db != 0) command({"SELECT", std::to_string(url.db)});
+  } catch (const RedisReplyError& e) {
+    redisFree(ctx_);
+    ctx_ = nullptr;
+    throw UnreachableError(std::string("redis refused the connection: ") + e.what());
+  }
+}
+
+RedisConnection::~RedisConnection() {
+  if (ctx_) redisFree(ctx_);
+}
+
+void RedisConnection::set_timeout(std::chrono::milliseconds timeout) { redisSetTimeout(ctx_, to_timeval(timeout)); }
+
+std::vector<RedisReply> RedisConnection::pipeline(const std::vector<std::vector<std::string>>& commands) {
+  if (broken_) throw UnreachableError("redis connection is broken");
+  for (const auto& argv : commands) {
+    std::vector<const char*> args;
+    std::vector<size_t> lens;
+    for (const auto& a : argv) {
+      args.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    if (redisAppendCommandArgv(ctx_, static_cast<int>(args.size()), args.data(), lens.data()) != REDIS_OK) {
+      broken_ = true;
+      throw UnreachableError(std::string("redis: ") + ctx_->errstr);
+    }
+  }
+  std::vector<RedisReply> replies;
+  std::string first_error;
+  for (size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(ctx_, &raw) != REDIS_OK || !raw) {
+      broken_ = true;
+      throw UnreachableError(std::string("redis: ") + (ctx_->errstr[0] ? ctx_->errstr : "connection lost"));
+    }
+    std::unique_ptr<redisReply, decltype(&freeReplyObject)> reply(static_cast<redisReply*>(raw), &freeReplyObject);
+    // Read every reply before reporting an error so the connection stays in step.
+    try {
+      replies.push_back(convert(reply.get()));
+    } catch (const RedisReplyError& e) {
+      if (first_error.empty()) first_error = e.what();
+      replies.emplace_back();
+    }
+  }
+  if (!first_error.empty()) throw RedisReplyError(first_error.substr(7));
+  return replies;
+}
+
+RedisReply RedisConnection::command(const std::vector<std::string>& argv) { return pipeline({argv}).front(); }
+
+}  // namespace orch

@@ -1,0 +1,145 @@
+#include "config/settings.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <fstream>
+#include <sstream>
+
+#include "core/error.hpp"
+
+extern char** environ;
+
+namespace orch {
+
+const char* to_string(SettingSource s) {
+  switch (s) {
+    case SettingSource::default_value: return "default";
+    case SettingSource::file: return "file";
+    case SettingSource::env: return "env";
+    case SettingSource::flag: return "flag";
+  }
+  return "?";
+}
+
+const SettingSpec* find_setting(const std::string& env) {
+  for (const auto& s : setting_specs())
+    if (s.env == env) return &s;
+  return nullptr;
+}
+
+Settings::Settings() {
+  for (const auto& s : setting_specs()) values_[s.env] = {s.default_value, SettingSource::default_value};
+}
+
+void Settings::set(const std::string& env, std::string value, SettingSource source) {
+  if (!find_setting(env)) throw ConfigError("unknown setting '" + env + "'");
+  auto& v = values_[env];
+  // Lower-precedence sources never override higher ones, whatever order they are loaded in.
+  if (static_cast<int>(source) < static_cast<int>(v.source)) return;
+  v = {std::move(value), source};
+}
+
+static std::string read_secret_file(const std::string& var, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw ConfigError(var + "_FILE: cannot read '" + path + "'");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string s = ss.str();
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+void Settings::load_env(const std::map<std::string, std::string>& env) {
+  for (const auto& spec : setting_specs()) {
+    if (auto it = env.find(spec.env); it != env.end()) {
+      set(spec.env, it->second, SettingSource::env);
+    } else if (spec.kind == SettingKind::secret || spec.kind == SettingKind::url_with_secret) {
+      if (auto f = env.find(spec.env + "_FILE"); f != env.end())
+        set(spec.env, read_secret_file(spec.env, f->second), SettingSource::env);
+    }
+  }
+}
+
+void Settings::load_process_env() {
+  std::map<std::string, std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos) env.emplace(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  load_env(env);
+}
+
+const SettingValue& Settings::get(const std::string& env) const {
+  auto it = values_.find(env);
+  if (it == values_.end()) throw std::logic_error("undeclared setting '" + env + "'");
+  return it->second;
+}
+
+std::string Settings::str(const std::string& env) const { return get(env).value; }
+bool Settings::has(const std::string& env) const { return !get(env).value.empty(); }
+SettingSource Settings::source(const std::string& env) const { return get(env).source; }
+
+long long Settings::integer(const std::string& env) const {
+  const auto& v = get(env).value;
+  try {
+    size_t used = 0;
+    long long n = std::stoll(v, &used);
+    if (used != v.size()) throw std::invalid_argument(v);
+    return n;
+  } catch (const std::exception&) {
+    throw ConfigError(env + ": '" + v + "' is not a whole number");
+  }
+}
+
+bool Settings::boolean(const std::string& env) const {
+  std::string v = get(env).value;
+  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
+  if (v.empty() || v == "0" || v == "false" || v == "no" || v == "off") return false;
+  throw ConfigError(env + ": '" + v + "' is not a boolean");
+}
+
+Millis Settings::duration(const std::string& env) const {
+  try {
+    return parse_duration(get(env).value);
+  } catch (const ConfigError& e) {
+    throw ConfigError(env + ": " + e.what());
+  }
+}
+
+std::string mask_url_secret(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url;
+  auto at = url.find('@', scheme + 3);
+  if (at == std::string::npos) return url;
+  auto colon = url.find(':', scheme + 3);
+  if (colon == std::string::npos || colon > at) return url;
+  return url.substr(0, colon + 1) + "***" + url.substr(at);
+}
+
+std::string Settings::display(const std::string& env) const {
+  const auto* spec = find_setting(env);
+  const auto& v = get(env).value;
+  if (spec->kind == SettingKind::secret) return v.empty() ? "" : "***";
+  if (spec->kind == SettingKind::url_with_secret) return mask_url_secret(v);
+  return v;
+}
+
+void Settings::validate() const {
+  for (const auto& spec : setting_specs()) {
+    if (!has(spec.env)) continue;
+    switch (spec.kind) {
+      case SettingKind::integer: integer(spec.env); break;
+      case SettingKind::boolean: boolean(spec.env); break;
+      case SettingKind::duration: duration(spec.env); break;
+      default: break;
+    }
+  }
+  auto port = integer("PORT");
+  if (port < 0 || port > 65535) throw ConfigError("PORT: " + std::to_string(port) + " is out of range");
+  auto fmt = str("ORCH_LOG_FORMAT");
+  if (fmt != "text" && fmt != "json") throw ConfigError("ORCH_LOG_FORMAT: must be text or json, got '" + fmt + "'");
+}
+
+}  // namespace orch

@@ -1,0 +1,68 @@
+#pragma once
+// Effective configuration (SPEC §2): flag > environment > config file > default, with the source of
+// every value kept for `orch config`. Every setting is declared once in settings_table.cpp; the
+// file spells a setting as the lowercase of its environment name (`health_interval: 10s`).
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/duration.hpp"
+#include "core/json.hpp"
+
+namespace orch {
+
+enum class SettingSource { default_value, file, env, flag };
+const char* to_string(SettingSource s);
+
+enum class SettingKind { string, integer, boolean, duration, secret, url_with_secret };
+
+struct SettingSpec {
+  std::string env;  // e.g. "HEALTH_INTERVAL"; also the key
+  SettingKind kind;
+  std::string default_value;
+  std::string help;
+};
+
+// All settings orch knows, in the order `orch config` prints them.
+const std::vector<SettingSpec>& setting_specs();
+const SettingSpec* find_setting(const std::string& env);
+
+struct SettingValue {
+  std::string value;
+  SettingSource source = SettingSource::default_value;
+};
+
+class Settings {
+ public:
+  // Applies defaults for every declared setting.
+  Settings();
+
+  void set(const std::string& env, std::string value, SettingSource source);
+
+  // Reads every declared setting (and X_FILE for secrets) from `environ`-style lookups.
+  void load_env(const std::map<std::string, std::string>& env);
+  void load_process_env();
+
+  std::string str(const std::string& env) const;
+  bool has(const std::string& env) const;  // set and non-empty
+  long long integer(const std::string& env) const;
+  bool boolean(const std::string& env) const;
+  Millis duration(const std::string& env) const;
+  SettingSource source(const std::string& env) const;
+
+  // Value as shown to people: secrets as "***", passwords inside URLs masked.
+  std::string display(const std::string& env) const;
+
+  // Throws ConfigError for values of the wrong kind (a bad duration, a port that is not a number).
+  void validate() const;
+
+ private:
+  const SettingValue& get(const std::string& env) const;
+  std::map<std::string, SettingValue> values_;
+};
+
+// Masks the password of scheme://user:password@host URLs.
+std::string mask_url_secret(const std::string& url);
+
+}  // namespace orch

@@ -1,0 +1,53 @@
+// The one list of settings. Add a row here for a new setting; `orch config`, the environment,
+// the config file and the man page's ENVIRONMENT section all follow from it.
+#include "config/settings.hpp"
+
+namespace orch {
+
+const std::vector<SettingSpec>& setting_specs() {
+  using K = SettingKind;
+  static const std::vector<SettingSpec> specs = {
+      // --- server and bus ---
+      {"PORT", K::integer, "9000", "HTTP port of orch serve"},
+      {"BIND", K::string, "127.0.0.1", "listen address"},
+      {"REDIS_URL", K::url_with_secret, "", "redis://[:password@]host:port[/db]; unset = in-process bus"},
+      {"ORCH_CONFIG", K::string, "", "config file (default ./orch.yaml if present)"},
+      {"ORCH_STATE_DIR", K::string, "", "where orch keeps its outbox and state (default $XDG_STATE_HOME/orch)"},
+      {"ORCH_OUTBOX_MAX", K::integer, "100000", "events the on-disk outbox holds while Redis is down"},
+      {"ORCH_BODY_LIMIT", K::integer, "1048576", "largest request body in bytes (413 above)"},
+      {"ORCH_HTTP_THREADS", K::integer, "256", "HTTP worker threads (live viewers hold one each)"},
+      {"ORCH_INSTANCE_ID", K::string, "", "this instance's id on the bus (default hostname-pid)"},
+      {"ORCH_LOG_FORMAT", K::string, "text", "text or json"},
+      {"ORCH_LOG_LEVEL", K::string, "info", "trace, debug, info, warn, error, critical"},
+      {"ORCH_LOG_FILE", K::string, "", "also log to this rotating file"},
+      // --- credentials ---
+      {"TRUSTED_WEBHOOK_SECRET", K::secret, "", "CMS webhook secret; unset = webhook answers 503"},
+      {"TRUSTED_WEBHOOK_SECRET_PREVIOUS", K::secret, "", "previous webhook secret, accepted during rotation"},
+      {"ORCH_API_TOKEN", K::secret, "", "bearer token for control endpoints; unset = loopback only"},
+      {"BUILDER_PRIVATE_KEY", K::secret, "", "Builder.io private key for sync-test's Write API path"},
+      // --- services ---
+      {"WEB_API_URL", K::string, "", "base URL of the web frontend"},
+      {"RAG_API_URL", K::string, "", "base URL of the RAG service"},
+      {"DOCLING_API_URL", K::string, "", "base URL of docling-serve"},
+      {"HEALTH_INTERVAL", K::duration, "30s", "period of the service health loop"},
+      {"NOTIFY_WEBHOOK_URL", K::url_with_secret, "", "receives JSON for heal failures, quarantine, rollbacks"},
+      // --- docker ---
+      {"DOCKER_HOST", K::string, "", "unix:///path or tcp://host:port (overrides DOCKER_SOCKET_PATH)"},
+      {"DOCKER_SOCKET_PATH", K::string, "/var/run/docker.sock", "Docker Engine unix socket"},
+      {"DOCKER_TLS_VERIFY", K::boolean, "false", "use TLS for tcp:// DOCKER_HOST"},
+      {"DOCKER_CERT_PATH", K::string, "", "folder with ca.pem, cert.pem, key.pem"},
+      // --- heal (SPEC §7) ---
+      {"ORCH_HEAL_SCOPE", K::string, "labelled", "labelled (orch.heal=true or autoheal=true) or all"},
+      {"ORCH_HEAL_MAX_RESTARTS", K::integer, "5", "heals per container per window before quarantine"},
+      {"ORCH_HEAL_WINDOW", K::duration, "30m", "window of the heal budget"},
+      {"ORCH_HEAL_BACKOFF", K::string, "10s:300s", "restart backoff MIN:MAX (first restart is immediate)"},
+      {"ORCH_HEAL_RESET_AFTER", K::duration, "10m", "healthy time after which backoff resets"},
+      {"ORCH_LEADER_LEASE", K::duration, "15s", "healer leader lease in Redis"},
+      // --- pipeline (SPEC §8) ---
+      // --- rollback ---
+      // --- mcp (SPEC §9) ---
+  };
+  return specs;
+}
+
+}  // namespace orch

@@ -1,0 +1,46 @@
+#pragma once
+// One rule for errors in liborch: a failure the caller cannot carry on from is an exception
+// derived from orch::Error; an outcome the caller is expected to branch on (an HTTP status, a
+// service that is down, a duplicate webhook) is a value. Each Error carries the exit code that
+// SPEC §3 assigns to it, so the CLI maps any failure to an exit code in one place.
+#include <stdexcept>
+#include <string>
+
+namespace orch {
+
+enum class ExitCode : int {
+  ok = 0,
+  warning = 1,
+  critical = 2,
+  unknown = 3,
+  usage = 64,
+  config = 78,
+};
+
+class Error : public std::runtime_error {
+ public:
+  Error(ExitCode code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  ExitCode code() const noexcept { return code_; }
+
+ private:
+  ExitCode code_;
+};
+
+// Bad configuration (file, environment, flags): exit 78.
+struct ConfigError : Error {
+  explicit ConfigError(const std::string& m) : Error(ExitCode::config, m) {}
+};
+// Bad command-line usage: exit 64.
+struct UsageError : Error {
+  explicit UsageError(const std::string& m) : Error(ExitCode::usage, m) {}
+};
+// A dependency (Docker engine, Redis, a service) could not be reached: exit 3.
+struct UnreachableError : Error {
+  explicit UnreachableError(const std::string& m) : Error(ExitCode::unknown, m) {}
+};
+// An operation ran and failed (a restart refused, a rollback that did not take): exit 2.
+struct OperationError : Error {
+  explicit OperationError(const std::string& m) : Error(ExitCode::critical, m) {}
+};
+
+}  // namespace orch

@@ -1,0 +1,78 @@
+#include "core/event.hpp"
+
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <stdexcept>
+
+namespace orch {
+
+json Event::to_json() const {
+  return json{{"specversion", "1.0"}, {"id", id},           {"source", source},
+              {"type", type},         {"time", time},       {"subject", subject},
+              {"datacontenttype", "application/json"},      {"data", data}};
+}
+
+std::string Event::to_string() const { return to_json().dump(-1, ' ', false, json::error_handler_t::replace); }
+
+Event Event::from_json(const json& j) {
+  if (!j.is_object() || j.value("specversion", "") != "1.0" || !j.contains("type") || !j.contains("id"))
+    throw std::invalid_argument("not a CloudEvents 1.0 object");
+  Event e;
+  e.id = j.at("id").get<std::string>();
+  e.source = j.value("source", "");
+  e.type = j.at("type").get<std::string>();
+  e.time = j.value("time", "");
+  e.subject = j.value("subject", "");
+  e.data = j.value("data", json::object());
+  return e;
+}
+
+std::string hostname() {
+  static const std::string name = [] {
+    std::array<char, 256> buf{};
+    if (gethostname(buf.data(), buf.size() - 1) != 0) return std::string("localhost");
+    return std::string(buf.data());
+  }();
+  return name;
+}
+
+std::string new_uuid() {
+  std::array<unsigned char, 16> b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  char out[37];
+  std::snprintf(out, sizeof out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14], b[15]);
+  return out;
+}
+
+std::string rfc3339_now() {
+  auto now = std::chrono::system_clock::now();
+  auto secs = std::chrono::system_clock::to_time_t(now);
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+Event make_event(std::string type, std::string subject, json data) {
+  Event e;
+  e.id = new_uuid();
+  e.source = "orch://" + hostname();
+  e.type = std::move(type);
+  e.time = rfc3339_now();
+  e.subject = std::move(subject);
+  e.data = std::move(data);
+  return e;
+}
+
+}  // namespace orch

@@ -1,0 +1,113 @@
+#include "http/server.hpp"
+
+#include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include "core/error.hpp"
+
+namespace orch::http {
+
+Server::Server(ServerOptions opts) : opts_(std::move(opts)) {
+  server_.set_tcp_nodelay(true);
+  const size_t threads = opts_.threads;
+  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  server_.set_keep_alive_max_count(100000);
+  server_.set_keep_alive_timeout(30);
+  server_.set_payload_max_length(opts_.body_limit);
+  // Every error status gets a JSON body unless the handler wrote one.
+  server_.set_error_handler(httplib::Server::HandlerWithResponse(
+      [](const httplib::Request&, httplib::Response& res) -> httplib::Server::HandlerResponse {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    switch (res.status) {
+      case 404: send_error(res, 404, "not_found", "no such endpoint"); break;
+      case 405: send_error(res, 405, "method_not_allowed", "method not allowed on this endpoint"); break;
+      case 413: send_error(res, 413, "payload_too_large", "request body is over the limit"); break;
+      case 400: send_error(res, 400, "bad_request", "malformed request"); break;
+      default: send_error(res, res.status, "error", "request failed"); break;
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  server_.set_exception_handler([](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    spdlog::error("http {} {}: handler failed: {}", req.method, req.path, what);
+    send_error(res, 500, "internal", "internal error");
+  });
+}
+
+Server::~Server() { stop(); }
+
+void Server::start() {
+  if (opts_.port == 0) {
+    port_ = server_.bind_to_any_port(opts_.bind);
+    if (port_ < 0) throw ConfigError("cannot bind " + opts_.bind);
+  } else {
+    if (!server_.bind_to_port(opts_.bind, opts_.port))
+      throw ConfigError("cannot bind " + opts_.bind + ":" + std::to_string(opts_.port) + " (in use, or not an address of this host)");
+    port_ = opts_.port;
+  }
+  thread_ = std::thread([this] { server_.listen_after_bind(); });
+}
+
+void Server::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) {
+    server_.stop();
+    thread_.join();
+  }
+}
+
+void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message) {
+  send_json(res, status, json{{"error", code}, {"message", message}});
+}
+
+void send_json(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+}
+
+std::optional<json> read_json_body(const httplib::Request& req, httplib::Response& res) {
+  auto type = req.get_header_value("Content-Type");
+  if (!type.empty() && type.find("json") == std::string::npos) {
+    send_error(res, 415, "unsupported_media_type", "body must be application/json");
+    return std::nullopt;
+  }
+  auto body = json::parse(req.body, nullptr, false);
+  if (body.is_discarded()) {
+    send_error(res, 400, "bad_json", "body is not valid JSON");
+    return std::nullopt;
+  }
+  return body;
+}
+
+bool constant_time_equal(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+bool is_loopback(const std::string& addr) {
+  return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
+}
+
+bool authorize_control(const httplib::Request& req, httplib::Response& res, const std::string& api_token) {
+  if (api_token.empty()) {
+    if (is_loopback(req.remote_addr)) return true;
+    send_error(res, 401, "unauthorized", "no ORCH_API_TOKEN is configured: control endpoints answer only on loopback");
+    return false;
+  }
+  const auto auth = req.get_header_value("Authorization");
+  constexpr std::string_view prefix = "Bearer ";
+  if (auth.size() > prefix.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
+      constant_time_equal(std::string_view(auth).substr(prefix.size()), api_token))
+    return true;
+  res.set_header("WWW-Authenticate", "Bearer");
+  send_error(res, 401, "unauthorized", auth.empty() ? "missing bearer token" : "wrong bearer token");
+  return false;
+}
+
+}  // namespace orch::http

@@ -1,0 +1,62 @@
+#pragma once
+// The HTTP server of `orch serve`: cpp-httplib with TCP_NODELAY, a worker pool large enough for
+// keep-alive clients and live viewers, a body limit, and JSON errors (SPEC §5).
+#include <httplib.h>
+
+#include <atomic>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "core/json.hpp"
+
+namespace orch::http {
+
+struct ServerOptions {
+  std::string bind = "127.0.0.1";
+  int port = 9000;  // 0 = any free port (tests)
+  size_t threads = 256;
+  size_t body_limit = 1 << 20;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions opts);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Modules register their routes here before start().
+  httplib::Server& routes() { return server_; }
+
+  // Binds and serves on a background thread. Throws ConfigError when the address cannot be bound.
+  void start();
+  // Stops accepting, lets in-flight requests finish, joins the workers.
+  void stop();
+  int port() const { return port_; }
+  bool stopping() const { return stopping_.load(); }
+
+ private:
+  ServerOptions opts_;
+  httplib::Server server_;
+  std::thread thread_;
+  int port_ = 0;
+  std::atomic<bool> stopping_{false};
+};
+
+// {"error": code, "message": message} with `status`.
+void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message);
+void send_json(httplib::Response& res, int status, const json& body);
+
+// Parses a JSON request body; on failure answers 415 (not JSON) or 400 (bad JSON) and returns null.
+std::optional<json> read_json_body(const httplib::Request& req, httplib::Response& res);
+
+// Control endpoints (SPEC §5): with a token, `Authorization: Bearer <token>` compared in constant
+// time; without one, only loopback peers. Answers 401 itself and returns false when refused.
+bool authorize_control(const httplib::Request& req, httplib::Response& res, const std::string& api_token);
+
+bool is_loopback(const std::string& addr);
+// Constant-time comparison of two byte strings (length is not secret).
+bool constant_time_equal(std::string_view a, std::string_view b);
+
+}  // namespace orch::http

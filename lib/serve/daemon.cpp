@@ -1,0 +1,67 @@
+#include "serve/daemon.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include "serve/module.hpp"
+
+namespace orch {
+
+struct Daemon::Parts {
+  Metrics metrics;
+  std::unique_ptr<Bus> bus;
+  std::unique_ptr<http::Server> http;
+  StatusBoard status;
+  std::unique_ptr<ServeContext> ctx;
+  std::vector<std::unique_ptr<Module>> modules;
+  size_t started = 0;
+  bool shut_down = false;
+};
+
+Daemon::Daemon(const Config& config) : config_(config), parts_(std::make_unique<Parts>()) {}
+
+Daemon::~Daemon() { shutdown(); }
+
+int Daemon::start() {
+  auto& p = *parts_;
+  const auto& s = config_.settings;
+  std::string instance = s.has("ORCH_INSTANCE_ID") ? s.str("ORCH_INSTANCE_ID") : hostname() + "-" + std::to_string(getpid());
+  p.bus = make_bus(config_);
+  p.http = std::make_unique<http::Server>(http::ServerOptions{
+      s.str("BIND"), static_cast<int>(s.integer("PORT")), static_cast<size_t>(s.integer("ORCH_HTTP_THREADS")),
+      static_cast<size_t>(s.integer("ORCH_BODY_LIMIT"))});
+  p.ctx.reset(new ServeContext{config_, *p.bus, p.metrics, *p.http, p.status, SystemClock::instance(), stop_, instance});
+  p.modules = make_modules(*p.ctx);
+  for (auto& m : p.modules) {
+    m->start();
+    ++p.started;
+    spdlog::debug("module {} started", m->name());
+  }
+  p.http->start();
+  spdlog::info("orch serve listening on {}:{} (instance {}, bus {})", s.str("BIND"), p.http->port(), instance,
+               p.bus->health().kind);
+  return p.http->port();
+}
+
+void Daemon::run_until_stopped() {
+  while (!stop_.wait_for(std::chrono::hours(1))) {
+  }
+  shutdown();
+}
+
+void Daemon::shutdown() {
+  auto& p = *parts_;
+  if (p.shut_down) return;
+  p.shut_down = true;
+  stop_.request_stop();
+  spdlog::info("shutting down: finishing in-flight requests");
+  if (p.http) p.http->stop();
+  for (size_t i = p.started; i-- > 0;) {
+    p.modules[i]->stop();
+    spdlog::debug("module {} stopped", p.modules[i]->name());
+  }
+  if (p.bus) p.bus->close();
+  spdlog::info("stopped");
+}
+
+}  // namespace orch

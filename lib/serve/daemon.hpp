@@ -1,0 +1,34 @@
+#pragma once
+// `orch serve`: builds the shared pieces, starts the modules, serves until asked to stop, then
+// shuts down in order (stop accepting, finish in-flight requests, stop loops, flush the bus).
+#include <memory>
+
+#include "config/config.hpp"
+#include "core/stop_token.hpp"
+
+namespace orch {
+
+class Bus;
+
+// Builds the bus REDIS_URL asks for (Redis with outbox, or in-process).
+std::unique_ptr<Bus> make_bus(const Config& config);
+
+class Daemon {
+ public:
+  explicit Daemon(const Config& config);
+  ~Daemon();
+  // Starts everything; returns the bound HTTP port.
+  int start();
+  // Blocks until request_stop() (e.g. from a signal handler thread), then shuts down.
+  void run_until_stopped();
+  void request_stop() { stop_.request_stop(); }
+  void shutdown();
+
+ private:
+  struct Parts;
+  const Config& config_;
+  StopSignal stop_;
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace orch

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs everything orch needs to build and test, from Debian 12 packages (and npm for the MCP
+# and WebSocket test clients). Idempotent; run as root (or with sudo).
+set -euo pipefail
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+BUILD_PKGS=(cmake g++ make pkg-config git
+  libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev libgit2-dev libspdlog-dev libfmt-dev
+  libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev)
+TEST_PKGS=(redis-server docker.io busybox-static curl wrk nodejs npm man-db)
+missing=()
+for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  $SUDO apt-get update -qq
+  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

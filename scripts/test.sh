@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs dependencies, builds orch and runs the whole test suite (real redis-server and dockerd
+# are started and stopped by the tests themselves). Usage: scripts/test.sh [--sanitize]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BUILD_DIR=build
+CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+if [ "${1:-}" = "--sanitize" ]; then
+  BUILD_DIR=build-asan
+  CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DORCH_SANITIZE=ON)
+fi
+scripts/install-deps.sh
+if [ -f tests/node/package.json ]; then
+  (cd tests/node && npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error)
+fi
+cmake -S . -B "$BUILD_DIR" "${CMAKE_ARGS[@]}" >/dev/null
+cmake --build "$BUILD_DIR" -j"$(nproc)"
+cd "$BUILD_DIR" && ctest --output-on-failure --timeout 900

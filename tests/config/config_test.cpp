@@ -1,0 +1,143 @@
+#include "config/config.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/error.hpp"
+#include "support/process.hpp"
+
+using namespace orch;
+using orch::test::TempDir;
+using orch::test::write_file;
+
+namespace {
+Config load_with(std::map<std::string, std::string> env, std::optional<std::string> file = std::nullopt,
+                 std::map<std::string, std::string> flags = {}) {
+  ConfigInputs in;
+  in.env = std::move(env);
+  in.file = std::move(file);
+  in.flags = std::move(flags);
+  return load_config(in);
+}
+}  // namespace
+
+TEST(Config, DefaultsWhenNothingIsSet) {
+  auto c = load_with({});
+  EXPECT_EQ(c.settings.integer("PORT"), 9000);
+  EXPECT_EQ(c.settings.str("BIND"), "127.0.0.1");
+  EXPECT_EQ(c.settings.source("PORT"), SettingSource::default_value);
+  EXPECT_EQ(c.settings.duration("HEALTH_INTERVAL").count(), 30'000);
+  EXPECT_TRUE(c.services.empty());
+}
+
+TEST(Config, FlagBeatsEnvBeatsFileBeatsDefault) {
+  TempDir d;
+  write_file(d.file("orch.yaml"), "port: 7001\nbind: 0.0.0.0\nhealth_interval: 5s\norch_log_level: debug\n");
+  auto c = load_with({{"PORT", "7002"}, {"BIND", "10.0.0.1"}}, d.file("orch.yaml"), {{"PORT", "7003"}});
+  EXPECT_EQ(c.settings.integer("PORT"), 7003);
+  EXPECT_EQ(c.settings.source("PORT"), SettingSource::flag);
+  EXPECT_EQ(c.settings.str("BIND"), "10.0.0.1");
+  EXPECT_EQ(c.settings.source("BIND"), SettingSource::env);
+  EXPECT_EQ(c.settings.duration("HEALTH_INTERVAL").count(), 5000);
+  EXPECT_EQ(c.settings.source("HEALTH_INTERVAL"), SettingSource::file);
+  EXPECT_EQ(c.settings.str("ORCH_LOG_FORMAT"), "text");
+  EXPECT_EQ(c.settings.source("ORCH_LOG_FORMAT"), SettingSource::default_value);
+}
+
+TEST(Config, SecretFromFileAndMasked) {
+  TempDir d;
+  write_file(d.file("secret"), "s3cr3t-value\n");
+  auto c = load_with({{"TRUSTED_WEBHOOK_SECRET_FILE", d.file("secret")}, {"REDIS_URL", "redis://:hunter22@redis:6379/1"}});
+  EXPECT_EQ(c.settings.str("TRUSTED_WEBHOOK_SECRET"), "s3cr3t-value");
+  EXPECT_EQ(c.settings.display("TRUSTED_WEBHOOK_SECRET"), "***");
+  EXPECT_EQ(c.settings.display("REDIS_URL"), "redis://:***@redis:6379/1");
+  auto dumped = c.to_json().dump();
+  EXPECT_EQ(dumped.find("s3cr3t-value"), std::string::npos);
+  EXPECT_EQ(dumped.find("hunter22"), std::string::npos);
+}
+
+TEST(Config, EnvValueBeatsSecretFile) {
+  TempDir d;
+  write_file(d.file("secret"), "from-file");
+  auto c = load_with({{"ORCH_API_TOKEN", "from-env"}, {"ORCH_API_TOKEN_FILE", d.file("secret")}});
+  EXPECT_EQ(c.settings.str("ORCH_API_TOKEN"), "from-env");
+}
+
+TEST(Config, MissingSecretFileIsAConfigError) {
+  EXPECT_THROW(load_with({{"ORCH_API_TOKEN_FILE", "/nonexistent/token"}}), ConfigError);
+}
+
+TEST(Config, ServicesDerivedFromEnvironment) {
+  auto c = load_with({{"WEB_API_URL", "http://web:3000"}, {"RAG_API_URL", "http://rag:8001"}});
+  ASSERT_EQ(c.services.size(), 2u);
+  EXPECT_EQ(c.services[0].name, "web");
+  EXPECT_EQ(c.services[0].container, "web");
+  EXPECT_EQ(c.services[0].health, "/health");
+  EXPECT_EQ(c.services[1].name, "rag_service");
+  EXPECT_EQ(c.services[1].source, SettingSource::env);
+}
+
+TEST(Config, ServicesFromFile) {
+  TempDir d;
+  write_file(d.file("orch.yaml"), R"(
+services:
+  rag_service:
+    url: http://rag_service:8001
+    health: /healthz
+    expect: ["[STATUS] == 200", "[RESPONSE_TIME] < 500"]
+    container: rag
+    heal: { max_restarts: 3, window: 10m, backoff: 5s:60s }
+    depends_on: [redis]
+)");
+  auto c = load_with({}, d.file("orch.yaml"));
+  const auto* s = c.service("rag_service");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->health, "/healthz");
+  EXPECT_EQ(s->expect.size(), 2u);
+  EXPECT_EQ(s->container, "rag");
+  EXPECT_EQ(*s->heal.max_restarts, 3);
+  EXPECT_EQ(s->heal.window->count(), 600'000);
+  EXPECT_EQ(s->heal.backoff->min.count(), 5000);
+  EXPECT_EQ(s->depends_on, std::vector<std::string>{"redis"});
+}
+
+TEST(Config, BadValuesAreConfigErrors) {
+  TempDir d;
+  write_file(d.file("bad.yaml"), "port: [1, 2\n");
+  EXPECT_THROW(load_with({}, d.file("bad.yaml")), ConfigError);
+  write_file(d.file("unknown.yaml"), "no_such_setting: 1\n");
+  EXPECT_THROW(load_with({}, d.file("unknown.yaml")), ConfigError);
+  EXPECT_THROW(load_with({{"PORT", "ninety"}}), ConfigError);
+  EXPECT_THROW(load_with({{"HEALTH_INTERVAL", "soon"}}), ConfigError);
+  EXPECT_THROW(load_with({}, std::string("/nonexistent/orch.yaml")), ConfigError);
+}
+
+// The CLI: `orch config` prints sources, masks secrets, and --check exits 0 / 78.
+TEST(ConfigCommand, PrintsJsonWithSourcesAndMasksSecrets) {
+  auto r = orch::test::run({ORCH_BINARY, "config", "-o", "json"},
+                           {{"TRUSTED_WEBHOOK_SECRET", "topsecret-1"}, {"PORT", "9100"}, {"ORCH_CONFIG", ""}});
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto j = json::parse(r.output);
+  EXPECT_EQ(j["settings"]["PORT"]["value"], "9100");
+  EXPECT_EQ(j["settings"]["PORT"]["source"], "env");
+  EXPECT_EQ(j["settings"]["TRUSTED_WEBHOOK_SECRET"]["value"], "***");
+  EXPECT_EQ(r.output.find("topsecret-1"), std::string::npos);
+}
+
+TEST(ConfigCommand, CheckExitCodes) {
+  TempDir d;
+  write_file(d.file("good.yaml"), "health_interval: 10s\n");
+  write_file(d.file("bad.yaml"), "health_interval: whenever\n");
+  EXPECT_EQ(orch::test::run({ORCH_BINARY, "config", "--check", "--config", d.file("good.yaml")}).code, 0);
+  auto bad = orch::test::run({ORCH_BINARY, "config", "--check", "--config", d.file("bad.yaml")});
+  EXPECT_EQ(bad.code, 78);
+  EXPECT_NE(bad.output.find("HEALTH_INTERVAL"), std::string::npos) << bad.output;
+}
+
+TEST(Cli, UsageErrorsExit64AndVersionWorks) {
+  EXPECT_EQ(orch::test::run({ORCH_BINARY, "no-such-command"}).code, 64);
+  EXPECT_EQ(orch::test::run({ORCH_BINARY, "config", "--no-such-flag"}).code, 64);
+  auto v = orch::test::run({ORCH_BINARY, "--version"});
+  EXPECT_EQ(v.code, 0);
+  EXPECT_NE(v.output.find("orch 0."), std::string::npos);
+  EXPECT_EQ(orch::test::run({ORCH_BINARY, "version", "-o", "json"}).code, 0);
+}

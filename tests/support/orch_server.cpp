@@ -1,0 +1,52 @@
+#include "support/orch_server.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace orch::test {
+
+OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args)
+    : port_(free_port()), log_file_(dir_.file("orch.log")) {
+  env.emplace("PORT", std::to_string(port_));
+  env.emplace("BIND", "127.0.0.1");
+  env.emplace("ORCH_STATE_DIR", dir_.path() + "/state");
+  env.emplace("ORCH_CONFIG", "");  // never pick up an orch.yaml from the working directory
+  std::vector<std::string> argv = {ORCH_BINARY, "serve"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  proc_ = Process(argv, env, log_file_);
+  bool up = eventually(
+      [&] {
+        try {
+          return get("/healthz").status == 200;
+        } catch (const std::exception&) {
+          return proc_.running() ? false : true;
+        }
+      },
+      std::chrono::seconds(20));
+  if (!up || !proc_.running()) throw std::runtime_error("orch serve did not start:\n" + log());
+}
+
+OrchServer::~OrchServer() { stop(); }
+
+int OrchServer::stop() { return proc_.stop(std::chrono::seconds(15)); }
+
+http::Response OrchServer::get(const std::string& path, std::vector<std::pair<std::string, std::string>> headers) const {
+  http::Request r;
+  r.url = url(path);
+  r.headers = std::move(headers);
+  return http::send(r);
+}
+
+http::Response OrchServer::post(const std::string& path, const std::string& body,
+                                std::vector<std::pair<std::string, std::string>> headers) const {
+  http::Request r;
+  r.method = "POST";
+  r.url = url(path);
+  r.body = body;
+  r.headers = std::move(headers);
+  if (std::none_of(r.headers.begin(), r.headers.end(), [](auto& h) { return h.first == "Content-Type"; }))
+    r.headers.emplace_back("Content-Type", "application/json");
+  return http::send(r);
+}
+
+}  // namespace orch::test

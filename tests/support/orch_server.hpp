@@ -1,0 +1,32 @@
+#pragma once
+// A real `orch serve` process on a free port, with the environment a test gives it.
+#include <map>
+#include <string>
+
+#include "http/client.hpp"
+#include "support/process.hpp"
+
+namespace orch::test {
+
+class OrchServer {
+ public:
+  explicit OrchServer(std::map<std::string, std::string> env = {}, std::vector<std::string> extra_args = {});
+  ~OrchServer();
+  int port() const { return port_; }
+  std::string url(const std::string& path = "") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
+  http::Response get(const std::string& path, std::vector<std::pair<std::string, std::string>> headers = {}) const;
+  http::Response post(const std::string& path, const std::string& body,
+                      std::vector<std::pair<std::string, std::string>> headers = {}) const;
+  Process& process() { return proc_; }
+  std::string log() const { return read_file(log_file_); }
+  // SIGTERM and wait; returns the exit status.
+  int stop();
+
+ private:
+  int port_;
+  TempDir dir_;
+  std::string log_file_;
+  Process proc_;
+};
+
+}  // namespace orch::test
