@@ -81,11 +81,17 @@ class Bus {
   // of this process. Throws BusError when it cannot be stored.
   virtual PublishReceipt publish(const Event& e) = 0;
 
+  // publish(), unless an event with the same `dedupe_key` was published within `ttl` (by any
+  // instance sharing the Redis): then nothing is stored and nullopt is returned. An empty key
+  // never deduplicates.
+  virtual std::optional<PublishReceipt> publish_unique(const Event& e, const std::string& dedupe_key, Millis ttl) = 0;
+
   // Live delivery of events published from now on (from every instance, with Redis). Handlers
   // run on a bus thread and must return quickly.
   virtual Subscription subscribe(Handler h) = 0;
 
   // Stored events after stream id `after` (exclusive; empty = the oldest kept), oldest first.
+  // These two throw UnreachableError when the store cannot be read (Redis down).
   virtual std::vector<Event> read_after(const std::string& after, size_t count) = 0;
   // The newest `count` stored events, oldest first.
   virtual std::vector<Event> recent(size_t count) = 0;
@@ -101,6 +107,7 @@ class Bus {
   virtual void close() = 0;
 };
 
-std::unique_ptr<Bus> make_memory_bus(size_t keep = 10'000);
+class Metrics;
+std::unique_ptr<Bus> make_memory_bus(size_t keep = 10'000, Metrics* metrics = nullptr);
 
 }  // namespace orch

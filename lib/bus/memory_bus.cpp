@@ -7,6 +7,8 @@
 #include <mutex>
 
 #include "bus/bus.hpp"
+#include "bus/dedupe_cache.hpp"
+#include "metrics/metrics.hpp"
 
 namespace orch {
 namespace {
@@ -44,7 +46,9 @@ class MemoryWorkQueue final : public WorkQueue {
 
 class MemoryBus final : public Bus {
  public:
-  explicit MemoryBus(size_t keep) : keep_(keep) {}
+  MemoryBus(size_t keep, Metrics* metrics) : keep_(keep) {
+    if (metrics) published_ = &metrics->counter("orch_events_published_total", "Events published on the bus", {"type"});
+  }
 
   PublishReceipt publish(const Event& in) override {
     Event e = in;
@@ -58,9 +62,15 @@ class MemoryBus final : public Bus {
       for (auto& [id, h] : handlers_) handlers.push_back(h);
       for (auto& [name, g] : groups_) groups.push_back(g);
     }
+    if (published_) published_->labels({e.type}).inc();
     for (auto& g : groups) g->push(e);
     for (auto& h : handlers) h(e);
     return {e.stream_id, false};
+  }
+
+  std::optional<PublishReceipt> publish_unique(const Event& e, const std::string& key, Millis ttl) override {
+    if (!key.empty() && !seen_.insert(key, ttl)) return std::nullopt;
+    return publish(e);
   }
 
   Subscription subscribe(Handler h) override {
@@ -123,10 +133,12 @@ class MemoryBus final : public Bus {
   unsigned long long next_handler_ = 0;
   std::map<std::string, std::shared_ptr<MemoryWorkQueue>> groups_;
   std::vector<std::pair<Event, json>> dead_;
+  DedupeCache seen_;
+  Family<Counter>* published_ = nullptr;
 };
 
 }  // namespace
 
-std::unique_ptr<Bus> make_memory_bus(size_t keep) { return std::make_unique<MemoryBus>(keep); }
+std::unique_ptr<Bus> make_memory_bus(size_t keep, Metrics* metrics) { return std::make_unique<MemoryBus>(keep, metrics); }
 
 }  // namespace orch

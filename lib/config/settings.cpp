@@ -1,6 +1,7 @@
 #include "config/settings.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cctype>
 #include <fstream>
 #include <sstream>
@@ -106,6 +107,13 @@ Millis Settings::duration(const std::string& env) const {
   } catch (const ConfigError& e) {
     throw ConfigError(env + ": " + e.what());
   }
+}
+
+std::string state_dir(const Settings& s) {
+  if (s.has("ORCH_STATE_DIR")) return s.str("ORCH_STATE_DIR");
+  if (const char* xdg = std::getenv("XDG_STATE_HOME"); xdg && *xdg) return std::string(xdg) + "/orch";
+  if (const char* home = std::getenv("HOME"); home && *home) return std::string(home) + "/.local/state/orch";
+  return ".orch-state";
 }
 
 std::string mask_url_secret(const std::string& url) {

@@ -62,6 +62,10 @@ class Settings {
   std::map<std::string, SettingValue> values_;
 };
 
+// Where orch keeps state (outbox, quarantine, release history): ORCH_STATE_DIR, else
+// $XDG_STATE_HOME/orch, else ~/.local/state/orch, else ./.orch-state.
+std::string state_dir(const Settings& s);
+
 // Masks the password of scheme://user:password@host URLs.
 std::string mask_url_secret(const std::string& url);
 

@@ -12,12 +12,20 @@ Server::Server(ServerOptions opts) : opts_(std::move(opts)) {
   const size_t threads = opts_.threads;
   server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server_.set_keep_alive_max_count(100000);
-  server_.set_keep_alive_timeout(30);
+  // httplib waits out this timeout on idle keep-alive connections when stopping: keep it short.
+  server_.set_keep_alive_timeout(2);
   server_.set_payload_max_length(opts_.body_limit);
   // Every error status gets a JSON body unless the handler wrote one.
   server_.set_error_handler(httplib::Server::HandlerWithResponse(
-      [](const httplib::Request&, httplib::Response& res) -> httplib::Server::HandlerResponse {
+      [this](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
+    if (auto it = error_observers_.find(req.path); it != error_observers_.end()) it->second(res.status);
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    if (res.status == 404) {
+      if (auto it = allowed_methods_.find(req.path); it != allowed_methods_.end()) {
+        res.status = 405;
+        res.set_header("Allow", it->second);
+      }
+    }
     switch (res.status) {
       case 404: send_error(res, 404, "not_found", "no such endpoint"); break;
       case 405: send_error(res, 405, "method_not_allowed", "method not allowed on this endpoint"); break;
@@ -41,6 +49,12 @@ Server::Server(ServerOptions opts) : opts_(std::move(opts)) {
 }
 
 Server::~Server() { stop(); }
+
+void Server::allow(const std::string& path, const std::string& methods) { allowed_methods_[path] = methods; }
+
+void Server::on_error(const std::string& path, std::function<void(int)> observer) {
+  error_observers_[path] = std::move(observer);
+}
 
 void Server::start() {
   if (opts_.port == 0) {

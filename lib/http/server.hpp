@@ -4,6 +4,8 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -34,6 +36,10 @@ class Server {
   // Stops accepting, lets in-flight requests finish, joins the workers.
   void stop();
   int port() const { return port_; }
+  // Declares the methods a path answers, so other methods get 405 with an Allow header.
+  void allow(const std::string& path, const std::string& methods);
+  // Observes error answers the server makes itself (404/405/413...) for one path, for metrics.
+  void on_error(const std::string& path, std::function<void(int status)> observer);
   bool stopping() const { return stopping_.load(); }
 
  private:
@@ -42,6 +48,8 @@ class Server {
   std::thread thread_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
+  std::map<std::string, std::function<void(int)>> error_observers_;
+  std::map<std::string, std::string> allowed_methods_;
 };
 
 // {"error": code, "message": message} with `status`.

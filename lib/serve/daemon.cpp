@@ -26,7 +26,7 @@ int Daemon::start() {
   auto& p = *parts_;
   const auto& s = config_.settings;
   std::string instance = s.has("ORCH_INSTANCE_ID") ? s.str("ORCH_INSTANCE_ID") : hostname() + "-" + std::to_string(getpid());
-  p.bus = make_bus(config_);
+  p.bus = make_bus(config_, &p.metrics);
   p.http = std::make_unique<http::Server>(http::ServerOptions{
       s.str("BIND"), static_cast<int>(s.integer("PORT")), static_cast<size_t>(s.integer("ORCH_HTTP_THREADS")),
       static_cast<size_t>(s.integer("ORCH_BODY_LIMIT"))});

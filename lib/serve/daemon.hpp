@@ -9,9 +9,10 @@
 namespace orch {
 
 class Bus;
+class Metrics;
 
 // Builds the bus REDIS_URL asks for (Redis with outbox, or in-process).
-std::unique_ptr<Bus> make_bus(const Config& config);
+std::unique_ptr<Bus> make_bus(const Config& config, Metrics* metrics = nullptr);
 
 class Daemon {
  public:

@@ -4,6 +4,7 @@ namespace orch {
 
 HealthEndpoints::HealthEndpoints(ServeContext& ctx) : ctx_(ctx) {
   auto& r = ctx.http.routes();
+  for (const char* path : {"/healthz", "/readyz", "/health", "/metrics"}) ctx.http.allow(path, "GET");
   r.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     http::send_json(res, 200, {{"status", "ok"}});
   });

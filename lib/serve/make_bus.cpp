@@ -1,11 +1,18 @@
 #include "bus/bus.hpp"
+#include "bus/redis_bus.hpp"
 #include "serve/daemon.hpp"
 
 namespace orch {
 
-std::unique_ptr<Bus> make_bus(const Config& config) {
-  // Redis bus arrives with issue 2's outbox work; until then the in-process bus serves.
-  return make_memory_bus();
+std::unique_ptr<Bus> make_bus(const Config& config, Metrics* metrics) {
+  const auto& s = config.settings;
+  if (!s.has("REDIS_URL")) return make_memory_bus(10'000, metrics);
+  RedisBusOptions o;
+  o.url = parse_redis_url(s.str("REDIS_URL"));
+  o.outbox_path = state_dir(s) + "/outbox.ndjson";
+  o.outbox_max = static_cast<size_t>(s.integer("ORCH_OUTBOX_MAX"));
+  o.metrics = metrics;
+  return make_redis_bus(std::move(o));
 }
 
 }  // namespace orch

@@ -1,12 +1,14 @@
 // The modules of `orch serve`, in start order (stopped in reverse).
 #include "serve/health_endpoints.hpp"
 #include "serve/module.hpp"
+#include "webhook/endpoint.hpp"
 
 namespace orch {
 
 std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx) {
   std::vector<std::unique_ptr<Module>> m;
   m.push_back(std::make_unique<HealthEndpoints>(ctx));
+  m.push_back(std::make_unique<webhook::Endpoint>(ctx));
   return m;
 }
 

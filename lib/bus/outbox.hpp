@@ -1,0 +1,44 @@
+#pragma once
+// The on-disk outbox: while Redis is unreachable, events wait here (one JSON line each, written
+// and fdatasync'ed before the publisher is answered) and are flushed in order when it returns.
+// Bounded: when full, publishing fails loudly instead of silently dropping.
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/json.hpp"
+
+namespace orch {
+
+struct OutboxRecord {
+  std::string stream;      // orch:events or orch:dead
+  json event;              // the CloudEvent
+  std::string dedupe_key;  // may be empty
+  long long ttl_s = 0;     // dedupe window
+  bool publish = true;     // also PUBLISH on the channel
+  json extra = json::object();  // further stream fields (dead letter: reason)
+};
+
+class Outbox {
+ public:
+  // Opens (creating folders) and counts what a previous run left. Throws BusError if unusable.
+  Outbox(std::string path, size_t max_records);
+  ~Outbox();
+
+  // Appends and syncs; throws BusError when it would exceed the bound or the write fails.
+  void append(const std::vector<OutboxRecord>& records);
+  std::vector<OutboxRecord> load() const;
+  // Replaces the content (e.g. with what is left after a partial flush); atomic via rename.
+  void replace(const std::vector<OutboxRecord>& remaining);
+  size_t depth() const;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  size_t max_;
+  int fd_ = -1;
+  size_t depth_ = 0;
+  mutable std::mutex mu_;
+};
+
+}  // namespace orch

@@ -1,0 +1,464 @@
+#include "bus/redis_bus.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "bus/dedupe_cache.hpp"
+#include "bus/outbox.hpp"
+#include "metrics/metrics.hpp"
+
+namespace orch {
+namespace {
+
+using namespace std::chrono_literals;
+
+// SET NX on the dedupe key, then XADD (+ PUBLISH) only for a first delivery: one atomic round trip,
+// shared by every instance on this Redis.
+constexpr const char* kPublishOnce = R"lua(
+if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) == false then return false end
+local args = {KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3]}
+for i = 5, #ARGV, 2 do args[#args + 1] = ARGV[i]; args[#args + 1] = ARGV[i + 1] end
+local id = redis.call('XADD', unpack(args))
+if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[3]) end
+return id
+)lua";
+
+const std::string kDedupePrefix = "orch:dedupe:";
+
+Event event_from_fields(const RedisReply& entry) {
+  // entry = [id, [field, value, ...]]
+  Event e;
+  if (entry.elements.size() < 2) return e;
+  const auto& fields = entry.elements[1].elements;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+    if (fields[i].str == "event") {
+      auto j = json::parse(fields[i + 1].str, nullptr, false);
+      if (!j.is_discarded()) {
+        try {
+          e = Event::from_json(j);
+        } catch (const std::invalid_argument&) {
+        }
+      }
+    }
+  }
+  e.stream_id = entry.elements[0].str;
+  return e;
+}
+
+std::vector<Event> events_from_entries(const RedisReply& entries) {
+  std::vector<Event> out;
+  for (const auto& entry : entries.elements) {
+    auto e = event_from_fields(entry);
+    if (!e.type.empty()) out.push_back(std::move(e));
+  }
+  return out;
+}
+
+class RedisWorkQueue final : public WorkQueue {
+ public:
+  RedisWorkQueue(RedisUrl url, std::string group, std::string consumer, Millis claim_idle, Millis timeout)
+      : url_(std::move(url)), group_(std::move(group)), consumer_(std::move(consumer)), claim_idle_(claim_idle), timeout_(timeout) {}
+
+  std::optional<WorkItem> next(Millis wait) override {
+    try {
+      auto& c = connection();
+      // Entries another consumer took and left unacknowledged too long come first.
+      auto claimed = c.command({"XAUTOCLAIM", kEventsStream, group_, consumer_, std::to_string(claim_idle_.count()),
+                                claim_cursor_, "COUNT", "1"});
+      if (claimed.elements.size() >= 2) {
+        claim_cursor_ = claimed.elements[0].str;
+        auto events = events_from_entries(claimed.elements[1]);
+        if (!events.empty()) return WorkItem{events.front(), 2};
+      }
+      c.set_timeout(wait + timeout_);
+      auto reply = c.command({"XREADGROUP", "GROUP", group_, consumer_, "COUNT", "1", "BLOCK",
+                              std::to_string(std::max<long long>(1, wait.count())), "STREAMS", kEventsStream, ">"});
+      c.set_timeout(timeout_);
+      if (reply.is_nil() || reply.elements.empty()) return std::nullopt;
+      auto events = events_from_entries(reply.elements[0].elements[1]);
+      if (events.empty()) {
+        // Entries that are not events (foreign writers) are acknowledged so they do not linger.
+        for (const auto& entry : reply.elements[0].elements[1].elements)
+          c.command({"XACK", kEventsStream, group_, entry.elements[0].str});
+        return std::nullopt;
+      }
+      return WorkItem{events.front(), 1};
+    } catch (const UnreachableError& e) {
+      conn_.reset();
+      spdlog::warn("work queue {}: {}", group_, e.what());
+      std::this_thread::sleep_for(std::min<Millis>(wait, 1000ms));
+      return std::nullopt;
+    }
+  }
+
+  void ack(const WorkItem& item) override { connection().command({"XACK", kEventsStream, group_, item.event.stream_id}); }
+
+ private:
+  RedisConnection& connection() {
+    if (!conn_ || conn_->broken()) {
+      conn_ = std::make_unique<RedisConnection>(url_, timeout_);
+      try {
+        conn_->command({"XGROUP", "CREATE", kEventsStream, group_, "$", "MKSTREAM"});
+      } catch (const RedisReplyError& e) {
+        if (std::string(e.what()).find("BUSYGROUP") == std::string::npos) throw;
+      }
+    }
+    return *conn_;
+  }
+  RedisUrl url_;
+  std::string group_, consumer_;
+  Millis claim_idle_, timeout_;
+  std::string claim_cursor_ = "0-0";
+  std::unique_ptr<RedisConnection> conn_;
+};
+
+class RedisBus final : public Bus {
+ public:
+  explicit RedisBus(RedisBusOptions opts) : opts_(std::move(opts)), outbox_(opts_.outbox_path, opts_.outbox_max) {
+    if (opts_.metrics) {
+      published_ = &opts_.metrics->counter("orch_events_published_total", "Events published on the bus", {"type"});
+      outboxed_ = &opts_.metrics->counter("orch_events_outboxed_total", "Events written to the outbox while Redis was down").get();
+    }
+    if (outbox_.depth() > 0)
+      spdlog::warn("outbox {} holds {} events from a previous run; they are sent when Redis is reachable", outbox_.path(),
+                   outbox_.depth());
+    writer_ = std::thread([this] { writer_loop(); });
+  }
+
+  ~RedisBus() override { close(); }
+
+  PublishReceipt publish(const Event& e) override { return *submit(e, "", 0); }
+
+  std::optional<PublishReceipt> publish_unique(const Event& e, const std::string& key, Millis ttl) override {
+    return submit(e, key, std::chrono::duration_cast<std::chrono::seconds>(ttl).count());
+  }
+
+  void dead_letter(const Event& e, const json& reason) override {
+    OutboxRecord r{kDeadStream, e.to_json(), "", 0, false, {{"reason", reason.dump()}}};
+    enqueue(std::move(r)).get();
+  }
+
+  Subscription subscribe(Handler h) override {
+    std::lock_guard lock(sub_mu_);
+    auto id = ++next_sub_;
+    handlers_[id] = std::move(h);
+    if (!reader_.joinable()) reader_ = std::thread([this] { reader_loop(); });
+    return Subscription([this, id] {
+      std::lock_guard lock(sub_mu_);
+      handlers_.erase(id);
+    });
+  }
+
+  std::vector<Event> read_after(const std::string& after, size_t count) override {
+    std::lock_guard lock(query_mu_);
+    auto& c = query_connection();
+    std::string start = after.empty() ? "-" : "(" + after;
+    return guarded([&] { return events_from_entries(c.command({"XRANGE", kEventsStream, start, "+", "COUNT", std::to_string(count)})); });
+  }
+
+  std::vector<Event> recent(size_t count) override {
+    std::lock_guard lock(query_mu_);
+    auto& c = query_connection();
+    auto events = guarded([&] {
+      return events_from_entries(c.command({"XREVRANGE", kEventsStream, "+", "-", "COUNT", std::to_string(count)}));
+    });
+    std::reverse(events.begin(), events.end());
+    return events;
+  }
+
+  std::unique_ptr<WorkQueue> work_queue(const std::string& group, const std::string& consumer, Millis claim_idle) override {
+    return std::make_unique<RedisWorkQueue>(opts_.url, group, consumer, claim_idle, 2000ms);
+  }
+
+  BusHealth health() override {
+    std::lock_guard lock(state_mu_);
+    return {"redis", connected_, outbox_.depth(), last_error_};
+  }
+
+  void close() override {
+    {
+      std::lock_guard lock(queue_mu_);
+      if (closing_) return;
+      closing_ = true;
+      queue_cv_.notify_all();
+    }
+    if (writer_.joinable()) writer_.join();
+    reader_stop_ = true;
+    if (reader_.joinable()) reader_.join();
+  }
+
+ private:
+  struct Pending {
+    OutboxRecord record;
+    std::promise<std::optional<PublishReceipt>> done;
+  };
+
+  std::future<std::optional<PublishReceipt>> enqueue(OutboxRecord r) {
+    Pending p{std::move(r), {}};
+    auto f = p.done.get_future();
+    std::lock_guard lock(queue_mu_);
+    if (closing_) throw BusError("the bus is shutting down");
+    queue_.push_back(std::move(p));
+    queue_cv_.notify_one();
+    return f;
+  }
+
+  std::optional<PublishReceipt> submit(const Event& e, const std::string& key, long long ttl_s) {
+    auto receipt = enqueue(OutboxRecord{kEventsStream, e.to_json(), key, ttl_s, true, json::object()}).get();
+    if (receipt && published_) published_->labels({e.type}).inc();
+    return receipt;
+  }
+
+  // --- writer thread: the only user of the publishing connection ---
+
+  void writer_loop() {
+    for (;;) {
+      std::deque<Pending> batch;
+      {
+        std::unique_lock lock(queue_mu_);
+        queue_cv_.wait_for(lock, 500ms, [&] { return !queue_.empty() || closing_; });
+        batch.swap(queue_);
+        if (batch.empty() && closing_) break;
+      }
+      ensure_connected();
+      if (batch.empty()) continue;
+      if (conn_ && outbox_.depth() == 0 && send(batch)) continue;
+      to_outbox(batch);
+    }
+    // Last chance for what the outbox holds.
+    ensure_connected();
+  }
+
+  void ensure_connected() {
+    if (conn_ && !conn_->broken()) {
+      if (outbox_.depth() > 0) flush_outbox();
+      return;
+    }
+    conn_.reset();
+    auto now = std::chrono::steady_clock::now();
+    if (now < next_attempt_) return;
+    try {
+      conn_ = std::make_unique<RedisConnection>(opts_.url, opts_.connect_timeout);
+      set_state(true, "");
+      backoff_ = 100ms;
+      spdlog::info("redis bus connected to {}:{}", opts_.url.host, opts_.url.port);
+      if (outbox_.depth() > 0) flush_outbox();
+    } catch (const UnreachableError& e) {
+      conn_.reset();
+      if (connected_ || last_error_.empty()) spdlog::warn("redis bus unreachable ({}); events go to the outbox", e.what());
+      set_state(false, e.what());
+      next_attempt_ = now + backoff_;
+      backoff_ = std::min<Millis>(backoff_ * 2, 5000ms);
+    }
+  }
+
+  void set_state(bool connected, const std::string& error) {
+    std::lock_guard lock(state_mu_);
+    connected_ = connected;
+    last_error_ = error;
+  }
+
+  std::vector<std::vector<std::string>> commands_for(const OutboxRecord& r, const std::string& forced_key = "") const {
+    std::string event = r.event.dump(-1, ' ', false, json::error_handler_t::replace);
+    const std::string& key = r.dedupe_key.empty() ? forced_key : r.dedupe_key;
+    std::string maxlen = std::to_string(r.stream == kEventsStream ? opts_.stream_maxlen : 10'000);
+    if (!key.empty()) {
+      std::vector<std::string> cmd = {"EVAL", kPublishOnce, "2", r.stream, kDedupePrefix + key,
+                                      std::to_string(r.ttl_s > 0 ? r.ttl_s : 86'400), maxlen, event,
+                                      r.publish ? kEventsStream : ""};
+      for (const auto& [k, v] : r.extra.items()) {
+        cmd.push_back(k);
+        cmd.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+      }
+      return {cmd};
+    }
+    std::vector<std::string> xadd = {"XADD", r.stream, "MAXLEN", "~", maxlen, "*", "event", event};
+    for (const auto& [k, v] : r.extra.items()) {
+      xadd.push_back(k);
+      xadd.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+    }
+    if (!r.publish) return {xadd};
+    return {xadd, {"PUBLISH", kEventsStream, event}};
+  }
+
+  // Sends a batch in one pipeline. False (nothing answered) when Redis failed under it.
+  bool send(std::deque<Pending>& batch) {
+    std::vector<std::vector<std::string>> commands;
+    std::vector<size_t> first_reply;
+    for (auto& p : batch) {
+      // A key this instance saw recently is a duplicate without asking Redis.
+      if (!p.record.dedupe_key.empty() && !local_seen_.insert(p.record.dedupe_key, std::chrono::seconds(p.record.ttl_s))) {
+        first_reply.push_back(SIZE_MAX);
+        continue;
+      }
+      first_reply.push_back(commands.size());
+      for (auto& c : commands_for(p.record)) commands.push_back(std::move(c));
+    }
+    std::vector<RedisReply> replies;
+    try {
+      if (!commands.empty()) replies = conn_->pipeline(commands);
+    } catch (const Error& e) {
+      spdlog::warn("redis bus: publish failed ({}); using the outbox", e.what());
+      for (auto& p : batch)
+        if (!p.record.dedupe_key.empty()) local_seen_.erase(p.record.dedupe_key);
+      conn_.reset();
+      set_state(false, e.what());
+      next_attempt_ = std::chrono::steady_clock::now() + backoff_;
+      return false;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (first_reply[i] == SIZE_MAX) {
+        batch[i].done.set_value(std::nullopt);
+        continue;
+      }
+      const auto& r = replies[first_reply[i]];
+      if (r.is_nil()) batch[i].done.set_value(std::nullopt);  // duplicate per Redis
+      else batch[i].done.set_value(PublishReceipt{r.str, false});
+    }
+    return true;
+  }
+
+  void to_outbox(std::deque<Pending>& batch) {
+    std::vector<OutboxRecord> records;
+    std::vector<bool> duplicate;
+    for (auto& p : batch) {
+      bool dup = !p.record.dedupe_key.empty() && !local_seen_.insert(p.record.dedupe_key, std::chrono::seconds(p.record.ttl_s));
+      duplicate.push_back(dup);
+      if (!dup) records.push_back(p.record);
+    }
+    try {
+      outbox_.append(records);
+      if (outboxed_) outboxed_->inc(static_cast<double>(records.size()));
+    } catch (const BusError& e) {
+      spdlog::error("event not stored: {}", e.what());
+      for (auto& p : batch) {
+        if (!p.record.dedupe_key.empty()) local_seen_.erase(p.record.dedupe_key);
+        p.done.set_exception(std::make_exception_ptr(e));
+      }
+      return;
+    }
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (duplicate[i]) batch[i].done.set_value(std::nullopt);
+      else batch[i].done.set_value(PublishReceipt{"", true});
+    }
+  }
+
+  // Sends what the outbox holds, oldest first, in chunks. Each record goes with a dedupe key (its
+  // own, or its event id) so a flush interrupted and repeated does not store an event twice.
+  void flush_outbox() {
+    auto records = outbox_.load();
+    size_t sent = 0;
+    const size_t chunk = 500;
+    try {
+      while (sent < records.size()) {
+        std::vector<std::vector<std::string>> commands;
+        size_t end = std::min(records.size(), sent + chunk);
+        for (size_t i = sent; i < end; ++i)
+          for (auto& c : commands_for(records[i], "event:" + records[i].event.value("id", ""))) commands.push_back(std::move(c));
+        conn_->pipeline(commands);
+        sent = end;
+      }
+      outbox_.replace({});
+      spdlog::info("outbox flushed: {} events delivered in order", records.size());
+    } catch (const Error& e) {
+      spdlog::warn("outbox flush interrupted after {} of {} events: {}", sent, records.size(), e.what());
+      outbox_.replace({records.begin() + static_cast<long>(sent), records.end()});
+      conn_.reset();
+      set_state(false, e.what());
+    }
+  }
+
+  // --- reader thread: live delivery to subscribers ---
+
+  void reader_loop() {
+    std::unique_ptr<RedisConnection> c;
+    std::string last_id = "$";
+    Millis backoff = 100ms;
+    while (!reader_stop_) {
+      try {
+        if (!c || c->broken()) {
+          c = std::make_unique<RedisConnection>(opts_.url, opts_.connect_timeout);
+          c->set_timeout(3000ms);
+          backoff = 100ms;
+          if (last_id == "$") {
+            auto last = c->command({"XREVRANGE", kEventsStream, "+", "-", "COUNT", "1"});
+            last_id = last.elements.empty() ? "0-0" : last.elements[0].elements[0].str;
+          }
+        }
+        auto reply = c->command({"XREAD", "COUNT", "500", "BLOCK", "1000", "STREAMS", kEventsStream, last_id});
+        if (reply.is_nil() || reply.elements.empty()) continue;
+        auto events = events_from_entries(reply.elements[0].elements[1]);
+        if (!reply.elements[0].elements[1].elements.empty())
+          last_id = reply.elements[0].elements[1].elements.back().elements[0].str;
+        std::vector<Handler> handlers;
+        {
+          std::lock_guard lock(sub_mu_);
+          for (auto& [id, h] : handlers_) handlers.push_back(h);
+        }
+        for (const auto& e : events)
+          for (auto& h : handlers) h(e);
+      } catch (const Error& e) {
+        c.reset();
+        std::this_thread::sleep_for(backoff);
+        backoff = std::min<Millis>(backoff * 2, 2000ms);
+      }
+    }
+  }
+
+  RedisConnection& query_connection() {
+    if (!query_ || query_->broken()) query_ = std::make_unique<RedisConnection>(opts_.url, opts_.connect_timeout);
+    return *query_;
+  }
+
+  template <class F>
+  std::vector<Event> guarded(F f) {
+    try {
+      return f();
+    } catch (const UnreachableError&) {
+      query_.reset();
+      throw;
+    }
+  }
+
+  RedisBusOptions opts_;
+  Outbox outbox_;
+  DedupeCache local_seen_;
+  Family<Counter>* published_ = nullptr;
+  Counter* outboxed_ = nullptr;
+
+  std::mutex queue_mu_;
+  std::condition_variable queue_cv_;
+  std::deque<Pending> queue_;
+  bool closing_ = false;
+  std::thread writer_;
+  std::unique_ptr<RedisConnection> conn_;
+  std::chrono::steady_clock::time_point next_attempt_{};
+  Millis backoff_{100};
+
+  std::mutex state_mu_;
+  bool connected_ = false;
+  std::string last_error_;
+
+  std::mutex sub_mu_;
+  std::map<unsigned long long, Handler> handlers_;
+  unsigned long long next_sub_ = 0;
+  std::thread reader_;
+  std::atomic<bool> reader_stop_{false};
+
+  std::mutex query_mu_;
+  std::unique_ptr<RedisConnection> query_;
+};
+
+}  // namespace
+
+std::unique_ptr<Bus> make_redis_bus(RedisBusOptions opts) { return std::make_unique<RedisBus>(std::move(opts)); }
+
+}  // namespace orch

@@ -1,0 +1,25 @@
+#pragma once
+#include <memory>
+#include <string>
+
+#include "bus/bus.hpp"
+#include "bus/redis.hpp"
+
+namespace orch {
+
+class Metrics;
+
+struct RedisBusOptions {
+  RedisUrl url;
+  std::string outbox_path;
+  size_t outbox_max = 100'000;
+  size_t stream_maxlen = 100'000;  // XADD MAXLEN ~
+  std::chrono::milliseconds connect_timeout{500};
+  Metrics* metrics = nullptr;
+};
+
+// Redis bus: XADD + PUBLISH per event (one round trip per batch: publishers are group-committed by a
+// writer thread), the outbox while Redis is down, consumer groups for work queues.
+std::unique_ptr<Bus> make_redis_bus(RedisBusOptions opts);
+
+}  // namespace orch

@@ -1,0 +1,39 @@
+#pragma once
+// Builder.io publish webhooks → content.* events. The fields read (README "Webhook payload"):
+// modelName, operation, newValue / previousValue with id, name, lastUpdated, data.url (or the
+// urlPath targeting query), and an optional top-level modelId.
+#include <optional>
+#include <string>
+
+#include "core/event.hpp"
+#include "core/json.hpp"
+
+namespace orch::webhook {
+
+struct ContentChange {
+  std::string type;       // content.published | content.unpublished | content.deleted | content.changed
+  std::string model;
+  std::string id;
+  std::string name;
+  std::string url;
+  std::string revision;   // lastUpdated (ms) as text, or "" if the payload has none
+  std::string operation;  // as Builder sent it
+  json to_data() const;
+};
+
+struct PayloadError {
+  std::string message;
+};
+
+// Either the change, or why the payload cannot be used (answered with 400).
+struct ParsedPayload {
+  std::optional<ContentChange> change;
+  PayloadError error;
+};
+ParsedPayload parse_builder_payload(const json& body);
+
+// Deduplication key (SPEC §6): the webhook-id if given, else model + id + revision (+ operation,
+// so publish then unpublish of one revision are two changes). Empty when neither is known.
+std::string dedupe_key(const std::string& webhook_id, const ContentChange& c);
+
+}  // namespace orch::webhook

@@ -1,0 +1,194 @@
+// The Redis bus against a real redis-server: stream + channel, dedupe, outbox, consumer groups.
+#include "bus/redis_bus.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <thread>
+
+#include "bus/outbox.hpp"
+#include "support/process.hpp"
+#include "support/redis_server.hpp"
+
+using namespace orch;
+using namespace orch::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Fixture : ::testing::Test {
+  RedisServer redis;
+  TempDir dir;
+  std::unique_ptr<Bus> make(size_t outbox_max = 1000) {
+    RedisBusOptions o;
+    o.url = parse_redis_url(redis.url());
+    o.outbox_path = dir.file("state/outbox.ndjson");
+    o.outbox_max = outbox_max;
+    o.connect_timeout = 200ms;
+    return make_redis_bus(o);
+  }
+  long long stream_len(const char* stream = kEventsStream) {
+    RedisConnection c(parse_redis_url(redis.url()), 1s);
+    return c.command({"XLEN", stream}).integer;
+  }
+};
+
+using RedisBusTest = Fixture;
+
+TEST_F(RedisBusTest, PublishStoresInStreamWithId) {
+  auto bus = make();
+  auto r = bus->publish(make_event("heal.restarted", "web-1", {{"attempt", 1}}));
+  EXPECT_FALSE(r.queued);
+  EXPECT_NE(r.stream_id.find('-'), std::string::npos);
+  auto recent = bus->recent(10);
+  ASSERT_EQ(recent.size(), 1u);
+  EXPECT_EQ(recent[0].type, "heal.restarted");
+  EXPECT_EQ(recent[0].stream_id, r.stream_id);
+  EXPECT_EQ(recent[0].data["attempt"], 1);
+}
+
+TEST_F(RedisBusTest, ReadAfterResumesExactly) {
+  auto bus = make();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(bus->publish(make_event("t", "s", {{"i", i}})).stream_id);
+  auto after = bus->read_after(ids[1], 100);
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[0].data["i"], 2);
+  EXPECT_EQ(bus->read_after("", 2).size(), 2u);
+  EXPECT_EQ(bus->recent(2).back().data["i"], 4);
+}
+
+TEST_F(RedisBusTest, PublishUniqueDeduplicatesAcrossBusInstances) {
+  auto a = make();
+  EXPECT_TRUE(a->publish_unique(make_event("t", "s", {}), "k1", 1h));
+  EXPECT_FALSE(a->publish_unique(make_event("t", "s", {}), "k1", 1h));
+  TempDir other;
+  RedisBusOptions o;
+  o.url = parse_redis_url(redis.url());
+  o.outbox_path = other.file("outbox.ndjson");
+  auto b = make_redis_bus(o);
+  EXPECT_FALSE(b->publish_unique(make_event("t", "s", {}), "k1", 1h));
+  EXPECT_TRUE(b->publish_unique(make_event("t", "s", {}), "k2", 1h));
+  EXPECT_EQ(stream_len(), 2);
+}
+
+TEST_F(RedisBusTest, LiveSubscribersSeeEventsFromEveryInstance) {
+  auto a = make();
+  std::mutex mu;
+  std::vector<std::string> seen;
+  auto sub = a->subscribe([&](const Event& e) {
+    std::lock_guard lock(mu);
+    seen.push_back(e.type);
+  });
+  std::this_thread::sleep_for(200ms);  // the reader starts at the stream's end
+  RedisConnection c(parse_redis_url(redis.url()), 1s);
+  a->publish(make_event("one", "s", {}));
+  TempDir other;
+  RedisBusOptions o;
+  o.url = parse_redis_url(redis.url());
+  o.outbox_path = other.file("outbox.ndjson");
+  make_redis_bus(o)->publish(make_event("two", "s", {}));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return seen.size() == 2;
+  }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"one", "two"}));
+}
+
+TEST_F(RedisBusTest, OutboxHoldsEventsWhileRedisIsDownAndFlushesInOrder) {
+  auto bus = make();
+  bus->publish(make_event("before", "s", {}));
+  redis.stop();
+  for (int i = 0; i < 50; ++i) {
+    auto r = bus->publish(make_event("during", "s", {{"i", i}}));
+    EXPECT_TRUE(r.queued);
+  }
+  EXPECT_EQ(bus->health().outbox_depth, 50u);
+  EXPECT_FALSE(bus->health().connected);
+  EXPECT_THROW(bus->recent(1), UnreachableError);
+  redis.start();  // a fresh, empty Redis
+  ASSERT_TRUE(eventually([&] { return bus->health().outbox_depth == 0; }, 15s));
+  auto events = bus->read_after("", 100);
+  ASSERT_EQ(events.size(), 50u);
+  for (int i = 0; i < 50; ++i) EXPECT_EQ(events[i].data["i"], i);
+  EXPECT_TRUE(bus->health().connected);
+}
+
+TEST_F(RedisBusTest, OutboxSurvivesARestartOfOrch) {
+  redis.stop();
+  {
+    auto bus = make();
+    for (int i = 0; i < 3; ++i) bus->publish(make_event("kept", "s", {{"i", i}}));
+    bus->close();
+  }
+  redis.start();
+  auto bus = make();
+  ASSERT_TRUE(eventually([&] { return stream_len() == 3; }, 15s));
+  EXPECT_EQ(bus->read_after("", 10)[2].data["i"], 2);
+}
+
+TEST_F(RedisBusTest, FullOutboxRefusesLoudly) {
+  redis.stop();
+  auto bus = make(5);
+  for (int i = 0; i < 5; ++i) bus->publish(make_event("x", "s", {}));
+  EXPECT_THROW(bus->publish(make_event("x", "s", {})), BusError);
+}
+
+TEST_F(RedisBusTest, WorkQueueSharesEntriesAndReclaimsAbandonedOnes) {
+  auto bus = make();
+  auto q1 = bus->work_queue("g", "c1", 300ms);
+  auto q2 = bus->work_queue("g", "c2", 300ms);
+  EXPECT_FALSE(q1->next(50ms));  // creates the group before anything is published
+  for (int i = 0; i < 4; ++i) bus->publish(make_event("content.published", "s", {{"i", i}}));
+  auto a = q1->next(1s);
+  auto b = q2->next(1s);
+  ASSERT_TRUE(a && b);
+  EXPECT_NE(a->event.data["i"], b->event.data["i"]);
+  q2->ack(*b);
+  // c1 "crashes" holding `a`; after claim_idle c2 gets it.
+  std::this_thread::sleep_for(400ms);
+  auto reclaimed = q2->next(1s);
+  ASSERT_TRUE(reclaimed);
+  EXPECT_EQ(reclaimed->event.id, a->event.id);
+  EXPECT_GE(reclaimed->deliveries, 2);
+  q2->ack(*reclaimed);
+}
+
+TEST_F(RedisBusTest, DeadLetterStream) {
+  auto bus = make();
+  bus->dead_letter(make_event("content.published", "page/1", {{"id", "1"}}), {{"error", "rag 500"}, {"attempts", 5}});
+  EXPECT_EQ(stream_len(kDeadStream), 1);
+  EXPECT_EQ(stream_len(kEventsStream), 0);
+}
+
+TEST(Outbox, SkipsATornLastLine) {
+  TempDir d;
+  {
+    Outbox o(d.file("o.ndjson"), 10);
+    o.append({OutboxRecord{kEventsStream, make_event("a", "s", {}).to_json()}});
+  }
+  { std::ofstream(d.file("o.ndjson"), std::ios::app) << "{\"stream\":\"orch:ev"; }
+  Outbox o(d.file("o.ndjson"), 10);
+  EXPECT_EQ(o.depth(), 1u);
+}
+
+TEST(MemoryBus, SameContract) {
+  auto bus = make_memory_bus();
+  std::vector<std::string> seen;
+  auto sub = bus->subscribe([&](const Event& e) { seen.push_back(e.type); });
+  auto q = bus->work_queue("g", "c", 1s);
+  auto r1 = bus->publish(make_event("a", "s", {}));
+  EXPECT_TRUE(bus->publish_unique(make_event("b", "s", {}), "k", 1h));
+  EXPECT_FALSE(bus->publish_unique(make_event("b", "s", {}), "k", 1h));
+  EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(bus->read_after(r1.stream_id, 10).size(), 1u);
+  EXPECT_EQ(bus->recent(10).size(), 2u);
+  EXPECT_EQ(q->next(10ms)->event.type, "a");
+  sub.reset();
+  bus->publish(make_event("c", "s", {}));
+  EXPECT_EQ(seen.size(), 2u);
+}
+
+}  // namespace
