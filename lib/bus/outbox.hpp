@@ -17,6 +17,7 @@ struct OutboxRecord {
   long long ttl_s = 0;     // dedupe window
   bool publish = true;     // also PUBLISH on the channel
   json extra = json::object();  // further stream fields (dead letter: reason)
+  std::string wire;        // `event` serialised by the publisher's thread; not stored
 };
 
 class Outbox {

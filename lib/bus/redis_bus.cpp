@@ -1,18 +1,19 @@
 #include "bus/redis_bus.hpp"
 
+#include <openssl/sha.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <deque>
-#include <future>
 #include <map>
 #include <mutex>
 #include <thread>
 
 #include "bus/dedupe_cache.hpp"
 #include "bus/outbox.hpp"
+#include "core/stop_token.hpp"
 #include "metrics/metrics.hpp"
 
 namespace orch {
@@ -32,6 +33,19 @@ return id
 )lua";
 
 const std::string kDedupePrefix = "orch:dedupe:";
+
+std::string sha1_hex(const std::string& text) {
+  unsigned char md[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : md) {
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+const std::string kPublishOnceSha = sha1_hex(kPublishOnce);
 
 Event event_from_fields(const RedisReply& entry) {
   // entry = [id, [field, value, ...]]
@@ -130,7 +144,14 @@ class RedisBus final : public Bus {
     if (outbox_.depth() > 0)
       spdlog::warn("outbox {} holds {} events from a previous run; they are sent when Redis is reachable", outbox_.path(),
                    outbox_.depth());
-    writer_ = std::thread([this] { writer_loop(); });
+    // Reconnects and flushes the outbox even when nobody publishes.
+    maintenance_ = std::thread([this] {
+      while (!maintenance_stop_.wait_for(500ms)) {
+        Pending tick;
+        tick.tick = true;
+        commit(tick);
+      }
+    });
   }
 
   ~RedisBus() override { close(); }
@@ -142,8 +163,9 @@ class RedisBus final : public Bus {
   }
 
   void dead_letter(const Event& e, const json& reason) override {
-    OutboxRecord r{kDeadStream, e.to_json(), "", 0, false, {{"reason", reason.dump()}}};
-    enqueue(std::move(r)).get();
+    Pending p;
+    p.record = OutboxRecord{kDeadStream, e.to_json(), "", 0, false, {{"reason", reason.dump()}}};
+    commit(p);
   }
 
   Subscription subscribe(Handler h) override {
@@ -185,56 +207,72 @@ class RedisBus final : public Bus {
 
   void close() override {
     {
-      std::lock_guard lock(queue_mu_);
+      std::lock_guard lock(mu_);
       if (closing_) return;
       closing_ = true;
-      queue_cv_.notify_all();
     }
-    if (writer_.joinable()) writer_.join();
+    maintenance_stop_.request_stop();
+    if (maintenance_.joinable()) maintenance_.join();
+    Pending last;  // a last chance for what the outbox holds
+    last.tick = true;
+    commit(last, /*even_if_closing=*/true);
     reader_stop_ = true;
     if (reader_.joinable()) reader_.join();
   }
 
  private:
+  // A publisher waiting in the group commit. The first one in line is the leader: it takes everyone
+  // queued behind it as one batch, does the I/O, and wakes them (LevelDB's write path). No extra
+  // thread sits between a request and Redis, and a busy bus sends one pipeline per batch.
   struct Pending {
     OutboxRecord record;
-    std::promise<std::optional<PublishReceipt>> done;
+    bool tick = false;  // no event: only reconnect / flush
+    bool done = false;
+    std::optional<PublishReceipt> result;
+    std::exception_ptr error;
+    std::condition_variable cv;
   };
 
-  std::future<std::optional<PublishReceipt>> enqueue(OutboxRecord r) {
-    Pending p{std::move(r), {}};
-    auto f = p.done.get_future();
-    std::lock_guard lock(queue_mu_);
-    if (closing_) throw BusError("the bus is shutting down");
-    queue_.push_back(std::move(p));
-    queue_cv_.notify_one();
-    return f;
+  std::optional<PublishReceipt> commit(Pending& p, bool even_if_closing = false) {
+    std::unique_lock lock(mu_);
+    if (closing_ && !even_if_closing) throw BusError("the bus is shutting down");
+    line_.push_back(&p);
+    while (!p.done && line_.front() != &p) p.cv.wait(lock);
+    if (!p.done) {
+      std::vector<Pending*> batch(line_.begin(), line_.begin() + static_cast<long>(std::min<size_t>(line_.size(), 1024)));
+      lock.unlock();
+      process(batch);
+      lock.lock();
+      for (auto* q : batch) {
+        line_.pop_front();
+        q->done = true;
+        if (q != &p) q->cv.notify_one();
+      }
+      if (!line_.empty()) line_.front()->cv.notify_one();
+    }
+    if (p.error) std::rethrow_exception(p.error);
+    return p.result;
   }
 
   std::optional<PublishReceipt> submit(const Event& e, const std::string& key, long long ttl_s) {
-    auto receipt = enqueue(OutboxRecord{kEventsStream, e.to_json(), key, ttl_s, true, json::object()}).get();
+    Pending p;
+    p.record = OutboxRecord{kEventsStream, e.to_json(), key, ttl_s, true, json::object()};
+    // Serialised here, before joining the line, so the leader's batch is only I/O.
+    p.record.wire = p.record.event.dump(-1, ' ', false, json::error_handler_t::replace);
+    auto receipt = commit(p);
     if (receipt && published_) published_->labels({e.type}).inc();
     return receipt;
   }
 
-  // --- writer thread: the only user of the publishing connection ---
-
-  void writer_loop() {
-    for (;;) {
-      std::deque<Pending> batch;
-      {
-        std::unique_lock lock(queue_mu_);
-        queue_cv_.wait_for(lock, 500ms, [&] { return !queue_.empty() || closing_; });
-        batch.swap(queue_);
-        if (batch.empty() && closing_) break;
-      }
-      ensure_connected();
-      if (batch.empty()) continue;
-      if (conn_ && outbox_.depth() == 0 && send(batch)) continue;
-      to_outbox(batch);
-    }
-    // Last chance for what the outbox holds.
+  // Runs on the leader only: the one user of the publishing connection at any time.
+  void process(const std::vector<Pending*>& batch) {
     ensure_connected();
+    std::vector<Pending*> items;
+    for (auto* p : batch)
+      if (!p->tick) items.push_back(p);
+    if (items.empty()) return;
+    if (conn_ && outbox_.depth() == 0 && send(items)) return;
+    to_outbox(items);
   }
 
   void ensure_connected() {
@@ -247,11 +285,13 @@ class RedisBus final : public Bus {
     if (now < next_attempt_) return;
     try {
       conn_ = std::make_unique<RedisConnection>(opts_.url, opts_.connect_timeout);
+      // Loaded on every (re)connect: a restarted Redis has forgotten it.
+      conn_->command({"SCRIPT", "LOAD", kPublishOnce});
       set_state(true, "");
       backoff_ = 100ms;
       spdlog::info("redis bus connected to {}:{}", opts_.url.host, opts_.url.port);
       if (outbox_.depth() > 0) flush_outbox();
-    } catch (const UnreachableError& e) {
+    } catch (const Error& e) {
       conn_.reset();
       if (connected_ || last_error_.empty()) spdlog::warn("redis bus unreachable ({}); events go to the outbox", e.what());
       set_state(false, e.what());
@@ -267,11 +307,11 @@ class RedisBus final : public Bus {
   }
 
   std::vector<std::vector<std::string>> commands_for(const OutboxRecord& r, const std::string& forced_key = "") const {
-    std::string event = r.event.dump(-1, ' ', false, json::error_handler_t::replace);
+    std::string event = r.wire.empty() ? r.event.dump(-1, ' ', false, json::error_handler_t::replace) : r.wire;
     const std::string& key = r.dedupe_key.empty() ? forced_key : r.dedupe_key;
     std::string maxlen = std::to_string(r.stream == kEventsStream ? opts_.stream_maxlen : 10'000);
     if (!key.empty()) {
-      std::vector<std::string> cmd = {"EVAL", kPublishOnce, "2", r.stream, kDedupePrefix + key,
+      std::vector<std::string> cmd = {"EVALSHA", kPublishOnceSha, "2", r.stream, kDedupePrefix + key,
                                       std::to_string(r.ttl_s > 0 ? r.ttl_s : 86'400), maxlen, event,
                                       r.publish ? kEventsStream : ""};
       for (const auto& [k, v] : r.extra.items()) {
@@ -290,65 +330,59 @@ class RedisBus final : public Bus {
   }
 
   // Sends a batch in one pipeline. False (nothing answered) when Redis failed under it.
-  bool send(std::deque<Pending>& batch) {
+  bool send(const std::vector<Pending*>& batch) {
     std::vector<std::vector<std::string>> commands;
     std::vector<size_t> first_reply;
-    for (auto& p : batch) {
+    for (auto* p : batch) {
       // A key this instance saw recently is a duplicate without asking Redis.
-      if (!p.record.dedupe_key.empty() && !local_seen_.insert(p.record.dedupe_key, std::chrono::seconds(p.record.ttl_s))) {
+      if (!p->record.dedupe_key.empty() && !local_seen_.insert(p->record.dedupe_key, std::chrono::seconds(p->record.ttl_s))) {
         first_reply.push_back(SIZE_MAX);
         continue;
       }
       first_reply.push_back(commands.size());
-      for (auto& c : commands_for(p.record)) commands.push_back(std::move(c));
+      for (auto& c : commands_for(p->record)) commands.push_back(std::move(c));
     }
     std::vector<RedisReply> replies;
     try {
       if (!commands.empty()) replies = conn_->pipeline(commands);
     } catch (const Error& e) {
       spdlog::warn("redis bus: publish failed ({}); using the outbox", e.what());
-      for (auto& p : batch)
-        if (!p.record.dedupe_key.empty()) local_seen_.erase(p.record.dedupe_key);
+      for (auto* p : batch)
+        if (!p->record.dedupe_key.empty()) local_seen_.erase(p->record.dedupe_key);
       conn_.reset();
       set_state(false, e.what());
       next_attempt_ = std::chrono::steady_clock::now() + backoff_;
       return false;
     }
     for (size_t i = 0; i < batch.size(); ++i) {
-      if (first_reply[i] == SIZE_MAX) {
-        batch[i].done.set_value(std::nullopt);
-        continue;
-      }
+      if (first_reply[i] == SIZE_MAX) continue;  // duplicate: result stays empty
       const auto& r = replies[first_reply[i]];
-      if (r.is_nil()) batch[i].done.set_value(std::nullopt);  // duplicate per Redis
-      else batch[i].done.set_value(PublishReceipt{r.str, false});
+      if (!r.is_nil()) batch[i]->result = PublishReceipt{r.str, false};  // nil: duplicate per Redis
     }
     return true;
   }
 
-  void to_outbox(std::deque<Pending>& batch) {
+  void to_outbox(const std::vector<Pending*>& batch) {
     std::vector<OutboxRecord> records;
     std::vector<bool> duplicate;
-    for (auto& p : batch) {
-      bool dup = !p.record.dedupe_key.empty() && !local_seen_.insert(p.record.dedupe_key, std::chrono::seconds(p.record.ttl_s));
+    for (auto* p : batch) {
+      bool dup = !p->record.dedupe_key.empty() && !local_seen_.insert(p->record.dedupe_key, std::chrono::seconds(p->record.ttl_s));
       duplicate.push_back(dup);
-      if (!dup) records.push_back(p.record);
+      if (!dup) records.push_back(p->record);
     }
     try {
       outbox_.append(records);
       if (outboxed_) outboxed_->inc(static_cast<double>(records.size()));
     } catch (const BusError& e) {
       spdlog::error("event not stored: {}", e.what());
-      for (auto& p : batch) {
-        if (!p.record.dedupe_key.empty()) local_seen_.erase(p.record.dedupe_key);
-        p.done.set_exception(std::make_exception_ptr(e));
+      for (auto* p : batch) {
+        if (!p->record.dedupe_key.empty()) local_seen_.erase(p->record.dedupe_key);
+        p->error = std::make_exception_ptr(e);
       }
       return;
     }
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (duplicate[i]) batch[i].done.set_value(std::nullopt);
-      else batch[i].done.set_value(PublishReceipt{"", true});
-    }
+    for (size_t i = 0; i < batch.size(); ++i)
+      if (!duplicate[i]) batch[i]->result = PublishReceipt{"", true};
   }
 
   // Sends what the outbox holds, oldest first, in chunks. Each record goes with a dedupe key (its
@@ -434,11 +468,11 @@ class RedisBus final : public Bus {
   Family<Counter>* published_ = nullptr;
   Counter* outboxed_ = nullptr;
 
-  std::mutex queue_mu_;
-  std::condition_variable queue_cv_;
-  std::deque<Pending> queue_;
+  std::mutex mu_;
+  std::deque<Pending*> line_;
   bool closing_ = false;
-  std::thread writer_;
+  std::thread maintenance_;
+  StopSignal maintenance_stop_;
   std::unique_ptr<RedisConnection> conn_;
   std::chrono::steady_clock::time_point next_attempt_{};
   Millis backoff_{100};

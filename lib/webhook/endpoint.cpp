@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 #include "webhook/payload.hpp"
 
 namespace orch::webhook {
@@ -22,7 +24,9 @@ Endpoint::Endpoint(ServeContext& ctx)
 }
 
 void Endpoint::handle(const httplib::Request& req, httplib::Response& res) {
-  const auto request_id = req.has_header("X-Request-Id") ? req.get_header_value("X-Request-Id") : new_uuid().substr(0, 8);
+  static std::atomic<unsigned long long> next_request{0};
+  const auto request_id = req.has_header("X-Request-Id") ? req.get_header_value("X-Request-Id")
+                                                         : "wh-" + std::to_string(++next_request);
   res.set_header("X-Request-Id", request_id);
   auto reject = [&](int status, const char* result, const char* code, const std::string& message) {
     received_.labels({result}).inc();
