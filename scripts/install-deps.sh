@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything orch needs to build and test, from Debian 12 packages (and npm for the MCP
 # and WebSocket test clients). Idempotent; run as root (or with sudo).
+#   scripts/install-deps.sh           everything: build + test fixtures
+#   scripts/install-deps.sh --build   only what building orch needs
 set -euo pipefail
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO="sudo"
@@ -9,8 +11,10 @@ BUILD_PKGS=(cmake g++ make pkg-config git
   libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev libgit2-dev libspdlog-dev libfmt-dev
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev)
 TEST_PKGS=(redis-server docker.io busybox-static curl wrk nodejs npm man-db)
+WANT=("${BUILD_PKGS[@]}")
+[ "${1:-}" = "--build" ] || WANT+=("${TEST_PKGS[@]}")
 missing=()
-for p in "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"; do
+for p in "${WANT[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
