@@ -2,7 +2,7 @@
 // a distinct Builder.io publish (no dedupe hits), HMAC-signed, so each one costs orch an HMAC
 // verify + JSON parse + XADD + PUBLISH. Keep-alive connections, closed loop.
 //
-//   bench_webhook [--connections 32] [--seconds 10] [--no-redis]
+//   bench_webhook [--connections 32] [--seconds 10] [--no-redis] [--log-level info]
 //
 // Prints accepted requests, req/s and latency percentiles (send to complete response).
 #include <arpa/inet.h>
@@ -96,13 +96,15 @@ int main(int argc, char** argv) {
   int connections = 32;
   double seconds = 10;
   bool use_redis = true;
+  std::string log_level = "info";  // the default: one log line per accepted event
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--connections" && i + 1 < argc) connections = std::atoi(argv[++i]);
     else if (a == "--seconds" && i + 1 < argc) seconds = std::atof(argv[++i]);
     else if (a == "--no-redis") use_redis = false;
+    else if (a == "--log-level" && i + 1 < argc) log_level = argv[++i];
     else {
-      std::fprintf(stderr, "usage: bench_webhook [--connections N] [--seconds S] [--no-redis]\n");
+      std::fprintf(stderr, "usage: bench_webhook [--connections N] [--seconds S] [--no-redis] [--log-level L]\n");
       return 64;
     }
   }
@@ -111,7 +113,7 @@ int main(int argc, char** argv) {
   if (use_redis) redis = std::make_unique<test::RedisServer>();
   test::OrchServer orch({{"REDIS_URL", redis ? redis->url() : ""},
                          {"TRUSTED_WEBHOOK_SECRET", kSecret},
-                         {"ORCH_LOG_LEVEL", "warn"}});
+                         {"ORCH_LOG_LEVEL", log_level}});
 
   // Requests are built before the clock starts so the generator spends its CPU on I/O only.
   const long long per_conn = 400'000 / connections + 1;
@@ -181,7 +183,8 @@ int main(int argc, char** argv) {
   close(ep);
 
   const double ok = static_cast<double>(all.size());
-  std::printf("bench/webhook: %d connections, %.1f s, bus=%s\n", connections, elapsed, use_redis ? "redis" : "in-process");
+  std::printf("bench/webhook: %d connections, %.1f s, bus=%s, log level %s\n", connections, elapsed,
+              use_redis ? "redis" : "in-process", log_level.c_str());
   std::printf("  requests: %.0f accepted (202), %lld errors\n", ok, errors);
   std::printf("  throughput: %.0f req/s\n", ok / elapsed);
   double p50 = percentile(all, 0.50), p99 = percentile(all, 0.99), p999 = percentile(all, 0.999);
