@@ -10,9 +10,14 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PKGS=(cmake g++ make pkg-config git
   libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev libgit2-dev libspdlog-dev libfmt-dev
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev)
-TEST_PKGS=(redis-server docker.io busybox-static curl wrk nodejs npm man-db)
+TEST_PKGS=(redis-server docker.io busybox-static curl wrk man-db)
 WANT=("${BUILD_PKGS[@]}")
-[ "${1:-}" = "--build" ] || WANT+=("${TEST_PKGS[@]}")
+if [ "${1:-}" != "--build" ]; then
+  WANT+=("${TEST_PKGS[@]}")
+  # Node.js for the MCP and WebSocket test clients; a machine may already have its own build
+  # (which bundles npm and conflicts with Debian's npm package).
+  command -v npm >/dev/null 2>&1 || WANT+=(nodejs npm)
+fi
 missing=()
 for p in "${WANT[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
