@@ -1,0 +1,357 @@
+#include "docker/client.hpp"
+
+#include <filesystem>
+#include <sstream>
+
+#include "config/settings.hpp"
+
+namespace orch::docker {
+
+Endpoint endpoint_from(const Settings& s) {
+  Endpoint ep;
+  std::string host = s.str("DOCKER_HOST");
+  if (host.empty()) host = "unix://" + s.str("DOCKER_SOCKET_PATH");
+  if (host.rfind("unix://", 0) == 0) {
+    ep.unix_socket = host.substr(7);
+    ep.base_url = "http://localhost";
+    return ep;
+  }
+  if (host.rfind("tcp://", 0) == 0) {
+    const bool tls = s.boolean("DOCKER_TLS_VERIFY");
+    ep.base_url = (tls ? "https://" : "http://") + host.substr(6);
+    if (tls) {
+      std::string dir = s.has("DOCKER_CERT_PATH") ? s.str("DOCKER_CERT_PATH") : std::string(std::getenv("HOME") ? std::getenv("HOME") : "") + "/.docker";
+      ep.tls = http::TlsFiles{dir + "/ca.pem", dir + "/cert.pem", dir + "/key.pem", true};
+    }
+    return ep;
+  }
+  throw ConfigError("DOCKER_HOST: '" + host + "' is not unix:// or tcp://");
+}
+
+bool docker_expected(const Settings& s) {
+  if (s.source("DOCKER_HOST") != SettingSource::default_value && s.has("DOCKER_HOST")) return true;
+  if (s.source("DOCKER_SOCKET_PATH") != SettingSource::default_value) return true;
+  return std::filesystem::exists(s.str("DOCKER_SOCKET_PATH"));
+}
+
+int compare_api_versions(const std::string& a, const std::string& b) {
+  auto parse = [](const std::string& v) {
+    int major = 0, minor = 0;
+    std::sscanf(v.c_str(), "%d.%d", &major, &minor);
+    return std::make_pair(major, minor);
+  };
+  auto pa = parse(a), pb = parse(b);
+  return pa < pb ? -1 : pa > pb ? 1 : 0;
+}
+
+std::string ContainerInfo::label(const std::string& key, const std::string& fallback) const {
+  auto it = labels.find(key);
+  return it == labels.end() ? fallback : it->second;
+}
+
+std::string EventMessage::attribute(const std::string& key) const {
+  auto it = attributes.find(key);
+  return it == attributes.end() ? std::string() : it->second;
+}
+
+Client::Client(Endpoint ep) : ep_(std::move(ep)) {}
+
+http::Request Client::make(const std::string& method, const std::string& path, std::chrono::milliseconds timeout) {
+  http::Request r;
+  r.method = method;
+  r.url = ep_.base_url + path;
+  r.unix_socket = ep_.unix_socket;
+  r.tls = ep_.tls;
+  r.timeout = timeout;
+  r.connect_timeout = std::chrono::seconds(3);
+  return r;
+}
+
+std::string Client::api_version() {
+  std::lock_guard lock(mu_);
+  if (!version_.empty()) return version_;
+  auto res = http::send(make("GET", "/_ping", std::chrono::seconds(5)));
+  if (res.status != 200) throw UnreachableError("docker engine at " + ep_.describe() + " answered /_ping with " + std::to_string(res.status));
+  std::string server = res.header("api-version");
+  if (server.empty()) server = "1.24";  // engines older than 17.x did not send it
+  version_ = compare_api_versions(server, kMaxApiVersion) < 0 ? server : kMaxApiVersion;
+  return version_;
+}
+
+std::string Client::prefix() { return "/v" + api_version(); }
+
+json Client::checked(const http::Response& r, const std::string& what) {
+  if (r.status >= 200 && r.status < 300) {
+    if (r.body.empty()) return json();
+    auto j = json::parse(r.body, nullptr, false);
+    return j.is_discarded() ? json(r.body) : j;
+  }
+  std::string message = r.body;
+  auto j = json::parse(r.body, nullptr, false);
+  if (!j.is_discarded() && j.is_object() && j.contains("message")) message = j["message"].get<std::string>();
+  if (r.status == 404) throw NotFoundError(what + ": " + message);
+  throw DockerError(r.status, what + ": " + message + " (HTTP " + std::to_string(r.status) + ")");
+}
+
+http::Response Client::request(const std::string& method, const std::string& path, const std::string& body,
+                               std::chrono::milliseconds timeout) {
+  auto req = make(method, prefix() + path, timeout);
+  req.body = body;
+  if (!body.empty()) req.headers.emplace_back("Content-Type", "application/json");
+  try {
+    return http::send(req);
+  } catch (const http::TransportError& e) {
+    // A later call renegotiates: the engine may have been upgraded while we were away.
+    std::lock_guard lock(mu_);
+    version_.clear();
+    throw UnreachableError("docker engine at " + ep_.describe() + ": " + e.what());
+  }
+}
+
+json Client::version() { return checked(request("GET", "/version"), "version"); }
+
+static std::string filters_param(const std::map<std::string, std::vector<std::string>>& filters) {
+  json f = json::object();
+  for (const auto& [k, v] : filters) f[k] = v;
+  return http::url_encode(f.dump());
+}
+
+static Labels labels_of(const json& j) {
+  Labels out;
+  if (j.is_object())
+    for (const auto& [k, v] : j.items())
+      if (v.is_string()) out[k] = v.get<std::string>();
+  return out;
+}
+
+std::vector<ContainerSummary> Client::list(bool all, const std::map<std::string, std::vector<std::string>>& filters) {
+  std::string path = std::string("/containers/json?all=") + (all ? "1" : "0");
+  if (!filters.empty()) path += "&filters=" + filters_param(filters);
+  auto j = checked(request("GET", path), "list containers");
+  std::vector<ContainerSummary> out;
+  for (const auto& c : j) {
+    ContainerSummary s;
+    s.id = c.value("Id", "");
+    if (c.contains("Names") && !c["Names"].empty()) {
+      s.name = c["Names"][0].get<std::string>();
+      if (!s.name.empty() && s.name[0] == '/') s.name.erase(0, 1);
+    }
+    s.image = c.value("Image", "");
+    s.image_id = c.value("ImageID", "");
+    s.state = c.value("State", "");
+    s.status = c.value("Status", "");
+    s.labels = labels_of(c.value("Labels", json::object()));
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+ContainerInfo Client::inspect(const std::string& id_or_name) {
+  auto j = checked(request("GET", "/containers/" + http::url_encode(id_or_name) + "/json"), "inspect " + id_or_name);
+  ContainerInfo c;
+  c.id = j.value("Id", "");
+  c.name = j.value("Name", "");
+  if (!c.name.empty() && c.name[0] == '/') c.name.erase(0, 1);
+  c.image_id = j.value("Image", "");
+  const auto& cfg = j.value("Config", json::object());
+  c.image = cfg.value("Image", "");
+  c.tty = cfg.value("Tty", false);
+  c.labels = labels_of(cfg.value("Labels", json::object()));
+  if (cfg.contains("StopTimeout") && cfg["StopTimeout"].is_number_integer()) c.stop_timeout = cfg["StopTimeout"].get<int>();
+  const auto& st = j.value("State", json::object());
+  c.status = st.value("Status", "");
+  c.running = st.value("Running", false);
+  c.restarting = st.value("Restarting", false);
+  c.oom_killed = st.value("OOMKilled", false);
+  c.exit_code = st.value("ExitCode", 0);
+  c.started_at = st.value("StartedAt", "");
+  c.finished_at = st.value("FinishedAt", "");
+  if (st.contains("Health") && st["Health"].is_object()) {
+    const auto& h = st["Health"];
+    HealthState hs;
+    hs.status = h.value("Status", "");
+    hs.failing_streak = h.value("FailingStreak", 0);
+    if (h.contains("Log") && h["Log"].is_array() && !h["Log"].empty()) {
+      const auto& last = h["Log"].back();
+      hs.last_output = last.value("Output", "");
+      hs.last_exit_code = last.value("ExitCode", 0);
+    }
+    c.health = hs;
+  }
+  c.restart_count = j.value("RestartCount", 0);
+  const auto& host = j.value("HostConfig", json::object());
+  const auto& rp = host.value("RestartPolicy", json::object());
+  c.restart_policy = rp.value("Name", "");
+  if (c.restart_policy.empty()) c.restart_policy = "no";
+  c.restart_max_retries = rp.value("MaximumRetryCount", 0);
+  c.network_mode = host.value("NetworkMode", "");
+  c.raw = std::move(j);
+  return c;
+}
+
+static std::string timeout_query(std::optional<int> t) { return t ? "?t=" + std::to_string(*t) : ""; }
+
+// The engine waits up to the stop timeout (default 10 s) before SIGKILL; give HTTP a margin more.
+static std::chrono::milliseconds stop_http_timeout(std::optional<int> t) {
+  return std::chrono::seconds((t ? *t : 10) + 15);
+}
+
+void Client::start(const std::string& id) {
+  auto r = request("POST", "/containers/" + http::url_encode(id) + "/start", "", std::chrono::seconds(60));
+  if (r.status != 304) checked(r, "start " + id);
+}
+
+void Client::stop(const std::string& id, std::optional<int> t) {
+  auto r = request("POST", "/containers/" + http::url_encode(id) + "/stop" + timeout_query(t), "", stop_http_timeout(t));
+  if (r.status != 304) checked(r, "stop " + id);
+}
+
+void Client::restart(const std::string& id, std::optional<int> t) {
+  checked(request("POST", "/containers/" + http::url_encode(id) + "/restart" + timeout_query(t), "", stop_http_timeout(t)),
+          "restart " + id);
+}
+
+void Client::kill(const std::string& id, const std::string& signal) {
+  checked(request("POST", "/containers/" + http::url_encode(id) + "/kill?signal=" + signal), "kill " + id);
+}
+
+void Client::remove(const std::string& id, bool force) {
+  checked(request("DELETE", "/containers/" + http::url_encode(id) + (force ? "?force=1&v=0" : "?v=0"), "",
+                  std::chrono::seconds(60)),
+          "remove " + id);
+}
+
+void Client::rename(const std::string& id, const std::string& new_name) {
+  checked(request("POST", "/containers/" + http::url_encode(id) + "/rename?name=" + http::url_encode(new_name)),
+          "rename " + id);
+}
+
+std::string Client::create(const std::string& name, const json& body) {
+  auto j = checked(request("POST", "/containers/create?name=" + http::url_encode(name), body.dump(), std::chrono::seconds(60)),
+                   "create " + name);
+  return j.value("Id", "");
+}
+
+int Client::wait(const std::string& id, std::chrono::milliseconds timeout) {
+  auto j = checked(request("POST", "/containers/" + http::url_encode(id) + "/wait?condition=not-running", "", timeout),
+                   "wait " + id);
+  return j.value("StatusCode", -1);
+}
+
+json Client::image_inspect(const std::string& ref) {
+  return checked(request("GET", "/images/" + http::url_encode(ref) + "/json"), "inspect image " + ref);
+}
+
+void Client::image_tag(const std::string& image, const std::string& repo, const std::string& tag) {
+  checked(request("POST", "/images/" + http::url_encode(image) + "/tag?repo=" + http::url_encode(repo) + "&tag=" + http::url_encode(tag)),
+          "tag " + image);
+}
+
+std::vector<LogLine> demux_logs(std::string_view body, bool tty) {
+  std::vector<LogLine> out;
+  auto push_lines = [&](const std::string& stream, std::string_view text) {
+    while (!text.empty()) {
+      auto nl = text.find('\n');
+      auto line = text.substr(0, nl);
+      if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+      out.push_back({stream, std::string(line)});
+      if (nl == std::string_view::npos) break;
+      text.remove_prefix(nl + 1);
+    }
+  };
+  if (tty) {
+    push_lines("stdout", body);
+    return out;
+  }
+  size_t pos = 0;
+  while (pos + 8 <= body.size()) {
+    unsigned char kind = static_cast<unsigned char>(body[pos]);
+    size_t len = (static_cast<size_t>(static_cast<unsigned char>(body[pos + 4])) << 24) |
+                 (static_cast<size_t>(static_cast<unsigned char>(body[pos + 5])) << 16) |
+                 (static_cast<size_t>(static_cast<unsigned char>(body[pos + 6])) << 8) |
+                 static_cast<size_t>(static_cast<unsigned char>(body[pos + 7]));
+    pos += 8;
+    if (pos + len > body.size()) len = body.size() - pos;
+    push_lines(kind == 2 ? "stderr" : "stdout", body.substr(pos, len));
+    pos += len;
+  }
+  return out;
+}
+
+std::vector<LogLine> Client::logs(const std::string& id, int tail, bool tty) {
+  auto r = request("GET", "/containers/" + http::url_encode(id) + "/logs?stdout=1&stderr=1&tail=" + std::to_string(tail));
+  if (r.status != 200) checked(r, "logs " + id);
+  return demux_logs(r.body, tty);
+}
+
+Stats compute_stats(const json& doc) {
+  Stats s;
+  const auto& cpu = doc.value("cpu_stats", json::object());
+  const auto& pre = doc.value("precpu_stats", json::object());
+  auto total = [](const json& c) { return c.value("cpu_usage", json::object()).value("total_usage", 0.0); };
+  double cpu_delta = total(cpu) - total(pre);
+  double system_delta = cpu.value("system_cpu_usage", 0.0) - pre.value("system_cpu_usage", 0.0);
+  double online = cpu.value("online_cpus", 0.0);
+  if (online == 0) {
+    const auto& per = cpu.value("cpu_usage", json::object()).value("percpu_usage", json::array());
+    online = static_cast<double>(per.size());
+  }
+  if (online == 0) online = 1;
+  if (system_delta > 0 && cpu_delta > 0) s.cpu_percent = cpu_delta / system_delta * online * 100.0;
+  const auto& mem = doc.value("memory_stats", json::object());
+  const auto& ms = mem.value("stats", json::object());
+  auto usage = mem.value("usage", 0ULL);
+  // As the docker CLI: cgroup v1 subtracts total_inactive_file, v2 inactive_file.
+  unsigned long long cache = ms.contains("total_inactive_file") ? ms.value("total_inactive_file", 0ULL)
+                                                                : ms.value("inactive_file", 0ULL);
+  s.memory_usage = usage > cache ? usage - cache : usage;
+  s.memory_limit = mem.value("limit", 0ULL);
+  if (s.memory_limit > 0) s.memory_percent = static_cast<double>(s.memory_usage) / static_cast<double>(s.memory_limit) * 100.0;
+  return s;
+}
+
+Stats Client::stats(const std::string& id) {
+  // stream=false makes the engine take two samples (about a second apart) so precpu is filled.
+  return compute_stats(checked(request("GET", "/containers/" + http::url_encode(id) + "/stats?stream=false", "", std::chrono::seconds(20)),
+                               "stats " + id));
+}
+
+void Client::events(const EventFilter& filter, const std::function<void(const EventMessage&)>& on_event,
+                    const std::function<bool()>& cancelled) {
+  std::string path = prefix() + "/events?filters=" + filters_param(filter.filters);
+  if (filter.since) path += "&since=" + std::to_string(*filter.since);
+  auto req = make("GET", path, std::chrono::milliseconds(0));
+  std::string buffer;
+  http::Response res;
+  try {
+    res = http::stream(
+        req,
+        [&](std::string_view chunk) {
+          buffer.append(chunk);
+          size_t nl;
+          while ((nl = buffer.find('\n')) != std::string::npos) {
+            auto line = buffer.substr(0, nl);
+            buffer.erase(0, nl + 1);
+            auto j = json::parse(line, nullptr, false);
+            if (j.is_discarded() || !j.is_object()) continue;
+            EventMessage m;
+            m.type = j.value("Type", "");
+            m.action = j.value("Action", "");
+            const auto& actor = j.value("Actor", json::object());
+            m.id = actor.value("ID", j.value("id", ""));
+            m.attributes = labels_of(actor.value("Attributes", json::object()));
+            m.time_nano = j.value("timeNano", 0LL);
+            on_event(m);
+          }
+          return !cancelled();
+        },
+        cancelled);
+  } catch (const http::TransportError& e) {
+    std::lock_guard lock(mu_);
+    version_.clear();
+    throw UnreachableError("docker events from " + ep_.describe() + ": " + e.what());
+  }
+  if (res.status != 200 && res.status != 0 && !cancelled()) checked(res, "events");
+}
+
+}  // namespace orch::docker

@@ -1,0 +1,175 @@
+#pragma once
+// A Docker Engine API client over libcurl: unix socket or tcp:// (+TLS). The API version is
+// negotiated from GET /_ping (never pinned): min(engine's Api-Version, the newest this client
+// knows). An unreachable engine is an UnreachableError; an engine error answer is a DockerError
+// (NotFound for 404), carrying the engine's message.
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/json.hpp"
+#include "http/client.hpp"
+
+namespace orch {
+class Settings;
+}
+
+namespace orch::docker {
+
+struct Endpoint {
+  std::string unix_socket;  // set for unix://
+  std::string base_url;     // "http://localhost" for a socket, else http(s)://host:port
+  std::optional<http::TlsFiles> tls;
+  std::string describe() const { return unix_socket.empty() ? base_url : "unix://" + unix_socket; }
+};
+
+// DOCKER_HOST (unix:// or tcp://, with DOCKER_TLS_VERIFY / DOCKER_CERT_PATH), else
+// DOCKER_SOCKET_PATH. Throws ConfigError for an unsupported scheme.
+Endpoint endpoint_from(const Settings& s);
+// True when the operator asked for Docker (DOCKER_HOST or DOCKER_SOCKET_PATH set) or the
+// default socket exists: only then does an unreachable engine make orch not ready.
+bool docker_expected(const Settings& s);
+
+struct DockerError : OperationError {
+  DockerError(long status, const std::string& m) : OperationError(m), status(status) {}
+  long status;
+};
+struct NotFoundError : DockerError {
+  explicit NotFoundError(const std::string& m) : DockerError(404, m) {}
+};
+
+using Labels = std::map<std::string, std::string>;
+
+struct ContainerSummary {
+  std::string id;
+  std::string name;  // without the leading '/'
+  std::string image;
+  std::string image_id;
+  std::string state;   // created, running, exited, ...
+  std::string status;  // "Up 3 minutes (healthy)"
+  Labels labels;
+};
+
+struct HealthState {
+  std::string status;  // starting, healthy, unhealthy
+  int failing_streak = 0;
+  std::string last_output;
+  int last_exit_code = 0;
+};
+
+struct ContainerInfo {
+  std::string id;
+  std::string name;
+  std::string image;     // as configured (repo:tag)
+  std::string image_id;  // sha256:...
+  std::string status;    // running, exited, ...
+  bool running = false;
+  bool restarting = false;
+  bool oom_killed = false;
+  int exit_code = 0;
+  std::string started_at, finished_at;
+  std::optional<HealthState> health;  // only with a health check
+  int restart_count = 0;
+  std::string restart_policy;  // no, always, unless-stopped, on-failure
+  int restart_max_retries = 0;
+  std::optional<int> stop_timeout;  // Config.StopTimeout
+  bool tty = false;
+  Labels labels;
+  std::string network_mode;
+  json raw;  // the whole inspect document (for recreate)
+
+  std::string label(const std::string& key, const std::string& fallback = "") const;
+  std::string compose_service() const { return label("com.docker.compose.service"); }
+  std::string compose_project() const { return label("com.docker.compose.project"); }
+};
+
+struct Stats {
+  double cpu_percent = 0;
+  unsigned long long memory_usage = 0;  // bytes, cache excluded as `docker stats` does
+  unsigned long long memory_limit = 0;
+  double memory_percent = 0;
+};
+// The `docker stats` arithmetic over one stats document (with precpu_stats).
+Stats compute_stats(const json& doc);
+
+struct LogLine {
+  std::string stream;  // stdout | stderr
+  std::string text;    // without the trailing newline
+};
+// Splits a logs body: the 8-byte-header multiplexed format, or raw text for TTY containers.
+std::vector<LogLine> demux_logs(std::string_view body, bool tty);
+
+struct EventMessage {
+  std::string type;    // container, image, network, ...
+  std::string action;  // start, die, health_status: unhealthy, oom, kill, stop, ...
+  std::string id;
+  Labels attributes;   // name, image, exitCode, signal and the container's labels
+  long long time_nano = 0;
+  std::string attribute(const std::string& key) const;
+};
+
+struct EventFilter {
+  std::map<std::string, std::vector<std::string>> filters = {{"type", {"container"}}};
+  std::optional<long long> since;  // unix seconds
+};
+
+class Client {
+ public:
+  explicit Client(Endpoint ep);
+
+  const Endpoint& endpoint() const { return ep_; }
+  // Pings and negotiates; returns the version in use. Throws UnreachableError.
+  std::string api_version();
+  json version();
+
+  std::vector<ContainerSummary> list(bool all = true, const std::map<std::string, std::vector<std::string>>& filters = {});
+  ContainerInfo inspect(const std::string& id_or_name);
+  void start(const std::string& id);
+  // `timeout_s` = seconds the engine waits before SIGKILL (the container's own by default); the
+  // HTTP timeout is that plus a margin, so the engine always answers first.
+  void stop(const std::string& id, std::optional<int> timeout_s = std::nullopt);
+  void restart(const std::string& id, std::optional<int> timeout_s = std::nullopt);
+  void kill(const std::string& id, const std::string& signal = "KILL");
+  void remove(const std::string& id, bool force = false);
+  void rename(const std::string& id, const std::string& new_name);
+  // POST /containers/create?name=...; returns the new id.
+  std::string create(const std::string& name, const json& body);
+  // Blocks until the container stops (condition not-running); returns its exit code.
+  int wait(const std::string& id, std::chrono::milliseconds timeout);
+
+  json image_inspect(const std::string& ref);
+  void image_tag(const std::string& image, const std::string& repo, const std::string& tag);
+
+  std::vector<LogLine> logs(const std::string& id, int tail = 100, bool tty = false);
+  Stats stats(const std::string& id);
+
+  // Follows GET /events until `cancelled()` is true (polled about once a second) or the stream
+  // ends (engine restarted). Throws UnreachableError when the engine cannot be reached.
+  void events(const EventFilter& filter, const std::function<void(const EventMessage&)>& on_event,
+              const std::function<bool()>& cancelled);
+
+  // Raw access for what the typed calls do not cover.
+  http::Response request(const std::string& method, const std::string& path, const std::string& body = "",
+                         std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+ private:
+  http::Request make(const std::string& method, const std::string& path, std::chrono::milliseconds timeout);
+  json checked(const http::Response& r, const std::string& what);
+  std::string prefix();
+
+  Endpoint ep_;
+  std::mutex mu_;
+  std::string version_;
+};
+
+// The newest API version this client knows; older engines are spoken to at their own version.
+inline constexpr const char* kMaxApiVersion = "1.47";
+
+// Compares dotted API versions ("1.41" < "1.47").
+int compare_api_versions(const std::string& a, const std::string& b);
+
+}  // namespace orch::docker

@@ -1,0 +1,223 @@
+// The Docker client against a real dockerd (tests/support/DockerEngine).
+#include "docker/client.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "support/docker_engine.hpp"
+
+using namespace orch;
+using namespace orch::docker;
+using namespace std::chrono_literals;
+
+namespace {
+
+test::DockerEngine* engine = nullptr;
+
+class EngineEnv : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (test::DockerEngine::available()) engine = new test::DockerEngine();
+  }
+  void TearDown() override {
+    delete engine;
+    engine = nullptr;
+  }
+};
+[[maybe_unused]] auto* env = ::testing::AddGlobalTestEnvironment(new EngineEnv);
+
+Client client() { return Client(Endpoint{engine->socket(), "http://localhost", std::nullopt}); }
+
+#define REQUIRE_ENGINE() \
+  if (!engine) GTEST_SKIP() << "dockerd or busybox-static not installed"
+
+TEST(DockerClient, NegotiatesTheEngineVersion) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  auto v = c.api_version();
+  EXPECT_LE(compare_api_versions(v, kMaxApiVersion), 0);
+  EXPECT_EQ(v, c.version()["ApiVersion"].get<std::string>().substr(0, v.size()));
+}
+
+TEST(DockerClient, VersionComparison) {
+  EXPECT_LT(compare_api_versions("1.41", "1.47"), 0);
+  EXPECT_GT(compare_api_versions("1.100", "1.47"), 0);
+  EXPECT_EQ(compare_api_versions("1.41", "1.41"), 0);
+}
+
+TEST(DockerClient, UnreachableEngineIsUnreachableError) {
+  Client c(Endpoint{"/nonexistent/docker.sock", "http://localhost", std::nullopt});
+  EXPECT_THROW(c.api_version(), UnreachableError);
+  EXPECT_THROW(c.list(), UnreachableError);
+}
+
+TEST(DockerClient, LifecycleInspectRenameRemove) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  auto id = engine->must({"run", "-d", "--network", "none", "--name", "lc1", "--label", "orch.heal=true",
+                          "--restart", "on-failure:3", "--stop-timeout", "2", engine->image(), "sleep", "300"});
+  auto info = c.inspect("lc1");
+  EXPECT_EQ(info.id, id);
+  EXPECT_EQ(info.name, "lc1");
+  EXPECT_TRUE(info.running);
+  EXPECT_EQ(info.label("orch.heal"), "true");
+  EXPECT_EQ(info.restart_policy, "on-failure");
+  EXPECT_EQ(info.restart_max_retries, 3);
+  ASSERT_TRUE(info.stop_timeout);
+  EXPECT_EQ(*info.stop_timeout, 2);
+  EXPECT_FALSE(info.health);
+
+  auto listed = c.list(true, {{"name", {"lc1"}}});
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].state, "running");
+  EXPECT_EQ(listed[0].labels.at("orch.heal"), "true");
+
+  c.stop(id, 1);
+  EXPECT_FALSE(c.inspect(id).running);
+  c.start(id);
+  EXPECT_TRUE(c.inspect(id).running);
+  auto before = c.inspect(id).started_at;
+  c.restart(id, 1);
+  EXPECT_NE(c.inspect(id).started_at, before);
+  c.rename(id, "lc1-renamed");
+  EXPECT_EQ(c.inspect(id).name, "lc1-renamed");
+  c.remove(id, true);
+  EXPECT_THROW(c.inspect(id), NotFoundError);
+}
+
+TEST(DockerClient, HealthStateAndFailingStreak) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  engine->must({"run", "-d", "--network", "none", "--name", "hc1", "--health-cmd", "echo probe-said-no; false",
+                "--health-interval", "1s", "--health-retries", "1", engine->image(), "sleep", "300"});
+  ASSERT_TRUE(test::eventually([&] { return c.inspect("hc1").health->status == "unhealthy"; }, 20s));
+  auto h = *c.inspect("hc1").health;
+  EXPECT_GE(h.failing_streak, 1);
+  EXPECT_NE(h.last_output.find("probe-said-no"), std::string::npos);
+  EXPECT_EQ(h.last_exit_code, 1);
+  c.remove("hc1", true);
+}
+
+TEST(DockerClient, LogsDemultiplexedAndTty) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  engine->must({"run", "-d", "--network", "none", "--name", "lg1", engine->image(), "sh", "-c",
+                "echo out-line; echo err-line >&2; echo out-2; sleep 300"});
+  engine->must({"run", "-d", "-t", "--network", "none", "--name", "lg2", engine->image(), "sh", "-c", "echo tty-line; sleep 300"});
+  ASSERT_TRUE(test::eventually([&] { return c.logs("lg1", 10).size() == 3; }));
+  auto lines = c.logs("lg1", 10);
+  // Order across the two streams is the engine's; each line keeps its stream.
+  bool saw_out = false, saw_err = false;
+  for (const auto& l : lines) {
+    saw_out |= (l.stream == "stdout" && l.text == "out-line");
+    saw_err |= (l.stream == "stderr" && l.text == "err-line");
+  }
+  EXPECT_TRUE(saw_out);
+  EXPECT_TRUE(saw_err);
+  EXPECT_EQ(c.logs("lg1", 1).size(), 1u);
+  ASSERT_TRUE(test::eventually([&] { return !c.logs("lg2", 10, true).empty(); }));
+  EXPECT_EQ(c.logs("lg2", 10, true)[0].text, "tty-line");
+  c.remove("lg1", true);
+  c.remove("lg2", true);
+}
+
+TEST(DockerClient, StatsAsDockerStatsComputesThem) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  engine->must({"run", "-d", "--network", "none", "--name", "st1", "--memory", "64m", engine->image(), "sh", "-c",
+                "while true; do :; done"});
+  auto s = c.stats("st1");
+  EXPECT_GT(s.cpu_percent, 5.0);  // a busy loop
+  EXPECT_GT(s.memory_usage, 0u);
+  EXPECT_EQ(s.memory_limit, 64ull * 1024 * 1024);
+  EXPECT_GT(s.memory_percent, 0.0);
+  c.remove("st1", true);
+}
+
+TEST(DockerClient, ComputeStatsArithmetic) {
+  auto doc = json::parse(R"({
+    "cpu_stats": {"cpu_usage": {"total_usage": 2000}, "system_cpu_usage": 20000, "online_cpus": 2},
+    "precpu_stats": {"cpu_usage": {"total_usage": 1000}, "system_cpu_usage": 10000},
+    "memory_stats": {"usage": 1000, "limit": 4000, "stats": {"inactive_file": 200}}})");
+  auto s = compute_stats(doc);
+  EXPECT_DOUBLE_EQ(s.cpu_percent, 20.0);
+  EXPECT_EQ(s.memory_usage, 800u);
+  EXPECT_DOUBLE_EQ(s.memory_percent, 20.0);
+}
+
+TEST(DockerClient, DemuxSplitsFrames) {
+  std::string body;
+  auto frame = [&](char kind, const std::string& text) {
+    body += kind;
+    body += std::string("\0\0\0", 3);
+    uint32_t n = static_cast<uint32_t>(text.size());
+    body += static_cast<char>(n >> 24);
+    body += static_cast<char>(n >> 16);
+    body += static_cast<char>(n >> 8);
+    body += static_cast<char>(n);
+    body += text;
+  };
+  frame(1, "a\nb\n");
+  frame(2, "oops\n");
+  auto lines = demux_logs(body, false);
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[2].stream, "stderr");
+  EXPECT_EQ(lines[2].text, "oops");
+}
+
+TEST(DockerClient, EventsStreamDeliversDieWithExitCode) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<EventMessage> seen;
+  std::thread follower([&] {
+    auto c2 = client();
+    c2.events(EventFilter{}, [&](const EventMessage& m) {
+      std::lock_guard lock(mu);
+      seen.push_back(m);
+    }, [&] { return stop.load(); });
+  });
+  std::this_thread::sleep_for(300ms);
+  engine->must({"run", "-d", "--network", "none", "--name", "ev1", "--label", "team=orch", engine->image(), "sh", "-c", "exit 3"});
+  ASSERT_TRUE(test::eventually([&] {
+    std::lock_guard lock(mu);
+    for (const auto& m : seen)
+      if (m.action == "die" && m.attribute("name") == "ev1") return true;
+    return false;
+  }));
+  stop = true;
+  follower.join();
+  std::lock_guard lock(mu);
+  for (const auto& m : seen) {
+    if (m.action != "die") continue;
+    EXPECT_EQ(m.type, "container");
+    EXPECT_EQ(m.attribute("exitCode"), "3");
+    EXPECT_EQ(m.attribute("team"), "orch");
+    EXPECT_GT(m.time_nano, 0);
+  }
+  c.remove("ev1", true);
+}
+
+TEST(DockerClient, CreateFromInspectAndImageTag) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  auto img = c.image_inspect(engine->image());
+  ASSERT_TRUE(img.contains("Id"));
+  c.image_tag(engine->image(), "orch-test/busybox", "orch-lkg");
+  EXPECT_EQ(c.image_inspect("orch-test/busybox:orch-lkg")["Id"], img["Id"]);
+  json body = {{"Image", engine->image()}, {"Cmd", {"sleep", "300"}}, {"Labels", {{"made", "by-test"}}},
+               {"HostConfig", {{"NetworkMode", "none"}}}};
+  auto id = c.create("cr1", body);
+  c.start(id);
+  auto info = c.inspect("cr1");
+  EXPECT_TRUE(info.running);
+  EXPECT_EQ(info.label("made"), "by-test");
+  c.kill(id);
+  EXPECT_EQ(c.wait(id, 10s), 137);
+  c.remove(id);
+}
+
+}  // namespace
