@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "bus/bus.hpp"
 #include "config/config.hpp"
 
 namespace orch::cli {
@@ -29,6 +30,10 @@ bool use_colour();  // stdout is a TTY and NO_COLOR is unset
 // Loads the configuration with the global --config and the command's own flag overrides
 // (setting env name -> value), and sets up logging to stderr.
 Config load(const GlobalOptions& g, std::map<std::string, std::string> flags = {});
+
+// The bus a one-shot command publishes to: Redis (with the outbox) when REDIS_URL is set, else
+// an in-process bus nobody else reads (events of a one-shot command without Redis stay local).
+std::unique_ptr<Bus> make_cli_bus(const Config& cfg);
 
 // A subcommand: `setup` adds it to the root app and returns the function that runs it; the
 // function returns the process exit code (SPEC §3) or throws orch::Error.

@@ -10,6 +10,7 @@
 #include "cli.hpp"
 #include "core/error.hpp"
 #include "log/log.hpp"
+#include "serve/daemon.hpp"
 
 namespace orch::cli {
 
@@ -40,6 +41,8 @@ Config load(const GlobalOptions& g, std::map<std::string, std::string> flags) {
   setup_logging(opts);
   return cfg;
 }
+
+std::unique_ptr<Bus> make_cli_bus(const Config& cfg) { return make_bus(cfg, nullptr); }
 
 }  // namespace orch::cli
 

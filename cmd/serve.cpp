@@ -30,6 +30,7 @@ Registrar reg({"serve", 10, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub)
   flag("--port", "PORT", "HTTP port (env PORT, default 9000)");
   flag("--bind", "BIND", "Listen address (env BIND, default 127.0.0.1)");
   flag("--redis-url", "REDIS_URL", "Redis URL (env REDIS_URL; unset = in-process bus)");
+  flag("--scope", "ORCH_HEAL_SCOPE", "Heal scope: labelled (default) or all (env ORCH_HEAL_SCOPE)");
   return std::function<int()>([&g, o] { return run_serve(g, *o); });
 }});
 

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "bus/dedupe_cache.hpp"
+#include "bus/follow.hpp"
 #include "bus/outbox.hpp"
 #include "core/stop_token.hpp"
 #include "metrics/metrics.hpp"
@@ -413,38 +414,17 @@ class RedisBus final : public Bus {
   // --- reader thread: live delivery to subscribers ---
 
   void reader_loop() {
-    std::unique_ptr<RedisConnection> c;
-    std::string last_id = "$";
-    Millis backoff = 100ms;
-    while (!reader_stop_) {
-      try {
-        if (!c || c->broken()) {
-          c = std::make_unique<RedisConnection>(opts_.url, opts_.connect_timeout);
-          c->set_timeout(3000ms);
-          backoff = 100ms;
-          if (last_id == "$") {
-            auto last = c->command({"XREVRANGE", kEventsStream, "+", "-", "COUNT", "1"});
-            last_id = last.elements.empty() ? "0-0" : last.elements[0].elements[0].str;
+    follow_events(
+        opts_.url, "$",
+        [this](const Event& e) {
+          std::vector<Handler> handlers;
+          {
+            std::lock_guard lock(sub_mu_);
+            for (auto& [id, h] : handlers_) handlers.push_back(h);
           }
-        }
-        auto reply = c->command({"XREAD", "COUNT", "500", "BLOCK", "1000", "STREAMS", kEventsStream, last_id});
-        if (reply.is_nil() || reply.elements.empty()) continue;
-        auto events = events_from_entries(reply.elements[0].elements[1]);
-        if (!reply.elements[0].elements[1].elements.empty())
-          last_id = reply.elements[0].elements[1].elements.back().elements[0].str;
-        std::vector<Handler> handlers;
-        {
-          std::lock_guard lock(sub_mu_);
-          for (auto& [id, h] : handlers_) handlers.push_back(h);
-        }
-        for (const auto& e : events)
           for (auto& h : handlers) h(e);
-      } catch (const Error& e) {
-        c.reset();
-        std::this_thread::sleep_for(backoff);
-        backoff = std::min<Millis>(backoff * 2, 2000ms);
-      }
-    }
+        },
+        [this] { return reader_stop_.load(); });
   }
 
   RedisConnection& query_connection() {

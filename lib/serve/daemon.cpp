@@ -12,6 +12,9 @@ struct Daemon::Parts {
   std::unique_ptr<Bus> bus;
   std::unique_ptr<http::Server> http;
   StatusBoard status;
+  std::unique_ptr<docker::Client> docker;
+  std::unique_ptr<StateStore> state;
+  std::unique_ptr<Notifier> notifier;
   std::unique_ptr<ServeContext> ctx;
   std::vector<std::unique_ptr<Module>> modules;
   size_t started = 0;
@@ -30,7 +33,11 @@ int Daemon::start() {
   p.http = std::make_unique<http::Server>(http::ServerOptions{
       s.str("BIND"), static_cast<int>(s.integer("PORT")), static_cast<size_t>(s.integer("ORCH_HTTP_THREADS")),
       static_cast<size_t>(s.integer("ORCH_BODY_LIMIT"))});
-  p.ctx.reset(new ServeContext{config_, *p.bus, p.metrics, *p.http, p.status, SystemClock::instance(), stop_, instance});
+  p.docker = std::make_unique<docker::Client>(docker::endpoint_from(s));
+  p.state = make_state_store(s);
+  p.notifier = std::make_unique<Notifier>(s.str("NOTIFY_WEBHOOK_URL"));
+  p.ctx.reset(new ServeContext{config_, *p.bus, p.metrics, *p.http, p.status, SystemClock::instance(), stop_, instance,
+                               *p.docker, docker::docker_expected(s), *p.state, *p.notifier});
   p.modules = make_modules(*p.ctx);
   for (auto& m : p.modules) {
     m->start();

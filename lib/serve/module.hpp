@@ -10,6 +10,9 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/stop_token.hpp"
+#include "docker/client.hpp"
+#include "notify/notifier.hpp"
+#include "state/store.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
 #include "serve/status_board.hpp"
@@ -25,6 +28,10 @@ struct ServeContext {
   Clock& clock;
   StopSignal& stop;
   std::string instance_id;
+  docker::Client& docker;  // may be unreachable: calls throw UnreachableError
+  bool docker_expected;    // configured or default socket present: gates /readyz
+  StateStore& state;       // quarantine, release history (Redis or files)
+  Notifier& notifier;      // NOTIFY_WEBHOOK_URL
 };
 
 class Module {

@@ -1,4 +1,5 @@
 // The modules of `orch serve`, in start order (stopped in reverse).
+#include "heal/module.hpp"
 #include "serve/health_endpoints.hpp"
 #include "serve/module.hpp"
 #include "webhook/endpoint.hpp"
@@ -9,6 +10,7 @@ std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx) {
   std::vector<std::unique_ptr<Module>> m;
   m.push_back(std::make_unique<HealthEndpoints>(ctx));
   m.push_back(std::make_unique<webhook::Endpoint>(ctx));
+  m.push_back(std::make_unique<heal::Module>(ctx));
   return m;
 }
 

@@ -1,0 +1,98 @@
+// orch watch: live container and bus events in the terminal.
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "bus/follow.hpp"
+#include "cli.hpp"
+#include "core/stop_token.hpp"
+#include "docker/client.hpp"
+#include "docker/watcher.hpp"
+#include "heal/module.hpp"
+#include "live/sse_client.hpp"
+#include "serve/signals.hpp"
+#include "watch/format.hpp"
+
+namespace orch::cli {
+namespace {
+
+struct WatchOptions {
+  std::vector<std::string> services, types;
+  std::string remote;
+  bool no_docker = false, no_bus = false;
+};
+
+int run_watch(const GlobalOptions& g, const WatchOptions& o) {
+  block_termination_signals();
+  Config cfg = load(g);
+  StopSignal stop;
+  auto waiter = spawn_signal_waiter([&](int) { stop.request_stop(); });
+  watch::Filter filter{o.services, o.types};
+  const bool ndjson = output_format(g) == Output::ndjson || output_format(g) == Output::json;
+  std::mutex out_mu;
+  auto print = [&](const Event& e) {
+    if (!filter.matches(e)) return;
+    std::lock_guard lock(out_mu);
+    std::cout << (ndjson ? e.to_string() : watch::human_line(e, use_colour())) << std::endl;
+  };
+  auto cancelled = [&] { return stop.stop_requested(); };
+  std::vector<std::thread> sources;
+  int code = 0;
+
+  if (!o.remote.empty()) {
+    sources.emplace_back([&] {
+      try {
+        live::follow_sse({o.remote + "/events", cfg.settings.str("ORCH_API_TOKEN")}, print, cancelled);
+      } catch (const Error& e) {
+        std::cerr << "orch: " << e.what() << "\n";
+        code = 3;
+        stop.request_stop();
+      }
+    });
+  } else {
+    if (!o.no_bus && cfg.settings.has("REDIS_URL")) {
+      sources.emplace_back([&] {
+        follow_events(parse_redis_url(cfg.settings.str("REDIS_URL")), "$", print, cancelled,
+                      [&](bool up, const std::string& why) {
+                        if (!up && stderr_is_tty()) std::cerr << "redis: " << why << " (retrying)\n";
+                      });
+      });
+    }
+    if (!o.no_docker) {
+      sources.emplace_back([&] {
+        docker::Client docker(docker::endpoint_from(cfg.settings));
+        docker::Watcher watcher(docker, {[&](const docker::EventMessage& m) { print(watch::from_engine(m)); }, nullptr,
+                                         [&](bool up, const std::string& why) {
+                                           if (!up && stderr_is_tty()) std::cerr << "docker: " << why << " (retrying)\n";
+                                         }});
+        watcher.start();
+        while (!stop.wait_for(std::chrono::milliseconds(200))) {
+        }
+        watcher.stop();
+      });
+    }
+    if (sources.empty()) {
+      std::cerr << "orch: nothing to watch (no Redis configured and --no-docker)\n";
+      release_signal_waiter(waiter);
+      return 64;
+    }
+    if (stderr_is_tty() && !g.quiet) std::cerr << "watching (Ctrl-C to stop)...\n";
+  }
+  for (auto& t : sources) t.join();
+  release_signal_waiter(waiter);
+  return code;
+}
+
+Registrar reg({"watch", 20, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+  auto o = std::make_shared<WatchOptions>();
+  sub = root.add_subcommand("watch", "Follow container and bus events live");
+  sub->add_option("--service", o->services, "Only events of this service or container (repeatable)");
+  sub->add_option("--type", o->types, "Only these event types; a trailing * matches a prefix, e.g. heal.* (repeatable)");
+  sub->add_option("--remote", o->remote, "Follow GET /events of a remote orch serve (e.g. http://orch:9000), with ORCH_API_TOKEN");
+  sub->add_flag("--no-docker", o->no_docker, "Do not read the local Docker engine's events");
+  sub->add_flag("--no-bus", o->no_bus, "Do not read the Redis event bus");
+  return std::function<int()>([&g, o] { return run_watch(g, *o); });
+}});
+
+}  // namespace
+}  // namespace orch::cli

@@ -1,0 +1,54 @@
+#include "bus/follow.hpp"
+
+#include <thread>
+
+#include "bus/bus.hpp"
+
+namespace orch {
+
+using namespace std::chrono_literals;
+
+void follow_events(const RedisUrl& url, std::string after, const std::function<void(const Event&)>& on_event,
+                   const std::function<bool()>& cancelled, const std::function<void(bool, const std::string&)>& on_connection) {
+  std::unique_ptr<RedisConnection> c;
+  Millis backoff = 100ms;
+  while (!cancelled()) {
+    try {
+      if (!c || c->broken()) {
+        c = std::make_unique<RedisConnection>(url, 1000ms);
+        c->set_timeout(3000ms);
+        backoff = 100ms;
+        if (on_connection) on_connection(true, "");
+        if (after == "$") {
+          // Pin "$" to a concrete id so a reconnect resumes where we were, without a gap.
+          auto last = c->command({"XREVRANGE", kEventsStream, "+", "-", "COUNT", "1"});
+          after = last.elements.empty() ? "0-0" : last.elements[0].elements[0].str;
+        }
+      }
+      auto reply = c->command({"XREAD", "COUNT", "500", "BLOCK", "1000", "STREAMS", kEventsStream, after});
+      if (reply.is_nil() || reply.elements.empty()) continue;
+      for (const auto& entry : reply.elements[0].elements[1].elements) {
+        after = entry.elements[0].str;
+        const auto& f = entry.elements[1].elements;
+        for (size_t i = 0; i + 1 < f.size(); i += 2) {
+          if (f[i].str != "event") continue;
+          auto j = json::parse(f[i + 1].str, nullptr, false);
+          if (j.is_discarded()) continue;
+          try {
+            auto e = Event::from_json(j);
+            e.stream_id = after;
+            on_event(e);
+          } catch (const std::invalid_argument&) {
+          }
+        }
+      }
+    } catch (const Error& e) {
+      c.reset();
+      if (on_connection) on_connection(false, e.what());
+      std::this_thread::sleep_for(backoff);
+      backoff = std::min<Millis>(backoff * 2, 2000ms);
+    }
+  }
+}
+
+}  // namespace orch

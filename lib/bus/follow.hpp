@@ -1,0 +1,15 @@
+#pragma once
+// Reads orch:events as it grows (XREAD BLOCK), from `after` (a stream id, or "$" for new events
+// only), reconnecting with backoff. Used by the Redis bus for live subscribers and by `orch watch`.
+#include <functional>
+#include <string>
+
+#include "bus/redis.hpp"
+#include "core/event.hpp"
+
+namespace orch {
+
+void follow_events(const RedisUrl& url, std::string after, const std::function<void(const Event&)>& on_event,
+                   const std::function<bool()>& cancelled, const std::function<void(bool, const std::string&)>& on_connection = {});
+
+}  // namespace orch

@@ -1,0 +1,410 @@
+#include "heal/healer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <sstream>
+
+namespace orch::heal {
+
+using namespace std::chrono_literals;
+
+constexpr auto kManualStopWindow = 15s;  // a die this soon after a kill/stop from the API is a person's doing
+constexpr const char* kQuarantineDoc = "heal-quarantine";
+
+Scope parse_scope(const std::string& s) {
+  if (s == "labelled" || s == "labeled") return Scope::labelled;
+  if (s == "all") return Scope::all;
+  throw ConfigError("heal scope must be 'labelled' or 'all', got '" + s + "'");
+}
+
+json Action::to_json() const {
+  json j = {{"container", container}, {"service", service}, {"reason", reason}, {"outcome", outcome}};
+  if (!error.empty()) j["error"] = error;
+  return j;
+}
+
+int PassReport::exit_code() const {
+  int code = 0;
+  for (const auto& a : actions) {
+    if (a.outcome == "failed" || a.outcome == "quarantined") return 2;
+    if (a.outcome == "restarted" || a.outcome == "would-restart") code = 1;
+  }
+  return code;
+}
+
+json PassReport::to_json() const {
+  json list = json::array();
+  for (const auto& a : actions) list.push_back(a.to_json());
+  return {{"actions", list}, {"exit_code", exit_code()}};
+}
+
+Healer::Healer(const Config& config, docker::Client& docker, Bus& bus, Metrics& metrics, StateStore& state,
+               Notifier& notifier, Clock& clock, Scope scope)
+    : config_(config), docker_(docker), bus_(bus), state_(state), notifier_(notifier), clock_(clock), scope_(scope),
+      actions_(metrics.counter("orch_heal_actions_total", "Heal actions, by result", {"result"})),
+      healthy_(metrics.gauge("orch_container_healthy", "1 healthy/running, 0 unhealthy/exited, per watched container", {"container"})) {
+  sync_quarantine();
+}
+
+Healer::~Healer() { stop(); }
+
+void Healer::start() { worker_ = std::thread([this] { worker(); }); }
+
+void Healer::stop() {
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+// Another process (orch heal --reset) may have changed the list: reload before deciding.
+void Healer::sync_quarantine() {
+  try {
+    auto doc = state_.load(kQuarantineDoc);
+    std::lock_guard lock(mu_);
+    tracker_.load_quarantine(doc);
+  } catch (const Error& e) {
+    spdlog::warn("heal: cannot read the quarantine list: {}", e.what());
+  }
+}
+
+bool Healer::in_scope(const docker::ContainerInfo& c) const {
+  if (c.label("orch.monitor-only") == "true") return false;
+  if (scope_ == Scope::all) return true;
+  return c.label("orch.heal") == "true" || c.label("autoheal") == "true";
+}
+
+const ServiceSpec* Healer::service_spec(const docker::ContainerInfo& c) const {
+  for (const auto& s : config_.services)
+    if (s.container == c.name || (!c.compose_service().empty() && s.container == c.compose_service())) return &s;
+  return nullptr;
+}
+
+std::string Healer::service_of(const docker::ContainerInfo& c) const {
+  if (const auto* s = service_spec(c)) return s->name;
+  if (!c.compose_service().empty()) return c.compose_service();
+  return c.name;
+}
+
+bool Healer::docker_will_restart(const docker::ContainerInfo& c) const {
+  if (c.restart_policy == "always" || c.restart_policy == "unless-stopped") return true;
+  if (c.restart_policy == "on-failure")
+    return c.restart_max_retries == 0 || c.restart_count < c.restart_max_retries;
+  return false;
+}
+
+void Healer::publish(const std::string& type, const std::string& subject, json data) {
+  try {
+    bus_.publish(make_event(type, subject, std::move(data)));
+  } catch (const BusError& e) {
+    spdlog::error("heal: event {} not stored: {}", type, e.what());
+  }
+}
+
+void Healer::on_event(const docker::EventMessage& m) {
+  const auto now = clock_.now();
+  const std::string& action = m.action;
+  std::unique_lock lock(mu_);
+  if (acting_.count(m.id)) {
+    if (action == "start") acting_.erase(m.id);  // our restart completed
+    return;
+  }
+  if (action == "kill" || action == "stop") {
+    last_kill_[m.id] = now;
+    return;
+  }
+  if (action == "oom") {
+    last_oom_[m.id] = now;
+    return;
+  }
+  const auto name = m.attribute("name");
+  if (action == "health_status: healthy" || (action == "start")) {
+    tracker_.on_healthy(name, now);
+    healthy_.labels({name}).set(1);
+    if (action == "health_status: healthy" && recovering_.erase(m.id)) {
+      lock.unlock();
+      publish("heal.recovered", name, {{"container", name}, {"attempt", 0}, {"next_delay_s", 0}, {"reason", "healthy again"}});
+      actions_.labels({"recovered"}).inc();
+    }
+    return;
+  }
+  if (action == "health_status: unhealthy") {
+    healthy_.labels({name}).set(0);
+    lock.unlock();
+    trigger(m.id, "unhealthy");
+    return;
+  }
+  if (action == "die") {
+    healthy_.labels({name}).set(0);
+    const auto exit_code = m.attribute("exitCode");
+    bool oom = last_oom_.count(m.id) && now - last_oom_[m.id] < kManualStopWindow;
+    if (auto k = last_kill_.find(m.id); k != last_kill_.end() && now - k->second < kManualStopWindow && !oom) {
+      spdlog::info("heal: {} was stopped through the API (docker stop/kill): left alone", name);
+      return;
+    }
+    if (exit_code == "0" && !oom) return;
+    lock.unlock();
+    trigger(m.id, oom ? "oom" : "exited " + exit_code);
+  }
+}
+
+void Healer::trigger(const std::string& id, const std::string& reason) {
+  docker::ContainerInfo c;
+  try {
+    c = docker_.inspect(id);
+  } catch (const Error& e) {
+    spdlog::warn("heal: cannot inspect {}: {}", id, e.what());
+    return;
+  }
+  if (!in_scope(c)) return;
+  if (reason != "unhealthy" && docker_will_restart(c)) {
+    spdlog::info("heal: {} exited; its restart policy '{}' restarts it", c.name, c.restart_policy);
+    return;
+  }
+  std::vector<std::string> warnings;
+  auto policy = policy_for(config_.settings, service_spec(c), c.labels, &warnings);
+  for (const auto& w : warnings) spdlog::warn("heal: {}: {}", c.name, w);
+  sync_quarantine();
+  std::unique_lock lock(mu_);
+  if (scheduled_.count(c.id) || acting_.count(c.id)) return;
+  auto d = tracker_.on_failure(c.name, policy, clock_.now());
+  if (d.verdict == Verdict::ignore) return;
+  if (d.verdict == Verdict::quarantine) {
+    tracker_.quarantine(c.name, clock_.now(), d.reason);
+    auto list = tracker_.quarantine_list();
+    lock.unlock();
+    try {
+      state_.save(kQuarantineDoc, list);
+    } catch (const Error& e) {
+      spdlog::error("heal: quarantine of {} not persisted: {}", c.name, e.what());
+    }
+    json data = {{"container", c.name}, {"service", service_of(c)}, {"attempt", policy.max_restarts}, {"next_delay_s", nullptr},
+                 {"reason", d.reason}};
+    auto e = make_event("heal.quarantined", c.name, data);
+    try {
+      bus_.publish(e);
+    } catch (const BusError& err) {
+      spdlog::error("heal: event heal.quarantined not stored: {}", err.what());
+    }
+    actions_.labels({"quarantined"}).inc();
+    notifier_.send(e, "orch quarantined " + c.name + " (" + d.reason + "); lift with: orch heal --reset " + c.name);
+    spdlog::warn("heal: {} quarantined: {}", c.name, d.reason);
+    return;
+  }
+  scheduled_.insert(c.id);
+  jobs_.push_back({clock_.now() + d.delay, c.id, c.name, reason});
+  std::push_heap(jobs_.begin(), jobs_.end(), std::greater<>());
+  if (d.delay.count() > 0) spdlog::info("heal: {} {}: restart in {} (backoff)", c.name, reason, format_duration(d.delay));
+  cv_.notify_all();
+}
+
+void Healer::worker() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (jobs_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    auto now = clock_.now();
+    if (jobs_.front().due > now) {
+      cv_.wait_for(lock, std::chrono::duration_cast<std::chrono::milliseconds>(jobs_.front().due - now));
+      continue;
+    }
+    std::pop_heap(jobs_.begin(), jobs_.end(), std::greater<>());
+    Job job = jobs_.back();
+    jobs_.pop_back();
+    scheduled_.erase(job.id);
+    acting_[job.id] = now;
+    lock.unlock();
+    act(job);
+    lock.lock();
+  }
+}
+
+bool Healer::restart_container(const docker::ContainerInfo& c, const Policy& p, std::string& error) {
+  try {
+    docker_.restart(c.id, p.stop_timeout_s ? p.stop_timeout_s : c.stop_timeout);
+    return true;
+  } catch (const Error& e) {
+    error = e.what();
+    return false;
+  }
+}
+
+void Healer::act(const Job& job) {
+  docker::ContainerInfo c;
+  try {
+    c = docker_.inspect(job.id);
+  } catch (const Error& e) {
+    std::lock_guard lock(mu_);
+    acting_.erase(job.id);
+    return;
+  }
+  auto policy = policy_for(config_.settings, service_spec(c), c.labels);
+  // Still failing? A container that recovered while we waited out the backoff is left alone.
+  bool failing = (c.health && c.health->status == "unhealthy") || (!c.running && !c.restarting);
+  if (!failing) {
+    std::lock_guard lock(mu_);
+    acting_.erase(job.id);
+    return;
+  }
+  std::string error;
+  bool ok = restart_container(c, policy, error);
+  const auto now = clock_.now();
+  int attempt = 0;
+  Millis next{0};
+  {
+    std::lock_guard lock(mu_);
+    if (ok) {
+      tracker_.on_restarted(c.name, now);
+      recovering_.insert(c.id);
+    }
+    auto preview = tracker_.on_failure(c.name, policy, now);  // what the next failure would wait
+    attempt = preview.attempt - 1;
+    next = preview.delay;
+    acting_.erase(job.id);
+  }
+  const auto service = service_of(c);
+  if (ok) {
+    actions_.labels({"restarted"}).inc();
+    publish("heal.restarted", c.name,
+            {{"container", c.name}, {"service", service}, {"attempt", attempt}, {"next_delay_s", next.count() / 1000.0},
+             {"reason", job.reason}});
+    spdlog::info("heal: restarted {} ({}; attempt {})", c.name, job.reason, attempt);
+    restart_dependents(c);
+  } else {
+    actions_.labels({"failed"}).inc();
+    auto e = make_event("heal.failed", c.name,
+                        {{"container", c.name}, {"service", service}, {"attempt", attempt + 1}, {"next_delay_s", nullptr},
+                         {"reason", job.reason}, {"error", error}});
+    try {
+      bus_.publish(e);
+    } catch (const BusError&) {
+    }
+    notifier_.send(e, "orch could not restart " + c.name + ": " + error);
+    spdlog::error("heal: restart of {} failed: {}", c.name, error);
+  }
+}
+
+void Healer::restart_dependents(const docker::ContainerInfo& healed) {
+  std::vector<docker::ContainerSummary> all;
+  try {
+    all = docker_.list(true);
+  } catch (const Error& e) {
+    spdlog::warn("heal: cannot list dependents of {}: {}", healed.name, e.what());
+    return;
+  }
+  const auto service = service_of(healed);
+  for (const auto& s : all) {
+    if (s.id == healed.id) continue;
+    bool depends = false;
+    if (auto it = s.labels.find("orch.depends-on"); it != s.labels.end()) {
+      std::stringstream ss(it->second);
+      std::string item;
+      while (std::getline(ss, item, ','))
+        if (item == healed.name || item == service) depends = true;
+    }
+    if (!depends) {
+      try {
+        auto info = docker_.inspect(s.id);
+        const auto& mode = info.network_mode;
+        depends = mode == "container:" + healed.id || mode == "container:" + healed.name;
+        if (!depends) continue;
+      } catch (const Error&) {
+        continue;
+      }
+    }
+    {
+      std::lock_guard lock(mu_);
+      acting_[s.id] = clock_.now();
+    }
+    try {
+      docker_.restart(s.id);
+      actions_.labels({"dependent_restarted"}).inc();
+      publish("heal.restarted", s.name,
+              {{"container", s.name}, {"attempt", 1}, {"next_delay_s", 0}, {"reason", "depends on " + healed.name}});
+    } catch (const Error& e) {
+      spdlog::error("heal: restart of dependent {} failed: {}", s.name, e.what());
+      std::lock_guard lock(mu_);
+      acting_.erase(s.id);
+    }
+  }
+}
+
+void Healer::on_relist() {
+  std::vector<docker::ContainerSummary> all;
+  try {
+    all = docker_.list(true);
+  } catch (const Error& e) {
+    return;
+  }
+  for (const auto& s : all) {
+    bool unhealthy = s.status.find("(unhealthy)") != std::string::npos;
+    if (unhealthy) trigger(s.id, "unhealthy");
+    healthy_.labels({s.name}).set(s.state == "running" && !unhealthy ? 1 : 0);
+  }
+}
+
+PassReport Healer::run_pass(bool dry_run) {
+  PassReport report;
+  sync_quarantine();
+  auto all = docker_.list(true);  // UnreachableError propagates: exit 3
+  for (const auto& s : all) {
+    docker::ContainerInfo c;
+    try {
+      c = docker_.inspect(s.id);
+    } catch (const docker::NotFoundError&) {
+      continue;  // removed meanwhile
+    }
+    if (!in_scope(c)) continue;
+    std::string reason;
+    if (c.health && c.health->status == "unhealthy") reason = "unhealthy";
+    else if (c.oom_killed && !c.running) reason = "oom";
+    // Exited non-zero, except 143 (SIGTERM: `docker stop`), which a one-shot pass cannot tell
+    // from a person's stop; and only where Docker's own restart policy will not act.
+    else if (c.status == "exited" && c.exit_code != 0 && c.exit_code != 143 && !docker_will_restart(c))
+      reason = "exited " + std::to_string(c.exit_code);
+    if (reason.empty()) continue;
+    Action a{c.name, service_of(c), reason, "", ""};
+    bool quarantined;
+    {
+      std::lock_guard lock(mu_);
+      quarantined = tracker_.quarantined(c.name);
+    }
+    if (quarantined) a.outcome = "quarantined";
+    else if (dry_run) a.outcome = "would-restart";
+    else {
+      auto policy = policy_for(config_.settings, service_spec(c), c.labels);
+      if (restart_container(c, policy, a.error)) {
+        a.outcome = "restarted";
+        actions_.labels({"restarted"}).inc();
+        publish("heal.restarted", c.name, {{"container", c.name}, {"service", a.service}, {"attempt", 1}, {"next_delay_s", 0}, {"reason", reason}});
+      } else {
+        a.outcome = "failed";
+        actions_.labels({"failed"}).inc();
+        publish("heal.failed", c.name, {{"container", c.name}, {"service", a.service}, {"attempt", 1}, {"reason", reason}, {"error", a.error}});
+      }
+    }
+    report.actions.push_back(std::move(a));
+  }
+  return report;
+}
+
+bool Healer::reset(const std::string& container) {
+  bool was;
+  json list;
+  sync_quarantine();
+  {
+    std::lock_guard lock(mu_);
+    was = tracker_.quarantined(container);
+    tracker_.reset(container);
+    list = tracker_.quarantine_list();
+  }
+  state_.save(kQuarantineDoc, list);
+  return was;
+}
+
+}  // namespace orch::heal

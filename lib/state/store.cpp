@@ -1,0 +1,84 @@
+#include "state/store.hpp"
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "bus/redis.hpp"
+#include "config/settings.hpp"
+#include "core/error.hpp"
+
+namespace orch {
+
+void StateStore::update(const std::string& name, const std::function<void(json&)>& change) {
+  std::lock_guard lock(update_mu_);
+  json doc = load(name);
+  change(doc);
+  save(name, doc);
+}
+
+namespace {
+
+class FileStateStore final : public StateStore {
+ public:
+  explicit FileStateStore(std::string dir) : dir_(std::move(dir)) {}
+  json load(const std::string& name) override {
+    std::ifstream in(path(name));
+    if (!in) return nullptr;
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto j = json::parse(ss.str(), nullptr, false);
+    return j.is_discarded() ? json(nullptr) : j;
+  }
+  void save(const std::string& name, const json& doc) override {
+    std::error_code ec;
+    std::filesystem::create_directories(dir_, ec);
+    const auto tmp = path(name) + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::trunc);
+      out << doc.dump(2);
+      if (!out) throw Error(ExitCode::unknown, "cannot write state file " + tmp);
+    }
+    std::filesystem::rename(tmp, path(name));
+  }
+
+ private:
+  std::string path(const std::string& name) const { return dir_ + "/" + name + ".json"; }
+  std::string dir_;
+};
+
+class RedisStateStore final : public StateStore {
+ public:
+  explicit RedisStateStore(std::string url) : url_(parse_redis_url(url)) {}
+  json load(const std::string& name) override {
+    std::lock_guard lock(mu_);
+    auto r = connection().command({"GET", "orch:state:" + name});
+    if (r.is_nil()) return nullptr;
+    auto j = json::parse(r.str, nullptr, false);
+    return j.is_discarded() ? json(nullptr) : j;
+  }
+  void save(const std::string& name, const json& doc) override {
+    std::lock_guard lock(mu_);
+    connection().command({"SET", "orch:state:" + name, doc.dump()});
+  }
+
+ private:
+  RedisConnection& connection() {  // with mu_ held
+    if (!conn_ || conn_->broken()) conn_ = std::make_unique<RedisConnection>(url_, std::chrono::seconds(2));
+    return *conn_;
+  }
+  RedisUrl url_;
+  std::mutex mu_;
+  std::unique_ptr<RedisConnection> conn_;
+};
+
+}  // namespace
+
+std::unique_ptr<StateStore> make_file_state_store(std::string dir) { return std::make_unique<FileStateStore>(std::move(dir)); }
+std::unique_ptr<StateStore> make_redis_state_store(std::string url) { return std::make_unique<RedisStateStore>(std::move(url)); }
+std::unique_ptr<StateStore> make_state_store(const Settings& s) {
+  if (s.has("REDIS_URL")) return make_redis_state_store(s.str("REDIS_URL"));
+  return make_file_state_store(state_dir(s));
+}
+
+}  // namespace orch

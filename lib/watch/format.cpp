@@ -1,0 +1,63 @@
+#include "watch/format.hpp"
+
+#include "heal/module.hpp"
+
+namespace orch::watch {
+
+bool Filter::matches(const Event& e) const {
+  if (!types.empty()) {
+    bool ok = false;
+    for (const auto& t : types) {
+      if (!t.empty() && t.back() == '*') ok |= e.type.rfind(t.substr(0, t.size() - 1), 0) == 0;
+      else ok |= e.type == t;
+    }
+    if (!ok) return false;
+  }
+  if (!services.empty()) {
+    bool ok = false;
+    for (const auto& s : services) {
+      ok |= e.subject == s || e.data.value("service", "") == s || e.data.value("container", "") == s ||
+            e.subject.rfind(s + "/", 0) == 0;
+    }
+    if (!ok) return false;
+  }
+  return true;
+}
+
+static const char* colour_of(const std::string& type) {
+  if (type.find("failed") != std::string::npos || type.find("down") != std::string::npos ||
+      type.find("died") != std::string::npos || type.find("oom") != std::string::npos ||
+      type.find("unhealthy") != std::string::npos || type.find("quarantined") != std::string::npos)
+    return "\033[31m";
+  if (type.find("restarted") != std::string::npos || type.find("degraded") != std::string::npos ||
+      type.find("rollback") != std::string::npos)
+    return "\033[33m";
+  return "\033[32m";
+}
+
+std::string human_line(const Event& e, bool colour) {
+  std::string time = e.time.size() >= 23 ? e.time.substr(11, 12) : e.time;
+  std::string type = e.type;
+  type.resize(std::max<size_t>(type.size(), 20), ' ');
+  std::string line = time + "  " + (colour ? colour_of(e.type) + type + "\033[0m" : type) + "  " + e.subject;
+  if (e.data.is_object()) {
+    for (const auto& [k, v] : e.data.items()) {
+      if (v.is_null() || (v.is_string() && v.get<std::string>().empty())) continue;
+      if (k == "container" && v == e.subject) continue;
+      line += "  " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+    }
+  }
+  return line;
+}
+
+Event from_engine(const docker::EventMessage& m) {
+  auto type = heal::container_event_type(m);
+  if (type.empty()) type = "container." + m.action.substr(0, m.action.find(':'));
+  const auto name = m.attribute("name");
+  json data = {{"container", name}, {"image", m.attribute("image")}};
+  if (!m.attribute("com.docker.compose.service").empty()) data["service"] = m.attribute("com.docker.compose.service");
+  if (!m.attribute("exitCode").empty()) data["exit_code"] = std::atoi(m.attribute("exitCode").c_str());
+  return make_event(type, name, data);
+}
+
+}  // namespace orch::watch

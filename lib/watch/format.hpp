@@ -1,0 +1,23 @@
+#pragma once
+// What `orch watch` prints: filters and the human line format.
+#include <string>
+#include <vector>
+
+#include "core/event.hpp"
+#include "docker/client.hpp"
+
+namespace orch::watch {
+
+struct Filter {
+  std::vector<std::string> services;  // matches subject, data.service or data.container
+  std::vector<std::string> types;     // exact, or prefix with a trailing '*'
+  bool matches(const Event& e) const;
+};
+
+// "19:31:57.123  heal.restarted      web-1  attempt=1 reason=unhealthy"
+std::string human_line(const Event& e, bool colour);
+
+// An engine event as a CloudEvent: container.<started|died|oom|unhealthy|healthy|...>.
+Event from_engine(const docker::EventMessage& m);
+
+}  // namespace orch::watch
