@@ -252,6 +252,7 @@ void Healer::act(const Job& job) {
     return;
   }
   std::string error;
+  spdlog::debug("heal: restart requested for {} ({})", c.name, job.reason);
   bool ok = restart_container(c, policy, error);
   const auto now = clock_.now();
   int attempt = 0;
