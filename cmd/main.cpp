@@ -9,6 +9,7 @@
 
 #include "cli.hpp"
 #include "core/error.hpp"
+#include "diagnose/conditions.hpp"
 #include "log/log.hpp"
 #include "serve/daemon.hpp"
 
@@ -37,6 +38,7 @@ Config load(const GlobalOptions& g, std::map<std::string, std::string> flags) {
   if (!g.log_level.empty()) flags["ORCH_LOG_LEVEL"] = g.log_level;
   in.flags = std::move(flags);
   Config cfg = load_config(in);
+  for (const auto& s : cfg.services) diagnose::parse_conditions(s.expect);  // bad conditions: exit 78
   auto opts = log_options_from(cfg.settings);
   setup_logging(opts);
   return cfg;

@@ -97,7 +97,8 @@ static void load_file(Config& cfg, const std::string& path) {
   for (const auto& [key, value] : doc.items()) {
     if (key == "services") {
       if (!value.is_object()) throw ConfigError("services: expected a mapping of name -> service");
-      for (const auto& [name, body] : value.items()) cfg.services.push_back(parse_service(name, body));
+      // In the file's order (the JSON object above is sorted).
+      for (const auto& kv : root["services"]) cfg.services.push_back(parse_service(kv.first.as<std::string>(), yaml_to_json(kv.second)));
       continue;
     }
     std::string env = upper(key);

@@ -31,6 +31,8 @@ const std::vector<SettingSpec>& setting_specs() {
       {"DOCLING_API_URL", K::string, "", "base URL of docling-serve"},
       {"HEALTH_INTERVAL", K::duration, "30s", "period of the service health loop"},
       {"NOTIFY_WEBHOOK_URL", K::url_with_secret, "", "receives JSON for heal failures, quarantine, rollbacks"},
+      {"REBUILD_WEBHOOK_URL", K::url_with_secret, "", "CI/CD webhook POSTed {service, container} by diagnose --actions rebuild"},
+      {"DIAGNOSE_TIMEOUT", K::duration, "5s", "per-service probe timeout of diagnose and the health loop"},
       // --- docker ---
       {"DOCKER_HOST", K::string, "", "unix:///path or tcp://host:port (overrides DOCKER_SOCKET_PATH)"},
       {"DOCKER_SOCKET_PATH", K::string, "/var/run/docker.sock", "Docker Engine unix socket"},

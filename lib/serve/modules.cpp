@@ -1,4 +1,5 @@
 // The modules of `orch serve`, in start order (stopped in reverse).
+#include "diagnose/module.hpp"
 #include "heal/module.hpp"
 #include "serve/health_endpoints.hpp"
 #include "serve/module.hpp"
@@ -11,6 +12,7 @@ std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx) {
   m.push_back(std::make_unique<HealthEndpoints>(ctx));
   m.push_back(std::make_unique<webhook::Endpoint>(ctx));
   m.push_back(std::make_unique<heal::Module>(ctx));
+  m.push_back(std::make_unique<diagnose::Module>(ctx));
   return m;
 }
 

@@ -1,0 +1,92 @@
+// orch diagnose: one-shot report on services and containers; Nagios-style exit code.
+#include <cstdio>
+#include <iostream>
+#include <sstream>
+
+#include "cli.hpp"
+#include "diagnose/report.hpp"
+#include "docker/client.hpp"
+
+namespace orch::cli {
+namespace {
+
+struct DiagnoseOptions {
+  std::vector<std::string> services, actions;
+  int tail = 200;
+};
+
+std::string fit(std::string s, size_t n) {
+  if (s.size() > n) s = s.substr(0, n - 1) + "~";
+  s.resize(n, ' ');
+  return s;
+}
+
+void print_table(const diagnose::Report& r, bool colour) {
+  auto paint = [&](const std::string& state, const std::string& text) {
+    if (!colour) return text;
+    const char* c = state == "up" || state == "running" || state == "healthy" ? "\033[32m"
+                    : state == "degraded" || state == "starting"             ? "\033[33m"
+                                                                             : "\033[31m";
+    return std::string(c) + text + "\033[0m";
+  };
+  std::cout << fit("SERVICE", 18) << fit("STATE", 12) << fit("HTTP", 6) << fit("TIME", 8) << "DETAIL\n";
+  for (const auto& s : r.services) {
+    std::string detail = !s.error.empty() ? s.error : "";
+    for (const auto& f : s.failed_conditions) detail += (detail.empty() ? "failed: " : ", ") + f;
+    std::cout << fit(s.name, 18) << paint(diagnose::to_string(s.state), fit(diagnose::to_string(s.state), 12))
+              << fit(s.status ? std::to_string(s.status) : "-", 6) << fit(std::to_string(s.response_ms) + "ms", 8)
+              << detail.substr(0, 36) << "\n";
+  }
+  if (!r.containers.empty()) {
+    std::cout << "\n" << fit("CONTAINER", 22) << fit("STATE", 10) << fit("HEALTH", 11) << fit("RESTARTS", 9)
+              << fit("CPU", 7) << "MEM\n";
+    for (const auto& c : r.containers) {
+      char cpu[16] = "-", mem[24] = "-";
+      if (c.stats) {
+        std::snprintf(cpu, sizeof cpu, "%.1f%%", c.stats->cpu_percent);
+        std::snprintf(mem, sizeof mem, "%.1fMiB", static_cast<double>(c.stats->memory_usage) / 1048576.0);
+      }
+      std::cout << fit(c.name, 22) << paint(c.state, fit(c.state, 10)) << paint(c.health == "none" ? "healthy" : c.health, fit(c.health, 11))
+                << fit(std::to_string(c.restart_count) + (c.oom_killed ? " OOM" : ""), 9) << fit(cpu, 7) << mem << "\n";
+      if (c.health == "unhealthy" && !c.last_probe_output.empty())
+        std::cout << "  probe: " << c.last_probe_output.substr(0, 70) << (c.last_probe_output.back() == '\n' ? "" : "\n");
+      for (const auto& l : c.error_lines) std::cout << "  log: " << l.substr(0, 72) << "\n";
+    }
+  }
+  if (!r.docker.value("reachable", false) && r.docker.value("expected", false))
+    std::cout << "\ndocker: unreachable (" << r.docker.value("error", "") << ")\n";
+  if (r.redis.value("configured", false)) {
+    if (r.redis.value("reachable", false)) std::cout << "\nredis: ok (" << static_cast<int>(r.redis.value("latency_ms", 0.0)) << " ms)\n";
+    else std::cout << "\nredis: unreachable (" << r.redis.value("error", "") << ")\n";
+  }
+  for (const auto& a : r.actions)
+    std::cout << a.value("action", "") << " " << a.value("service", "") << ": " << (a.value("ok", false) ? "ok" : "FAILED " + a.value("error", "")) << "\n";
+  static const char* names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+  std::cout << "\n" << names[r.exit_code()] << " (" << r.took_ms << " ms)\n";
+}
+
+int run_diagnose(const GlobalOptions& g, const DiagnoseOptions& o) {
+  Config cfg = load(g);
+  docker::Client docker(docker::endpoint_from(cfg.settings));
+  diagnose::Options opts;
+  opts.services = o.services;
+  if (!o.actions.empty()) opts.actions = o.actions;
+  opts.tail = o.tail;
+  opts.timeout = cfg.settings.duration("DIAGNOSE_TIMEOUT");
+  auto report = diagnose::run(cfg, docker, opts);
+  if (output_format(g) != Output::table) std::cout << report.to_json().dump(2) << "\n";
+  else if (!g.quiet) print_table(report, use_colour());
+  return report.exit_code();
+}
+
+Registrar reg({"diagnose", 15, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+  auto o = std::make_shared<DiagnoseOptions>();
+  sub = root.add_subcommand("diagnose", "One-shot report on services and containers (exit 0 OK, 1 warning, 2 critical, 3 unknown)");
+  sub->add_option("--services", o->services, "Only these services (comma-separated)")->delimiter(',');
+  sub->add_option("--actions", o->actions, "health,logs,metrics,restart,rebuild (default health)")->delimiter(',');
+  sub->add_option("--tail", o->tail, "Log lines to scan for errors (default 200)");
+  return std::function<int()>([&g, o] { return run_diagnose(g, *o); });
+}});
+
+}  // namespace
+}  // namespace orch::cli

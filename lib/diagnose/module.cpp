@@ -1,0 +1,90 @@
+#include "diagnose/module.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace orch::diagnose {
+
+std::string ChangeDetector::observe(const ServiceReport& r) {
+  auto state = r.state == ServiceState::unreachable ? ServiceState::down : r.state;
+  auto it = last_.find(r.name);
+  bool changed = it == last_.end() || it->second != state;
+  last_[r.name] = state;
+  if (!changed) return "";
+  switch (state) {
+    case ServiceState::up: return "service.up";
+    case ServiceState::degraded: return "service.degraded";
+    case ServiceState::down: return "service.down";
+    default: return "";
+  }
+}
+
+Module::Module(ServeContext& ctx)
+    : ctx_(ctx),
+      up_(ctx.metrics.gauge("orch_service_up", "1 up, 0.5 degraded, 0 down, per service", {"service"})),
+      response_ms_(ctx.metrics.gauge("orch_service_response_ms", "Last health probe response time, per service", {"service"})) {
+  ctx.http.allow("/diagnose", "POST");
+  ctx.http.routes().Post("/diagnose", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
+    json body = json::object();
+    if (!req.body.empty()) {
+      auto parsed = http::read_json_body(req, res);
+      if (!parsed) return;
+      body = *parsed;
+    }
+    Options o;
+    o.timeout = ctx_.config.settings.duration("DIAGNOSE_TIMEOUT");
+    try {
+      if (!body.is_object()) throw UsageError("body must be a JSON object");
+      if (body.contains("services")) o.services = body["services"].get<std::vector<std::string>>();
+      if (body.contains("actions")) o.actions = body["actions"].get<std::vector<std::string>>();
+      if (body.contains("tail")) o.tail = body["tail"].get<int>();
+      validate(ctx_.config, o);
+    } catch (const json::exception& e) {
+      return http::send_error(res, 400, "bad_request", std::string("bad field: ") + e.what());
+    } catch (const UsageError& e) {
+      return http::send_error(res, 400, "bad_request", e.what());
+    }
+    http::send_json(res, 200, run(ctx_.config, ctx_.docker, o).to_json());
+  });
+}
+
+Module::~Module() { stop(); }
+
+void Module::probe_once() {
+  auto reports = probe_services(ctx_.config.services, ctx_.config.settings.duration("DIAGNOSE_TIMEOUT"));
+  for (const auto& r : reports) {
+    Health h = r.state == ServiceState::up ? Health::ok : r.state == ServiceState::degraded ? Health::degraded : Health::down;
+    json detail = {{"url", r.url}, {"status_code", r.status}, {"response_ms", r.response_ms}, {"failed_conditions", r.failed_conditions}};
+    if (!r.error.empty()) detail["error"] = r.error;
+    ctx_.status.set_service(r.name, h, detail);
+    up_.labels({r.name}).set(h == Health::ok ? 1 : h == Health::degraded ? 0.5 : 0);
+    response_ms_.labels({r.name}).set(static_cast<double>(r.response_ms));
+    auto type = changes_.observe(r);
+    if (type.empty()) continue;
+    json data = {{"service", r.name}, {"url", r.url}, {"status", r.status}, {"response_ms", r.response_ms},
+                 {"failed_conditions", r.failed_conditions}};
+    try {
+      ctx_.bus.publish(make_event(type, r.name, data));
+    } catch (const BusError& e) {
+      spdlog::error("event {} not stored: {}", type, e.what());
+    }
+    spdlog::info("{} {} ({})", type, r.name, r.error.empty() ? std::to_string(r.status) : r.error);
+  }
+}
+
+void Module::start() {
+  if (ctx_.config.services.empty()) return;
+  thread_ = std::thread([this] {
+    const auto interval = ctx_.config.settings.duration("HEALTH_INTERVAL");
+    do {
+      probe_once();
+    } while (!stop_.wait_for(interval));
+  });
+}
+
+void Module::stop() {
+  stop_.request_stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace orch::diagnose

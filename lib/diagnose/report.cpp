@@ -1,0 +1,252 @@
+#include "diagnose/report.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <future>
+#include <thread>
+
+#include "bus/redis.hpp"
+#include "docker/recreate.hpp"
+#include "http/client.hpp"
+
+namespace orch::diagnose {
+
+const char* to_string(ServiceState s) {
+  switch (s) {
+    case ServiceState::up: return "up";
+    case ServiceState::degraded: return "degraded";
+    case ServiceState::down: return "down";
+    case ServiceState::unreachable: return "unreachable";
+    case ServiceState::unknown: return "unknown";
+  }
+  return "?";
+}
+
+json ServiceReport::to_json() const {
+  json j = {{"name", name}, {"url", url}, {"state", to_string(state)}, {"status", status},
+            {"response_ms", response_ms}, {"failed_conditions", failed_conditions}};
+  if (!error.empty()) j["error"] = error;
+  return j;
+}
+
+ServiceReport probe_service(const ServiceSpec& s, std::chrono::milliseconds timeout) {
+  ServiceReport r;
+  r.name = s.name;
+  r.url = s.url.empty() ? "" : s.url + s.health;
+  if (s.url.empty()) {
+    r.error = "no url configured";
+    return r;
+  }
+  auto conditions = parse_conditions(s.expect);
+  http::Request req;
+  req.url = r.url;
+  req.timeout = timeout;
+  req.connect_timeout = std::min<std::chrono::milliseconds>(timeout, std::chrono::milliseconds(3000));
+  http::Response res;
+  try {
+    res = http::send(req);
+  } catch (const http::TransportError& e) {
+    r.state = ServiceState::unreachable;
+    r.error = e.what();
+    return r;
+  }
+  r.status = res.status;
+  r.response_ms = res.elapsed.count();
+  Probe p{res.status, r.response_ms, res.body};
+  json body = json::parse(res.body, nullptr, false);
+  if (body.is_discarded()) body = nullptr;
+  for (const auto& c : conditions)
+    if (!c.holds(p, body)) r.failed_conditions.push_back(c.text);
+  if (res.status >= 500) r.state = ServiceState::down;
+  else if (!r.failed_conditions.empty() || (conditions.empty() && res.status >= 400)) r.state = ServiceState::degraded;
+  else r.state = ServiceState::up;
+  return r;
+}
+
+std::vector<ServiceReport> probe_services(const std::vector<ServiceSpec>& services, std::chrono::milliseconds timeout) {
+  std::vector<std::future<ServiceReport>> futures;
+  for (const auto& s : services) futures.push_back(std::async(std::launch::async, [&s, timeout] { return probe_service(s, timeout); }));
+  std::vector<ServiceReport> out;
+  for (auto& f : futures) out.push_back(f.get());
+  return out;
+}
+
+json ContainerReport::to_json() const {
+  json j = {{"name", name}, {"service", service}, {"state", state}, {"health", health}, {"failing_streak", failing_streak},
+            {"last_probe_output", last_probe_output}, {"restart_count", restart_count}, {"oom_killed", oom_killed},
+            {"exit_code", exit_code}, {"error_lines", error_lines}};
+  if (stats)
+    j["stats"] = {{"cpu_percent", stats->cpu_percent}, {"memory_bytes", stats->memory_usage},
+                  {"memory_limit_bytes", stats->memory_limit}, {"memory_percent", stats->memory_percent}};
+  return j;
+}
+
+bool looks_like_error(const std::string& line) {
+  std::string lower(line);
+  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+  for (const char* word : {"error", "exception", "fatal", "panic", "traceback", "critical"})
+    if (lower.find(word) != std::string::npos) return true;
+  return false;
+}
+
+static bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
+
+void validate(const Config& cfg, const Options& o) {
+  for (const auto& a : o.actions)
+    if (!has({"health", "logs", "metrics", "restart", "rebuild"}, a))
+      throw UsageError("unknown action '" + a + "' (health, logs, metrics, restart, rebuild)");
+  for (const auto& s : o.services)
+    if (!cfg.service(s)) throw UsageError("unknown service '" + s + "'");
+}
+
+int Report::exit_code() const {
+  bool could_not_check = false, critical = false, warning = false;
+  if (docker.value("expected", false) && !docker.value("reachable", false)) could_not_check = true;
+  if (redis.value("configured", false) && !redis.value("reachable", false)) could_not_check = true;
+  for (const auto& s : services) {
+    if (s.state == ServiceState::unreachable) could_not_check = true;
+    if (s.state == ServiceState::down) critical = true;
+    if (s.state == ServiceState::degraded) warning = true;
+  }
+  for (const auto& c : containers) {
+    if (c.state != "running" || c.health == "unhealthy") critical = true;
+    else if (c.oom_killed || !c.error_lines.empty() || c.restart_count > 0) warning = true;
+  }
+  for (const auto& a : actions) {
+    if (!a.value("ok", false)) critical = true;
+    else warning = true;  // something was changed
+  }
+  if (could_not_check) return 3;
+  if (critical) return 2;
+  if (warning) return 1;
+  return 0;
+}
+
+json Report::to_json() const {
+  json s = json::array(), c = json::array(), a = json::array();
+  for (const auto& x : services) s.push_back(x.to_json());
+  for (const auto& x : containers) c.push_back(x.to_json());
+  for (const auto& x : actions) a.push_back(x);
+  static const char* names[] = {"ok", "warning", "critical", "unknown"};
+  int code = exit_code();
+  return {{"status", names[code]}, {"exit_code", code}, {"took_ms", took_ms}, {"services", s}, {"containers", c},
+          {"docker", docker}, {"redis", redis}, {"actions", a}};
+}
+
+static json check_redis(const Config& cfg) {
+  if (!cfg.settings.has("REDIS_URL")) return {{"configured", false}};
+  json r = {{"configured", true}};
+  try {
+    auto t0 = std::chrono::steady_clock::now();
+    RedisConnection c(parse_redis_url(cfg.settings.str("REDIS_URL")), std::chrono::seconds(2));
+    c.command({"PING"});
+    r["reachable"] = true;
+    r["latency_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  } catch (const Error& e) {
+    r["reachable"] = false;
+    r["error"] = e.what();
+  }
+  return r;
+}
+
+Report run(const Config& cfg, docker::Client& docker, const Options& o) {
+  validate(cfg, o);
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<ServiceSpec> selected;
+  for (const auto& s : cfg.services)
+    if (o.services.empty() || has(o.services, s.name)) selected.push_back(s);
+
+  Report report;
+  auto redis = std::async(std::launch::async, [&] { return check_redis(cfg); });
+  report.services = probe_services(selected, o.timeout);
+
+  // Containers of the selected services (by container name or compose service).
+  report.docker = {{"endpoint", docker.endpoint().describe()}, {"expected", docker::docker_expected(cfg.settings)}};
+  std::vector<docker::ContainerSummary> all;
+  try {
+    all = docker.list(true);
+    report.docker["reachable"] = true;
+    report.docker["api_version"] = docker.api_version();
+  } catch (const UnreachableError& e) {
+    report.docker["reachable"] = false;
+    report.docker["error"] = e.what();
+  }
+  struct Match {
+    std::string id, service;
+  };
+  std::vector<Match> matches;
+  for (const auto& c : all) {
+    auto compose = c.labels.count("com.docker.compose.service") ? c.labels.at("com.docker.compose.service") : "";
+    for (const auto& s : selected)
+      if (c.name == s.container || (!compose.empty() && compose == s.container)) matches.push_back({c.id, s.name});
+  }
+  const bool want_logs = has(o.actions, "logs") || has(o.actions, "health");
+  const bool want_metrics = has(o.actions, "metrics");
+  std::vector<std::future<ContainerReport>> futures;
+  for (const auto& m : matches) {
+    futures.push_back(std::async(std::launch::async, [&, m] {
+      ContainerReport r;
+      r.service = m.service;
+      try {
+        auto info = docker.inspect(m.id);
+        r.name = info.name;
+        r.state = info.status;
+        r.health = info.health ? info.health->status : "none";
+        if (info.health) {
+          r.failing_streak = info.health->failing_streak;
+          r.last_probe_output = info.health->last_output;
+        }
+        r.restart_count = info.restart_count;
+        r.oom_killed = info.oom_killed;
+        r.exit_code = info.exit_code;
+        if (want_logs)
+          for (const auto& l : docker.logs(m.id, o.tail, info.tty))
+            if (looks_like_error(l.text)) r.error_lines.push_back(l.text);
+        if (r.error_lines.size() > 20) r.error_lines.erase(r.error_lines.begin(), r.error_lines.end() - 20);
+        if (want_metrics && info.running) r.stats = docker.stats(m.id);
+      } catch (const Error& e) {
+        r.state = "unknown";
+        r.error_lines.push_back(std::string("orch: ") + e.what());
+      }
+      return r;
+    }));
+  }
+  for (auto& f : futures) report.containers.push_back(f.get());
+
+  for (const auto& action : {"restart", "rebuild"}) {
+    if (!has(o.actions, action)) continue;
+    for (const auto& m : matches) {
+      json result = {{"action", action}, {"service", m.service}, {"container", m.id.substr(0, 12)}};
+      try {
+        if (std::string(action) == "restart") {
+          docker.restart(m.id);
+          result["ok"] = true;
+        } else if (cfg.settings.has("REBUILD_WEBHOOK_URL")) {
+          http::Request req;
+          req.method = "POST";
+          req.url = cfg.settings.str("REBUILD_WEBHOOK_URL");
+          req.headers.emplace_back("Content-Type", "application/json");
+          req.body = json{{"service", m.service}, {"container", m.id}}.dump();
+          auto res = http::send(req);
+          result["ok"] = res.status < 300;
+          result["webhook_status"] = res.status;
+        } else {
+          auto info = docker.inspect(m.id);
+          auto rr = docker::recreate(docker, info, "", [](const std::string&, std::string&) { return true; });
+          result["ok"] = rr.ok;
+          if (!rr.ok) result["error"] = rr.error;
+          else result["new_container"] = rr.new_id.substr(0, 12);
+        }
+      } catch (const Error& e) {
+        result["ok"] = false;
+        result["error"] = e.what();
+      }
+      report.actions.push_back(result);
+    }
+  }
+  report.redis = redis.get();
+  report.took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start).count();
+  return report;
+}
+
+}  // namespace orch::diagnose

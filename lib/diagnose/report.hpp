@@ -1,0 +1,74 @@
+#pragma once
+// `orch diagnose` / POST /diagnose (SPEC §3, §5): probes services in parallel, looks at their
+// containers, Redis, and runs the requested actions. One JSON shape for both, documented in
+// docs/diagnose.md.
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/json.hpp"
+#include "diagnose/conditions.hpp"
+#include "docker/client.hpp"
+
+namespace orch::diagnose {
+
+// up: every condition holds · degraded: reachable, a condition fails · down: 5xx ·
+// unreachable: refused, timed out, no DNS (could not check).
+enum class ServiceState { up, degraded, down, unreachable, unknown };
+const char* to_string(ServiceState s);
+
+struct ServiceReport {
+  std::string name, url;
+  ServiceState state = ServiceState::unknown;
+  long status = 0;
+  long long response_ms = 0;
+  std::vector<std::string> failed_conditions;
+  std::string error;
+  json to_json() const;
+};
+
+// Probes one service: GET url+health with `timeout`; conditions from `expect` (default: status
+// below 400 is up, 4xx degraded, 5xx down).
+ServiceReport probe_service(const ServiceSpec& s, std::chrono::milliseconds timeout);
+// All at once, each on its own thread: the whole takes as long as the slowest.
+std::vector<ServiceReport> probe_services(const std::vector<ServiceSpec>& services, std::chrono::milliseconds timeout);
+
+struct ContainerReport {
+  std::string name, service, state, health;
+  int failing_streak = 0;
+  std::string last_probe_output;
+  int restart_count = 0;
+  bool oom_killed = false;
+  int exit_code = 0;
+  std::optional<docker::Stats> stats;
+  std::vector<std::string> error_lines;
+  json to_json() const;
+};
+
+struct Options {
+  std::vector<std::string> services;  // empty = all
+  std::vector<std::string> actions = {"health"};  // health, logs, metrics, restart, rebuild
+  int tail = 200;                     // log lines read for error lines
+  std::chrono::milliseconds timeout{5000};
+};
+// Throws UsageError for an unknown action or service.
+void validate(const Config& cfg, const Options& o);
+
+struct Report {
+  std::vector<ServiceReport> services;
+  std::vector<ContainerReport> containers;
+  json docker;  // {reachable, endpoint, error?}
+  json redis;   // {configured, reachable, latency_ms, error?}
+  std::vector<json> actions;  // restart / rebuild results
+  long long took_ms = 0;
+  int exit_code() const;
+  json to_json() const;
+};
+
+Report run(const Config& cfg, docker::Client& docker, const Options& o);
+
+// Error-looking log lines: error, exception, fatal, panic, traceback, critical (case-insensitive).
+bool looks_like_error(const std::string& line);
+
+}  // namespace orch::diagnose

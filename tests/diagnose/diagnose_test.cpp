@@ -1,0 +1,230 @@
+// orch diagnose against real HTTP servers, a real container and the real binary.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <thread>
+
+#include "bus/redis.hpp"
+#include "core/json.hpp"
+#include "diagnose/report.hpp"
+#include "support/docker_engine.hpp"
+#include "support/orch_server.hpp"
+#include "support/redis_server.hpp"
+
+using namespace orch;
+using namespace orch::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+
+// A stand-in service: answers GET /health with a status, a body and a delay the test controls.
+class FakeService {
+ public:
+  FakeService() {
+    server_.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms.load()));
+      res.status = status.load();
+      std::lock_guard lock(mu_);
+      res.set_content(body, "application/json");
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    eventually([&] { return server_.is_running(); });
+  }
+  ~FakeService() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  void set_body(const std::string& b) {
+    std::lock_guard lock(mu_);
+    body = b;
+  }
+  std::atomic<int> status{200};
+  std::atomic<int> delay_ms{0};
+
+ private:
+  std::mutex mu_;
+  std::string body = R"({"status":"ok"})";
+  httplib::Server server_;
+  int port_;
+  std::thread thread_;
+};
+
+std::string config_for(const std::vector<std::pair<std::string, std::string>>& services, const std::string& expect) {
+  std::string y = "services:\n";
+  for (const auto& [name, url] : services) y += "  " + name + ":\n    url: " + url + "\n    expect: " + expect + "\n";
+  return y;
+}
+
+// No Docker configured (and, on a machine without a daemon, no default socket): services only.
+const Env kNoDocker{{"DOCKER_HOST", "\x01unset"}, {"DOCKER_SOCKET_PATH", "\x01unset"}, {"REDIS_URL", ""}};
+
+struct DiagnoseCli : ::testing::Test {
+  TempDir dir;
+  RunResult diagnose(const std::string& yaml, std::vector<std::string> extra = {}) {
+    write_file(dir.file("orch.yaml"), yaml);
+    std::vector<std::string> argv = {ORCH_BINARY, "diagnose", "-o", "json", "--config", dir.file("orch.yaml")};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv, kNoDocker);
+  }
+};
+
+const std::string kExpect = R"(["[STATUS] == 200", "[RESPONSE_TIME] < 800", "[BODY].status == ok"])";
+
+TEST_F(DiagnoseCli, AllHealthyIsOk) {
+  FakeService a, b;
+  auto r = diagnose(config_for({{"web", a.url()}, {"rag_service", b.url()}}, kExpect));
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto j = json::parse(r.output);
+  EXPECT_EQ(j["status"], "ok");
+  ASSERT_EQ(j["services"].size(), 2u);
+  EXPECT_EQ(j["services"][0]["state"], "up");
+  EXPECT_EQ(j["services"][0]["status"], 200);
+}
+
+TEST_F(DiagnoseCli, WrongBodyOrSlowIsWarning) {
+  FakeService a, b;
+  a.set_body(R"({"status":"starting"})");
+  b.delay_ms = 1000;
+  auto r = diagnose(config_for({{"web", a.url()}, {"rag_service", b.url()}}, kExpect));
+  ASSERT_EQ(r.code, 1) << r.output;
+  auto j = json::parse(r.output);
+  EXPECT_EQ(j["services"][0]["state"], "degraded");
+  EXPECT_EQ(j["services"][0]["failed_conditions"][0], "[BODY].status == ok");
+  EXPECT_EQ(j["services"][1]["failed_conditions"][0], "[RESPONSE_TIME] < 800");
+}
+
+TEST_F(DiagnoseCli, ServerErrorIsCritical) {
+  FakeService a;
+  a.status = 500;
+  auto r = diagnose(config_for({{"web", a.url()}}, kExpect));
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_EQ(json::parse(r.output)["services"][0]["state"], "down");
+}
+
+TEST_F(DiagnoseCli, ClosedPortIsUnknown) {
+  FakeService a;
+  auto r = diagnose(config_for({{"web", a.url()}, {"rag_service", "http://127.0.0.1:" + std::to_string(free_port())}}, kExpect));
+  EXPECT_EQ(r.code, 3) << r.output;
+  auto j = json::parse(r.output);
+  EXPECT_EQ(j["services"][1]["state"], "unreachable");
+  EXPECT_FALSE(j["services"][1]["error"].get<std::string>().empty());
+}
+
+TEST_F(DiagnoseCli, TableFitsEightyColumnsAndUsageErrors) {
+  FakeService a;
+  write_file(dir.file("orch.yaml"), config_for({{"web", a.url()}}, kExpect));
+  auto r = run({ORCH_BINARY, "diagnose", "--config", dir.file("orch.yaml")}, kNoDocker);
+  EXPECT_EQ(r.code, 0) << r.output;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 80u) << line;
+  EXPECT_EQ(diagnose(config_for({{"web", a.url()}}, kExpect), {"--services", "nope"}).code, 64);
+  EXPECT_EQ(diagnose(config_for({{"web", a.url()}}, kExpect), {"--actions", "explode"}).code, 64);
+  EXPECT_EQ(diagnose(config_for({{"web", a.url()}}, R"(["[STATUS] => 1"])")).code, 78);
+}
+
+TEST_F(DiagnoseCli, ServicesAreProbedInParallel) {
+  std::vector<std::unique_ptr<FakeService>> slow;
+  std::vector<std::pair<std::string, std::string>> services;
+  for (int i = 0; i < 10; ++i) {
+    slow.push_back(std::make_unique<FakeService>());
+    slow.back()->delay_ms = 1000;
+    services.emplace_back("svc" + std::to_string(i), slow.back()->url());
+  }
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = diagnose(config_for(services, R"(["[STATUS] == 200"])"));
+  auto wall = std::chrono::steady_clock::now() - t0;
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_LT(json::parse(r.output)["took_ms"].get<long long>(), 1900);
+  EXPECT_LT(wall, 2500ms);  // including process start
+}
+
+TEST_F(DiagnoseCli, RedisUnreachableIsUnknown) {
+  FakeService a;
+  write_file(dir.file("orch.yaml"), config_for({{"web", a.url()}}, kExpect));
+  auto r = run({ORCH_BINARY, "diagnose", "-o", "json", "--config", dir.file("orch.yaml")},
+               {{"DOCKER_HOST", "\x01unset"}, {"REDIS_URL", "redis://127.0.0.1:" + std::to_string(free_port())}});
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_EQ(json::parse(r.output)["redis"]["reachable"], false);
+}
+
+TEST(DiagnoseContainers, LogsStatsAndRestartOfARealContainer) {
+  if (!DockerEngine::available()) GTEST_SKIP() << "no dockerd";
+  DockerEngine engine;
+  FakeService web;
+  engine.must({"run", "-d", "--network", "none", "--name", "web", "--stop-timeout", "1", engine.image(), "sh", "-c",
+               "echo starting; echo 'ERROR: cannot reach cms' >&2; while true; do :; done"});
+  TempDir d;
+  write_file(d.file("orch.yaml"), config_for({{"web", web.url()}}, kExpect));
+  Env env{{"DOCKER_HOST", engine.host()}, {"REDIS_URL", ""}};
+  ASSERT_TRUE(eventually([&] { return engine.must({"logs", "web"}).find("ERROR") != std::string::npos ||
+                                      engine.docker({"logs", "web"}).output.find("ERROR") != std::string::npos; }));
+  auto r = run({ORCH_BINARY, "diagnose", "-o", "json", "--config", d.file("orch.yaml"), "--actions", "health,logs,metrics"}, env);
+  ASSERT_EQ(r.code, 1) << r.output;  // error lines in the log: warning
+  auto j = json::parse(r.output);
+  ASSERT_EQ(j["containers"].size(), 1u);
+  const auto& c = j["containers"][0];
+  EXPECT_EQ(c["name"], "web");
+  EXPECT_EQ(c["state"], "running");
+  EXPECT_EQ(c["error_lines"][0], "ERROR: cannot reach cms");
+  EXPECT_GT(c["stats"]["cpu_percent"].get<double>(), 5.0);
+  EXPECT_GT(c["stats"]["memory_bytes"].get<double>(), 0);
+
+  auto before = engine.must({"inspect", "-f", "{{.State.StartedAt}}", "web"});
+  auto restart = run({ORCH_BINARY, "diagnose", "-o", "json", "--config", d.file("orch.yaml"), "--actions", "restart"}, env);
+  EXPECT_EQ(json::parse(restart.output)["actions"][0]["ok"], true) << restart.output;
+  EXPECT_NE(engine.must({"inspect", "-f", "{{.State.StartedAt}}", "web"}), before);
+  engine.docker({"rm", "-f", "web"});
+}
+
+TEST(DiagnoseEndpoint, TokenRulesAndSameJson) {
+  FakeService web;
+  TempDir d;
+  write_file(d.file("orch.yaml"), config_for({{"web", web.url()}}, kExpect));
+  OrchServer orch(Env{{"ORCH_CONFIG", d.file("orch.yaml")}, {"ORCH_API_TOKEN", "tok-123456"}, {"DOCKER_HOST", "unix:///nonexistent.sock"}});
+  EXPECT_EQ(orch.post("/diagnose", "{}").status, 401);
+  EXPECT_EQ(orch.post("/diagnose", "{}", {{"Authorization", "Bearer wrong"}}).status, 401);
+  auto ok = orch.post("/diagnose", R"({"services":["web"],"actions":["health"]})", {{"Authorization", "Bearer tok-123456"}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto j = json::parse(ok.body);
+  EXPECT_EQ(j["services"][0]["name"], "web");
+  EXPECT_EQ(j["services"][0]["state"], "up");
+  EXPECT_TRUE(j.contains("exit_code"));
+  EXPECT_EQ(orch.post("/diagnose", R"({"services":["nope"]})", {{"Authorization", "Bearer tok-123456"}}).status, 400);
+  EXPECT_EQ(orch.post("/diagnose", "{oops", {{"Authorization", "Bearer tok-123456"}}).status, 400);
+  EXPECT_EQ(orch.post("/diagnose", R"({"services":"web"})", {{"Authorization", "Bearer tok-123456"}}).status, 400);
+}
+
+TEST(HealthLoop, EmitsOneEventPerChangeAndFeedsHealth) {
+  RedisServer redis;
+  FakeService web;
+  TempDir d;
+  write_file(d.file("orch.yaml"), config_for({{"web", web.url()}}, R"(["[STATUS] == 200"])"));
+  OrchServer orch(Env{{"ORCH_CONFIG", d.file("orch.yaml")}, {"REDIS_URL", redis.url()}, {"HEALTH_INTERVAL", "200ms"},
+                      {"DOCKER_HOST", "unix:///nonexistent.sock"}});
+  auto types = [&] {
+    RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+    std::vector<std::string> out;
+    for (const auto& e : c.command({"XRANGE", "orch:events", "-", "+"}).elements)
+      out.push_back(json::parse(e.elements[1].elements[1].str)["type"]);
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] { return types().size() == 1; }));
+  std::this_thread::sleep_for(1s);  // five more probes, no change
+  EXPECT_EQ(types(), std::vector<std::string>{"service.up"});
+  EXPECT_EQ(json::parse(orch.get("/health").body)["components"]["services"]["web"]["status"], "ok");
+  web.status = 503;
+  ASSERT_TRUE(eventually([&] { return types().size() == 2; }));
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(types(), (std::vector<std::string>{"service.up", "service.down"}));
+  auto health = json::parse(orch.get("/health").body);
+  EXPECT_EQ(health["status"], "down");
+  EXPECT_EQ(health["components"]["services"]["web"]["status"], "down");
+  EXPECT_NE(orch.get("/metrics").body.find("orch_service_up{service=\"web\"} 0"), std::string::npos);
+}
+
+}  // namespace
