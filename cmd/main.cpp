@@ -32,7 +32,7 @@ Output output_format(const GlobalOptions& g) {
   return Output::table;
 }
 
-Config load(const GlobalOptions& g, std::map<std::string, std::string> flags) {
+Config load(const GlobalOptions& g, std::map<std::string, std::string> flags, bool daemon) {
   ConfigInputs in;
   if (!g.config_file.empty()) in.file = g.config_file;
   if (!g.log_level.empty()) flags["ORCH_LOG_LEVEL"] = g.log_level;
@@ -40,6 +40,7 @@ Config load(const GlobalOptions& g, std::map<std::string, std::string> flags) {
   Config cfg = load_config(in);
   for (const auto& s : cfg.services) diagnose::parse_conditions(s.expect);  // bad conditions: exit 78
   auto opts = log_options_from(cfg.settings);
+  if (!daemon && cfg.settings.source("ORCH_LOG_LEVEL") == SettingSource::default_value) opts.level = "warn";
   setup_logging(opts);
   return cfg;
 }

@@ -12,7 +12,7 @@ struct ServeOptions {
 
 int run_serve(const GlobalOptions& g, const ServeOptions& o) {
   block_termination_signals();
-  Config cfg = load(g, o.flags);
+  Config cfg = load(g, o.flags, /*daemon=*/true);
   Daemon daemon(cfg);
   daemon.start();
   auto waiter = spawn_signal_waiter([&daemon](int) { daemon.request_stop(); });

@@ -46,6 +46,21 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ORCH_HEAL_RESET_AFTER", K::duration, "10m", "healthy time after which backoff resets"},
       {"ORCH_LEADER_LEASE", K::duration, "15s", "healer leader lease in Redis"},
       // --- pipeline (SPEC §8) ---
+      {"DOCLING_CONVERT_PATH", K::string, "/v1/convert/source", "docling-serve conversion endpoint"},
+      {"DOCLING_TO_FORMAT", K::string, "md", "docling output format: md, text, html, json"},
+      {"DOCLING_TIMEOUT", K::duration, "120s", "timeout of one conversion"},
+      {"CONTENT_SOURCE_URL", K::string, "", "base URL docling fetches content pages from (default WEB_API_URL)"},
+      {"RAG_REINDEX_METHOD", K::string, "POST", "method of the re-index call"},
+      {"RAG_REINDEX_PATH", K::string, "/reindex", "path of the re-index call (body {id, model, url, text})"},
+      {"RAG_DELETE_METHOD", K::string, "POST", "method of the delete call (unpublish/delete)"},
+      {"RAG_DELETE_PATH", K::string, "/delete", "path of the delete call (body {id, model, url}); {id} is replaced"},
+      {"RAG_QUERY_PATH", K::string, "/query?q={q}", "sync-test's RAG query; {q} is the url-encoded marker"},
+      {"RAG_TIMEOUT", K::duration, "30s", "timeout of one RAG call"},
+      {"PIPELINE_MAX_ATTEMPTS", K::integer, "5", "attempts per stage before the job goes to orch:dead"},
+      {"PIPELINE_BACKOFF", K::string, "1s:30s", "retry backoff MIN:MAX, doubling"},
+      {"PIPELINE_WORKERS", K::integer, "2", "pipeline workers per orch serve"},
+      {"PIPELINE_CLAIM_IDLE", K::duration, "60s", "a job unacknowledged this long is taken over by another consumer"},
+      {"ORCH_URL", K::string, "", "where sync-test reaches orch (default http://127.0.0.1:$PORT)"},
       // --- rollback ---
       // --- mcp (SPEC §9) ---
   };

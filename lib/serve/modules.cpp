@@ -1,6 +1,7 @@
 // The modules of `orch serve`, in start order (stopped in reverse).
 #include "diagnose/module.hpp"
 #include "heal/module.hpp"
+#include "pipeline/pipeline.hpp"
 #include "serve/health_endpoints.hpp"
 #include "serve/module.hpp"
 #include "webhook/endpoint.hpp"
@@ -13,6 +14,7 @@ std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx) {
   m.push_back(std::make_unique<webhook::Endpoint>(ctx));
   m.push_back(std::make_unique<heal::Module>(ctx));
   m.push_back(std::make_unique<diagnose::Module>(ctx));
+  m.push_back(std::make_unique<pipeline::Module>(ctx));
   return m;
 }
 

@@ -1,0 +1,79 @@
+// orch sync-test: publish → bus → Docling → RAG → frontend round trip with per-stage timings.
+#include <iostream>
+
+#include "cli.hpp"
+#include "http/client.hpp"
+#include "pipeline/sync_test.hpp"
+
+namespace orch::cli {
+namespace {
+
+struct SyncTestCliOptions {
+  std::string model = "page", marker, timeout = "120s", orch_url;
+};
+
+void print(const pipeline::SyncTestResult& r, bool colour) {
+  for (const auto& s : r.stages) {
+    std::string mark = s.ok ? (colour ? "\033[32mok\033[0m  " : "ok  ") : (colour ? "\033[31mFAIL\033[0m" : "FAIL");
+    std::cout << mark << "  " << s.name << std::string(10 - std::min<size_t>(9, s.name.size()), ' ') << s.ms << " ms"
+              << (s.error.empty() ? "" : "  " + s.error) << "\n";
+  }
+  std::cout << (r.exit_code() == 0 ? "in sync" : r.exit_code() == 3 ? "UNKNOWN: a service is unreachable" : "NOT in sync")
+            << " (marker " << r.marker << ")\n";
+}
+
+int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
+  Config cfg = load(g);
+  const auto& s = cfg.settings;
+  pipeline::SyncTestOptions opts;
+  opts.model = o.model;
+  opts.marker = o.marker;
+  opts.timeout = parse_duration(o.timeout);
+  opts.orch_url = !o.orch_url.empty() ? o.orch_url : s.has("ORCH_URL") ? s.str("ORCH_URL") : "http://127.0.0.1:" + s.str("PORT");
+  if (!s.has("TRUSTED_WEBHOOK_SECRET")) throw ConfigError("sync-test signs its webhook with TRUSTED_WEBHOOK_SECRET, which is not set");
+  pipeline::SyncTestResult result;
+  if (s.has("REDIS_URL")) {
+    auto bus = make_cli_bus(cfg);
+    const bool tty = stderr_is_tty() && !g.quiet;
+    result = pipeline::run_sync_test(s, opts, *bus, [&](const pipeline::StageReport& st) {
+      if (tty) std::cerr << "  " << st.name << (st.ok ? " ok" : " failed") << " (" << st.ms << " ms)\n";
+    });
+    bus->close();
+  } else {
+    // Without Redis the bus lives inside orch serve: let it run the test (POST /sync-test).
+    http::Request req;
+    req.method = "POST";
+    req.url = opts.orch_url + "/sync-test";
+    req.timeout = opts.timeout + std::chrono::seconds(30);
+    req.headers = {{"Content-Type", "application/json"}};
+    if (s.has("ORCH_API_TOKEN")) req.headers.emplace_back("Authorization", "Bearer " + s.str("ORCH_API_TOKEN"));
+    req.body = json{{"model", opts.model}, {"marker", opts.marker}, {"timeout", o.timeout}}.dump();
+    http::Response res;
+    try {
+      res = http::send(req);
+    } catch (const http::TransportError& e) {
+      throw UnreachableError("orch at " + opts.orch_url + ": " + e.what());
+    }
+    if (res.status != 200) throw UnreachableError("orch answered POST /sync-test with " + std::to_string(res.status) + ": " + res.body);
+    auto j = json::parse(res.body);
+    result.marker = j.value("marker", "");
+    result.unreachable = j.value("exit_code", 0) == 3;
+    for (const auto& st : j["stages"]) result.stages.push_back({st["name"], st["ok"], st["ms"], st.value("error", "")});
+  }
+  if (output_format(g) != Output::table) std::cout << result.to_json().dump(2) << "\n";
+  else if (!g.quiet) print(result, use_colour());
+  return result.exit_code();
+}
+
+Registrar reg({"sync-test", 50, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+  auto o = std::make_shared<SyncTestCliOptions>();
+  sub = root.add_subcommand("sync-test", "Prove a published change reaches Docling, the RAG index and the frontend");
+  sub->add_option("--model", o->model, "Builder model of the test entry (default page)");
+  sub->add_option("--marker", o->marker, "Marker text (default: a unique one)");
+  sub->add_option("--timeout", o->timeout, "Overall deadline (default 120s)");
+  sub->add_option("--orch-url", o->orch_url, "orch serve to send the webhook to (default $ORCH_URL or http://127.0.0.1:$PORT)");
+  return std::function<int()>([&g, o] { return run_sync(g, *o); });
+}});
+
+}  // namespace
+}  // namespace orch::cli

@@ -1,0 +1,189 @@
+#include "pipeline/pipeline.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+
+#include "pipeline/stages.hpp"
+#include "pipeline/sync_test.hpp"
+
+namespace orch::pipeline {
+
+using namespace std::chrono_literals;
+
+struct StageOutcome {
+  StageResult result;
+};
+
+// Unwinds a job when orch stops during a retry wait; the job stays unacknowledged.
+struct Stopping {};
+
+DoneSet::DoneSet(const std::string& redis_url) {
+  if (!redis_url.empty()) url_ = parse_redis_url(redis_url);
+}
+
+bool DoneSet::contains(const std::string& key) {
+  std::lock_guard lock(mu_);
+  if (local_.count(key)) return true;
+  if (!url_) return false;
+  try {
+    if (!conn_ || conn_->broken()) conn_ = std::make_unique<RedisConnection>(*url_, 2s);
+    return conn_->command({"EXISTS", "orch:pipeline:done:" + key}).integer == 1;
+  } catch (const Error& e) {
+    conn_.reset();
+    return false;  // unknown: doing the job again is safe, it is idempotent downstream
+  }
+}
+
+void DoneSet::add(const std::string& key) {
+  std::lock_guard lock(mu_);
+  local_.insert(key);
+  if (local_.size() > 100'000) local_.clear();
+  if (!url_) return;
+  try {
+    if (!conn_ || conn_->broken()) conn_ = std::make_unique<RedisConnection>(*url_, 2s);
+    conn_->command({"SET", "orch:pipeline:done:" + key, "1", "EX", "604800"});
+  } catch (const Error& e) {
+    conn_.reset();
+  }
+}
+
+Module::Module(ServeContext& ctx)
+    : ctx_(ctx),
+      done_(ctx.config.settings.str("REDIS_URL")),
+      jobs_(ctx.metrics.counter("orch_pipeline_jobs_total", "Content pipeline jobs, by result", {"result"})),
+      seconds_(ctx.metrics.histogram("orch_pipeline_job_seconds", "Content pipeline job duration", {},
+                                     {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120})) {
+  ctx.http.allow("/sync-test", "POST");
+  ctx.http.routes().Post("/sync-test", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
+    json body = json::object();
+    if (!req.body.empty()) {
+      auto parsed = http::read_json_body(req, res);
+      if (!parsed) return;
+      body = *parsed;
+    }
+    SyncTestOptions o;
+    try {
+      if (!body.is_object()) throw std::invalid_argument("body must be a JSON object");
+      o.model = body.value("model", o.model);
+      o.marker = body.value("marker", "");
+      if (body.contains("timeout")) o.timeout = parse_duration(body["timeout"].get<std::string>());
+    } catch (const std::exception& e) {
+      return http::send_error(res, 400, "bad_request", e.what());
+    }
+    o.orch_url = "http://127.0.0.1:" + std::to_string(ctx_.http.port());
+    auto result = run_sync_test(ctx_.config.settings, o, ctx_.bus);
+    http::send_json(res, 200, result.to_json());
+  });
+}
+
+Module::~Module() { stop(); }
+
+void Module::start() {
+  const auto& s = ctx_.config.settings;
+  if (!s.has("DOCLING_API_URL") && !s.has("RAG_API_URL")) {
+    spdlog::info("pipeline off: neither DOCLING_API_URL nor RAG_API_URL is set");
+    return;
+  }
+  const int n = static_cast<int>(std::max<long long>(1, s.integer("PIPELINE_WORKERS")));
+  for (int i = 0; i < n; ++i) workers_.emplace_back([this, i] { work(i); });
+}
+
+void Module::stop() {
+  stop_.request_stop();
+  for (auto& t : workers_)
+    if (t.joinable()) t.join();
+  workers_.clear();
+}
+
+void Module::work(int index) {
+  auto queue = ctx_.bus.work_queue("orch-pipeline", ctx_.instance_id + "-" + std::to_string(index),
+                                   ctx_.config.settings.duration("PIPELINE_CLAIM_IDLE"));
+  while (!stop_.stop_requested()) {
+    auto item = queue->next(500ms);
+    if (!item) continue;
+    if (item->event.type.rfind("content.", 0) != 0) {
+      queue->ack(*item);
+      continue;
+    }
+    try {
+      if (handle(item->event)) queue->ack(*item);
+    } catch (const Error& e) {
+      // Not acknowledged: the group hands it out again after PIPELINE_CLAIM_IDLE.
+      spdlog::error("pipeline: job {} left for a retry: {}", item->event.subject, e.what());
+    }
+  }
+}
+
+void Module::emit(const std::string& type, const Event& content, json extra) {
+  json data = {{"model", content.data.value("model", "")}, {"id", content.data.value("id", "")}};
+  for (auto& [k, v] : extra.items()) data[k] = v;
+  try {
+    ctx_.bus.publish(make_event(type, content.subject, data));
+  } catch (const BusError& e) {
+    spdlog::error("event {} not stored: {}", type, e.what());
+  }
+}
+
+// Retries one stage with backoff; false when it failed for good or orch is stopping.
+bool Module::run_stage(const Event& e, const std::string& stage, const std::function<StageOutcome()>& attempt_once) {
+  const auto& s = ctx_.config.settings;
+  const int max_attempts = static_cast<int>(std::max<long long>(1, s.integer("PIPELINE_MAX_ATTEMPTS")));
+  const auto backoff = parse_backoff(s.str("PIPELINE_BACKOFF"));
+  for (int attempt = 1; attempt <= max_attempts; ++attempt) {
+    emit("ingest.started", e, {{"stage", stage}, {"attempt", attempt}});
+    auto outcome = attempt_once().result;
+    if (outcome.ok) {
+      emit("ingest.succeeded", e, {{"stage", stage}, {"attempt", attempt}});
+      return true;
+    }
+    const bool last = attempt == max_attempts || !outcome.retryable;
+    emit("ingest.failed", e, {{"stage", stage}, {"attempt", attempt}, {"error", outcome.error}, {"final", last}});
+    spdlog::warn("pipeline {} {} attempt {}: {}", stage, e.subject, attempt, outcome.error);
+    if (last) {
+      ctx_.bus.dead_letter(e, {{"stage", stage}, {"attempts", attempt}, {"error", outcome.error}});
+      return false;
+    }
+    double delay = std::min<double>(static_cast<double>(backoff.max.count()),
+                                    static_cast<double>(backoff.min.count()) * std::pow(2.0, attempt - 1));
+    if (stop_.wait_for(Millis(static_cast<long long>(delay)))) throw Stopping{};
+  }
+  return false;
+}
+
+bool Module::handle(const Event& e) {
+  const auto& s = ctx_.config.settings;
+  const auto& d = e.data;
+  const std::string key = d.value("model", "") + ":" + d.value("id", "") + ":" + d.value("revision", "") + ":" + e.type;
+  if (!d.value("revision", "").empty() && done_.contains(key)) {
+    jobs_.labels({"duplicate"}).inc();
+    return true;
+  }
+  const auto start = std::chrono::steady_clock::now();
+  bool ok = false;
+  try {
+    json doc = {{"id", d.value("id", "")}, {"model", d.value("model", "")}, {"url", d.value("url", "")}};
+    if (e.type == "content.unpublished" || e.type == "content.deleted") {
+      ok = run_stage(e, "rag", [&] { return StageOutcome{remove(s, doc)}; });
+    } else {
+      std::string text;
+      ok = !s.has("DOCLING_API_URL") ||
+           run_stage(e, "docling", [&] {
+             auto r = convert(s, source_url(s, d.value("url", "")));
+             text = r.text;
+             return StageOutcome{r};
+           });
+      doc["text"] = text;
+      if (ok && s.has("RAG_API_URL")) ok = run_stage(e, "rag", [&] { return StageOutcome{reindex(s, doc)}; });
+    }
+  } catch (const Stopping&) {
+    return false;  // stopping mid-job: leave it for another consumer
+  }
+  seconds_.get().observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  jobs_.labels({ok ? "succeeded" : "dead_lettered"}).inc();
+  if (ok && !d.value("revision", "").empty()) done_.add(key);
+  return true;
+}
+
+}  // namespace orch::pipeline

@@ -1,0 +1,202 @@
+#include "pipeline/sync_test.hpp"
+
+#include <thread>
+
+#include "http/client.hpp"
+#include "webhook/signature.hpp"
+
+namespace orch::pipeline {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+int SyncTestResult::exit_code() const {
+  if (unreachable) return 3;
+  for (const auto& s : stages)
+    if (!s.ok) return 2;
+  return 0;
+}
+
+json SyncTestResult::to_json() const {
+  json stages_json = json::array();
+  for (const auto& s : stages) {
+    json j = {{"name", s.name}, {"ok", s.ok}, {"ms", s.ms}};
+    if (!s.error.empty()) j["error"] = s.error;
+    stages_json.push_back(j);
+  }
+  std::string failed;
+  for (const auto& s : stages)
+    if (!s.ok) {
+      failed = s.name;
+      break;
+    }
+  return {{"marker", marker}, {"passed", exit_code() == 0}, {"exit_code", exit_code()}, {"failed_stage", failed.empty() ? json(nullptr) : json(failed)},
+          {"stages", stages_json}};
+}
+
+json synctest_payload(const std::string& model, const std::string& marker) {
+  long long now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return {{"modelName", model},
+          {"operation", "publish"},
+          {"newValue",
+           {{"id", "orch-synctest-" + marker},
+            {"name", "orch sync-test " + marker},
+            {"published", "published"},
+            {"lastUpdated", now_ms},
+            {"data", {{"url", "/orch-sync-test/" + marker}, {"title", "orch sync-test " + marker}, {"text", "sync marker " + marker}}}}}};
+}
+
+namespace {
+
+struct Runner {
+  const Settings& s;
+  const SyncTestOptions& o;
+  Bus& bus;
+  SyncTestResult result;
+  Clock::time_point deadline;
+  const std::function<void(const StageReport&)>& progress;
+
+  // Runs `check` until it returns true or the deadline passes; records the stage.
+  bool stage(const std::string& name, const std::function<bool(std::string&)>& check) {
+    StageReport r{name};
+    const auto t0 = Clock::now();
+    std::string error;
+    for (;;) {
+      try {
+        if (check(error)) {
+          r.ok = true;
+          break;
+        }
+      } catch (const UnreachableError& e) {
+        error = e.what();
+        result.unreachable = true;
+        break;
+      }
+      if (!error.empty() && error.rfind("final:", 0) == 0) {
+        error = error.substr(6);
+        break;
+      }
+      if (Clock::now() >= deadline) {
+        if (error.empty()) error = "timed out";
+        else error = "timed out: " + error;
+        break;
+      }
+      std::this_thread::sleep_for(100ms);
+    }
+    r.ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    r.error = r.ok ? "" : error;
+    result.stages.push_back(r);
+    if (progress) progress(r);
+    return r.ok;
+  }
+};
+
+std::string http_get(const std::string& url, long& status) {
+  http::Request req;
+  req.url = url;
+  req.timeout = 10s;
+  auto res = http::send(req);
+  status = res.status;
+  return res.body;
+}
+
+}  // namespace
+
+SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& bus,
+                             const std::function<void(const StageReport&)>& progress) {
+  Runner run{s, o, bus, {}, Clock::now() + o.timeout, progress};
+  run.result.marker = o.marker.empty() ? "orchsync" + new_uuid().substr(0, 8) : o.marker;
+  const auto& marker = run.result.marker;
+  const auto payload = synctest_payload(o.model, marker);
+  const std::string content_id = payload["newValue"]["id"];
+  const std::string url = payload["newValue"]["data"]["url"];
+
+  // Where the bus is now, so that only what follows is read.
+  std::string cursor;
+  try {
+    auto last = bus.recent(1);
+    if (!last.empty()) cursor = last.back().stream_id;
+  } catch (const UnreachableError&) {
+  }
+  std::string event_id;
+  bool ok = run.stage("webhook", [&](std::string& error) {
+    const auto body = payload.dump();
+    http::Request req;
+    req.method = "POST";
+    req.url = o.orch_url + "/webhook/builder";
+    req.body = body;
+    req.timeout = 10s;
+    req.headers = {{"Content-Type", "application/json"},
+                   {"x-builder-signature", "sha256=" + webhook::to_hex(webhook::hmac_sha256(s.str("TRUSTED_WEBHOOK_SECRET"), body))}};
+    http::Response res;
+    try {
+      res = http::send(req);
+    } catch (const http::TransportError& e) {
+      throw UnreachableError(std::string("orch: ") + e.what());
+    }
+    if (res.status != 202) {
+      error = "final:orch answered " + std::to_string(res.status) + ": " + res.body;
+      return false;
+    }
+    event_id = json::parse(res.body).value("event_id", "");
+    return true;
+  });
+  std::vector<Event> seen;
+  auto read_bus = [&] {
+    for (auto& e : bus.read_after(cursor, 1000)) {
+      cursor = e.stream_id;
+      seen.push_back(std::move(e));
+    }
+  };
+  ok = ok && run.stage("bus", [&](std::string&) {
+    read_bus();
+    for (const auto& e : seen)
+      if (e.id == event_id) return true;
+    return false;
+  });
+  ok = ok && run.stage("docling", [&](std::string& error) {
+    read_bus();
+    for (const auto& e : seen) {
+      if (e.data.value("id", "") != content_id || e.data.value("stage", "") != "docling") continue;
+      if (e.type == "ingest.succeeded") return true;
+      if (e.type == "ingest.failed") {
+        error = e.data.value("error", "");
+        if (e.data.value("final", false)) error = "final:" + error;
+      }
+    }
+    return false;
+  });
+  ok = ok && run.stage("rag", [&](std::string& error) {
+    std::string path = s.str("RAG_QUERY_PATH");
+    if (auto p = path.find("{q}"); p != std::string::npos) path.replace(p, 3, http::url_encode(marker));
+    long status = 0;
+    std::string body;
+    try {
+      body = http_get(s.str("RAG_API_URL") + path, status);
+    } catch (const http::TransportError& e) {
+      throw UnreachableError(std::string("rag: ") + e.what());
+    }
+    if (status != 200) error = "rag query answered " + std::to_string(status);
+    return status == 200 && body.find(marker) != std::string::npos;
+  });
+  ok = ok && run.stage("frontend", [&](std::string& error) {
+    long status = 0;
+    std::string body;
+    try {
+      body = http_get(s.str("WEB_API_URL") + url, status);
+    } catch (const http::TransportError& e) {
+      throw UnreachableError(std::string("web: ") + e.what());
+    }
+    if (status != 200) error = "frontend answered " + std::to_string(status);
+    return status == 200 && body.find(marker) != std::string::npos;
+  });
+  auto r = run.result;
+  try {
+    bus.publish(make_event(r.exit_code() == 0 ? "synctest.passed" : "synctest.failed", o.model + "/" + content_id,
+                           {{"stages", r.to_json()["stages"]}, {"marker", marker}}));
+  } catch (const Error&) {
+  }
+  return r;
+}
+
+}  // namespace orch::pipeline
