@@ -62,6 +62,13 @@ const std::vector<SettingSpec>& setting_specs() {
       {"PIPELINE_CLAIM_IDLE", K::duration, "60s", "a job unacknowledged this long is taken over by another consumer"},
       {"ORCH_URL", K::string, "", "where sync-test reaches orch (default http://127.0.0.1:$PORT)"},
       // --- rollback ---
+      {"ORCH_LKG_AFTER", K::duration, "60s", "healthy (or running) this long makes an image last-known-good"},
+      {"ROLLBACK_WINDOW", K::duration, "10m", "automatic rollback only this soon after an image change"},
+      {"ROLLBACK_UNHEALTHY_AFTER", K::duration, "5m", "not healthy this long after an image change: roll back"},
+      {"ROLLBACK_HEALTH_TIMEOUT", K::duration, "60s", "the replacement must be healthy within this"},
+      {"ROLLBACK_TAG_PATTERN", K::string, "v*", "git tags that are releases"},
+      {"ROLLBACK_DEPLOY_COMMAND", K::string, "", "shell command run in the repo after a git rollback"},
+      {"ROLLBACK_GIT_AUTHOR", K::string, "orch <orch@localhost>", "author of revert commits"},
       // --- mcp (SPEC §9) ---
   };
   return specs;

@@ -2,6 +2,7 @@
 #include "diagnose/module.hpp"
 #include "heal/module.hpp"
 #include "pipeline/pipeline.hpp"
+#include "rollback/module.hpp"
 #include "serve/health_endpoints.hpp"
 #include "serve/module.hpp"
 #include "webhook/endpoint.hpp"
@@ -15,6 +16,7 @@ std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx) {
   m.push_back(std::make_unique<heal::Module>(ctx));
   m.push_back(std::make_unique<diagnose::Module>(ctx));
   m.push_back(std::make_unique<pipeline::Module>(ctx));
+  m.push_back(std::make_unique<rollback::Module>(ctx));
   return m;
 }
 

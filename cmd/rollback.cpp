@@ -1,0 +1,106 @@
+// orch rollback: a service to its previous (last-known-good) image, or a repo to a previous release.
+#include <iostream>
+
+#include "cli.hpp"
+#include "docker/client.hpp"
+#include "rollback/git.hpp"
+#include "rollback/image.hpp"
+#include "rollback/module.hpp"
+#include "state/store.hpp"
+
+namespace orch::cli {
+namespace {
+
+struct RollbackOptions {
+  std::string service, repo, to, mode = "checkout", clear;
+  int steps = 0;
+  bool dry_run = false, force = false;
+};
+
+int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
+  int chosen = !o.service.empty() + !o.repo.empty() + !o.clear.empty();
+  if (chosen != 1) throw UsageError("give exactly one of --service NAME, --repo PATH, --clear NAME");
+  if (!o.to.empty() && o.steps > 0) throw UsageError("--to and --steps exclude each other");
+  Config cfg = load(g);
+  const auto& s = cfg.settings;
+  const bool as_json = output_format(g) != Output::table;
+  auto state = make_state_store(s);
+  rollback::Releases releases(*state);
+  if (!o.clear.empty()) {
+    bool was = releases.clear(o.clear);
+    if (as_json) std::cout << json{{"cleared", o.clear}, {"was_pinned", was}}.dump(2) << "\n";
+    else if (!g.quiet) std::cout << o.clear << (was ? ": unpinned\n" : ": was not pinned\n");
+    return 0;
+  }
+  if (!o.repo.empty()) {
+    rollback::GitOptions go;
+    go.repo = o.repo;
+    go.to = o.to;
+    go.steps = o.steps > 0 ? o.steps : 1;
+    go.mode = o.mode;
+    go.dry_run = o.dry_run;
+    go.force = o.force;
+    go.tag_pattern = s.str("ROLLBACK_TAG_PATTERN");
+    auto author = s.str("ROLLBACK_GIT_AUTHOR");
+    if (auto lt = author.find('<'); lt != std::string::npos) {
+      go.author_name = author.substr(0, lt > 0 ? lt - 1 : 0);
+      go.author_email = author.substr(lt + 1, author.find('>') - lt - 1);
+    }
+    auto r = rollback::rollback_repo(go);
+    int deploy = o.dry_run ? 0 : rollback::run_deploy_command(s, o.repo);
+    auto bus = make_cli_bus(cfg);
+    if (!o.dry_run)
+      bus->publish(make_event(deploy == 0 ? "rollback.succeeded" : "rollback.failed", o.repo,
+                              {{"repo", o.repo}, {"from", r.from}, {"to", r.to}, {"reason", "requested"}}));
+    bus->close();
+    if (as_json) {
+      auto j = r.to_json();
+      j["deploy_exit_code"] = deploy;
+      std::cout << j.dump(2) << "\n";
+    } else if (!g.quiet) {
+      std::cout << (o.dry_run ? "would roll " : "rolled ") << o.repo << " back from " << r.from << " to " << r.to << " (" << o.mode << ")"
+                << (r.new_commit.empty() ? "" : ", commit " + r.new_commit.substr(0, 12)) << "\n";
+      if (deploy != 0) std::cout << "deploy command failed with exit code " << deploy << "\n";
+    }
+    return deploy == 0 ? 0 : 2;
+  }
+  docker::Client docker(docker::endpoint_from(s));
+  rollback::ServiceOptions so;
+  so.service = o.service;
+  so.to = o.to;
+  so.dry_run = o.dry_run;
+  so.health_timeout = s.duration("ROLLBACK_HEALTH_TIMEOUT");
+  auto bus = make_cli_bus(cfg);
+  if (stderr_is_tty() && !g.quiet && !o.dry_run) std::cerr << "rolling back " << o.service << "...\n";
+  rollback::ServiceResult r;
+  try {
+    r = rollback::rollback_service(docker, releases, cfg, &*bus, so);
+  } catch (const docker::NotFoundError& e) {
+    throw UsageError(e.what());
+  }
+  bus->close();
+  if (as_json) std::cout << r.to_json().dump(2) << "\n";
+  else if (!g.quiet) {
+    if (r.ok) std::cout << (o.dry_run ? "would roll " : "rolled ") << o.service << " back from " << r.from << " to " << r.to << "\n";
+    else std::cout << "rollback of " << o.service << " failed, the previous container was restored: " << r.error << "\n";
+  }
+  return r.ok ? 0 : 2;
+}
+
+Registrar reg({"rollback", 40, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+  auto o = std::make_shared<RollbackOptions>();
+  sub = root.add_subcommand("rollback", "Roll a service back to its previous image, or a repo to a previous revision");
+  sub->add_option("--service", o->service, "Service whose container is replaced from its last-known-good image");
+  sub->add_option("--repo", o->repo, "Deploy repository to roll back (libgit2)");
+  sub->add_option("--to", o->to, "Image (with --service) or ref (with --repo) to roll back to");
+  sub->add_option("--steps", o->steps, "With --repo: this many releases back (default 1)");
+  sub->add_option("--mode", o->mode, "With --repo: checkout (move the worktree) or revert (add a commit)")
+      ->check(CLI::IsMember({"checkout", "revert"}));
+  sub->add_flag("--dry-run", o->dry_run, "Show what would happen; change nothing");
+  sub->add_flag("--force", o->force, "With --repo: proceed over uncommitted changes (they are lost)");
+  sub->add_option("--clear", o->clear, "Unpin a service pinned after an automatic rollback");
+  return std::function<int()>([&g, o] { return run_rollback(g, *o); });
+}});
+
+}  // namespace
+}  // namespace orch::cli

@@ -1,0 +1,184 @@
+#include "rollback/image.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "docker/recreate.hpp"
+
+namespace orch::rollback {
+
+using namespace std::chrono_literals;
+constexpr const char* kDoc = "releases";
+
+bool Releases::record_start(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms) {
+  bool is_new = false;
+  store_.update(kDoc, [&](json& doc) {
+    if (!doc.is_object()) doc = json::object();
+    auto& s = doc[service];
+    if (!s.is_object()) s = json::object();
+    if (s.contains("current") && s["current"].value("image_id", "") == image_id) return;
+    is_new = true;
+    s["current"] = {{"image_id", image_id}, {"image", image}, {"since_ms", now_ms}};
+  });
+  return is_new;
+}
+
+void Releases::set_lkg(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms) {
+  store_.update(kDoc, [&](json& doc) {
+    if (!doc.is_object()) doc = json::object();
+    doc[service]["lkg"] = {{"image_id", image_id}, {"image", image}, {"since_ms", now_ms}};
+  });
+}
+
+json Releases::get(const std::string& service) {
+  auto doc = store_.load(kDoc);
+  if (!doc.is_object() || !doc.contains(service)) return json::object();
+  return doc[service];
+}
+
+void Releases::pin(const std::string& service, const std::string& reason) {
+  store_.update(kDoc, [&](json& doc) {
+    if (!doc.is_object()) doc = json::object();
+    doc[service]["pinned"] = reason;
+  });
+}
+
+bool Releases::clear(const std::string& service) {
+  bool was = false;
+  store_.update(kDoc, [&](json& doc) {
+    if (!doc.is_object() || !doc.contains(service)) return;
+    was = doc[service].contains("pinned") && !doc[service]["pinned"].is_null();
+    doc[service].erase("pinned");
+  });
+  return was;
+}
+
+void Releases::mark_rolled_back(const std::string& service, const std::string& release_image_id) {
+  store_.update(kDoc, [&](json& doc) {
+    if (!doc.is_object()) doc = json::object();
+    doc[service]["rolled_back"].push_back(release_image_id);
+  });
+}
+
+json ServiceResult::to_json() const {
+  json j = {{"service", service}, {"container", container}, {"from", from}, {"to", to}, {"ok", ok}, {"dry_run", dry_run}};
+  if (!error.empty()) j["error"] = error;
+  return j;
+}
+
+docker::ContainerInfo find_service_container(docker::Client& docker, const Config& cfg, const std::string& service) {
+  std::string wanted = service;
+  if (const auto* spec = cfg.service(service)) wanted = spec->container;
+  for (const auto& c : docker.list(true)) {
+    auto compose = c.labels.count("com.docker.compose.service") ? c.labels.at("com.docker.compose.service") : "";
+    if (c.name.find("-orch-old-") != std::string::npos) continue;  // one we moved aside ourselves
+    if (c.name == wanted || compose == wanted) return docker.inspect(c.id);
+  }
+  throw UsageError("no container for service '" + service + "' (looked for name or compose service '" + wanted + "')");
+}
+
+// Healthy (or, without a health check, running for 3 s) before the deadline.
+static bool wait_healthy(docker::Client& docker, const std::string& id, std::chrono::milliseconds timeout, std::string& why) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::optional<std::chrono::steady_clock::time_point> running_since;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto c = docker.inspect(id);
+    if (!c.running && !c.restarting) {
+      why = "the new container exited with " + std::to_string(c.exit_code);
+      return false;
+    }
+    if (c.health) {
+      if (c.health->status == "healthy") return true;
+      if (c.health->status == "unhealthy") {
+        why = "the new container is unhealthy: " + c.health->last_output;
+        return false;
+      }
+    } else if (c.running) {
+      if (!running_since) running_since = std::chrono::steady_clock::now();
+      if (std::chrono::steady_clock::now() - *running_since >= 3s) return true;
+    }
+    std::this_thread::sleep_for(250ms);
+  }
+  why = "the new container was not healthy within " + std::to_string(timeout.count() / 1000) + " s";
+  return false;
+}
+
+// Keep the new image's own defaults (command, entrypoint, env, labels) where the old container
+// only had its image's: drop from the body what the old image supplied.
+static json without_image_defaults(json body, const json& old_image_config) {
+  auto same = [&](const char* key) { return body.contains(key) && old_image_config.contains(key) && body[key] == old_image_config[key]; };
+  for (const char* key : {"Cmd", "Entrypoint", "WorkingDir", "User", "Healthcheck"})
+    if (same(key)) body.erase(key);
+  if (body.contains("Env") && old_image_config.contains("Env") && body["Env"].is_array()) {
+    json env = json::array();
+    for (const auto& e : body["Env"])
+      if (std::find(old_image_config["Env"].begin(), old_image_config["Env"].end(), e) == old_image_config["Env"].end()) env.push_back(e);
+    body["Env"] = env;
+  }
+  if (body.contains("Labels") && old_image_config.contains("Labels") && old_image_config["Labels"].is_object())
+    for (const auto& [k, v] : old_image_config["Labels"].items())
+      if (body["Labels"].contains(k) && body["Labels"][k] == v) body["Labels"].erase(k);
+  return body;
+}
+
+ServiceResult rollback_service(docker::Client& docker, Releases& releases, const Config& cfg, Bus* bus, const ServiceOptions& o) {
+  ServiceResult r;
+  r.service = o.service;
+  r.dry_run = o.dry_run;
+  auto c = find_service_container(docker, cfg, o.service);
+  r.container = c.name;
+  r.from = c.image + " (" + c.image_id.substr(0, 19) + ")";
+  auto history = releases.get(o.service);
+  if (c.label("orch.rollback.from") != "" && o.to.empty())
+    throw UsageError(c.name + " was made by a rollback; orch does not roll back a rollback (give --to to choose an image)");
+  if (o.automatic && history.contains("pinned") && !history["pinned"].is_null())
+    throw UsageError(o.service + " is pinned after a rollback; lift with orch rollback --clear " + o.service);
+  std::string target = o.to;
+  if (target.empty()) {
+    if (!history.contains("lkg")) throw UsageError("no last-known-good image is recorded for '" + o.service + "'; give --to IMAGE");
+    target = history["lkg"].value("image_id", "");
+  }
+  auto target_image = docker.image_inspect(target);  // NotFound: a usage error below
+  const std::string target_id = target_image.value("Id", "");
+  if (target_id == c.image_id) throw UsageError(o.service + " already runs " + target);
+  r.to = target + (target_id.rfind(target, 0) == 0 ? "" : " (" + target_id.substr(0, 19) + ")");
+  if (o.dry_run) {
+    r.ok = true;
+    return r;
+  }
+  auto publish = [&](const std::string& type, json extra) {
+    if (!bus) return;
+    json data = {{"service", o.service}, {"from", c.image_id}, {"to", target_id}, {"reason", o.reason}};
+    for (auto& [k, v] : extra.items()) data[k] = v;
+    try {
+      bus->publish(make_event(type, o.service, data));
+    } catch (const BusError& e) {
+      spdlog::error("event {} not stored: {}", type, e.what());
+    }
+  };
+  publish("rollback.started", json::object());
+  json old_image_config = json::object();
+  try {
+    old_image_config = docker.image_inspect(c.image_id).value("Config", json::object());
+  } catch (const Error&) {
+  }
+  // Build the replacement's body from the old container minus its image's defaults.
+  docker::ContainerInfo templ = c;
+  templ.raw["Config"] = without_image_defaults(templ.raw.value("Config", json::object()), old_image_config);
+  templ.raw["Config"]["Labels"]["orch.rollback.from"] = c.image_id;
+  auto rr = docker::recreate(docker, templ, target_id, [&](const std::string& id, std::string& why) {
+    return wait_healthy(docker, id, o.health_timeout, why);
+  });
+  r.ok = rr.ok;
+  r.error = rr.error;
+  if (rr.ok) {
+    releases.mark_rolled_back(o.service, c.image_id);
+    publish("rollback.succeeded", json::object());
+  } else {
+    publish("rollback.failed", {{"error", rr.error}});
+  }
+  return r;
+}
+
+}  // namespace orch::rollback

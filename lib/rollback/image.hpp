@@ -1,0 +1,59 @@
+#pragma once
+// Image rollback of a service (SPEC §7, `orch rollback --service`): release history with a
+// last-known-good image, and the safe replacement of the service's container by one made from a
+// previous image with the same configuration.
+#include <optional>
+#include <string>
+
+#include "bus/bus.hpp"
+#include "config/config.hpp"
+#include "core/json.hpp"
+#include "docker/client.hpp"
+#include "state/store.hpp"
+
+namespace orch::rollback {
+
+// Release history per service, in the state store (document "releases"):
+// {service: {current: {image_id, image, since_ms}, lkg: {image_id, image, since_ms},
+//            pinned: reason|null, rolled_back: [image_id...]}}
+class Releases {
+ public:
+  explicit Releases(StateStore& store) : store_(store) {}
+  // A container of `service` started with `image_id`: a new release when the image differs.
+  // Returns true for a new release.
+  bool record_start(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms);
+  void set_lkg(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms);
+  json get(const std::string& service);
+  void pin(const std::string& service, const std::string& reason);
+  bool clear(const std::string& service);  // unpin; true if it was pinned
+  void mark_rolled_back(const std::string& service, const std::string& release_image_id);
+
+ private:
+  StateStore& store_;
+};
+
+struct ServiceOptions {
+  std::string service;
+  std::string to;  // image reference or id; empty = last known good
+  bool dry_run = false;
+  bool automatic = false;  // refuses pinned services and rollback-made containers
+  std::string reason = "requested";
+  std::chrono::milliseconds health_timeout{60'000};
+};
+
+struct ServiceResult {
+  std::string service, container, from, to, error;
+  bool ok = false, dry_run = false;
+  json to_json() const;
+};
+
+// The container of a service: the config's `container` (default the service name), matched by
+// name or compose service label. Throws UsageError when there is none.
+docker::ContainerInfo find_service_container(docker::Client& docker, const Config& cfg, const std::string& service);
+
+// Publishes rollback.started/succeeded/failed on `bus` (if given). Throws UsageError for a
+// request that cannot be carried out (no container, no known-good image, a rollback of a rollback).
+ServiceResult rollback_service(docker::Client& docker, Releases& releases, const Config& cfg, Bus* bus,
+                               const ServiceOptions& o);
+
+}  // namespace orch::rollback

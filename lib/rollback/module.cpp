@@ -1,0 +1,210 @@
+#include "rollback/module.hpp"
+
+#include <spdlog/spdlog.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+
+namespace orch::rollback {
+
+using namespace std::chrono_literals;
+
+static long long now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+int run_deploy_command(const Settings& s, const std::string& repo) {
+  if (!s.has("ROLLBACK_DEPLOY_COMMAND")) return 0;
+  // From the configuration only, never from a request; run in the repository.
+  std::string cmd = "cd '" + repo + "' && " + s.str("ROLLBACK_DEPLOY_COMMAND");
+  int st = std::system(cmd.c_str());
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+
+Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
+  ctx.http.allow("/rollback", "POST");
+  ctx.http.routes().Post("/rollback", [this](const httplib::Request& req, httplib::Response& res) {
+    if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
+    auto body = http::read_json_body(req, res);
+    if (!body) return;
+    const auto& s = ctx_.config.settings;
+    try {
+      if (!body->is_object()) throw UsageError("body must be a JSON object");
+      if (body->contains("clear")) {
+        bool was = releases_.clear((*body)["clear"].get<std::string>());
+        return http::send_json(res, 200, {{"cleared", (*body)["clear"]}, {"was_pinned", was}});
+      }
+      if (body->contains("service")) {
+        ServiceOptions o;
+        o.service = (*body)["service"].get<std::string>();
+        o.to = body->value("to", "");
+        o.dry_run = body->value("dry_run", false);
+        o.health_timeout = s.duration("ROLLBACK_HEALTH_TIMEOUT");
+        auto r = rollback_service(ctx_.docker, releases_, ctx_.config, &ctx_.bus, o);
+        return http::send_json(res, r.ok ? 200 : 500, r.to_json());
+      }
+      if (body->contains("repo")) {
+        GitOptions o;
+        o.repo = (*body)["repo"].get<std::string>();
+        o.to = body->value("to", "");
+        o.steps = body->value("steps", 1);
+        o.mode = body->value("mode", "checkout");
+        o.dry_run = body->value("dry_run", false);
+        o.tag_pattern = s.str("ROLLBACK_TAG_PATTERN");
+        auto r = rollback_repo(o);
+        json j = r.to_json();
+        if (!o.dry_run) j["deploy_exit_code"] = run_deploy_command(s, o.repo);
+        return http::send_json(res, 200, j);
+      }
+      throw UsageError("give service or repo");
+    } catch (const json::exception& e) {
+      http::send_error(res, 400, "bad_request", e.what());
+    } catch (const UsageError& e) {
+      http::send_error(res, 400, "bad_request", e.what());
+    } catch (const docker::NotFoundError& e) {
+      http::send_error(res, 400, "bad_request", e.what());
+    } catch (const UnreachableError& e) {
+      http::send_error(res, 503, "unreachable", e.what());
+    } catch (const OperationError& e) {
+      http::send_error(res, 409, "rollback_failed", e.what());
+    }
+  });
+}
+
+Module::~Module() { stop(); }
+
+void Module::start() {
+  sub_ = ctx_.bus.subscribe([this](const Event& e) { on_event(e); });
+  thread_ = std::thread([this] {
+    while (!stop_.wait_for(2s)) tick();
+  });
+}
+
+void Module::stop() {
+  sub_.reset();
+  stop_.request_stop();
+  if (thread_.joinable()) thread_.join();
+  std::vector<std::thread> running;
+  {
+    std::lock_guard lock(mu_);
+    running.swap(rollbacks_);
+  }
+  for (auto& t : running) t.join();
+}
+
+std::string Module::service_of(const docker::ContainerInfo& c) const {
+  for (const auto& s : ctx_.config.services)
+    if (s.container == c.name || (!c.compose_service().empty() && s.container == c.compose_service())) return s.name;
+  return c.compose_service().empty() ? c.name : c.compose_service();
+}
+
+void Module::on_event(const Event& e) {
+  if (e.type == "container.started") {
+    try {
+      auto c = ctx_.docker.inspect(e.data.value("container", e.subject));
+      if (c.name.find("-orch-old-") != std::string::npos) return;
+      auto service = service_of(c);
+      if (releases_.record_start(service, c.image_id, c.image, now_ms())) {
+        spdlog::info("release: {} now runs {} ({})", service, c.image, c.image_id.substr(0, 19));
+        std::lock_guard lock(mu_);
+        healthy_since_ms_.erase(service);
+      }
+    } catch (const Error& err) {
+      spdlog::debug("release: cannot record {}: {}", e.subject, err.what());
+    }
+  } else if (e.type == "heal.quarantined") {
+    try {
+      auto c = ctx_.docker.inspect(e.data.value("container", e.subject));
+      std::lock_guard lock(mu_);
+      rollbacks_.emplace_back([this, service = service_of(c)] { automatic(service, "quarantined by the healer"); });
+    } catch (const Error&) {
+    }
+  }
+}
+
+// Each tick: promote healthy releases to last-known-good; roll back ones not healthy in time.
+void Module::tick() {
+  json doc;
+  try {
+    doc = ctx_.state.load("releases");
+  } catch (const Error&) {
+    return;
+  }
+  if (!doc.is_object()) return;
+  const auto& s = ctx_.config.settings;
+  const long long now = now_ms();
+  for (const auto& [service, h] : doc.items()) {
+    if (!h.contains("current")) continue;
+    const auto& cur = h["current"];
+    const std::string image_id = cur.value("image_id", "");
+    bool is_lkg = h.contains("lkg") && h["lkg"].value("image_id", "") == image_id;
+    docker::ContainerInfo c;
+    try {
+      c = find_service_container(ctx_.docker, ctx_.config, service);
+    } catch (const Error&) {
+      continue;
+    }
+    if (c.image_id != image_id) continue;
+    bool healthy = c.running && (!c.health || c.health->status == "healthy");
+    long long since = 0;
+    {
+      std::lock_guard lock(mu_);
+      if (!healthy) healthy_since_ms_.erase(service);
+      else since = healthy_since_ms_.try_emplace(service, now).first->second;
+    }
+    if (healthy && !is_lkg && now - since >= s.duration("ORCH_LKG_AFTER").count()) {
+      releases_.set_lkg(service, image_id, cur.value("image", ""), now);
+      // A tag keeps the image from `docker image prune`.
+      std::string repo = cur.value("image", "");
+      repo = repo.substr(0, repo.rfind(':') == std::string::npos || repo.rfind(':') < repo.rfind('/') ? repo.size() : repo.rfind(':'));
+      try {
+        if (!repo.empty() && repo.rfind("sha256", 0) != 0) ctx_.docker.image_tag(image_id, repo, "orch-lkg");
+      } catch (const Error& e) {
+        spdlog::warn("release: cannot tag {}:orch-lkg: {}", repo, e.what());
+      }
+      spdlog::info("release: {} ({}) is last-known-good", service, cur.value("image", ""));
+    }
+    const long long age = now - cur.value("since_ms", now);
+    if (!healthy && !is_lkg && age >= s.duration("ROLLBACK_UNHEALTHY_AFTER").count() && age <= s.duration("ROLLBACK_WINDOW").count())
+      automatic(service, "not healthy " + format_duration(s.duration("ROLLBACK_UNHEALTHY_AFTER")) + " after the image change");
+  }
+}
+
+void Module::automatic(const std::string& service, const std::string& reason) {
+  const auto& s = ctx_.config.settings;
+  auto h = releases_.get(service);
+  if (!h.contains("current") || !h.contains("lkg")) return;
+  const std::string current = h["current"].value("image_id", "");
+  if (h["lkg"].value("image_id", "") == current) return;
+  if (now_ms() - h["current"].value("since_ms", 0LL) > s.duration("ROLLBACK_WINDOW").count()) return;
+  if (h.contains("pinned") && !h["pinned"].is_null()) return;
+  if (h.contains("rolled_back"))
+    for (const auto& id : h["rolled_back"])
+      if (id == current) return;  // once per release
+  ServiceOptions o;
+  o.service = service;
+  o.automatic = true;
+  o.reason = reason;
+  o.health_timeout = s.duration("ROLLBACK_HEALTH_TIMEOUT");
+  ServiceResult r;
+  try {
+    r = rollback_service(ctx_.docker, releases_, ctx_.config, &ctx_.bus, o);
+  } catch (const Error& e) {
+    spdlog::warn("automatic rollback of {} not done: {}", service, e.what());
+    return;
+  }
+  releases_.mark_rolled_back(service, current);
+  if (r.ok) {
+    releases_.pin(service, "automatic rollback: " + reason);
+    // The replacement carries the same name: lift the healer's quarantine of that name.
+    ctx_.state.update("heal-quarantine", [&](json& q) {
+      if (q.is_object()) q.erase(r.container);
+    });
+  }
+  ctx_.notifier.send(make_event(r.ok ? "rollback.succeeded" : "rollback.failed", service, r.to_json()),
+                     "orch " + std::string(r.ok ? "rolled back " : "could not roll back ") + service + " (" + reason + ")" +
+                         (r.ok ? "; pinned until: orch rollback --clear " + service : ": " + r.error));
+  spdlog::warn("automatic rollback of {} {}: {}", service, r.ok ? "done" : "failed", reason);
+}
+
+}  // namespace orch::rollback

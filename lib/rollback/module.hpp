@@ -1,0 +1,45 @@
+#pragma once
+// Automatic rollback in `orch serve`: records each service's release (image) as its containers
+// start, promotes an image to last-known-good after ORCH_LKG_AFTER healthy (tagging it
+// REPO:orch-lkg so it is not pruned), and rolls a service back to it — once per release — when,
+// within ROLLBACK_WINDOW of the image change, the container is quarantined by the healer or has
+// not been healthy for ROLLBACK_UNHEALTHY_AFTER. The service is then pinned. Also POST /rollback.
+#include <map>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "rollback/git.hpp"
+#include "rollback/image.hpp"
+#include "serve/module.hpp"
+
+namespace orch::rollback {
+
+class Module final : public orch::Module {
+ public:
+  explicit Module(ServeContext& ctx);
+  ~Module() override;
+  const char* name() const override { return "rollback"; }
+  void start() override;
+  void stop() override;
+
+ private:
+  void on_event(const Event& e);
+  void tick();
+  void automatic(const std::string& service, const std::string& reason);
+  std::string service_of(const docker::ContainerInfo& c) const;
+
+  ServeContext& ctx_;
+  Releases releases_;
+  std::mutex mu_;
+  std::map<std::string, long long> healthy_since_ms_;  // per service, while healthy
+  Subscription sub_;
+  StopSignal stop_;
+  std::thread thread_;
+  std::vector<std::thread> rollbacks_;  // automatic rollbacks run off the bus thread; joined at stop
+};
+
+// Runs ROLLBACK_DEPLOY_COMMAND (if set) in the repository; returns its exit code (0 if none).
+int run_deploy_command(const Settings& s, const std::string& repo);
+
+}  // namespace orch::rollback
