@@ -1,0 +1,152 @@
+// Image rollback against a real dockerd: release history, last-known-good, automatic rollback
+// of a failing release, restore when the target fails, dry run.
+#include <gtest/gtest.h>
+
+#include "bus/redis.hpp"
+#include "core/json.hpp"
+#include "docker/client.hpp"
+#include "support/docker_engine.hpp"
+#include "support/orch_server.hpp"
+#include "support/redis_server.hpp"
+
+using namespace orch;
+using namespace orch::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+DockerEngine* engine = nullptr;
+
+class EngineEnv : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (!DockerEngine::available()) return;
+    engine = new DockerEngine();
+    // v1 is healthy (it creates /tmp/ok); v2 never is; broken exits at once.
+    engine->must({"tag", engine->image(), "orch-test/app:base"});
+    commit("orch-test/app:v1", R"(CMD ["sh","-c","touch /tmp/ok; exec sleep 3600"])");
+    commit("orch-test/app:v2", R"(CMD ["sleep","3600"])");
+    commit("orch-test/app:broken", R"(CMD ["sh","-c","exit 7"])");
+  }
+  void TearDown() override {
+    delete engine;
+    engine = nullptr;
+  }
+  static void commit(const std::string& tag, const std::string& cmd) {
+    engine->must({"create", "--name", "img-src", engine->image(), "true"});
+    engine->must({"commit", "--change", cmd, "img-src", tag});
+    engine->must({"rm", "img-src"});
+  }
+};
+[[maybe_unused]] auto* env = ::testing::AddGlobalTestEnvironment(new EngineEnv);
+
+#define REQUIRE_ENGINE() \
+  if (!engine) GTEST_SKIP() << "no dockerd"
+
+docker::Client client() { return docker::Client(docker::Endpoint{engine->socket(), "http://localhost", std::nullopt}); }
+
+void run_app(const std::string& image, const std::vector<std::string>& extra = {}) {
+  std::vector<std::string> args = {"run", "-d", "--network", "none", "--name", "app", "--stop-timeout", "1",
+                                   "--label", "orch.heal=true", "--label", "team=content", "-e", "MODE=prod",
+                                   "--restart", "no", "--health-cmd", "test -f /tmp/ok", "--health-interval", "1s",
+                                   "--health-retries", "1"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  args.push_back(image);
+  engine->must(args);
+}
+
+std::string image_id(const std::string& ref) { return client().image_inspect(ref)["Id"]; }
+
+struct ImageRollback : ::testing::Test {
+  RedisServer redis;
+  Env env() {
+    return {{"REDIS_URL", redis.url()}, {"DOCKER_HOST", engine->host()}, {"ORCH_LKG_AFTER", "2s"},
+            {"ORCH_HEAL_MAX_RESTARTS", "1"}, {"ORCH_HEAL_BACKOFF", "500ms:1s"}, {"ROLLBACK_HEALTH_TIMEOUT", "20s"}};
+  }
+  void TearDown() override {
+    if (engine) engine->docker({"rm", "-f", "app"});
+  }
+  bool has_event(const std::string& type) {
+    RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+    for (const auto& e : c.command({"XRANGE", "orch:events", "-", "+"}).elements)
+      if (json::parse(e.elements[1].elements[1].str)["type"] == type) return true;
+    return false;
+  }
+};
+
+TEST_F(ImageRollback, FailingReleaseIsRolledBackToLastKnownGoodAndPinned) {
+  REQUIRE_ENGINE();
+  OrchServer orch(env());
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s));
+  run_app("orch-test/app:v1");
+  // v1 becomes last-known-good (and is tagged so it survives pruning).
+  ASSERT_TRUE(eventually([&] { return engine->docker({"image", "inspect", "orch-test/app:orch-lkg"}).code == 0; }, 30s)) << orch.log();
+  EXPECT_EQ(image_id("orch-test/app:orch-lkg"), image_id("orch-test/app:v1"));
+
+  // Deploy v2 (same name and config): never healthy → healer restarts, quarantines → rollback.
+  engine->must({"rm", "-f", "app"});
+  run_app("orch-test/app:v2");
+  ASSERT_TRUE(eventually([&] { return has_event("rollback.succeeded"); }, 60s)) << orch.log();
+  auto c = client().inspect("app");
+  EXPECT_EQ(c.image_id, image_id("orch-test/app:v1"));
+  EXPECT_TRUE(c.running);
+  EXPECT_EQ(c.label("team"), "content");
+  EXPECT_EQ(c.label("orch.heal"), "true");
+  EXPECT_EQ(c.label("orch.rollback.from"), image_id("orch-test/app:v2"));
+  bool has_mode = false;
+  for (const auto& e : c.raw["Config"]["Env"]) has_mode |= e == "MODE=prod";
+  EXPECT_TRUE(has_mode);
+  EXPECT_EQ(c.restart_policy, "no");
+  ASSERT_TRUE(eventually([&] { return client().inspect("app").health->status == "healthy"; }, 20s));
+  // Pinned until cleared.
+  auto state = run({ORCH_BINARY, "rollback", "--clear", "app", "-o", "json"}, env());
+  EXPECT_EQ(json::parse(state.output)["was_pinned"], true) << state.output;
+  EXPECT_TRUE(engine->docker({"ps", "-a", "--filter", "name=orch-old", "-q"}).output.empty());
+}
+
+TEST_F(ImageRollback, ATargetThatFailsRestoresThePreviousContainer) {
+  REQUIRE_ENGINE();
+  run_app("orch-test/app:v1");
+  ASSERT_TRUE(eventually([&] { return client().inspect("app").health->status == "healthy"; }, 20s));
+  auto before = client().inspect("app");
+  auto r = run({ORCH_BINARY, "rollback", "--service", "app", "--to", "orch-test/app:broken", "-o", "json"}, env());
+  EXPECT_EQ(r.code, 2) << r.output;
+  auto j = json::parse(r.output.substr(r.output.find("{\n")));  // after the warning on stderr
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_NE(j["error"].get<std::string>().find("exited"), std::string::npos) << r.output;
+  auto after = client().inspect("app");
+  EXPECT_EQ(after.id, before.id);
+  EXPECT_TRUE(after.running);
+  EXPECT_EQ(after.name, "app");
+  EXPECT_TRUE(has_event("rollback.failed"));
+}
+
+TEST_F(ImageRollback, DryRunChangesNothingAndNoHistoryIsAUsageError) {
+  REQUIRE_ENGINE();
+  run_app("orch-test/app:v2");
+  auto before = client().inspect("app").id;
+  auto none = run({ORCH_BINARY, "rollback", "--service", "app"}, env());
+  EXPECT_EQ(none.code, 64) << none.output;  // no last-known-good recorded
+  auto dry = run({ORCH_BINARY, "rollback", "--service", "app", "--to", "orch-test/app:v1", "--dry-run", "-o", "json"}, env());
+  ASSERT_EQ(dry.code, 0) << dry.output;
+  EXPECT_EQ(json::parse(dry.output)["dry_run"], true);
+  EXPECT_EQ(client().inspect("app").id, before);
+  EXPECT_EQ(client().inspect("app").image_id, image_id("orch-test/app:v2"));
+  EXPECT_EQ(run({ORCH_BINARY, "rollback", "--service", "nope"}, env()).code, 64);
+}
+
+TEST_F(ImageRollback, ManualRollbackKeepsNameAndConfig) {
+  REQUIRE_ENGINE();
+  run_app("orch-test/app:v2");
+  auto r = run({ORCH_BINARY, "rollback", "--service", "app", "--to", "orch-test/app:v1", "-o", "json"}, env());
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto c = client().inspect("app");
+  EXPECT_EQ(c.image_id, image_id("orch-test/app:v1"));
+  EXPECT_EQ(c.health->status, "healthy");
+  EXPECT_EQ(c.label("team"), "content");
+  // A rollback is not rolled back again without an explicit target.
+  EXPECT_EQ(run({ORCH_BINARY, "rollback", "--service", "app"}, env()).code, 64);
+}
+
+}  // namespace
