@@ -109,7 +109,7 @@ void HttpModule::get(const httplib::Request& req, httplib::Response& res) {
   res.set_header("Mcp-Session-Id", req.get_header_value("Mcp-Session-Id"));
   res.set_chunked_content_provider("text/event-stream", [this, hs](size_t, httplib::DataSink& sink) {
     std::unique_lock lock(hs->mu);
-    hs->cv.wait_for(lock, 10s, [&] { return hs->closed || !hs->outbox.empty() || ctx_.http.stopping(); });
+    hs->cv.wait_for(lock, 500ms, [&] { return hs->closed || !hs->outbox.empty() || ctx_.http.stopping(); });
     if (hs->closed || ctx_.http.stopping()) {
       sink.done();
       return false;
@@ -119,8 +119,8 @@ void HttpModule::get(const httplib::Request& req, httplib::Response& res) {
       out += "event: message\ndata: " + hs->outbox.front() + "\n\n";
       hs->outbox.pop_front();
     }
-    if (out.empty()) out = ": keep-alive\n\n";
     lock.unlock();
+    if (out.empty()) return true;  // nothing yet; wait again (keeps shutdown prompt)
     return sink.write(out.data(), out.size());
   });
 }
