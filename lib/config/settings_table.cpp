@@ -60,6 +60,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"PIPELINE_BACKOFF", K::string, "1s:30s", "retry backoff MIN:MAX, doubling"},
       {"PIPELINE_WORKERS", K::integer, "2", "pipeline workers per orch serve"},
       {"PIPELINE_CLAIM_IDLE", K::duration, "60s", "a job unacknowledged this long is taken over by another consumer"},
+      {"BUILDER_WRITE_URL", K::string, "https://builder.io/api/v1/write", "Builder Write API base (sync-test with BUILDER_PRIVATE_KEY)"},
       {"ORCH_URL", K::string, "", "where sync-test reaches orch (default http://127.0.0.1:$PORT)"},
       // --- rollback ---
       {"ORCH_LKG_AFTER", K::duration, "60s", "healthy (or running) this long makes an image last-known-good"},
