@@ -165,6 +165,41 @@ TEST(Pipeline, DuplicateWebhookMakesOneJobAndUnpublishDeletes) {
   EXPECT_EQ(s.calls()["delete"], 1);
 }
 
+TEST(Pipeline, DoclingRequestFormOptionsAndApiKeyAreConfigurable) {
+  RedisServer redis;
+  Standins s({"--docling-api-key", "dk-1"});
+  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  {
+    // Without the key docling answers 401: not retried, dead-lettered at once.
+    OrchServer orch(env);
+    ASSERT_EQ(publish(orch, "keyless", 1).status, 202);
+    ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "docling") == 1; }, 10s)) << orch.log();
+    EXPECT_EQ(s.calls()["reindex"], 0);
+  }
+  OrchServer orch(merge(env, {{"DOCLING_API_KEY", "dk-1"}, {"DOCLING_SOURCE_FORM", "http_sources"},
+                              {"DOCLING_OPTIONS", R"({"do_ocr":false,"to_formats":["html"]})"}, {"DOCLING_TO_FORMAT", "md"}}));
+  ASSERT_EQ(publish(orch, "keyed", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return s.calls()["indexed"] == 1; }, 10s)) << orch.log();
+  auto sent = s.calls()["last_convert"];
+  EXPECT_EQ(sent["http_sources"][0]["url"], s.url(s.web) + "/pages/keyed");
+  EXPECT_FALSE(sent.contains("sources"));
+  EXPECT_EQ(sent["options"]["do_ocr"], false);
+  EXPECT_EQ(sent["options"]["to_formats"], json::array({"md"}));  // DOCLING_TO_FORMAT wins: the text is read from it
+  EXPECT_EQ(orch.get("/metrics").body.find("dk-1"), std::string::npos);
+}
+
+TEST(Pipeline, BadDoclingSettingsStopOrchServeAtStart) {
+  Standins s;
+  auto env = merge(s.env(), {{"DOCLING_OPTIONS", "[1,2]"}, {"PORT", std::to_string(free_port())}, {"ORCH_CONFIG", ""}});
+  auto r = run({ORCH_BINARY, "serve"}, env, 20s);
+  EXPECT_EQ(r.code, 78) << r.output;
+  EXPECT_NE(r.output.find("DOCLING_OPTIONS"), std::string::npos) << r.output;
+  env["DOCLING_OPTIONS"] = "";
+  env["DOCLING_SOURCE_FORM"] = "files";
+  r = run({ORCH_BINARY, "serve"}, env, 20s);
+  EXPECT_EQ(r.code, 78) << r.output;
+}
+
 TEST(Pipeline, ARedeliveredRevisionIsNotProcessedAgain) {
   // The webhook's own dedupe is bypassed: the same (id, revision) arrives on the bus twice, as a
   // redelivery or a second webhook id would bring it. The done-set in Redis makes it one job.
