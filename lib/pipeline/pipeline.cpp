@@ -141,7 +141,8 @@ bool Module::run_stage(const Event& e, const std::string& stage, const std::func
       return true;
     }
     const bool last = attempt == max_attempts || !outcome.retryable;
-    emit("ingest.failed", e, {{"stage", stage}, {"attempt", attempt}, {"error", outcome.error}, {"final", last}});
+    emit("ingest.failed", e, {{"stage", stage}, {"attempt", attempt}, {"error", outcome.error}, {"final", last},
+                                 {"unreachable", outcome.unreachable}});
     spdlog::warn("pipeline {} {} attempt {}: {}", stage, e.subject, attempt, outcome.error);
     if (last) {
       ctx_.bus.dead_letter(e, {{"stage", stage}, {"attempts", attempt}, {"error", outcome.error}});

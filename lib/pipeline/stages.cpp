@@ -61,7 +61,7 @@ StageResult convert(const Settings& s, const std::string& source) {
   try {
     r = call("POST", s.str("DOCLING_API_URL") + s.str("DOCLING_CONVERT_PATH"), body, s.duration("DOCLING_TIMEOUT"), headers);
   } catch (const http::TransportError& e) {
-    return {false, true, e.what(), ""};
+    return {false, true, e.what(), "", true};
   }
   auto out = from_status(r, "docling");
   if (!out.ok) return out;
@@ -86,7 +86,7 @@ static StageResult rag_call(const Settings& s, const std::string& method_key, co
   try {
     return from_status(call(s.str(method_key), s.str("RAG_API_URL") + path, doc, s.duration("RAG_TIMEOUT")), "rag");
   } catch (const http::TransportError& e) {
-    return {false, true, e.what(), ""};
+    return {false, true, e.what(), "", true};
   }
 }
 

@@ -13,6 +13,7 @@ struct StageResult {
   bool retryable = true;  // 4xx answers (other than 408/429) are not worth retrying
   std::string error;
   std::string text;  // docling's converted document
+  bool unreachable = false;  // no answer at all (connection refused, timeout)
 };
 
 // docling-serve: {"sources":[{"kind":"http","url":...}],"options":{"to_formats":[fmt]}} →

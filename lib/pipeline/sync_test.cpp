@@ -198,7 +198,10 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
       if (e.type == "ingest.succeeded") return true;
       if (e.type == "ingest.failed") {
         error = e.data.value("error", "");
-        if (e.data.value("final", false)) error = "final:" + error;
+        if (!e.data.value("final", false)) continue;
+        // orch could not reach docling at all: that is "a service is unreachable" (exit 3).
+        if (e.data.value("unreachable", false)) throw UnreachableError("docling (as seen by orch): " + error);
+        error = "final:" + error;
       }
     }
     return false;

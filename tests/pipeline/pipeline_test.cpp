@@ -277,8 +277,18 @@ TEST(SyncTest, AnUnreachableServiceExits3) {
   env["ORCH_URL"] = orch.url();
   auto r = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, env);
   EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_EQ(json::parse(r.output)["failed_stage"], "rag");
   auto down = run({ORCH_BINARY, "sync-test", "--timeout", "5s", "--orch-url", "http://127.0.0.1:" + std::to_string(free_port())}, env);
   EXPECT_EQ(down.code, 3) << down.output;
+
+  // Docling down is seen through orch's ingest.failed (unreachable): also 3, naming docling.
+  auto no_docling = merge(s.env(), {{"REDIS_URL", redis.url()}, {"DOCLING_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
+                                    {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  OrchServer orch2(no_docling);
+  no_docling["ORCH_URL"] = orch2.url();
+  auto d = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, no_docling);
+  EXPECT_EQ(d.code, 3) << d.output;
+  EXPECT_EQ(json::parse(d.output)["failed_stage"], "docling");
 }
 
 TEST(SyncTest, WithABuilderKeyWritesAnEntryAndFollowsBuildersWebhook) {
