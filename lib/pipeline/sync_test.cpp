@@ -81,7 +81,7 @@ struct Runner {
         else error = "timed out: " + error;
         break;
       }
-      std::this_thread::sleep_for(100ms);
+      std::this_thread::sleep_for(25ms);  // the resolution of the stage timings
     }
     r.ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
     r.error = r.ok ? "" : error;
