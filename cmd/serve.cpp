@@ -31,6 +31,8 @@ Registrar reg({"serve", 10, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub)
   flag("--bind", "BIND", "Listen address (env BIND, default 127.0.0.1)");
   flag("--redis-url", "REDIS_URL", "Redis URL (env REDIS_URL; unset = in-process bus)");
   flag("--scope", "ORCH_HEAL_SCOPE", "Heal scope: labelled (default) or all (env ORCH_HEAL_SCOPE)");
+  sub->add_flag_callback("--read-only", [o] { o->flags["ORCH_MCP_READ_ONLY"] = "true"; },
+                         "MCP on /mcp refuses tools that change the stack (env ORCH_MCP_READ_ONLY)");
   return std::function<int()>([&g, o] { return run_serve(g, *o); });
 }});
 

@@ -74,6 +74,9 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ROLLBACK_DEPLOY_COMMAND", K::string, "", "shell command run in the repo after a git rollback"},
       {"ROLLBACK_GIT_AUTHOR", K::string, "orch <orch@localhost>", "author of revert commits"},
       // --- mcp (SPEC §9) ---
+      {"ORCH_MCP_READ_ONLY", K::boolean, "false", "refuse MCP tools that change the stack"},
+      {"ORCH_MCP_ALLOW", K::string, "", "comma-separated containers/services MCP may change (empty = all)"},
+      {"ORCH_MCP_ORIGINS", K::string, "", "extra Origins allowed on /mcp (comma-separated); local origins always are"},
   };
   return specs;
 }

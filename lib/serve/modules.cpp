@@ -1,6 +1,7 @@
 // The modules of `orch serve`, in start order (stopped in reverse).
 #include "diagnose/module.hpp"
 #include "heal/module.hpp"
+#include "mcp/http_transport.hpp"
 #include "pipeline/pipeline.hpp"
 #include "rollback/module.hpp"
 #include "serve/health_endpoints.hpp"
@@ -17,6 +18,7 @@ std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx) {
   m.push_back(std::make_unique<diagnose::Module>(ctx));
   m.push_back(std::make_unique<pipeline::Module>(ctx));
   m.push_back(std::make_unique<rollback::Module>(ctx));
+  m.push_back(std::make_unique<mcp::HttpModule>(ctx));
   return m;
 }
 

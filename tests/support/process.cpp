@@ -130,7 +130,8 @@ int Process::stop(std::chrono::milliseconds grace) {
 RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
               std::chrono::milliseconds timeout, const std::string& stdin_data) {
   int out[2], in[2];
-  if (pipe(out) != 0 || pipe(in) != 0) throw std::runtime_error("pipe failed");
+  // CLOEXEC: the child must not inherit the write end of its own stdin, or it never sees EOF.
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(in, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_t pid = spawn(argv, env, out[1], in[0]);
   close(out[1]);
   close(in[0]);

@@ -1,0 +1,142 @@
+// The MCP server driven by the official TypeScript SDK client (tests/node/mcp_client.mjs) over
+// stdio and Streamable HTTP, plus raw malformed JSON-RPC.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+
+#include "core/json.hpp"
+#include "support/orch_server.hpp"
+
+using namespace orch;
+using namespace orch::test;
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+const std::string kNodeDir = std::string(ORCH_TESTS_DIR) + "/node";
+const Env kBase{{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_CONFIG", ""}};
+
+bool sdk_installed() { return std::filesystem::exists(kNodeDir + "/node_modules/@modelcontextprotocol/sdk/package.json"); }
+
+json node_client(const std::vector<std::string>& args, Env env = kBase) {
+  std::vector<std::string> argv = {"node", kNodeDir + "/mcp_client.mjs"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  TempDir state;
+  env["ORCH_STATE_DIR"] = state.path();
+  auto r = run(argv, env, std::chrono::seconds(60));
+  auto last = r.output.substr(r.output.rfind('{', r.output.rfind("\"mode\"")));
+  auto j = json::parse(last, nullptr, false);
+  if (j.is_discarded()) throw std::runtime_error("node client printed: " + r.output);
+  return j;
+}
+
+#define REQUIRE_SDK() \
+  if (!sdk_installed()) GTEST_SKIP() << "run `npm install` in tests/node (scripts/test.sh does)"
+
+TEST(McpStdio, ToolsDiagnoseResourcesAndReadOnlyRefusal) {
+  REQUIRE_SDK();
+  auto j = node_client({"stdio", ORCH_BINARY, "--read-only"});
+  ASSERT_TRUE(j["ok"]) << j.dump(2);
+  EXPECT_EQ(j["server"]["name"], "orch");
+  std::vector<std::string> tools = j["tools"];
+  for (const char* t : {"diagnose", "list_containers", "container_logs", "restart_container", "heal", "rollback", "sync_test", "recent_events"})
+    EXPECT_NE(std::find(tools.begin(), tools.end(), t), tools.end()) << t;
+  EXPECT_TRUE(j["hasOutputSchema"]);
+  EXPECT_EQ(j["annotations"]["diagnose"]["readOnlyHint"], true);
+  EXPECT_EQ(j["annotations"]["restart_container"]["destructiveHint"], true);
+  EXPECT_EQ(j["diagnose"]["isError"], false);
+  EXPECT_TRUE(j["diagnose"]["exit_code"].is_number());  // structured content came back
+  EXPECT_EQ(j["restart"]["isError"], true);
+  EXPECT_NE(j["restart"]["text"].get<std::string>().find("read-only"), std::string::npos);
+  EXPECT_EQ(j["resources"], json::array({"orch://status", "orch://events/recent"}));
+  EXPECT_TRUE(j["readOk"]);
+  EXPECT_EQ(j["invalidParams"], -32602);
+}
+
+TEST(McpStdio, ResourceUpdateNotification) {
+  REQUIRE_SDK();
+  auto j = node_client({"stdio", ORCH_BINARY});
+  ASSERT_TRUE(j["ok"]) << j.dump(2);
+  ASSERT_FALSE(j["updates"].empty()) << j.dump(2);
+  EXPECT_EQ(j["updates"][0], "orch://events/recent");
+  EXPECT_GE(j["recentEvents"].get<int>(), 1);
+}
+
+TEST(McpStdio, MalformedJsonRpcGetsErrorsAndTheServerKeepsServing) {
+  const std::string input =
+      "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2024-11-05\",\"capabilities\":{},"
+      "\"clientInfo\":{\"name\":\"raw\",\"version\":\"0\"}}}\n"
+      "this is not json\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":2}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"no/such\"}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"container_logs\",\"arguments\":{\"tail\":\"x\"}}}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\n";
+  TempDir state;
+  Env env = kBase;
+  env["ORCH_STATE_DIR"] = state.path();
+  auto r = run({ORCH_BINARY, "mcp"}, env, std::chrono::seconds(30), input);
+  ASSERT_EQ(r.code, 0) << r.output;
+  std::map<std::string, int> codes;
+  bool pong = false, negotiated_old = false;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) continue;  // stderr lines
+    if (j.contains("error")) codes[j["id"].dump()] = j["error"]["code"];
+    if (j["id"] == 5 && j.contains("result")) pong = true;
+    if (j["id"] == 1) negotiated_old = j["result"]["protocolVersion"] == "2024-11-05";
+  }
+  EXPECT_EQ(codes["null"], -32700);
+  EXPECT_EQ(codes["2"], -32600);
+  EXPECT_EQ(codes["3"], -32601);
+  EXPECT_EQ(codes["4"], -32602);
+  EXPECT_TRUE(pong);
+  EXPECT_TRUE(negotiated_old);
+}
+
+TEST(McpHttp, SdkClientOverStreamableHttp) {
+  REQUIRE_SDK();
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "mcp-token-1"}, {"TRUSTED_WEBHOOK_SECRET", "wh-secret-1"},
+                      {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_MCP_READ_ONLY", "true"}});
+  auto j = node_client({"http", orch.url(), "mcp-token-1", "wh-secret-1"});
+  ASSERT_TRUE(j["ok"]) << j.dump(2) << orch.log();
+  EXPECT_EQ(j["restart"]["isError"], true);
+  EXPECT_EQ(j["webhookStatus"], 202);
+  ASSERT_FALSE(j["updates"].empty()) << j.dump(2);
+  EXPECT_EQ(j["updates"][0], "orch://events/recent");
+  EXPECT_GE(j["recentEvents"].get<int>(), 1);
+}
+
+TEST(McpHttp, TransportRules) {
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "mcp-token-1"}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}});
+  const std::string init = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})";
+  const std::pair<std::string, std::string> auth{"Authorization", "Bearer mcp-token-1"};
+  EXPECT_EQ(orch.post("/mcp", init).status, 401);
+  EXPECT_EQ(orch.post("/mcp", init, {auth, {"Origin", "https://evil.example"}}).status, 403);
+  EXPECT_EQ(orch.post("/mcp", init, {auth, {"MCP-Protocol-Version", "1999-01-01"}}).status, 400);
+  auto bad = orch.post("/mcp", "{nope", {auth});
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_EQ(json::parse(bad.body)["error"]["code"], -32700);
+  auto ok = orch.post("/mcp", init, {auth, {"Origin", "http://localhost:5173"}});
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  auto sid = ok.header("mcp-session-id");
+  ASSERT_FALSE(sid.empty());
+  EXPECT_EQ(json::parse(ok.body)["result"]["protocolVersion"], "2025-06-18");
+  const std::string ping = R"({"jsonrpc":"2.0","id":2,"method":"ping"})";
+  EXPECT_EQ(orch.post("/mcp", ping, {auth}).status, 400);                                  // no session
+  EXPECT_EQ(orch.post("/mcp", ping, {auth, {"Mcp-Session-Id", "unknown"}}).status, 404);  // unknown session
+  auto pong = orch.post("/mcp", ping, {auth, {"Mcp-Session-Id", sid}, {"MCP-Protocol-Version", "2025-06-18"}});
+  EXPECT_EQ(pong.status, 200);
+  EXPECT_EQ(json::parse(pong.body)["result"], json::object());
+  EXPECT_EQ(orch.post("/mcp", R"({"jsonrpc":"2.0","method":"notifications/initialized"})", {auth, {"Mcp-Session-Id", sid}}).status, 202);
+  http::Request del;
+  del.method = "DELETE";
+  del.url = orch.url("/mcp");
+  del.headers = {auth, {"Mcp-Session-Id", sid}};
+  EXPECT_EQ(http::send(del).status, 204);
+  EXPECT_EQ(orch.post("/mcp", ping, {auth, {"Mcp-Session-Id", sid}}).status, 404);
+}
+
+}  // namespace
