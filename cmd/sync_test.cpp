@@ -30,7 +30,7 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
   opts.marker = o.marker;
   opts.timeout = parse_duration(o.timeout);
   opts.orch_url = !o.orch_url.empty() ? o.orch_url : s.has("ORCH_URL") ? s.str("ORCH_URL") : "http://127.0.0.1:" + s.str("PORT");
-  if (!s.has("TRUSTED_WEBHOOK_SECRET")) throw ConfigError("sync-test signs its webhook with TRUSTED_WEBHOOK_SECRET, which is not set");
+  if (!s.has("TRUSTED_WEBHOOK_SECRET") && !s.has("BUILDER_PRIVATE_KEY")) throw ConfigError("sync-test signs its webhook with TRUSTED_WEBHOOK_SECRET, which is not set (nor BUILDER_PRIVATE_KEY)");
   pipeline::SyncTestResult result;
   if (s.has("REDIS_URL")) {
     auto bus = make_cli_bus(cfg);

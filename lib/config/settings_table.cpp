@@ -49,6 +49,9 @@ const std::vector<SettingSpec>& setting_specs() {
       {"DOCLING_CONVERT_PATH", K::string, "/v1/convert/source", "docling-serve conversion endpoint"},
       {"DOCLING_TO_FORMAT", K::string, "md", "docling output format: md, text, html, json"},
       {"DOCLING_TIMEOUT", K::duration, "120s", "timeout of one conversion"},
+      {"DOCLING_SOURCE_FORM", K::string, "sources", "request form: sources (docling-serve 1.x) or http_sources (0.x)"},
+      {"DOCLING_OPTIONS", K::string, "", "extra docling conversion options, a JSON object (e.g. {\"do_ocr\":false})"},
+      {"DOCLING_API_KEY", K::secret, "", "sent as X-Api-Key (docling-serve's DOCLING_SERVE_API_KEY)"},
       {"CONTENT_SOURCE_URL", K::string, "", "base URL docling fetches content pages from (default WEB_API_URL)"},
       {"RAG_REINDEX_METHOD", K::string, "POST", "method of the re-index call"},
       {"RAG_REINDEX_PATH", K::string, "/reindex", "path of the re-index call (body {id, model, url, text})"},
@@ -60,6 +63,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"PIPELINE_BACKOFF", K::string, "1s:30s", "retry backoff MIN:MAX, doubling"},
       {"PIPELINE_WORKERS", K::integer, "2", "pipeline workers per orch serve"},
       {"PIPELINE_CLAIM_IDLE", K::duration, "60s", "a job unacknowledged this long is taken over by another consumer"},
+      {"BUILDER_WRITE_URL", K::string, "https://builder.io/api/v1/write", "Builder Write API base (sync-test with BUILDER_PRIVATE_KEY)"},
       {"ORCH_URL", K::string, "", "where sync-test reaches orch (default http://127.0.0.1:$PORT)"},
       // --- rollback ---
       {"ORCH_LKG_AFTER", K::duration, "60s", "healthy (or running) this long makes an image last-known-good"},

@@ -54,6 +54,8 @@ Module::Module(ServeContext& ctx)
       jobs_(ctx.metrics.counter("orch_pipeline_jobs_total", "Content pipeline jobs, by result", {"result"})),
       seconds_(ctx.metrics.histogram("orch_pipeline_job_seconds", "Content pipeline job duration", {},
                                      {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120})) {
+  // Bad docling settings stop orch serve at start (ConfigError) rather than failing every job.
+  if (ctx.config.settings.has("DOCLING_API_URL")) docling_request(ctx.config.settings, "http://check");
   ctx.http.allow("/sync-test", "POST");
   ctx.http.routes().Post("/sync-test", [this](const httplib::Request& req, httplib::Response& res) {
     if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
@@ -139,7 +141,8 @@ bool Module::run_stage(const Event& e, const std::string& stage, const std::func
       return true;
     }
     const bool last = attempt == max_attempts || !outcome.retryable;
-    emit("ingest.failed", e, {{"stage", stage}, {"attempt", attempt}, {"error", outcome.error}, {"final", last}});
+    emit("ingest.failed", e, {{"stage", stage}, {"attempt", attempt}, {"error", outcome.error}, {"final", last},
+                                 {"unreachable", outcome.unreachable}});
     spdlog::warn("pipeline {} {} attempt {}: {}", stage, e.subject, attempt, outcome.error);
     if (last) {
       ctx_.bus.dead_letter(e, {{"stage", stage}, {"attempts", attempt}, {"error", outcome.error}});

@@ -1,5 +1,6 @@
 #include "pipeline/stages.hpp"
 
+#include "core/error.hpp"
 #include "http/client.hpp"
 
 namespace orch::pipeline {
@@ -14,8 +15,10 @@ static StageResult from_status(const http::Response& r, const std::string& what)
   return out;
 }
 
-static http::Response call(const std::string& method, const std::string& url, const json& body, Millis timeout) {
+static http::Response call(const std::string& method, const std::string& url, const json& body, Millis timeout,
+                           std::vector<std::pair<std::string, std::string>> extra_headers = {}) {
   http::Request req;
+  req.headers = std::move(extra_headers);
   req.method = method;
   req.url = url;
   req.body = body.dump();
@@ -31,15 +34,34 @@ std::string source_url(const Settings& s, const std::string& content_url) {
   return base + content_url;
 }
 
+json docling_options(const Settings& s) {
+  json options = json::object();
+  if (s.has("DOCLING_OPTIONS")) {
+    options = json::parse(s.str("DOCLING_OPTIONS"), nullptr, false);
+    if (!options.is_object()) throw ConfigError("DOCLING_OPTIONS must be a JSON object, e.g. {\"do_ocr\":false}");
+  }
+  options["to_formats"] = json::array({s.str("DOCLING_TO_FORMAT")});
+  return options;
+}
+
+json docling_request(const Settings& s, const std::string& source) {
+  const auto form = s.str("DOCLING_SOURCE_FORM");
+  if (form == "http_sources") return {{"http_sources", {{{"url", source}}}}, {"options", docling_options(s)}};
+  if (form != "sources") throw ConfigError("DOCLING_SOURCE_FORM must be sources (docling-serve 1.x) or http_sources (0.x)");
+  return {{"sources", {{{"kind", "http"}, {"url", source}}}}, {"options", docling_options(s)}};
+}
+
 StageResult convert(const Settings& s, const std::string& source) {
   if (!s.has("DOCLING_API_URL")) return {false, false, "DOCLING_API_URL is not set", ""};
   const auto fmt = s.str("DOCLING_TO_FORMAT");
-  json body = {{"sources", {{{"kind", "http"}, {"url", source}}}}, {"options", {{"to_formats", {fmt}}}}};
+  json body = docling_request(s, source);
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (s.has("DOCLING_API_KEY")) headers.emplace_back("X-Api-Key", s.str("DOCLING_API_KEY"));
   http::Response r;
   try {
-    r = call("POST", s.str("DOCLING_API_URL") + s.str("DOCLING_CONVERT_PATH"), body, s.duration("DOCLING_TIMEOUT"));
+    r = call("POST", s.str("DOCLING_API_URL") + s.str("DOCLING_CONVERT_PATH"), body, s.duration("DOCLING_TIMEOUT"), headers);
   } catch (const http::TransportError& e) {
-    return {false, true, e.what(), ""};
+    return {false, true, e.what(), "", true};
   }
   auto out = from_status(r, "docling");
   if (!out.ok) return out;
@@ -64,7 +86,7 @@ static StageResult rag_call(const Settings& s, const std::string& method_key, co
   try {
     return from_status(call(s.str(method_key), s.str("RAG_API_URL") + path, doc, s.duration("RAG_TIMEOUT")), "rag");
   } catch (const http::TransportError& e) {
-    return {false, true, e.what(), ""};
+    return {false, true, e.what(), "", true};
   }
 }
 

@@ -13,11 +13,17 @@ struct StageResult {
   bool retryable = true;  // 4xx answers (other than 408/429) are not worth retrying
   std::string error;
   std::string text;  // docling's converted document
+  bool unreachable = false;  // no answer at all (connection refused, timeout)
 };
 
 // docling-serve: {"sources":[{"kind":"http","url":...}],"options":{"to_formats":[fmt]}} →
 // {"document":{"md_content"|"text_content"|"html_content"|"json_content":...},"status":"success"|...}.
+// With DOCLING_API_KEY the call carries `X-Api-Key` (docling-serve's DOCLING_SERVE_API_KEY).
 StageResult convert(const Settings& s, const std::string& source_url);
+
+// The request body: DOCLING_SOURCE_FORM `sources` (1.x) or `http_sources` ({"http_sources":[{"url"}]},
+// 0.x); options are DOCLING_OPTIONS (a JSON object) plus to_formats. Bad settings: ConfigError.
+json docling_request(const Settings& s, const std::string& source_url);
 
 // RAG: METHOD {RAG_API_URL}{RAG_REINDEX_PATH} {id, model, url, text}; delete likewise.
 StageResult reindex(const Settings& s, const json& doc);

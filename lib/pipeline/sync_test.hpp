@@ -2,6 +2,7 @@
 // `orch sync-test` / POST /sync-test (SPEC §8): publishes a change carrying a unique marker and
 // times each stage until the marker is searchable in the RAG index and shown by the frontend.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -40,5 +41,11 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
 
 // The Builder.io publish payload sync-test sends (exposed for tests).
 json synctest_payload(const std::string& model, const std::string& marker);
+
+// Builder's Write API: POST {BUILDER_WRITE_URL}/<model> with `Authorization: Bearer
+// BUILDER_PRIVATE_KEY` and {name, published: "published", data}; answers the new entry with its
+// "id". Returns that id, or nullopt with `error` ("final:..." — not retried); unreachable throws.
+json builder_write_body(const json& entry);
+std::optional<std::string> builder_write(const Settings& s, const std::string& model, const json& entry, std::string& error);
 
 }  // namespace orch::pipeline

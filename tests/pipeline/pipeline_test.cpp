@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "bus/redis.hpp"
+#include "bus/redis_bus.hpp"
 #include "core/json.hpp"
 #include "http/client.hpp"
 #include "pipeline/sync_test.hpp"
@@ -22,11 +23,12 @@ using Env = std::map<std::string, std::string>;
 const std::string kSecret = "pipeline-secret-1";
 
 struct Standins {
-  int docling = free_port(), rag = free_port(), web = free_port();
+  int docling = free_port(), rag = free_port(), web = free_port(), builder = free_port();
   Process proc;
   explicit Standins(std::vector<std::string> knobs = {}) {
     std::vector<std::string> argv = {ORCH_STANDINS, "--docling-port", std::to_string(docling), "--rag-port", std::to_string(rag),
-                                     "--web-port", std::to_string(web)};
+                                     "--web-port", std::to_string(web), "--builder-port", std::to_string(builder),
+                                     "--builder-secret", kSecret};
     argv.insert(argv.end(), knobs.begin(), knobs.end());
     proc = Process(argv);
     eventually([&] {
@@ -163,18 +165,93 @@ TEST(Pipeline, DuplicateWebhookMakesOneJobAndUnpublishDeletes) {
   EXPECT_EQ(s.calls()["delete"], 1);
 }
 
-TEST(Pipeline, AJobOfAKilledInstanceIsFinishedByTheNext) {
+TEST(Pipeline, DoclingRequestFormOptionsAndApiKeyAreConfigurable) {
+  RedisServer redis;
+  Standins s({"--docling-api-key", "dk-1"});
+  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  {
+    // Without the key docling answers 401: not retried, dead-lettered at once.
+    OrchServer orch(env);
+    ASSERT_EQ(publish(orch, "keyless", 1).status, 202);
+    ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "docling") == 1; }, 10s)) << orch.log();
+    EXPECT_EQ(s.calls()["reindex"], 0);
+  }
+  OrchServer orch(merge(env, {{"DOCLING_API_KEY", "dk-1"}, {"DOCLING_SOURCE_FORM", "http_sources"},
+                              {"DOCLING_OPTIONS", R"({"do_ocr":false,"to_formats":["html"]})"}, {"DOCLING_TO_FORMAT", "md"}}));
+  ASSERT_EQ(publish(orch, "keyed", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return s.calls()["indexed"] == 1; }, 10s)) << orch.log();
+  auto sent = s.calls()["last_convert"];
+  EXPECT_EQ(sent["http_sources"][0]["url"], s.url(s.web) + "/pages/keyed");
+  EXPECT_FALSE(sent.contains("sources"));
+  EXPECT_EQ(sent["options"]["do_ocr"], false);
+  EXPECT_EQ(sent["options"]["to_formats"], json::array({"md"}));  // DOCLING_TO_FORMAT wins: the text is read from it
+  EXPECT_EQ(orch.get("/metrics").body.find("dk-1"), std::string::npos);
+}
+
+TEST(Pipeline, BadDoclingSettingsStopOrchServeAtStart) {
+  Standins s;
+  auto env = merge(s.env(), {{"DOCLING_OPTIONS", "[1,2]"}, {"PORT", std::to_string(free_port())}, {"ORCH_CONFIG", ""}});
+  auto r = run({ORCH_BINARY, "serve"}, env, 20s);
+  EXPECT_EQ(r.code, 78) << r.output;
+  EXPECT_NE(r.output.find("DOCLING_OPTIONS"), std::string::npos) << r.output;
+  env["DOCLING_OPTIONS"] = "";
+  env["DOCLING_SOURCE_FORM"] = "files";
+  r = run({ORCH_BINARY, "serve"}, env, 20s);
+  EXPECT_EQ(r.code, 78) << r.output;
+}
+
+TEST(Pipeline, ARedeliveredRevisionIsNotProcessedAgain) {
+  // The webhook's own dedupe is bypassed: the same (id, revision) arrives on the bus twice, as a
+  // redelivery or a second webhook id would bring it. The done-set in Redis makes it one job.
+  RedisServer redis;
+  Standins s;
+  OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
+  TempDir dir;
+  auto bus = make_redis_bus({RedisUrl{"127.0.0.1", redis.port()}, dir.path() + "/outbox"});
+  json data = {{"model", "page"}, {"id", "again"}, {"name", "again"}, {"url", "/pages/again"}, {"revision", "42"}, {"operation", "publish"}};
+  bus->publish(make_event("content.published", "page/again", data));
+  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 10s)) << orch.log();
+  bus->publish(make_event("content.published", "page/again", data));
+  ASSERT_TRUE(eventually([&] {
+    return orch.get("/metrics").body.find("orch_pipeline_jobs_total{result=\"duplicate\"} 1") != std::string::npos;
+  }, 10s)) << orch.get("/metrics").body;
+  EXPECT_EQ(s.calls()["convert"], 1);
+  EXPECT_EQ(s.calls()["reindex"], 1);
+  // A new revision is a new job.
+  data["revision"] = "43";
+  bus->publish(make_event("content.published", "page/again", data));
+  ASSERT_TRUE(eventually([&] { return s.calls()["reindex"] == 2; }, 10s));
+  bus->close();
+}
+
+TEST(Pipeline, AJobOfAKilledInstanceIsFinishedByTheOther) {
+  // Two instances share the consumer group; the one that took the job hangs inside the RAG call
+  // and is SIGKILLed; the survivor takes the entry over (XAUTOCLAIM after PIPELINE_CLAIM_IDLE).
   RedisServer redis;
   Standins s({"--rag-hang-ms", "3000"});
   auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_CLAIM_IDLE", "1s"}, {"RAG_TIMEOUT", "10s"}});
-  auto first = std::make_unique<OrchServer>(env);
-  ASSERT_EQ(publish(*first, "survivor", 1).status, 202);
+  std::map<std::string, std::unique_ptr<OrchServer>> orch;
+  orch["inst-a"] = std::make_unique<OrchServer>(merge(env, {{"ORCH_INSTANCE_ID", "inst-a"}}));
+  orch["inst-b"] = std::make_unique<OrchServer>(merge(env, {{"ORCH_INSTANCE_ID", "inst-b"}}));
+  ASSERT_EQ(publish(*orch["inst-a"], "survivor", 1).status, 202);
   ASSERT_TRUE(eventually([&] { return s.calls()["reindex"] == 1; }, 10s));  // hanging inside the RAG call
-  first->process().signal(SIGKILL);
-  first.reset();
-  OrchServer second(env);
-  ASSERT_TRUE(eventually([&] { return s.calls()["indexed"] == 1; }, 20s)) << second.log();
-  EXPECT_GE(s.calls()["reindex"], 2);
+  RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+  auto pending = c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements;
+  ASSERT_EQ(pending.size(), 1u);
+  const std::string consumer = pending[0].elements[1].str;  // <instance>-<worker>
+  const std::string victim = consumer.substr(0, consumer.rfind('-'));
+  const std::string survivor = victim == "inst-a" ? "inst-b" : "inst-a";
+  ASSERT_TRUE(orch.count(victim)) << consumer;
+  orch[victim]->process().signal(SIGKILL);
+  orch[victim].reset();
+  ASSERT_TRUE(eventually([&] {
+    return orch[survivor]->get("/metrics").body.find("orch_pipeline_jobs_total{result=\"succeeded\"} 1") != std::string::npos;
+  }, 20s)) << orch[survivor]->log();
+  EXPECT_EQ(s.calls()["reindex"], 2);
+  EXPECT_EQ(s.calls()["indexed"], 1);
+  ASSERT_TRUE(eventually([&] {
+    return c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements.empty();
+  }, 5s));  // acknowledged by the survivor
 }
 
 TEST(SyncTest, NamesTheFailingStageAndExits2) {
@@ -200,19 +277,72 @@ TEST(SyncTest, AnUnreachableServiceExits3) {
   env["ORCH_URL"] = orch.url();
   auto r = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, env);
   EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_EQ(json::parse(r.output)["failed_stage"], "rag");
   auto down = run({ORCH_BINARY, "sync-test", "--timeout", "5s", "--orch-url", "http://127.0.0.1:" + std::to_string(free_port())}, env);
   EXPECT_EQ(down.code, 3) << down.output;
+
+  // Docling down is seen through orch's ingest.failed (unreachable): also 3, naming docling.
+  auto no_docling = merge(s.env(), {{"REDIS_URL", redis.url()}, {"DOCLING_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
+                                    {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  OrchServer orch2(no_docling);
+  no_docling["ORCH_URL"] = orch2.url();
+  auto d = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, no_docling);
+  EXPECT_EQ(d.code, 3) << d.output;
+  EXPECT_EQ(json::parse(d.output)["failed_stage"], "docling");
+}
+
+TEST(SyncTest, WithABuilderKeyWritesAnEntryAndFollowsBuildersWebhook) {
+  RedisServer redis;
+  Standins s;
+  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"BUILDER_PRIVATE_KEY", "bpk-test-key"},
+                             {"BUILDER_WRITE_URL", s.url(s.builder) + "/api/v1/write"}});
+  OrchServer orch(env);
+  http::Request target;
+  target.method = "POST";
+  target.url = s.url(s.builder) + "/_webhook_target";
+  target.body = orch.url("/webhook/builder");
+  ASSERT_EQ(http::send(target).status, 200);
+  env["ORCH_URL"] = orch.url();
+  env.erase("TRUSTED_WEBHOOK_SECRET");  // the CLI does not sign anything on this path
+  auto r = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "20s"}, env);
+  ASSERT_EQ(r.code, 0) << r.output << orch.log();
+  EXPECT_EQ(s.calls()["write"], 1);
+  EXPECT_EQ(s.calls()["authorization"], "Bearer bpk-test-key");
+  // The entry orch ingested is the one Builder created (its id, not sync-test's own).
+  bool ingested = false;
+  for (const auto& e : events(redis))
+    if (e["type"] == "ingest.succeeded" && e["data"]["id"].get<std::string>().rfind("bld", 0) == 0) ingested = true;
+  EXPECT_TRUE(ingested);
+
+  // A refused key is the webhook stage failing: exit 2.
+  env["BUILDER_WRITE_URL"] = s.url(s.builder) + "/nowhere";
+  auto refused = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "5s"}, env);
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_EQ(json::parse(refused.output)["failed_stage"], "webhook");
 }
 
 TEST(SyncTest, WithoutRedisOrchServeRunsItAndTableOutput) {
   Standins s;
-  auto env = merge(s.env(), {{"REDIS_URL", ""}});
+  auto env = merge(s.env(), {{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "tok-123"}});
   OrchServer orch(env);
   env["ORCH_URL"] = orch.url();
-  auto r = run({ORCH_BINARY, "sync-test", "--timeout", "20s"}, env);
+  auto r = run({ORCH_BINARY, "sync-test", "--timeout", "20s"}, env);  // goes through POST /sync-test
   ASSERT_EQ(r.code, 0) << r.output << orch.log();
   EXPECT_NE(r.output.find("frontend"), std::string::npos);
   EXPECT_NE(r.output.find("in sync"), std::string::npos);
+
+  // POST /sync-test itself: token required, bad input refused, the same JSON as the CLI.
+  EXPECT_EQ(orch.post("/sync-test", "{}", {{"Content-Type", "application/json"}}).status, 401);
+  const std::vector<std::pair<std::string, std::string>> auth = {{"Content-Type", "application/json"},
+                                                                 {"Authorization", "Bearer tok-123"}};
+  EXPECT_EQ(orch.post("/sync-test", R"({"timeout":"soon"})", auth).status, 400);
+  EXPECT_EQ(orch.post("/sync-test", "[1]", auth).status, 400);
+  auto res = orch.post("/sync-test", R"({"marker":"handmade42","timeout":"20s"})", auth);
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto j = json::parse(res.body);
+  EXPECT_EQ(j["marker"], "handmade42");
+  EXPECT_EQ(j["passed"], true);
+  EXPECT_EQ(j["stages"].size(), 5u);
 }
 
 }  // namespace
