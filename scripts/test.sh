@@ -15,4 +15,4 @@ if [ -f tests/node/package.json ]; then
 fi
 cmake -S . -B "$BUILD_DIR" "${CMAKE_ARGS[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
-cd "$BUILD_DIR" && ctest --output-on-failure --timeout 900
+cd "$BUILD_DIR" && ctest --output-on-failure --timeout 900 -j"$(nproc)"

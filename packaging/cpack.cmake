@@ -1,0 +1,17 @@
+# Debian package: `cpack -G DEB --config build/CPackConfig.cmake` after building.
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/man/ DESTINATION ${CMAKE_INSTALL_MANDIR}/man1 FILES_MATCHING PATTERN "*.1")
+install(FILES ${CMAKE_SOURCE_DIR}/completions/orch.bash DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions RENAME orch)
+install(FILES ${CMAKE_SOURCE_DIR}/completions/_orch DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
+install(FILES ${CMAKE_SOURCE_DIR}/completions/orch.fish DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/orch.service DESTINATION lib/systemd/system)
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/orch.env DESTINATION ${CMAKE_INSTALL_SYSCONFDIR}/orch)
+
+set(CPACK_PACKAGE_NAME orch)
+set(CPACK_PACKAGE_CONTACT "orch developers <dev@orch.local>")
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "Control plane for a Docker + Redis content stack")
+set(CPACK_DEBIAN_PACKAGE_SECTION admin)
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${CMAKE_SOURCE_DIR}/packaging/postinst)
+include(CPack)
