@@ -40,6 +40,24 @@ json page(const json& items, const json& params, const char* key) {
 
 }  // namespace
 
+int log_severity(const std::string& level) {
+  static const std::vector<std::string> kLevels = {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+  auto it = std::find(kLevels.begin(), kLevels.end(), level);
+  return it == kLevels.end() ? -1 : static_cast<int>(it - kLevels.begin());
+}
+
+bool batches_allowed(const std::string& protocol_version) { return protocol_version != "2025-06-18"; }
+
+void Session::log(const std::string& level, const std::string& logger, json data) {
+  std::string threshold;
+  {
+    std::lock_guard lock(mu);
+    threshold = log_level;
+  }
+  if (log_severity(level) < log_severity(threshold)) return;
+  notify("notifications/message", {{"level", level}, {"logger", logger}, {"data", std::move(data)}});
+}
+
 void Session::notify(const std::string& method, json params) {
   std::lock_guard lock(send_mu_);
   send_({{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}});
@@ -85,6 +103,8 @@ json Server::handle_text(const std::string& text, Session& session) {
 json Server::handle(const json& message, Session& session) {
   if (message.is_array()) {
     if (message.empty()) return error_response(nullptr, kInvalidRequest, "empty batch");
+    if (session.initialized && !batches_allowed(session.protocol_version))
+      return error_response(nullptr, kInvalidRequest, "JSON-RPC batches are not part of MCP " + session.protocol_version);
     json out = json::array();
     for (const auto& m : message) {
       auto r = dispatch(m, session);
@@ -166,7 +186,9 @@ json Server::dispatch(const json& req, Session& session) {
       return result_response(id, json::object());
     }
     if (method == "logging/setLevel") {
-      if (!params.contains("level") || !params["level"].is_string()) throw InvalidParams("level is required");
+      if (!params.contains("level") || !params["level"].is_string() || log_severity(params["level"]) < 0)
+        throw InvalidParams("level must be one of debug, info, notice, warning, error, critical, alert, emergency");
+      std::lock_guard lock(session.mu);
       session.log_level = params["level"];
       return result_response(id, json::object());
     }
@@ -218,8 +240,10 @@ json Server::call_tool(const json& params, const json& id, Session& session) {
   auto tool_error = [&](const std::string& message) {
     return result_response(id, {{"content", json::array({{{"type", "text"}, {"text", message}}})}, {"isError", true}});
   };
-  if (!it->read_only && ctx_.read_only)
+  if (!it->read_only && ctx_.read_only) {
+    session.log("warning", "orch.mcp", {{"tool", name}, {"refused", "read-only"}});
     return tool_error(name + " changes the stack and this MCP server is read-only (--read-only / ORCH_MCP_READ_ONLY)");
+  }
   json progress_token;
   if (params.contains("_meta") && params["_meta"].contains("progressToken")) progress_token = params["_meta"]["progressToken"];
   auto progress = [&](double done, double total, const std::string& message) {
@@ -227,9 +251,11 @@ json Server::call_tool(const json& params, const json& id, Session& session) {
     session.notify("notifications/progress", {{"progressToken", progress_token}, {"progress", done}, {"total", total}, {"message", message}});
   };
   json structured;
+  session.log("info", "orch.mcp", {{"tool", name}, {"event", "started"}});
   try {
     structured = it->run(args, progress);
   } catch (const Error& e) {
+    session.log("error", "orch.mcp", {{"tool", name}, {"error", e.what()}});
     return tool_error(e.what());
   }
   {

@@ -43,6 +43,8 @@ class Session {
  public:
   explicit Session(std::function<void(const json&)> send) : send_(std::move(send)) {}
   void notify(const std::string& method, json params);
+  // notifications/message when `level` is at or above the level the client set (logging/setLevel).
+  void log(const std::string& level, const std::string& logger, json data);
   std::string protocol_version;
   bool initialized = false;
   std::string log_level = "info";
@@ -90,5 +92,10 @@ class Server {
 };
 
 std::vector<Tool> make_tools(Context& ctx);
+
+// RFC 5424 severities as MCP names them, lowest first; -1 for an unknown name.
+int log_severity(const std::string& level);
+// JSON-RPC batches exist in 2025-03-26 (and plain JSON-RPC under 2024-11-05); 2025-06-18 removed them.
+bool batches_allowed(const std::string& protocol_version);
 
 }  // namespace orch::mcp
