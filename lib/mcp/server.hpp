@@ -70,7 +70,10 @@ class Server {
   explicit Server(Context ctx);
   ~Server();
   // Handles one JSON-RPC message or batch; returns the response (null for notifications).
-  json handle(const json& message, Session& session);
+  // `request_sink`, when given, receives the progress notifications of this message's tool call
+  // instead of the session (Streamable HTTP answers such a POST with an SSE stream).
+  using Sink = std::function<void(const json&)>;
+  json handle(const json& message, Session& session, const Sink& request_sink = {});
   // Parses a line/body first: malformed JSON gives the -32700 response.
   json handle_text(const std::string& text, Session& session);
   // Sessions that want resource updates.
@@ -79,8 +82,8 @@ class Server {
   const std::vector<Tool>& tools() const { return tools_; }
 
  private:
-  json dispatch(const json& request, Session& session);
-  json call_tool(const json& params, const json& id, Session& session);
+  json dispatch(const json& request, Session& session, const Sink& request_sink);
+  json call_tool(const json& params, const json& id, Session& session, const Sink& request_sink);
   json read_resource(const std::string& uri);
   void on_bus_event(const Event& e);
 

@@ -191,6 +191,25 @@ TEST(McpHttp, TransportRules) {
   EXPECT_EQ(pong.status, 200);
   EXPECT_EQ(json::parse(pong.body)["result"], json::object());
   EXPECT_EQ(orch.post("/mcp", R"({"jsonrpc":"2.0","method":"notifications/initialized"})", {auth, {"Mcp-Session-Id", sid}}).status, 202);
+  // A tool call with a progress token, from a client that accepts SSE: progress events, then the response.
+  const std::string call =
+      R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"diagnose","arguments":{},"_meta":{"progressToken":"p1"}}})";
+  auto sse = orch.post("/mcp", call, {auth, {"Mcp-Session-Id", sid}, {"Accept", "application/json, text/event-stream"}});
+  ASSERT_EQ(sse.status, 200) << sse.body;
+  EXPECT_NE(sse.header("content-type").find("text/event-stream"), std::string::npos);
+  std::vector<json> events;
+  std::istringstream frames(sse.body);
+  for (std::string line; std::getline(frames, line);)
+    if (line.rfind("data: ", 0) == 0) events.push_back(json::parse(line.substr(6)));
+  ASSERT_GE(events.size(), 2u) << sse.body;
+  EXPECT_EQ(events.front()["method"], "notifications/progress");
+  EXPECT_EQ(events.front()["params"]["progressToken"], "p1");
+  EXPECT_EQ(events.back()["id"], 7);
+  EXPECT_TRUE(events.back()["result"]["structuredContent"].contains("exit_code")) << events.back().dump();
+  // Without a progress token the same call is plain JSON.
+  auto plain = orch.post("/mcp", R"({"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"recent_events","arguments":{}}})",
+                         {auth, {"Mcp-Session-Id", sid}, {"Accept", "application/json, text/event-stream"}});
+  EXPECT_EQ(json::parse(plain.body)["id"], 8);
   http::Request del;
   del.method = "DELETE";
   del.url = orch.url("/mcp");
