@@ -98,9 +98,8 @@ TEST(McpStdio, MalformedJsonRpcGetsErrorsAndTheServerKeepsServing) {
 }
 
 // Raw stdio lines: one JSON object per reply line (stderr lines are skipped).
-std::vector<json> raw_stdio(const std::string& input) {
+std::vector<json> raw_stdio(const std::string& input, Env env = kBase) {
   TempDir state;
-  Env env = kBase;
   env["ORCH_STATE_DIR"] = state.path();
   auto r = run({ORCH_BINARY, "mcp"}, env, std::chrono::seconds(30), input);
   EXPECT_EQ(r.code, 0) << r.output;
@@ -137,6 +136,20 @@ TEST(McpStdio, LoggingLevelsAndMessages) {
   for (const auto& m : messages) levels.insert(m["level"].get<std::string>());
   EXPECT_TRUE(levels.count("info")) << json(messages).dump();
   EXPECT_TRUE(levels.count("error")) << json(messages).dump();
+}
+
+TEST(McpStdio, AllowListLimitsDestructiveTools) {
+  Env env = kBase;
+  env["ORCH_MCP_ALLOW"] = "web,rag_service";
+  auto replies = raw_stdio(init_line("2025-06-18") +
+                               R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"rollback","arguments":{"service":"redis"}}})" "\n",
+                           env);
+  json refused;
+  for (const auto& j : replies)
+    if (j.is_object() && j.value("id", json()) == 2) refused = j;
+  ASSERT_TRUE(refused.contains("result")) << json(replies).dump();
+  EXPECT_EQ(refused["result"]["isError"], true);
+  EXPECT_NE(refused["result"]["content"][0]["text"].get<std::string>().find("ORCH_MCP_ALLOW"), std::string::npos) << refused.dump();
 }
 
 TEST(McpStdio, BatchesFollowTheNegotiatedVersion) {
