@@ -49,13 +49,21 @@ int run_mcp(const GlobalOptions& g, const McpOptions& o) {
   };
   mcp::Session session(write);
   server.attach(&session);
-  // Requests run on their own threads so that ping, cancellation and notifications flow while a
-  // long tool (sync_test, rollback) works.
+  // tools/call runs on its own thread so that ping, cancellation and notifications flow while a
+  // long tool (sync_test, rollback) works; everything else is answered in order, so initialize,
+  // logging/setLevel and subscriptions take effect before the lines after them.
   std::vector<std::thread> inflight;
   for (std::string line; std::getline(std::cin, line);) {
     if (line.empty() || line == "\r") continue;
-    inflight.emplace_back([&, line] {
-      auto reply = server.handle_text(line, session);
+    auto msg = json::parse(line, nullptr, false);
+    const bool long_running = msg.is_object() && msg.value("method", json()) == "tools/call";
+    if (!long_running) {
+      auto reply = msg.is_discarded() ? server.handle_text(line, session) : server.handle(msg, session);
+      if (!reply.is_null()) write(reply);
+      continue;
+    }
+    inflight.emplace_back([&, msg] {
+      auto reply = server.handle(msg, session);
       if (!reply.is_null()) write(reply);
     });
   }

@@ -91,8 +91,28 @@ void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
     hs = find(session_id);
     if (!hs) return http::send_error(res, 404, "unknown_session", "unknown or ended Mcp-Session-Id: initialize again");
   }
-  auto response = server_->handle(msg, *hs->session);
   res.set_header("Mcp-Session-Id", session_id);
+  // A tool call that asks for progress, from a client that accepts SSE, is answered with an event
+  // stream: its progress notifications, then the response (the tool runs on this worker thread).
+  const bool wants_progress = msg.is_object() && msg.value("method", "") == "tools/call" && msg.contains("params") &&
+                              msg["params"].is_object() && msg["params"].contains("_meta") &&
+                              msg["params"]["_meta"].is_object() && msg["params"]["_meta"].contains("progressToken");
+  if (wants_progress && req.get_header_value("Accept").find("text/event-stream") != std::string::npos) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_chunked_content_provider("text/event-stream", [this, hs, msg](size_t, httplib::DataSink& sink) {
+      bool open = true;
+      auto send = [&](const json& m) {
+        const std::string frame = "event: message\ndata: " + m.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+        if (open) open = sink.write(frame.data(), frame.size());
+      };
+      auto response = server_->handle(msg, *hs->session, send);
+      if (!response.is_null()) send(response);
+      sink.done();
+      return false;
+    });
+    return;
+  }
+  auto response = server_->handle(msg, *hs->session);
   if (response.is_null()) {
     res.status = 202;  // notifications and responses from the client
     return;

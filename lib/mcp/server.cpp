@@ -40,6 +40,24 @@ json page(const json& items, const json& params, const char* key) {
 
 }  // namespace
 
+int log_severity(const std::string& level) {
+  static const std::vector<std::string> kLevels = {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+  auto it = std::find(kLevels.begin(), kLevels.end(), level);
+  return it == kLevels.end() ? -1 : static_cast<int>(it - kLevels.begin());
+}
+
+bool batches_allowed(const std::string& protocol_version) { return protocol_version != "2025-06-18"; }
+
+void Session::log(const std::string& level, const std::string& logger, json data) {
+  std::string threshold;
+  {
+    std::lock_guard lock(mu);
+    threshold = log_level;
+  }
+  if (log_severity(level) < log_severity(threshold)) return;
+  notify("notifications/message", {{"level", level}, {"logger", logger}, {"data", std::move(data)}});
+}
+
 void Session::notify(const std::string& method, json params) {
   std::lock_guard lock(send_mu_);
   send_({{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}});
@@ -82,20 +100,22 @@ json Server::handle_text(const std::string& text, Session& session) {
   return handle(msg, session);
 }
 
-json Server::handle(const json& message, Session& session) {
+json Server::handle(const json& message, Session& session, const Sink& request_sink) {
   if (message.is_array()) {
     if (message.empty()) return error_response(nullptr, kInvalidRequest, "empty batch");
+    if (session.initialized && !batches_allowed(session.protocol_version))
+      return error_response(nullptr, kInvalidRequest, "JSON-RPC batches are not part of MCP " + session.protocol_version);
     json out = json::array();
     for (const auto& m : message) {
-      auto r = dispatch(m, session);
+      auto r = dispatch(m, session, request_sink);
       if (!r.is_null()) out.push_back(r);
     }
     return out.empty() ? json() : out;
   }
-  return dispatch(message, session);
+  return dispatch(message, session, request_sink);
 }
 
-json Server::dispatch(const json& req, Session& session) {
+json Server::dispatch(const json& req, Session& session, const Sink& request_sink) {
   if (!req.is_object() || req.value("jsonrpc", "") != "2.0" || !req.contains("method") || !req["method"].is_string()) {
     json id = req.is_object() && req.contains("id") ? req["id"] : json();
     return error_response(id, kInvalidRequest, "not a JSON-RPC 2.0 request");
@@ -143,7 +163,7 @@ json Server::dispatch(const json& req, Session& session) {
       }
       return result_response(id, page(list, params, "tools"));
     }
-    if (method == "tools/call") return call_tool(params, id, session);
+    if (method == "tools/call") return call_tool(params, id, session, request_sink);
     if (method == "resources/list") {
       json list = json::array({{{"uri", "orch://status"}, {"name", "status"}, {"title", "Stack status"},
                                 {"description", "Health of orch, Redis, Docker and every service"}, {"mimeType", "application/json"}},
@@ -166,7 +186,9 @@ json Server::dispatch(const json& req, Session& session) {
       return result_response(id, json::object());
     }
     if (method == "logging/setLevel") {
-      if (!params.contains("level") || !params["level"].is_string()) throw InvalidParams("level is required");
+      if (!params.contains("level") || !params["level"].is_string() || log_severity(params["level"]) < 0)
+        throw InvalidParams("level must be one of debug, info, notice, warning, error, critical, alert, emergency");
+      std::lock_guard lock(session.mu);
       session.log_level = params["level"];
       return result_response(id, json::object());
     }
@@ -198,7 +220,7 @@ json Server::read_resource(const std::string& uri) {
   return {{"contents", json::array({{{"uri", uri}, {"mimeType", "application/json"}, {"text", doc.dump(2)}}})}};
 }
 
-json Server::call_tool(const json& params, const json& id, Session& session) {
+json Server::call_tool(const json& params, const json& id, Session& session, const Sink& request_sink) {
   if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) throw InvalidParams("name is required");
   const std::string name = params["name"];
   auto it = std::find_if(tools_.begin(), tools_.end(), [&](const Tool& t) { return t.name == name; });
@@ -218,18 +240,24 @@ json Server::call_tool(const json& params, const json& id, Session& session) {
   auto tool_error = [&](const std::string& message) {
     return result_response(id, {{"content", json::array({{{"type", "text"}, {"text", message}}})}, {"isError", true}});
   };
-  if (!it->read_only && ctx_.read_only)
+  if (!it->read_only && ctx_.read_only) {
+    session.log("warning", "orch.mcp", {{"tool", name}, {"refused", "read-only"}});
     return tool_error(name + " changes the stack and this MCP server is read-only (--read-only / ORCH_MCP_READ_ONLY)");
+  }
   json progress_token;
   if (params.contains("_meta") && params["_meta"].contains("progressToken")) progress_token = params["_meta"]["progressToken"];
   auto progress = [&](double done, double total, const std::string& message) {
     if (progress_token.is_null()) return;
-    session.notify("notifications/progress", {{"progressToken", progress_token}, {"progress", done}, {"total", total}, {"message", message}});
+    json p = {{"progressToken", progress_token}, {"progress", done}, {"total", total}, {"message", message}};
+    if (request_sink) request_sink({{"jsonrpc", "2.0"}, {"method", "notifications/progress"}, {"params", std::move(p)}});
+    else session.notify("notifications/progress", std::move(p));
   };
   json structured;
+  session.log("info", "orch.mcp", {{"tool", name}, {"event", "started"}});
   try {
     structured = it->run(args, progress);
   } catch (const Error& e) {
+    session.log("error", "orch.mcp", {{"tool", name}, {"error", e.what()}});
     return tool_error(e.what());
   }
   {

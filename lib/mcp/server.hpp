@@ -43,6 +43,8 @@ class Session {
  public:
   explicit Session(std::function<void(const json&)> send) : send_(std::move(send)) {}
   void notify(const std::string& method, json params);
+  // notifications/message when `level` is at or above the level the client set (logging/setLevel).
+  void log(const std::string& level, const std::string& logger, json data);
   std::string protocol_version;
   bool initialized = false;
   std::string log_level = "info";
@@ -68,7 +70,10 @@ class Server {
   explicit Server(Context ctx);
   ~Server();
   // Handles one JSON-RPC message or batch; returns the response (null for notifications).
-  json handle(const json& message, Session& session);
+  // `request_sink`, when given, receives the progress notifications of this message's tool call
+  // instead of the session (Streamable HTTP answers such a POST with an SSE stream).
+  using Sink = std::function<void(const json&)>;
+  json handle(const json& message, Session& session, const Sink& request_sink = {});
   // Parses a line/body first: malformed JSON gives the -32700 response.
   json handle_text(const std::string& text, Session& session);
   // Sessions that want resource updates.
@@ -77,8 +82,8 @@ class Server {
   const std::vector<Tool>& tools() const { return tools_; }
 
  private:
-  json dispatch(const json& request, Session& session);
-  json call_tool(const json& params, const json& id, Session& session);
+  json dispatch(const json& request, Session& session, const Sink& request_sink);
+  json call_tool(const json& params, const json& id, Session& session, const Sink& request_sink);
   json read_resource(const std::string& uri);
   void on_bus_event(const Event& e);
 
@@ -90,5 +95,10 @@ class Server {
 };
 
 std::vector<Tool> make_tools(Context& ctx);
+
+// RFC 5424 severities as MCP names them, lowest first; -1 for an unknown name.
+int log_severity(const std::string& level);
+// JSON-RPC batches exist in 2025-03-26 (and plain JSON-RPC under 2024-11-05); 2025-06-18 removed them.
+bool batches_allowed(const std::string& protocol_version);
 
 }  // namespace orch::mcp

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "core/json.hpp"
@@ -96,6 +97,78 @@ TEST(McpStdio, MalformedJsonRpcGetsErrorsAndTheServerKeepsServing) {
   EXPECT_TRUE(negotiated_old);
 }
 
+// Raw stdio lines: one JSON object per reply line (stderr lines are skipped).
+std::vector<json> raw_stdio(const std::string& input, Env env = kBase) {
+  TempDir state;
+  env["ORCH_STATE_DIR"] = state.path();
+  auto r = run({ORCH_BINARY, "mcp"}, env, std::chrono::seconds(30), input);
+  EXPECT_EQ(r.code, 0) << r.output;
+  std::vector<json> out;
+  std::istringstream lines(r.output);
+  for (std::string line; std::getline(lines, line);) {
+    auto j = json::parse(line, nullptr, false);
+    if (!j.is_discarded() && (j.is_object() || j.is_array())) out.push_back(j);
+  }
+  return out;
+}
+
+std::string init_line(const std::string& version) {
+  return R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":")" + version +
+         R"(","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})" + "\n" +
+         R"({"jsonrpc":"2.0","method":"notifications/initialized"})" + "\n";
+}
+
+TEST(McpStdio, LoggingLevelsAndMessages) {
+  auto replies = raw_stdio(init_line("2025-06-18") +
+                           R"({"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{"level":"loud"}})" "\n"
+                           R"({"jsonrpc":"2.0","id":3,"method":"logging/setLevel","params":{"level":"debug"}})" "\n"
+                           R"({"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"container_logs","arguments":{"container":"gone"}}})" "\n");
+  std::map<int, json> by_id;
+  std::vector<json> messages;
+  for (const auto& j : replies) {
+    if (j.is_object() && j.contains("id") && j["id"].is_number()) by_id[j["id"]] = j;
+    if (j.is_object() && j.value("method", "") == "notifications/message") messages.push_back(j["params"]);
+  }
+  EXPECT_EQ(by_id[2]["error"]["code"], -32602);
+  EXPECT_EQ(by_id[3]["result"], json::object());
+  EXPECT_EQ(by_id[4]["result"]["isError"], true);  // Docker is unreachable: a tool failure, not a protocol error
+  std::set<std::string> levels;
+  for (const auto& m : messages) levels.insert(m["level"].get<std::string>());
+  EXPECT_TRUE(levels.count("info")) << json(messages).dump();
+  EXPECT_TRUE(levels.count("error")) << json(messages).dump();
+}
+
+TEST(McpStdio, AllowListLimitsDestructiveTools) {
+  Env env = kBase;
+  env["ORCH_MCP_ALLOW"] = "web,rag_service";
+  auto replies = raw_stdio(init_line("2025-06-18") +
+                               R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"rollback","arguments":{"service":"redis"}}})" "\n",
+                           env);
+  json refused;
+  for (const auto& j : replies)
+    if (j.is_object() && j.value("id", json()) == 2) refused = j;
+  ASSERT_TRUE(refused.contains("result")) << json(replies).dump();
+  EXPECT_EQ(refused["result"]["isError"], true);
+  EXPECT_NE(refused["result"]["content"][0]["text"].get<std::string>().find("ORCH_MCP_ALLOW"), std::string::npos) << refused.dump();
+}
+
+TEST(McpStdio, BatchesFollowTheNegotiatedVersion) {
+  const std::string batch = R"([{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","id":3,"method":"ping"}])" "\n";
+  const std::string after = R"({"jsonrpc":"2.0","id":9,"method":"ping"})" "\n";
+  // 2025-06-18 removed JSON-RPC batching: invalid request, and the server goes on.
+  auto newest = raw_stdio(init_line("2025-06-18") + batch + after);
+  ASSERT_EQ(newest.size(), 3u);
+  EXPECT_EQ(newest[1]["error"]["code"], -32600);
+  EXPECT_EQ(newest[2]["id"], 9);
+  // 2025-03-26 allows them: one array with both answers.
+  auto older = raw_stdio(init_line("2025-03-26") + batch + after);
+  ASSERT_EQ(older.size(), 3u);
+  ASSERT_TRUE(older[1].is_array());
+  EXPECT_EQ(older[1].size(), 2u);
+  EXPECT_EQ(older[1][0]["result"], json::object());
+  EXPECT_EQ(older[2]["id"], 9);
+}
+
 TEST(McpHttp, SdkClientOverStreamableHttp) {
   REQUIRE_SDK();
   OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "mcp-token-1"}, {"TRUSTED_WEBHOOK_SECRET", "wh-secret-1"},
@@ -131,6 +204,25 @@ TEST(McpHttp, TransportRules) {
   EXPECT_EQ(pong.status, 200);
   EXPECT_EQ(json::parse(pong.body)["result"], json::object());
   EXPECT_EQ(orch.post("/mcp", R"({"jsonrpc":"2.0","method":"notifications/initialized"})", {auth, {"Mcp-Session-Id", sid}}).status, 202);
+  // A tool call with a progress token, from a client that accepts SSE: progress events, then the response.
+  const std::string call =
+      R"({"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"diagnose","arguments":{},"_meta":{"progressToken":"p1"}}})";
+  auto sse = orch.post("/mcp", call, {auth, {"Mcp-Session-Id", sid}, {"Accept", "application/json, text/event-stream"}});
+  ASSERT_EQ(sse.status, 200) << sse.body;
+  EXPECT_NE(sse.header("content-type").find("text/event-stream"), std::string::npos);
+  std::vector<json> events;
+  std::istringstream frames(sse.body);
+  for (std::string line; std::getline(frames, line);)
+    if (line.rfind("data: ", 0) == 0) events.push_back(json::parse(line.substr(6)));
+  ASSERT_GE(events.size(), 2u) << sse.body;
+  EXPECT_EQ(events.front()["method"], "notifications/progress");
+  EXPECT_EQ(events.front()["params"]["progressToken"], "p1");
+  EXPECT_EQ(events.back()["id"], 7);
+  EXPECT_TRUE(events.back()["result"]["structuredContent"].contains("exit_code")) << events.back().dump();
+  // Without a progress token the same call is plain JSON.
+  auto plain = orch.post("/mcp", R"({"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"recent_events","arguments":{}}})",
+                         {auth, {"Mcp-Session-Id", sid}, {"Accept", "application/json, text/event-stream"}});
+  EXPECT_EQ(json::parse(plain.body)["id"], 8);
   http::Request del;
   del.method = "DELETE";
   del.url = orch.url("/mcp");
