@@ -25,16 +25,12 @@ Module::Module(ServeContext& ctx)
   ctx.http.allow("/diagnose", "POST");
   ctx.http.routes().Post("/diagnose", [this](const httplib::Request& req, httplib::Response& res) {
     if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
-    json body = json::object();
-    if (!req.body.empty()) {
-      auto parsed = http::read_json_body(req, res);
-      if (!parsed) return;
-      body = *parsed;
-    }
+    auto parsed = http::read_json_object_or_empty(req, res);
+    if (!parsed) return;
+    const json& body = *parsed;
     Options o;
     o.timeout = ctx_.config.settings.duration("DIAGNOSE_TIMEOUT");
     try {
-      if (!body.is_object()) throw UsageError("body must be a JSON object");
       if (body.contains("services")) o.services = body["services"].get<std::vector<std::string>>();
       if (body.contains("actions")) o.actions = body["actions"].get<std::vector<std::string>>();
       if (body.contains("tail")) o.tail = body["tail"].get<int>();

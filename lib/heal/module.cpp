@@ -27,13 +27,9 @@ Module::Module(ServeContext& ctx)
   ctx.http.allow("/heal", "POST");
   ctx.http.routes().Post("/heal", [this](const httplib::Request& req, httplib::Response& res) {
     if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
-    json body = json::object();
-    if (!req.body.empty()) {
-      auto parsed = http::read_json_body(req, res);
-      if (!parsed) return;
-      body = *parsed;
-    }
-    if (!body.is_object()) return http::send_error(res, 400, "bad_request", "body must be a JSON object");
+    auto parsed = http::read_json_object_or_empty(req, res);
+    if (!parsed) return;
+    const json& body = *parsed;
     try {
       if (body.contains("reset")) {
         if (!body["reset"].is_string()) return http::send_error(res, 400, "bad_request", "reset must be a container name");

@@ -99,6 +99,16 @@ std::optional<json> read_json_body(const httplib::Request& req, httplib::Respons
   return body;
 }
 
+std::optional<json> read_json_object_or_empty(const httplib::Request& req, httplib::Response& res) {
+  if (req.body.empty()) return json::object();
+  auto body = read_json_body(req, res);
+  if (body && !body->is_object()) {
+    send_error(res, 400, "bad_request", "body must be a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
 bool constant_time_equal(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;

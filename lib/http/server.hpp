@@ -59,6 +59,10 @@ void send_json(httplib::Response& res, int status, const json& body);
 // Parses a JSON request body; on failure answers 415 (not JSON) or 400 (bad JSON) and returns null.
 std::optional<json> read_json_body(const httplib::Request& req, httplib::Response& res);
 
+// Body of a control request (POST /diagnose, /heal, /sync-test): an empty body is `{}`; otherwise
+// as read_json_body, and a JSON value that is not an object answers 400. nullopt = answered.
+std::optional<json> read_json_object_or_empty(const httplib::Request& req, httplib::Response& res);
+
 // Control endpoints (SPEC §5): with a token, `Authorization: Bearer <token>` compared in constant
 // time; without one, only loopback peers. Answers 401 itself and returns false when refused.
 bool authorize_control(const httplib::Request& req, httplib::Response& res, const std::string& api_token);

@@ -59,15 +59,11 @@ Module::Module(ServeContext& ctx)
   ctx.http.allow("/sync-test", "POST");
   ctx.http.routes().Post("/sync-test", [this](const httplib::Request& req, httplib::Response& res) {
     if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
-    json body = json::object();
-    if (!req.body.empty()) {
-      auto parsed = http::read_json_body(req, res);
-      if (!parsed) return;
-      body = *parsed;
-    }
+    auto parsed = http::read_json_object_or_empty(req, res);
+    if (!parsed) return;
+    const json& body = *parsed;
     SyncTestOptions o;
     try {
-      if (!body.is_object()) throw std::invalid_argument("body must be a JSON object");
       o.model = body.value("model", o.model);
       o.marker = body.value("marker", "");
       if (body.contains("timeout")) o.timeout = parse_duration(body["timeout"].get<std::string>());
