@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -137,6 +138,7 @@ int main(int argc, char** argv) {
     epoll_ctl(ep, EPOLL_CTL_ADD, conns[c].fd, &ev);
   }
   long long errors = 0;
+  std::map<int, long long> error_statuses;
   std::vector<double> all;
   all.reserve(1'000'000);
   auto send_next = [&](int c) {
@@ -161,6 +163,7 @@ int main(int argc, char** argv) {
       if (got <= 0) {
         if (got < 0 && errno == EAGAIN) continue;
         ++errors;
+        ++error_statuses[-1];  // connection closed
         epoll_ctl(ep, EPOLL_CTL_DEL, conn.fd, nullptr);
         --active;
         continue;
@@ -169,7 +172,10 @@ int main(int argc, char** argv) {
       int status;
       while ((status = parse_response(conn.buf)) != 0) {
         if (status == 202) all.push_back(std::chrono::duration<double, std::micro>(Clock::now() - conn.sent_at).count());
-        else ++errors;
+        else {
+          ++errors;
+          ++error_statuses[status];
+        }
         if (Clock::now() >= until || !send_next(c)) {
           epoll_ctl(ep, EPOLL_CTL_DEL, conn.fd, nullptr);
           --active;
@@ -185,7 +191,9 @@ int main(int argc, char** argv) {
   const double ok = static_cast<double>(all.size());
   std::printf("bench/webhook: %d connections, %.1f s, bus=%s, log level %s\n", connections, elapsed,
               use_redis ? "redis" : "in-process", log_level.c_str());
-  std::printf("  requests: %.0f accepted (202), %lld errors\n", ok, errors);
+  std::printf("  requests: %.0f accepted (202), %lld errors", ok, errors);
+  for (const auto& [status, n] : error_statuses) std::printf(" [%s: %lld]", status < 0 ? "closed" : std::to_string(status).c_str(), n);
+  std::printf("\n");
   std::printf("  throughput: %.0f req/s\n", ok / elapsed);
   double p50 = percentile(all, 0.50), p99 = percentile(all, 0.99), p999 = percentile(all, 0.999);
   std::printf("  latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", p50 / 1000, p99 / 1000, p999 / 1000);
