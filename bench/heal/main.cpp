@@ -15,6 +15,7 @@
 
 #include "core/json.hpp"
 #include "docker/client.hpp"
+#include "webhook_load.hpp"
 #include "support/docker_engine.hpp"
 #include "support/orch_server.hpp"
 
@@ -22,12 +23,6 @@ using namespace orch;
 using namespace std::chrono_literals;
 
 namespace {
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 // "2026-11-24T19:41:27.929Z" -> unix ms
 long long parse_ms(const std::string& t) {
@@ -117,9 +112,9 @@ int main(int argc, char** argv) {
   }
   std::printf("bench/heal: %d crashes of a labelled container (exit 1), engine %s\n", rounds, client.api_version().c_str());
   std::printf("  die -> restart requested: p50 %.1f ms, p99 %.1f ms (n=%zu; log timestamps, 1 ms resolution)\n",
-              percentile(to_request, 0.5), percentile(to_request, 0.99), to_request.size());
-  std::printf("  die -> running again:     p50 %.1f ms, p99 %.1f ms (n=%zu)\n", percentile(to_running, 0.5),
-              percentile(to_running, 0.99), to_running.size());
+              bench::percentile(to_request, 0.5), bench::percentile(to_request, 0.99), to_request.size());
+  std::printf("  die -> running again:     p50 %.1f ms, p99 %.1f ms (n=%zu)\n", bench::percentile(to_running, 0.5),
+              bench::percentile(to_running, 0.99), to_running.size());
   engine.docker({"rm", "-f", "crashy"});
   return 0;
 }

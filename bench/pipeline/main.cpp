@@ -14,6 +14,7 @@
 #include "bus/redis.hpp"
 #include "http/client.hpp"
 #include "core/json.hpp"
+#include "webhook_load.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
 #include "webhook/signature.hpp"
@@ -23,12 +24,6 @@ using namespace orch::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 // "2026-11-24T19:41:27.929Z" (or more fraction digits) -> unix ms
 double parse_ms(const std::string& t) {
@@ -103,8 +98,8 @@ int main(int argc, char** argv) {
     last = std::max(last, t);
   }
   std::printf("pipeline: %d jobs (webhook -> docling -> rag, stand-ins answer at once, 2 workers)\n", jobs);
-  std::printf("  latency ms  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", percentile(lat, 0.5), percentile(lat, 0.9),
-              percentile(lat, 0.99), percentile(lat, 1.0));
+  std::printf("  latency ms  p50 %.1f  p90 %.1f  p99 %.1f  max %.1f\n", bench::percentile(lat, 0.5), bench::percentile(lat, 0.9),
+              bench::percentile(lat, 0.99), bench::percentile(lat, 1.0));
   std::printf("  throughput  %.0f jobs/s\n", jobs / std::max(1.0, last - first) * 1000);
 
   // One at a time: the latency of a single change with nothing queued before it.
@@ -125,8 +120,8 @@ int main(int argc, char** argv) {
     if (!ok) return 1;
     single.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   }
-  std::printf("single change, webhook sent -> page shown (20, sequential): p50 %.1f ms  max %.1f ms\n", percentile(single, 0.5),
-              percentile(single, 1.0));
+  std::printf("single change, webhook sent -> page shown (20, sequential): p50 %.1f ms  max %.1f ms\n", bench::percentile(single, 0.5),
+              bench::percentile(single, 1.0));
 
   env["ORCH_URL"] = orch.url();
   std::map<std::string, std::vector<double>> stage_ms;
@@ -141,6 +136,6 @@ int main(int argc, char** argv) {
   }
   std::printf("sync-test: %d rounds, ms per stage (p50 / max)\n", rounds);
   for (const char* name : {"webhook", "bus", "docling", "rag", "frontend"})
-    std::printf("  %-9s %6.0f / %.0f\n", name, percentile(stage_ms[name], 0.5), percentile(stage_ms[name], 1.0));
+    std::printf("  %-9s %6.0f / %.0f\n", name, bench::percentile(stage_ms[name], 0.5), bench::percentile(stage_ms[name], 1.0));
   return 0;
 }

@@ -5,93 +5,15 @@
 //   bench_webhook [--connections 32] [--seconds 10] [--no-redis] [--log-level info]
 //
 // Prints accepted requests, req/s and latency percentiles (send to complete response).
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <fcntl.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
-#include <algorithm>
-#include <chrono>
 #include <cstdio>
-#include <cstring>
-#include <map>
 #include <memory>
 #include <string>
-#include <vector>
 
-#include "core/json.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
-#include "webhook/signature.hpp"
+#include "webhook_load.hpp"
 
 using namespace orch;
-using Clock = std::chrono::steady_clock;
-
-namespace {
-
-const std::string kSecret = "bench-secret-0123456789";
-
-std::string make_request(int port, long long n) {
-  json body = {{"modelName", "page"},
-               {"operation", "publish"},
-               {"newValue",
-                {{"id", "page-" + std::to_string(n % 5000)},
-                 {"name", "Bench page"},
-                 {"lastUpdated", 1732470000000LL + n},
-                 {"data", {{"url", "/bench/" + std::to_string(n % 5000)}, {"title", "Bench"}}}}}};
-  auto b = body.dump();
-  auto sig = "sha256=" + webhook::to_hex(webhook::hmac_sha256(kSecret, b));
-  return "POST /webhook/builder HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
-         "\r\nContent-Type: application/json\r\nx-builder-signature: " + sig +
-         "\r\nContent-Length: " + std::to_string(b.size()) + "\r\n\r\n" + b;
-}
-
-int connect_to(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int one = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
-    close(fd);
-    return -1;
-  }
-  return fd;
-}
-
-struct Conn {
-  int fd = -1;
-  size_t next = 0;
-  std::string buf;
-  Clock::time_point sent_at;
-};
-
-// Takes one complete HTTP response off the front of `buf`: its status, or 0 if incomplete.
-int parse_response(std::string& buf) {
-  auto head_end = buf.find("\r\n\r\n");
-  if (head_end == std::string::npos) return 0;
-  int status = std::atoi(buf.c_str() + 9);
-  size_t len = 0;
-  auto cl = buf.find("Content-Length: ");
-  if (cl != std::string::npos && cl < head_end) len = std::strtoul(buf.c_str() + cl + 16, nullptr, 10);
-  if (buf.size() < head_end + 4 + len) return 0;
-  buf.erase(0, head_end + 4 + len);
-  return status;
-}
-
-double percentile(std::vector<double>& v, double p) {
-  if (v.empty()) return 0;
-  size_t i = std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(i), v.end());
-  return v[i];
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   int connections = 32;
@@ -113,90 +35,17 @@ int main(int argc, char** argv) {
   std::unique_ptr<test::RedisServer> redis;
   if (use_redis) redis = std::make_unique<test::RedisServer>();
   test::OrchServer orch({{"REDIS_URL", redis ? redis->url() : ""},
-                         {"TRUSTED_WEBHOOK_SECRET", kSecret},
+                         {"TRUSTED_WEBHOOK_SECRET", bench::kWebhookSecret},
                          {"ORCH_LOG_LEVEL", log_level}});
+  const auto r = bench::run_webhook_load(orch.port(), connections, seconds);
 
-  // Requests are built before the clock starts so the generator spends its CPU on I/O only.
-  const long long per_conn = 400'000 / connections + 1;
-  std::vector<std::vector<std::string>> requests(static_cast<size_t>(connections));
-  for (int c = 0; c < connections; ++c)
-    for (long long i = 0; i < per_conn; ++i) requests[c].push_back(make_request(orch.port(), c * per_conn + i));
-
-  // One epoll loop drives every connection (as wrk does), so the generator stays light on CPU.
-  std::vector<Conn> conns(static_cast<size_t>(connections));
-  int ep = epoll_create1(0);
-  for (int c = 0; c < connections; ++c) {
-    conns[c].fd = connect_to(orch.port());
-    if (conns[c].fd < 0) {
-      std::fprintf(stderr, "cannot connect to orch\n");
-      return 3;
-    }
-    fcntl(conns[c].fd, F_SETFL, O_NONBLOCK);
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.u32 = static_cast<uint32_t>(c);
-    epoll_ctl(ep, EPOLL_CTL_ADD, conns[c].fd, &ev);
-  }
-  long long errors = 0;
-  std::map<int, long long> error_statuses;
-  std::vector<double> all;
-  all.reserve(1'000'000);
-  auto send_next = [&](int c) {
-    auto& conn = conns[c];
-    if (conn.next >= requests[c].size()) return false;
-    const auto& req = requests[c][conn.next++];
-    conn.sent_at = Clock::now();
-    return write(conn.fd, req.data(), req.size()) == static_cast<ssize_t>(req.size());
-  };
-  auto start = Clock::now();
-  const auto until = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-  for (int c = 0; c < connections; ++c) send_next(c);
-  int active = connections;
-  epoll_event events[64];
-  char tmp[65536];
-  while (active > 0) {
-    int n = epoll_wait(ep, events, 64, 1000);
-    for (int i = 0; i < n; ++i) {
-      int c = static_cast<int>(events[i].data.u32);
-      auto& conn = conns[c];
-      ssize_t got = read(conn.fd, tmp, sizeof tmp);
-      if (got <= 0) {
-        if (got < 0 && errno == EAGAIN) continue;
-        ++errors;
-        ++error_statuses[-1];  // connection closed
-        epoll_ctl(ep, EPOLL_CTL_DEL, conn.fd, nullptr);
-        --active;
-        continue;
-      }
-      conn.buf.append(tmp, static_cast<size_t>(got));
-      int status;
-      while ((status = parse_response(conn.buf)) != 0) {
-        if (status == 202) all.push_back(std::chrono::duration<double, std::micro>(Clock::now() - conn.sent_at).count());
-        else {
-          ++errors;
-          ++error_statuses[status];
-        }
-        if (Clock::now() >= until || !send_next(c)) {
-          epoll_ctl(ep, EPOLL_CTL_DEL, conn.fd, nullptr);
-          --active;
-          break;
-        }
-      }
-    }
-  }
-  double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  for (auto& c : conns) close(c.fd);
-  close(ep);
-
-  const double ok = static_cast<double>(all.size());
-  std::printf("bench/webhook: %d connections, %.1f s, bus=%s, log level %s\n", connections, elapsed,
+  std::printf("bench/webhook: %d connections, %.1f s, bus=%s, log level %s\n", connections, r.seconds,
               use_redis ? "redis" : "in-process", log_level.c_str());
-  std::printf("  requests: %.0f accepted (202), %lld errors", ok, errors);
-  for (const auto& [status, n] : error_statuses) std::printf(" [%s: %lld]", status < 0 ? "closed" : std::to_string(status).c_str(), n);
-  std::printf("\n");
-  std::printf("  throughput: %.0f req/s\n", ok / elapsed);
-  double p50 = percentile(all, 0.50), p99 = percentile(all, 0.99), p999 = percentile(all, 0.999);
-  std::printf("  latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", p50 / 1000, p99 / 1000, p999 / 1000);
+  std::printf("  requests: %zu accepted (202), %lld errors", r.latencies_us.size(), r.errors);
+  for (const auto& [status, n] : r.error_statuses) std::printf(" [%s: %lld]", status < 0 ? "closed" : std::to_string(status).c_str(), n);
+  std::printf("\n  throughput: %.0f req/s\n", r.per_second());
+  std::printf("  latency: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms\n", bench::percentile(r.latencies_us, 0.50) / 1000,
+              bench::percentile(r.latencies_us, 0.99) / 1000, bench::percentile(r.latencies_us, 0.999) / 1000);
   if (redis) std::printf("  redis XLEN orch:events: %s", redis->cli({"XLEN", "orch:events"}).c_str());
-  return errors == 0 ? 0 : 1;
+  return r.errors == 0 ? 0 : 1;
 }

@@ -354,4 +354,11 @@ void Client::events(const EventFilter& filter, const std::function<void(const Ev
   if (res.status != 200 && res.status != 0 && !cancelled()) checked(res, "events");
 }
 
+std::string ContainerSummary::health() const {
+  if (status.find("(healthy)") != std::string::npos) return "healthy";
+  if (status.find("(unhealthy)") != std::string::npos) return "unhealthy";
+  if (status.find("(health: starting)") != std::string::npos) return "starting";
+  return "";
+}
+
 }  // namespace orch::docker

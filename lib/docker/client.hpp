@@ -52,6 +52,8 @@ struct ContainerSummary {
   std::string state;   // created, running, exited, ...
   std::string status;  // "Up 3 minutes (healthy)"
   Labels labels;
+  // From `status`: healthy, unhealthy, starting, or "" when the container has no health check.
+  std::string health() const;
 };
 
 struct HealthState {

@@ -10,7 +10,6 @@ namespace orch::heal {
 using namespace std::chrono_literals;
 
 constexpr auto kManualStopWindow = 15s;  // a die this soon after a kill/stop from the API is a person's doing
-constexpr const char* kQuarantineDoc = "heal-quarantine";
 
 Scope parse_scope(const std::string& s) {
   if (s == "labelled" || s == "labeled") return Scope::labelled;
@@ -63,7 +62,7 @@ void Healer::stop() {
 // Another process (orch heal --reset) may have changed the list: reload before deciding.
 void Healer::sync_quarantine() {
   try {
-    auto doc = state_.load(kQuarantineDoc);
+    auto doc = state_.load(kQuarantineDocument);
     std::lock_guard lock(mu_);
     tracker_.load_quarantine(doc);
   } catch (const Error& e) {
@@ -177,7 +176,7 @@ void Healer::trigger(const std::string& id, const std::string& reason) {
     auto list = tracker_.quarantine_list();
     lock.unlock();
     try {
-      state_.save(kQuarantineDoc, list);
+      state_.save(kQuarantineDocument, list);
     } catch (const Error& e) {
       spdlog::error("heal: quarantine of {} not persisted: {}", c.name, e.what());
     }
@@ -343,7 +342,7 @@ void Healer::on_relist() {
     return;
   }
   for (const auto& s : all) {
-    bool unhealthy = s.status.find("(unhealthy)") != std::string::npos;
+    bool unhealthy = s.health() == "unhealthy";
     if (unhealthy) trigger(s.id, "unhealthy");
     healthy_.labels({s.name}).set(s.state == "running" && !unhealthy ? 1 : 0);
   }
@@ -404,7 +403,7 @@ bool Healer::reset(const std::string& container) {
     tracker_.reset(container);
     list = tracker_.quarantine_list();
   }
-  state_.save(kQuarantineDoc, list);
+  state_.save(kQuarantineDocument, list);
   return was;
 }
 

@@ -22,6 +22,9 @@
 
 namespace orch::heal {
 
+// The state document (StateStore) holding the quarantine list: {container: {since, reason}}.
+inline constexpr const char* kQuarantineDocument = "heal-quarantine";
+
 enum class Scope { labelled, all };
 Scope parse_scope(const std::string& s);  // throws ConfigError
 

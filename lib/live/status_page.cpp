@@ -12,7 +12,7 @@ header{padding:12px 20px;background:#1a2129;display:flex;gap:16px;align-items:ce
 h1{font-size:18px;margin:0} h2{font-size:15px;margin:18px 0 6px}
 main{padding:0 20px 20px;display:grid;grid-template-columns:1fr 1fr;gap:20px}
 table{border-collapse:collapse;width:100%} td,th{padding:4px 8px;border-bottom:1px solid #2a333d;text-align:left}
-.ok{color:#4cd17b}.degraded,.starting{color:#f0c24b}.down,.off,.unhealthy{color:#ff6b6b}
+.ok,.healthy{color:#4cd17b}.degraded,.starting{color:#f0c24b}.down,.unhealthy{color:#ff6b6b}.off{color:#8a949e}
 #events{font:12px ui-monospace,monospace;max-height:70vh;overflow:auto;grid-column:1/3}
 #events div{padding:2px 0;border-bottom:1px solid #1f262e}
 .badge{padding:2px 8px;border-radius:10px;background:#2a333d}
@@ -21,6 +21,8 @@ table{border-collapse:collapse;width:100%} td,th{padding:4px 8px;border-bottom:1
 <main>
 <section><h2>Services</h2><table id="services"><tr><th>service</th><th>status</th><th>HTTP</th><th>time</th></tr></table></section>
 <section><h2>Components</h2><table id="components"><tr><th>component</th><th>status</th><th>detail</th></tr></table></section>
+<section><h2>Containers</h2><table id="containers"><tr><th>container</th><th>service</th><th>state</th><th>health</th></tr></table></section>
+<section><h2>Quarantine</h2><table id="quarantine"><tr><th>container</th><th>since</th><th>reason</th></tr></table></section>
 <section id="events"><h2>Events</h2><div id="list"></div></section>
 </main>
 <script>
@@ -29,7 +31,7 @@ const withToken = (u) => token ? u + (u.includes('?') ? '&' : '?') + 'token=' + 
 const esc = (s) => String(s).replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
 async function refresh() {
   try {
-    const h = await (await fetch('/health')).json();
+    const [h, st] = await Promise.all([fetch('/health'), fetch(withToken('/status'))].map(p => p.then(r => r.json())));
     const o = document.getElementById('overall'); o.textContent = h.status; o.className = 'badge ' + h.status;
     document.getElementById('meta').textContent = 'v' + h.version + ' · up ' + h.uptime_s + ' s';
     const s = h.components.services || {};
@@ -38,6 +40,13 @@ async function refresh() {
     document.getElementById('components').innerHTML = '<tr><th>component</th><th>status</th><th>detail</th></tr>' +
       Object.entries(h.components).filter(([n]) => n !== 'services').map(([n, v]) =>
         `<tr><td>${esc(n)}</td><td class="${esc(v.status)}">${esc(v.status)}</td><td>${esc(v.error || v.endpoint || v.kind || '')}${v.outbox_depth ? ' · outbox ' + v.outbox_depth : ''}</td></tr>`).join('');
+    document.getElementById('containers').innerHTML = '<tr><th>container</th><th>service</th><th>state</th><th>health</th></tr>' +
+      (st.containers ? st.containers.map(c => `<tr><td>${esc(c.name)}</td><td>${esc(c.service)}</td><td class="${c.state === 'running' ? 'ok' : 'down'}">${esc(c.state)}</td><td class="${esc(c.health)}">${esc(c.health || '-')}</td></tr>`).join('')
+                    : `<tr><td colspan="4" class="off">${esc(st.containers_error || 'Docker not reachable')}</td></tr>`);
+    const q = Object.entries(st.quarantine || {});
+    document.getElementById('quarantine').innerHTML = '<tr><th>container</th><th>since</th><th>reason</th></tr>' +
+      (q.length ? q.map(([n, v]) => `<tr><td class="down">${esc(n)}</td><td>${esc(v.since_ms ? new Date(v.since_ms).toISOString().slice(0, 19) + 'Z' : '')}</td><td>${esc(v.reason ?? '')}</td></tr>`).join('')
+                : '<tr><td colspan="3" class="ok">none</td></tr>');
   } catch (e) { document.getElementById('overall').textContent = 'unreachable'; }
 }
 function addEvent(e) {
