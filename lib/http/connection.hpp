@@ -1,5 +1,7 @@
 #pragma once
-// Taking over an HTTP connection from cpp-httplib, for protocols that upgrade it (GET /ws).
+// Taking over an HTTP connection from cpp-httplib, for responses that outlive the request
+// handler (GET /events, GET /ws): the live fan-out serves them from its own thread, so they hold
+// no worker of the HTTP pool.
 #include <httplib.h>
 
 #include <chrono>
@@ -7,14 +9,21 @@
 
 namespace orch::http {
 
-// The socket a request arrived on, or -1. httplib 0.11 does not hand handlers their socket, so it
-// is found by the connection's address pair, which names exactly one socket of this process.
-// The handler that takes it over must shut it down (not close it) before returning: httplib
-// still owns the descriptor and closes it after the handler; its own reply then fails harmlessly.
-int connection_socket(const httplib::Request& req);
+// Takes the request's connection away from httplib: returns a descriptor (close-on-exec) that the
+// caller now owns, or -1. httplib 0.11 does not hand handlers their socket, so it is found by the
+// connection's address pair (unique within this process); its descriptor number is then pointed
+// at /dev/null, so whatever httplib still writes or closes there after the handler returns never
+// touches the connection.
+int take_connection(const httplib::Request& req);
 
-// Writes all of `bytes`, waiting at most `timeout` for a slow reader. False when the peer is
-// gone or too slow.
+// Raises the accept backlog of this process's socket listening on `port`. Debian's build of
+// httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it, the kernel
+// drops their first packets, and the retransmits can arrive after httplib's keep-alive timeout has
+// closed the connection unanswered. False when no such socket was found.
+bool raise_listen_backlog(int port, int backlog);
+
+// Writes all of `bytes` to a blocking or non-blocking socket, waiting at most `timeout` for a
+// slow reader. False when the peer is gone or too slow.
 bool send_all(int fd, std::string_view bytes, std::chrono::milliseconds timeout);
 
 }  // namespace orch::http

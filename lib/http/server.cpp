@@ -1,9 +1,11 @@
 #include "http/server.hpp"
 
 #include <openssl/crypto.h>
+#include <sys/socket.h>
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "http/connection.hpp"
 
 namespace orch::http {
 
@@ -65,6 +67,7 @@ void Server::start() {
       throw ConfigError("cannot bind " + opts_.bind + ":" + std::to_string(opts_.port) + " (in use, or not an address of this host)");
     port_ = opts_.port;
   }
+  if (!raise_listen_backlog(port_, SOMAXCONN)) spdlog::warn("http: could not raise the listen backlog of port {}", port_);
   thread_ = std::thread([this] { server_.listen_after_bind(); });
 }
 

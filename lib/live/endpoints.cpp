@@ -1,7 +1,6 @@
 #include "live/endpoints.hpp"
 
-#include <poll.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -49,16 +48,6 @@ bool header_has_token(const std::string& value, std::string_view token) {
 
 }  // namespace
 
-std::string sse_frame(const Event& e) {
-  return "id: " + e.stream_id + "\nevent: " + e.type + "\ndata: " + e.to_string() + "\n\n";
-}
-
-std::string ws_message(const Event& e) {
-  auto j = e.to_json();
-  if (!e.stream_id.empty()) j["streamid"] = e.stream_id;
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
 json stack_status(ServeContext& ctx) {
   json doc = json::object();
   json containers = json::array();
@@ -85,8 +74,9 @@ json stack_status(ServeContext& ctx) {
 
 Module::Module(ServeContext& ctx)
     : ctx_(ctx),
-      viewers_(ctx.metrics.gauge("orch_live_viewers", "Connected /events viewers").get()),
-      ws_viewers_(ctx.metrics.gauge("orch_live_ws_viewers", "Connected /ws viewers").get()) {
+      hub_(ctx.bus),
+      fanout_(hub_, ctx.metrics.gauge("orch_live_viewers", "Connected /events viewers").get(),
+              ctx.metrics.gauge("orch_live_ws_viewers", "Connected /ws viewers").get()) {
   ctx.http.allow("/events", "GET");
   ctx.http.allow("/ws", "GET");
   ctx.http.allow("/status", "GET");
@@ -115,37 +105,26 @@ void Module::status(const httplib::Request& req, httplib::Response& res) {
   http::send_json(res, 200, stack_status(ctx_));
 }
 
+void Module::hand_over(const httplib::Request& req, httplib::Response& res, const std::string& head, Fanout::Kind kind) {
+  // Attach before the head goes out, so a client that acts on "open" sees its own events.
+  auto feed = std::make_unique<Feed>(hub_, ctx_.bus, feed_options(req));
+  const int fd = http::take_connection(req);
+  if (fd < 0) return http::send_error(res, 500, "internal", "cannot take over the connection");
+  res.status = kind == Fanout::Kind::sse ? 200 : 101;  // for the access log; httplib's own reply goes to /dev/null
+  if (!http::send_all(fd, head, kWriteTimeout)) {
+    ::close(fd);
+    return;
+  }
+  fanout_.add(fd, kind, std::move(feed));
+}
+
 void Module::events(const httplib::Request& req, httplib::Response& res) {
   if (!authorized(req, res)) return;
-  struct Viewer {
-    explicit Viewer(Bus& bus, FeedOptions o) : feed(bus, std::move(o)) {}
-    Feed feed;
-    std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
-  };
-  auto viewer = std::make_shared<Viewer>(ctx_.bus, feed_options(req));
-  viewers_.inc();
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("X-Accel-Buffering", "no");
-  res.set_chunked_content_provider(
-      "text/event-stream",
-      [this, viewer](size_t, httplib::DataSink& sink) {
-        std::vector<Event> batch;
-        // Short waits: shutdown is noticed within half a second (nobody signals this viewer then).
-        if (viewer->feed.next(batch, 500ms, [this] { return stopping(); }) != Feed::Status::ready) {
-          sink.done();
-          return false;
-        }
-        std::string out;
-        for (const auto& e : batch) out += sse_frame(e);
-        const auto now = std::chrono::steady_clock::now();
-        if (out.empty()) {
-          if (now - viewer->last_write < 15s) return true;
-          out = ": keep-alive\n\n";
-        }
-        viewer->last_write = now;
-        return sink.write(out.data(), out.size());
-      },
-      [this, viewer](bool) { viewers_.inc(-1); });
+  // No Content-Length and no chunking: the stream ends when the connection does.
+  hand_over(req, res,
+            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
+            "Connection: close\r\n\r\n",
+            Fanout::Kind::sse);
 }
 
 void Module::websocket(const httplib::Request& req, httplib::Response& res) {
@@ -153,114 +132,18 @@ void Module::websocket(const httplib::Request& req, httplib::Response& res) {
   if (!header_has_token(req.get_header_value("Upgrade"), "websocket") || !header_has_token(req.get_header_value("Connection"), "upgrade")) {
     res.set_header("Upgrade", "websocket");
     res.set_header("Connection", "Upgrade");
-    http::send_error(res, 426, "upgrade_required", "GET /ws is a WebSocket endpoint: send Upgrade: websocket");
-    return;
+    return http::send_error(res, 426, "upgrade_required", "GET /ws is a WebSocket endpoint: send Upgrade: websocket");
   }
   if (req.get_header_value("Sec-WebSocket-Version") != "13") {
     res.set_header("Sec-WebSocket-Version", "13");
-    http::send_error(res, 426, "upgrade_required", "only WebSocket version 13 is supported");
-    return;
+    return http::send_error(res, 426, "upgrade_required", "only WebSocket version 13 is supported");
   }
   const auto key = req.get_header_value("Sec-WebSocket-Key");
-  if (!ws::valid_client_key(key)) {
-    http::send_error(res, 400, "bad_request", "Sec-WebSocket-Key must be the base64 of 16 bytes");
-    return;
-  }
-  const int fd = http::connection_socket(req);
-  if (fd < 0) {
-    http::send_error(res, 500, "internal", "cannot take over the connection");
-    return;
-  }
-  // Subscribe before the handshake completes, so a client that publishes right after "open"
-  // sees its own event.
-  auto opts = feed_options(req);
-  const std::string handshake = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-                                ws::accept_key(key) + "\r\n\r\n";
-  res.status = 101;  // what httplib would log; its own reply goes nowhere (see connection_socket)
-  {
-    Feed feed(ctx_.bus, std::move(opts));
-    if (http::send_all(fd, handshake, kWriteTimeout)) {
-      ws_viewers_.inc();
-      run_websocket(fd, feed);
-      ws_viewers_.inc(-1);
-    }
-  }
-  ::shutdown(fd, SHUT_RDWR);
-}
-
-// Serves one upgraded connection on this worker thread until either side closes: events out as
-// text frames; pings answered; the close handshake honoured; a ping every 30 s of silence.
-void Module::run_websocket(int fd, Feed& feed) {
-  ws::FrameParser parser;
-  auto last_write = std::chrono::steady_clock::now();
-  auto send = [&](const std::string& bytes) {
-    last_write = std::chrono::steady_clock::now();
-    return http::send_all(fd, bytes, kWriteTimeout);
-  };
-  // Server-initiated close: send ours, then give the client a moment to answer with its own.
-  auto close_and_wait = [&](uint16_t code, std::string_view reason) {
-    if (!send(ws::encode_close(code, reason))) return;
-    const auto deadline = std::chrono::steady_clock::now() + 1s;
-    char buf[4096];
-    while (std::chrono::steady_clock::now() < deadline) {
-      pollfd p{fd, POLLIN, 0};
-      if (::poll(&p, 1, 100) <= 0) continue;
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return;
-      parser.feed(std::string_view(buf, static_cast<size_t>(n)));
-      while (auto f = parser.next())
-        if (f->opcode == ws::Opcode::close) return;
-      if (parser.error()) return;
-    }
-  };
-  std::vector<Event> batch;
-  char buf[16 * 1024];
-  for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, 0) > 0) {
-      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
-      if (n <= 0) return;  // the client went away without a close frame
-      parser.feed(std::string_view(buf, static_cast<size_t>(n)));
-      while (auto f = parser.next()) {
-        switch (f->opcode) {
-          case ws::Opcode::ping:
-            if (!send(ws::encode_frame(ws::Opcode::pong, f->payload))) return;
-            break;
-          case ws::Opcode::close: {
-            // Echo the code (RFC 6455 §5.5.1), then the connection is done.
-            const auto code = ws::close_code(f->payload);
-            send(code == 1005 ? ws::encode_frame(ws::Opcode::close, "") : ws::encode_close(code));
-            return;
-          }
-          default:
-            break;  // the feed is one-way: client messages and pongs are ignored
-        }
-      }
-      if (parser.error()) {
-        close_and_wait(parser.error(), parser.error() == ws::kMessageTooBig ? "frame too large" : "protocol error");
-        return;
-      }
-    }
-    batch.clear();
-    // 200 ms: how long a client's ping or close waits at most while no events flow.
-    switch (feed.next(batch, 200ms, [this] { return stopping(); })) {
-      case Feed::Status::stopped:
-        close_and_wait(ws::kGoingAway, "server stopping");
-        return;
-      case Feed::Status::overflow:
-        close_and_wait(ws::kPolicyViolation, "viewer fell too far behind");
-        return;
-      case Feed::Status::ready:
-        break;
-    }
-    std::string out;
-    for (const auto& e : batch) out += ws::encode_frame(ws::Opcode::text, ws_message(e));
-    if (!out.empty()) {
-      if (!send(out)) return;
-    } else if (std::chrono::steady_clock::now() - last_write > 30s) {
-      if (!send(ws::encode_frame(ws::Opcode::ping, ""))) return;
-    }
-  }
+  if (!ws::valid_client_key(key)) return http::send_error(res, 400, "bad_request", "Sec-WebSocket-Key must be the base64 of 16 bytes");
+  hand_over(req, res,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + ws::accept_key(key) +
+                "\r\n\r\n",
+            Fanout::Kind::websocket);
 }
 
 }  // namespace orch::live

@@ -1,10 +1,13 @@
 #pragma once
 // The live view of `orch serve`: GET /events (Server-Sent Events of the bus, resumable with
 // Last-Event-ID), GET /ws (the same events as WebSocket text frames), GET /status (the stack
-// at a glance, as JSON) and GET / (a self-contained status page fed by /health, /status and /events).
+// at a glance, as JSON) and GET / (a self-contained status page fed by /health, /status and
+// /events). The handlers check the request, take the connection from the HTTP server and hand it
+// to the Fanout, so viewers hold no HTTP worker.
 #include <atomic>
 
-#include "live/feed.hpp"
+#include "live/fanout.hpp"
+#include "live/hub.hpp"
 #include "serve/module.hpp"
 
 namespace orch::live {
@@ -13,31 +16,23 @@ class Module final : public orch::Module {
  public:
   explicit Module(ServeContext& ctx);
   const char* name() const override { return "live"; }
-  void stop() override { stopping_ = true; }
+  void stop() override { fanout_.stop(); }
 
  private:
   void events(const httplib::Request& req, httplib::Response& res);
   void websocket(const httplib::Request& req, httplib::Response& res);
-  void run_websocket(int fd, Feed& feed);
   void page(const httplib::Request& req, httplib::Response& res);
   void status(const httplib::Request& req, httplib::Response& res);
   bool authorized(const httplib::Request& req, httplib::Response& res);
-  bool stopping() const { return stopping_ || ctx_.http.stopping(); }
+  // Takes the connection, writes `head` on it and hands it to the fan-out.
+  void hand_over(const httplib::Request& req, httplib::Response& res, const std::string& head, Fanout::Kind kind);
   ServeContext& ctx_;
-  Gauge& viewers_;
-  Gauge& ws_viewers_;
-  std::atomic<bool> stopping_{false};
+  Hub hub_;  // before fanout_: the fan-out's viewers detach from it when they go
+  Fanout fanout_;
 };
 
 // GET /status: what /health does not show: containers (state, health, service) and the heal
 // quarantine list. Docker or the state store being down shows as an error field, never a 5xx.
 json stack_status(ServeContext& ctx);
-
-// The SSE frame for one event: "id: ..\nevent: ..\ndata: ..\n\n".
-std::string sse_frame(const Event& e);
-
-// The WebSocket text of one event: its CloudEvent JSON plus the extension attribute `streamid`
-// (the stream id, for resuming with ?last_event_id=).
-std::string ws_message(const Event& e);
 
 }  // namespace orch::live
