@@ -86,9 +86,11 @@ class Bus {
   // never deduplicates.
   virtual std::optional<PublishReceipt> publish_unique(const Event& e, const std::string& dedupe_key, Millis ttl) = 0;
 
-  // Live delivery of events published from now on (from every instance, with Redis). Handlers
-  // run on a bus thread and must return quickly.
-  virtual Subscription subscribe(Handler h) = 0;
+  // Live delivery of events published from now on (from every instance, with Redis) whose type
+  // starts with one of `type_prefixes` (none: every event). Handlers run on a bus thread and must
+  // return quickly. With Redis, entries no subscriber asked for are skipped before being parsed.
+  virtual Subscription subscribe(Handler h, std::vector<std::string> type_prefixes) = 0;
+  Subscription subscribe(Handler h) { return subscribe(std::move(h), {}); }
 
   // Stored events after stream id `after` (exclusive; empty = the oldest kept), oldest first.
   // These two throw UnreachableError when the store cannot be read (Redis down).
@@ -106,6 +108,9 @@ class Bus {
   // Stops background threads; flushes what can be flushed.
   virtual void close() = 0;
 };
+
+// Whether `type` starts with one of `prefixes`; an empty list matches every type.
+bool type_matches(const std::vector<std::string>& prefixes, std::string_view type);
 
 class Metrics;
 std::unique_ptr<Bus> make_memory_bus(size_t keep = 10'000, Metrics* metrics = nullptr);

@@ -8,8 +8,23 @@ namespace orch {
 
 using namespace std::chrono_literals;
 
+constexpr auto kGather = 10ms;  // the most a live event waits for company
+
+namespace {
+
+// An entry without a `type` field (an older publisher) is parsed to find out.
+bool wanted(const std::vector<RedisReply>& fields, const std::function<bool(std::string_view)>& wants) {
+  for (size_t i = 0; i + 1 < fields.size(); i += 2)
+    if (fields[i].str == "type") return wants(fields[i + 1].str);
+  return true;
+}
+
+}  // namespace
+
+
 void follow_events(const RedisUrl& url, std::string after, const std::function<void(const Event&)>& on_event,
-                   const std::function<bool()>& cancelled, const std::function<void(bool, const std::string&)>& on_connection) {
+                   const std::function<bool()>& cancelled, const std::function<void(bool, const std::string&)>& on_connection,
+                   const std::function<bool(std::string_view type)>& wants) {
   std::unique_ptr<RedisConnection> c;
   Millis backoff = 100ms;
   while (!cancelled()) {
@@ -27,9 +42,13 @@ void follow_events(const RedisUrl& url, std::string after, const std::function<v
       }
       auto reply = c->command({"XREAD", "COUNT", "500", "BLOCK", "1000", "STREAMS", kEventsStream, after});
       if (reply.is_nil() || reply.elements.empty()) continue;
+      // Under a stream of events, reading as soon as one arrives costs a round trip (and a wake-up
+      // on both sides) per event; a short pause after a partial batch lets them gather instead.
+      if (reply.elements[0].elements[1].elements.size() < 500) std::this_thread::sleep_for(kGather);
       for (const auto& entry : reply.elements[0].elements[1].elements) {
         after = entry.elements[0].str;
         const auto& f = entry.elements[1].elements;
+        if (wants && !wanted(f, wants)) continue;
         for (size_t i = 0; i + 1 < f.size(); i += 2) {
           if (f[i].str != "event") continue;
           auto j = json::parse(f[i + 1].str, nullptr, false);

@@ -9,7 +9,10 @@
 
 namespace orch {
 
+// `wants`, when given, is asked with the entry's `type` field (written by publishers since the
+// field exists) and entries it refuses are skipped unparsed.
 void follow_events(const RedisUrl& url, std::string after, const std::function<void(const Event&)>& on_event,
-                   const std::function<bool()>& cancelled, const std::function<void(bool, const std::string&)>& on_connection = {});
+                   const std::function<bool()>& cancelled, const std::function<void(bool, const std::string&)>& on_connection = {},
+                   const std::function<bool(std::string_view type)>& wants = {});
 
 }  // namespace orch

@@ -73,10 +73,17 @@ class MemoryBus final : public Bus {
     return publish(e);
   }
 
-  Subscription subscribe(Handler h) override {
+  using Bus::subscribe;
+  Subscription subscribe(Handler h, std::vector<std::string> type_prefixes) override {
     std::lock_guard lock(mu_);
     auto id = ++next_handler_;
-    handlers_[id] = std::move(h);
+    if (type_prefixes.empty()) {
+      handlers_[id] = std::move(h);
+    } else {
+      handlers_[id] = [h = std::move(h), prefixes = std::move(type_prefixes)](const Event& e) {
+        if (type_matches(prefixes, e.type)) h(e);
+      };
+    }
     return Subscription([this, id] {
       std::lock_guard lock(mu_);
       handlers_.erase(id);

@@ -169,10 +169,11 @@ class RedisBus final : public Bus {
     commit(p);
   }
 
-  Subscription subscribe(Handler h) override {
+  using Bus::subscribe;
+  Subscription subscribe(Handler h, std::vector<std::string> type_prefixes) override {
     std::lock_guard lock(sub_mu_);
     auto id = ++next_sub_;
-    handlers_[id] = std::move(h);
+    handlers_[id] = Subscriber{std::move(h), std::move(type_prefixes)};
     if (!reader_.joinable()) reader_ = std::thread([this] { reader_loop(); });
     return Subscription([this, id] {
       std::lock_guard lock(sub_mu_);
@@ -257,7 +258,8 @@ class RedisBus final : public Bus {
 
   std::optional<PublishReceipt> submit(const Event& e, const std::string& key, long long ttl_s) {
     Pending p;
-    p.record = OutboxRecord{kEventsStream, e.to_json(), key, ttl_s, true, json::object()};
+    // The type as a field of its own lets readers skip entries without parsing the event.
+    p.record = OutboxRecord{kEventsStream, e.to_json(), key, ttl_s, true, json{{"type", e.type}}};
     // Serialised here, before joining the line, so the leader's batch is only I/O.
     p.record.wire = p.record.event.dump(-1, ' ', false, json::error_handler_t::replace);
     auto receipt = commit(p);
@@ -420,11 +422,18 @@ class RedisBus final : public Bus {
           std::vector<Handler> handlers;
           {
             std::lock_guard lock(sub_mu_);
-            for (auto& [id, h] : handlers_) handlers.push_back(h);
+            for (auto& [id, sub] : handlers_)
+              if (type_matches(sub.type_prefixes, e.type)) handlers.push_back(sub.handler);
           }
           for (auto& h : handlers) h(e);
         },
-        [this] { return reader_stop_.load(); });
+        [this] { return reader_stop_.load(); }, {},
+        [this](std::string_view type) {
+          std::lock_guard lock(sub_mu_);
+          for (auto& [id, sub] : handlers_)
+            if (type_matches(sub.type_prefixes, type)) return true;
+          return false;
+        });
   }
 
   RedisConnection& query_connection() {
@@ -462,7 +471,11 @@ class RedisBus final : public Bus {
   std::string last_error_;
 
   std::mutex sub_mu_;
-  std::map<unsigned long long, Handler> handlers_;
+  struct Subscriber {
+    Handler handler;
+    std::vector<std::string> type_prefixes;
+  };
+  std::map<unsigned long long, Subscriber> handlers_;
   unsigned long long next_sub_ = 0;
   std::thread reader_;
   std::atomic<bool> reader_stop_{false};

@@ -65,18 +65,38 @@ void Session::notify(const std::string& method, json params) {
 
 Server::Server(Context ctx) : ctx_(std::move(ctx)) {
   tools_ = make_tools(ctx_);
-  bus_sub_ = ctx_.bus.subscribe([this](const Event& e) { on_bus_event(e); });
 }
 
 Server::~Server() { bus_sub_.reset(); }
 
 void Server::attach(Session* s) {
-  std::lock_guard lock(sessions_mu_);
-  sessions_.insert(s);
+  {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.insert(s);
+  }
+  update_bus_subscription();
 }
+
 void Server::detach(Session* s) {
-  std::lock_guard lock(sessions_mu_);
-  sessions_.erase(s);
+  {
+    std::lock_guard lock(sessions_mu_);
+    sessions_.erase(s);
+  }
+  update_bus_subscription();
+}
+
+// Subscribed to the bus only while a client is connected: with none, the bus need not read back
+// (and parse) every event for us.
+void Server::update_bus_subscription() {
+  std::lock_guard lock(bus_mu_);
+  bool wanted;
+  {
+    std::lock_guard slock(sessions_mu_);
+    wanted = !sessions_.empty();
+  }
+  if (wanted && !subscribed_) bus_sub_ = ctx_.bus.subscribe([this](const Event& e) { on_bus_event(e); });
+  if (!wanted && subscribed_) bus_sub_.reset();
+  subscribed_ = wanted;
 }
 
 void Server::on_bus_event(const Event& e) {

@@ -86,11 +86,14 @@ class Server {
   json call_tool(const json& params, const json& id, Session& session, const Sink& request_sink);
   json read_resource(const std::string& uri);
   void on_bus_event(const Event& e);
+  void update_bus_subscription();
 
   Context ctx_;
   std::vector<Tool> tools_;
   std::mutex sessions_mu_;
   std::set<Session*> sessions_;
+  std::mutex bus_mu_;  // guards the two below; taken before sessions_mu_
+  bool subscribed_ = false;
   Subscription bus_sub_;
 };
 

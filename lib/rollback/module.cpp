@@ -74,7 +74,7 @@ Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
 Module::~Module() { stop(); }
 
 void Module::start() {
-  sub_ = ctx_.bus.subscribe([this](const Event& e) { on_event(e); });
+  sub_ = ctx_.bus.subscribe([this](const Event& e) { on_event(e); }, {"container.started", "heal.quarantined"});
   thread_ = std::thread([this] {
     while (!stop_.wait_for(2s)) tick();
   });

@@ -97,6 +97,49 @@ TEST_F(RedisBusTest, LiveSubscribersSeeEventsFromEveryInstance) {
   EXPECT_EQ(seen, (std::vector<std::string>{"one", "two"}));
 }
 
+TEST_F(RedisBusTest, TypedSubscribersGetOnlyTheirTypesAndEntriesCarryTheType) {
+  auto bus = make();
+  std::mutex mu;
+  std::vector<std::string> heal, all;
+  auto typed = bus->subscribe(
+      [&](const Event& e) {
+        std::lock_guard lock(mu);
+        heal.push_back(e.type);
+      },
+      {"heal.", "container.started"});
+  std::this_thread::sleep_for(200ms);  // the reader starts at the stream's end
+  for (const char* type : {"content.published", "heal.restarted", "container.started", "container.died", "heal.failed"})
+    bus->publish(make_event(type, "s", {}));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return heal.size() == 3;
+  }));
+  {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(heal, (std::vector<std::string>{"heal.restarted", "container.started", "heal.failed"}));
+  }
+  // The stream entry names its type in a field of its own, which readers filter on unparsed.
+  RedisConnection c(parse_redis_url(redis.url()), 1s);
+  auto entries = c.command({"XRANGE", kEventsStream, "-", "+", "COUNT", "1"});
+  const auto& fields = entries.elements[0].elements[1].elements;
+  ASSERT_EQ(fields.size(), 4u);
+  EXPECT_EQ(fields[2].str, "type");
+  EXPECT_EQ(fields[3].str, "content.published");
+  // An untyped subscriber alongside still gets everything.
+  auto every = bus->subscribe([&](const Event& e) {
+    std::lock_guard lock(mu);
+    all.push_back(e.type);
+  });
+  std::this_thread::sleep_for(100ms);
+  bus->publish(make_event("content.deleted", "s", {}));
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(mu);
+    return all.size() == 1;
+  }));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(heal.size(), 3u);
+}
+
 TEST_F(RedisBusTest, OutboxHoldsEventsWhileRedisIsDownAndFlushesInOrder) {
   auto bus = make();
   bus->publish(make_event("before", "s", {}));
@@ -178,11 +221,14 @@ TEST(MemoryBus, SameContract) {
   auto bus = make_memory_bus();
   std::vector<std::string> seen;
   auto sub = bus->subscribe([&](const Event& e) { seen.push_back(e.type); });
+  std::vector<std::string> only_b;
+  auto typed = bus->subscribe([&](const Event& e) { only_b.push_back(e.type); }, {"b"});
   auto q = bus->work_queue("g", "c", 1s);
   auto r1 = bus->publish(make_event("a", "s", {}));
   EXPECT_TRUE(bus->publish_unique(make_event("b", "s", {}), "k", 1h));
   EXPECT_FALSE(bus->publish_unique(make_event("b", "s", {}), "k", 1h));
   EXPECT_EQ(seen, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(only_b, (std::vector<std::string>{"b"}));
   EXPECT_EQ(bus->read_after(r1.stream_id, 10).size(), 1u);
   EXPECT_EQ(bus->recent(10).size(), 2u);
   EXPECT_EQ(q->next(10ms)->event.type, "a");
