@@ -14,24 +14,9 @@ using namespace std::chrono_literals;
 
 namespace {
 
-test::DockerEngine* engine = nullptr;
-
-class EngineEnv : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (test::DockerEngine::available()) engine = new test::DockerEngine();
-  }
-  void TearDown() override {
-    delete engine;
-    engine = nullptr;
-  }
-};
-[[maybe_unused]] auto* env = ::testing::AddGlobalTestEnvironment(new EngineEnv);
+test::DockerEngine*& engine = test::share_engine();
 
 Client client() { return Client(Endpoint{engine->socket(), "http://localhost", std::nullopt}); }
-
-#define REQUIRE_ENGINE() \
-  if (!engine) GTEST_SKIP() << "dockerd or busybox-static not installed"
 
 TEST(DockerClient, NegotiatesTheEngineVersion) {
   REQUIRE_ENGINE();

@@ -17,22 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 using Env = std::map<std::string, std::string>;
-DockerEngine* engine = nullptr;
-
-class EngineEnv : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (DockerEngine::available()) engine = new DockerEngine();
-  }
-  void TearDown() override {
-    delete engine;
-    engine = nullptr;
-  }
-};
-[[maybe_unused]] auto* env = ::testing::AddGlobalTestEnvironment(new EngineEnv);
-
-#define REQUIRE_ENGINE() \
-  if (!engine) GTEST_SKIP() << "dockerd or busybox-static not installed"
+DockerEngine*& engine = share_engine();
 
 std::vector<json> bus_events(const RedisServer& redis, const std::string& type_prefix = "") {
   RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);

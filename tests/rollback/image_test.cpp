@@ -16,33 +16,19 @@ using namespace std::chrono_literals;
 namespace {
 
 using Env = std::map<std::string, std::string>;
-DockerEngine* engine = nullptr;
+void commit(DockerEngine& engine, const std::string& tag, const std::string& cmd) {
+  engine.must({"create", "--name", "img-src", engine.image(), "true"});
+  engine.must({"commit", "--change", cmd, "img-src", tag});
+  engine.must({"rm", "img-src"});
+}
 
-class EngineEnv : public ::testing::Environment {
- public:
-  void SetUp() override {
-    if (!DockerEngine::available()) return;
-    engine = new DockerEngine();
-    // v1 is healthy (it creates /tmp/ok); v2 never is; broken exits at once.
-    engine->must({"tag", engine->image(), "orch-test/app:base"});
-    commit("orch-test/app:v1", R"(CMD ["sh","-c","touch /tmp/ok; exec sleep 3600"])");
-    commit("orch-test/app:v2", R"(CMD ["sleep","3600"])");
-    commit("orch-test/app:broken", R"(CMD ["sh","-c","exit 7"])");
-  }
-  void TearDown() override {
-    delete engine;
-    engine = nullptr;
-  }
-  static void commit(const std::string& tag, const std::string& cmd) {
-    engine->must({"create", "--name", "img-src", engine->image(), "true"});
-    engine->must({"commit", "--change", cmd, "img-src", tag});
-    engine->must({"rm", "img-src"});
-  }
-};
-[[maybe_unused]] auto* env = ::testing::AddGlobalTestEnvironment(new EngineEnv);
-
-#define REQUIRE_ENGINE() \
-  if (!engine) GTEST_SKIP() << "no dockerd"
+// v1 is healthy (it creates /tmp/ok); v2 never is; broken exits at once.
+DockerEngine*& engine = share_engine([](DockerEngine& e) {
+  e.must({"tag", e.image(), "orch-test/app:base"});
+  commit(e, "orch-test/app:v1", R"(CMD ["sh","-c","touch /tmp/ok; exec sleep 3600"])");
+  commit(e, "orch-test/app:v2", R"(CMD ["sleep","3600"])");
+  commit(e, "orch-test/app:broken", R"(CMD ["sh","-c","exit 7"])");
+});
 
 docker::Client client() { return docker::Client(docker::Endpoint{engine->socket(), "http://localhost", std::nullopt}); }
 

@@ -1,5 +1,7 @@
 #include "support/docker_engine.hpp"
 
+#include <gtest/gtest.h>
+
 #include <unistd.h>
 
 #include <filesystem>
@@ -76,6 +78,35 @@ void DockerEngine::import_busybox() {
   auto tar = run({"tar", "-C", root, "-cf", dir_.path() + "/rootfs.tar", "."});
   if (tar.code != 0) throw std::runtime_error("tar failed: " + tar.output);
   must({"import", "--change", "CMD [\"/bin/sh\"]", dir_.path() + "/rootfs.tar", image_});
+}
+
+namespace {
+
+class SharedEngine : public ::testing::Environment {
+ public:
+  explicit SharedEngine(std::function<void(DockerEngine&)> prepare) : prepare_(std::move(prepare)) {}
+  void SetUp() override {
+    if (!DockerEngine::available()) return;
+    engine_ = new DockerEngine();
+    if (prepare_) prepare_(*engine_);
+  }
+  void TearDown() override {
+    delete engine_;
+    engine_ = nullptr;
+  }
+  DockerEngine*& slot() { return engine_; }
+
+ private:
+  std::function<void(DockerEngine&)> prepare_;
+  DockerEngine* engine_ = nullptr;
+};
+
+}  // namespace
+
+DockerEngine*& share_engine(std::function<void(DockerEngine&)> prepare) {
+  auto* env = new SharedEngine(std::move(prepare));
+  ::testing::AddGlobalTestEnvironment(env);  // GoogleTest owns it
+  return env->slot();
 }
 
 }  // namespace orch::test

@@ -1,6 +1,7 @@
 #pragma once
 // A real Docker engine (dockerd) private to a test suite, on its own unix socket, with a busybox
 // image imported from Debian's busybox-static. Skips (GTEST_SKIP) only when dockerd is missing.
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -32,4 +33,13 @@ class DockerEngine {
   std::string image_ = "orch-test/busybox:latest";
 };
 
+// One engine for a whole test binary (dockerd takes seconds to start). Registers a GoogleTest
+// environment that starts it before the first test, runs `prepare` on it (tag images, ...), and
+// stops it after the last. Use at namespace scope:
+//   DockerEngine*& engine = share_engine();   // null while no test runs, or when unavailable
+DockerEngine*& share_engine(std::function<void(DockerEngine&)> prepare = {});
+
 }  // namespace orch::test
+
+#define REQUIRE_ENGINE() \
+  if (!engine) GTEST_SKIP() << "dockerd or busybox-static not installed"
