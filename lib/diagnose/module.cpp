@@ -23,6 +23,7 @@ Module::Module(ServeContext& ctx)
       up_(ctx.metrics.gauge("orch_service_up", "1 up, 0.5 degraded, 0 down, per service", {"service"})),
       response_ms_(ctx.metrics.gauge("orch_service_response_ms", "Last health probe response time, per service", {"service"})) {
   ctx.http.allow("/diagnose", "POST");
+  ctx.http.guard("/diagnose", http::Server::Rate::limited);
   ctx.http.routes().Post("/diagnose", [this](const httplib::Request& req, httplib::Response& res) {
     if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
     auto parsed = http::read_json_object_or_empty(req, res);

@@ -25,6 +25,7 @@ Module::Module(ServeContext& ctx)
       docker_connected_(ctx.metrics.gauge("orch_docker_connected", "1 when the Docker engine is reachable").get()) {
   ctx.status.set_component("docker", Health::off, {{"endpoint", ctx.docker.endpoint().describe()}}, ctx.docker_expected);
   ctx.http.allow("/heal", "POST");
+  ctx.http.guard("/heal", http::Server::Rate::limited);
   ctx.http.routes().Post("/heal", [this](const httplib::Request& req, httplib::Response& res) {
     if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
     auto parsed = http::read_json_object_or_empty(req, res);

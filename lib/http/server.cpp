@@ -10,6 +10,17 @@
 namespace orch::http {
 
 Server::Server(ServerOptions opts) : opts_(std::move(opts)) {
+  const Clock& clock = opts_.clock ? *opts_.clock : SystemClock::instance();
+  auth_failures_ = std::make_unique<TokenBuckets>(opts_.auth_failures_per_minute, clock);
+  requests_ = std::make_unique<TokenBuckets>(opts_.requests_per_minute, clock);
+  // Runs before the route's handler: a refused client costs no handler work.
+  server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    return admit(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
+  });
+  // Every 401 (webhook or control endpoint) spends one of the client's failure tokens.
+  server_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (res.status == 401) auth_failures_->take(req.remote_addr);
+  });
   server_.set_tcp_nodelay(true);
   const size_t threads = opts_.threads;
   server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -53,6 +64,35 @@ Server::Server(ServerOptions opts) : opts_(std::move(opts)) {
 Server::~Server() { stop(); }
 
 void Server::allow(const std::string& path, const std::string& methods) { allowed_methods_[path] = methods; }
+
+void Server::guard(const std::string& path, Rate rate) { guarded_[path] = rate; }
+
+bool Server::admit(const httplib::Request& req, httplib::Response& res) {
+  auto it = guarded_.find(req.path);
+  if (it == guarded_.end()) return true;
+  auto refuse = [&](std::chrono::milliseconds wait, const char* reason, const char* message) {
+    // This runs before httplib reads the body, and httplib does not skip an unread one: the
+    // connection cannot carry another request. Marking the request "Connection: close" makes
+    // httplib answer so (the request object is httplib's own, non-const; only the view is const).
+    if (const auto length = req.get_header_value("Content-Length"); (!length.empty() && length != "0") || req.has_header("Transfer-Encoding")) {
+      auto& headers = const_cast<httplib::Request&>(req).headers;
+      headers.erase("Connection");
+      headers.emplace("Connection", "close");
+    }
+    res.set_header("Retry-After", std::to_string((wait.count() + 999) / 1000));
+    send_error(res, 429, "rate_limited", message);
+    if (on_rate_limited_) on_rate_limited_(reason);
+    spdlog::info("http {} {} refused 429 ({}) peer={}", req.method, req.path, reason, req.remote_addr);
+    return false;
+  };
+  if (auto wait = auth_failures_->wait_for(req.remote_addr); wait.count() > 0)
+    return refuse(wait, "auth_failures", "too many failed authentications from this address; retry later");
+  if (it->second == Rate::limited) {
+    if (auto wait = requests_->take(req.remote_addr); wait.count() > 0)
+      return refuse(wait, "requests", "too many requests from this address; retry later");
+  }
+  return true;
+}
 
 void Server::on_error(const std::string& path, std::function<void(int)> observer) {
   error_observers_[path] = std::move(observer);

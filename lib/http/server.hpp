@@ -6,11 +6,15 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
 
+#include "core/clock.hpp"
 #include "core/json.hpp"
+#include "http/rate_limit.hpp"
 
 namespace orch::http {
 
@@ -19,6 +23,10 @@ struct ServerOptions {
   int port = 9000;  // 0 = any free port (tests)
   size_t threads = 256;
   size_t body_limit = 1 << 20;
+  // Per client address and minute; 0 = no limit (ORCH_AUTH_FAILURE_LIMIT, ORCH_RATE_LIMIT).
+  long long auth_failures_per_minute = 0;
+  long long requests_per_minute = 0;
+  const Clock* clock = nullptr;  // null = the system clock
 };
 
 class Server {
@@ -42,6 +50,15 @@ class Server {
   void on_error(const std::string& path, std::function<void(int status)> observer);
   bool stopping() const { return stopping_.load(); }
 
+  // Declares a path that checks credentials. A client address whose authentications failed too
+  // often (its 401s used up auth_failures_per_minute) gets 429 on every guarded path until its
+  // bucket refills; on a Rate::limited path every request also counts against requests_per_minute.
+  // Probes and /metrics stay unguarded: a limit must never fail a healthcheck.
+  enum class Rate { unlimited, limited };
+  void guard(const std::string& path, Rate rate);
+  // Called with "auth_failures" or "requests" for each 429 the limits answer (metrics).
+  void on_rate_limited(std::function<void(const char* reason)> observer) { on_rate_limited_ = std::move(observer); }
+
  private:
   ServerOptions opts_;
   httplib::Server server_;
@@ -50,6 +67,11 @@ class Server {
   std::atomic<bool> stopping_{false};
   std::map<std::string, std::function<void(int)>> error_observers_;
   std::map<std::string, std::string> allowed_methods_;
+  std::map<std::string, Rate> guarded_;
+  std::unique_ptr<TokenBuckets> auth_failures_, requests_;
+  std::function<void(const char*)> on_rate_limited_;
+
+  bool admit(const httplib::Request& req, httplib::Response& res);
 };
 
 // {"error": code, "message": message} with `status`.

@@ -81,6 +81,7 @@ Module::Module(ServeContext& ctx)
   ctx.http.allow("/ws", "GET");
   ctx.http.allow("/status", "GET");
   ctx.http.allow("/", "GET");
+  for (const char* path : {"/events", "/ws", "/status", "/"}) ctx.http.guard(path, http::Server::Rate::unlimited);
   ctx.http.routes().Get("/events", [this](const httplib::Request& req, httplib::Response& res) { events(req, res); });
   ctx.http.routes().Get("/ws", [this](const httplib::Request& req, httplib::Response& res) { websocket(req, res); });
   ctx.http.routes().Get("/status", [this](const httplib::Request& req, httplib::Response& res) { status(req, res); });

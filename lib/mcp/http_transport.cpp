@@ -24,6 +24,7 @@ HttpModule::HttpModule(ServeContext& ctx) : ctx_(ctx) {
   server_ = std::make_unique<Server>(std::move(mc));
   auto& r = ctx.http.routes();
   ctx.http.allow("/mcp", "GET, POST, DELETE");
+  ctx.http.guard("/mcp", http::Server::Rate::limited);
   r.Post("/mcp", [this](const httplib::Request& req, httplib::Response& res) { post(req, res); });
   r.Get("/mcp", [this](const httplib::Request& req, httplib::Response& res) { get(req, res); });
   r.Delete("/mcp", [this](const httplib::Request& req, httplib::Response& res) { del(req, res); });

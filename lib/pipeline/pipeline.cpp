@@ -57,6 +57,7 @@ Module::Module(ServeContext& ctx)
   // Bad docling settings stop orch serve at start (ConfigError) rather than failing every job.
   if (ctx.config.settings.has("DOCLING_API_URL")) docling_request(ctx.config.settings, "http://check");
   ctx.http.allow("/sync-test", "POST");
+  ctx.http.guard("/sync-test", http::Server::Rate::limited);
   ctx.http.routes().Post("/sync-test", [this](const httplib::Request& req, httplib::Response& res) {
     if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
     auto parsed = http::read_json_object_or_empty(req, res);

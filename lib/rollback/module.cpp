@@ -23,6 +23,7 @@ int run_deploy_command(const Settings& s, const std::string& repo) {
 
 Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
   ctx.http.allow("/rollback", "POST");
+  ctx.http.guard("/rollback", http::Server::Rate::limited);
   ctx.http.routes().Post("/rollback", [this](const httplib::Request& req, httplib::Response& res) {
     if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
     auto body = http::read_json_body(req, res);

@@ -32,7 +32,9 @@ int Daemon::start() {
   p.bus = make_bus(config_, &p.metrics);
   p.http = std::make_unique<http::Server>(http::ServerOptions{
       s.str("BIND"), static_cast<int>(s.integer("PORT")), static_cast<size_t>(s.integer("ORCH_HTTP_THREADS")),
-      static_cast<size_t>(s.integer("ORCH_BODY_LIMIT"))});
+      static_cast<size_t>(s.integer("ORCH_BODY_LIMIT")), s.integer("ORCH_AUTH_FAILURE_LIMIT"), s.integer("ORCH_RATE_LIMIT")});
+  auto& limited = p.metrics.counter("orch_http_rate_limited_total", "Requests answered 429, by limit", {"limit"});
+  p.http->on_rate_limited([&limited](const char* limit) { limited.labels({limit}).inc(); });
   p.docker = std::make_unique<docker::Client>(docker::endpoint_from(s));
   p.state = make_state_store(s);
   p.notifier = std::make_unique<Notifier>(s.str("NOTIFY_WEBHOOK_URL"));

@@ -16,6 +16,7 @@ Endpoint::Endpoint(ServeContext& ctx)
       received_(ctx.metrics.counter("orch_webhooks_received_total", "CMS webhooks received, by result", {"result"})) {
   ctx.http.routes().Post("/webhook/builder", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
   ctx.http.allow("/webhook/builder", "POST");
+  ctx.http.guard("/webhook/builder", http::Server::Rate::unlimited);  // CMS bursts are not throttled
   ctx.http.on_error("/webhook/builder", [this](int status) {
     if (status == 413) received_.labels({"too_large"}).inc();
   });

@@ -11,6 +11,7 @@
 #include "http/client.hpp"
 #include "http/connection.hpp"
 #include "http/server.hpp"
+#include "core/clock.hpp"
 #include "support/process.hpp"
 
 using namespace orch;
@@ -19,8 +20,15 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string raw_exchange(int port, const std::string& request) {
+// Sends `request` from `source` (any 127.x address is this host) and reads until the server closes.
+std::string raw_exchange(int port, const std::string& request, const char* source = nullptr) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (source) {
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    inet_pton(AF_INET, source, &local.sin_addr);
+    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(static_cast<uint16_t>(port));
@@ -76,6 +84,65 @@ TEST(Server, AHandlerCanTakeItsConnectionOver) {
   auto got = raw_exchange(server.port(), "GET /upgrade HTTP/1.1\r\nHost: x\r\n\r\n");
   // What httplib wrote after the handler went to /dev/null: the client saw only our bytes.
   EXPECT_EQ(got, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nours");
+}
+
+// "HTTP/1.1 429 Too Many Requests..." -> 429
+int status_of(const std::string& response) { return response.size() > 12 ? std::stoi(response.substr(9, 3)) : 0; }
+
+TEST(Server, LimitsControlRequestsAndFailedAuthenticationsPerClient) {
+  FakeClock clock;
+  http::ServerOptions opts{"127.0.0.1", 0};
+  opts.auth_failures_per_minute = 2;
+  opts.requests_per_minute = 3;
+  opts.clock = &clock;
+  http::Server server(opts);
+  auto handler = [](const httplib::Request& req, httplib::Response& res) {
+    if (req.get_header_value("Authorization") != "Bearer right") return http::send_error(res, 401, "unauthorized", "no");
+    res.set_content("ok", "text/plain");
+  };
+  server.routes().Post("/control", handler);
+  server.routes().Post("/hook", handler);
+  server.routes().Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok", "text/plain"); });
+  server.guard("/control", http::Server::Rate::limited);
+  server.guard("/hook", http::Server::Rate::unlimited);
+  std::vector<std::string> refused;
+  server.on_rate_limited([&](const char* reason) { refused.emplace_back(reason); });
+  server.start();
+  const auto base = "http://127.0.0.1:" + std::to_string(server.port());
+  auto post = [&](const std::string& path, const std::string& token) {
+    return http::send({"POST", base + path, {{"Authorization", "Bearer " + token}}, "{}"});
+  };
+
+  // Requests: 3 a minute on /control; /hook is guarded but not counted.
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(post("/control", "right").status, 200) << i;
+  auto limited = post("/control", "right");
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(json::parse(limited.body)["error"], "rate_limited");
+  EXPECT_EQ(limited.header("retry-after"), "20");
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(post("/hook", "right").status, 200) << i;
+  // Another address is not affected.
+  auto other = raw_exchange(server.port(), "POST /control HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer right\r\n"
+                                           "Content-Length: 2\r\nConnection: close\r\n\r\n{}", "127.0.0.2");
+  EXPECT_EQ(status_of(other), 200) << other;
+  clock.advance(std::chrono::seconds(20));
+  EXPECT_EQ(post("/control", "right").status, 200);
+
+  // Failed authentications: two 401s, then this address gets 429 on every guarded path, even
+  // with the right credentials; unguarded paths (probes) still answer.
+  EXPECT_EQ(post("/hook", "wrong").status, 401);
+  EXPECT_EQ(post("/hook", "wrong").status, 401);
+  auto blocked = post("/hook", "right");
+  EXPECT_EQ(blocked.status, 429);
+  EXPECT_EQ(blocked.header("retry-after"), "30");
+  EXPECT_EQ(post("/control", "right").status, 429);
+  EXPECT_EQ(http::send({"GET", base + "/healthz"}).status, 200);
+  // The body of a refused request is not read, so its connection is not kept alive.
+  EXPECT_EQ(blocked.header("connection"), "close");
+  EXPECT_EQ(http::send({"GET", base + "/control"}).status, 429) << "no body: the connection may stay";
+  clock.advance(std::chrono::seconds(30));
+  EXPECT_EQ(post("/hook", "right").status, 200);
+
+  EXPECT_EQ(refused, (std::vector<std::string>{"requests", "auth_failures", "auth_failures", "auth_failures"}));
 }
 
 }  // namespace

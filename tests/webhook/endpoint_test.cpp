@@ -206,4 +206,32 @@ TEST(WebhookWithoutRedis, InProcessBusAndUnconfiguredSecret) {
   EXPECT_NE(metrics.find("orch_events_published_total{type=\"content.published\"} 1"), std::string::npos) << metrics;
 }
 
+TEST(WebhookWithoutRedis, RepeatedBadCredentialsGet429AndNoEventWhileProbesStillAnswer) {
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_AUTH_FAILURE_LIMIT", "3"}});
+  const auto body = sample("publish.json");
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(orch.post("/webhook/builder", body, {{"x-builder-secret", "guess-" + std::to_string(i)}}).status, 401);
+  // The right secret from the same address is refused too: guessing stops being cheap.
+  auto refused = orch.post("/webhook/builder", body, {{"x-builder-secret", kSecret}});
+  EXPECT_EQ(refused.status, 429);
+  EXPECT_EQ(json::parse(refused.body)["error"], "rate_limited");
+  EXPECT_GE(std::stoi(refused.header("retry-after")), 1);
+  EXPECT_EQ(orch.get("/events").status, 429) << "every endpoint that checks credentials is closed to this address";
+  EXPECT_EQ(orch.get("/healthz").status, 200);
+  EXPECT_EQ(orch.get("/readyz").status, 200);
+  auto metrics = orch.get("/metrics").body;
+  EXPECT_NE(metrics.find("orch_http_rate_limited_total{limit=\"auth_failures\"} 2"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("orch_events_published_total{type=\"content.published\"}"), std::string::npos) << "no event for a refused webhook";
+}
+
+TEST(ControlEndpoints, RequestsPerClientAreLimitedByOrchRateLimit) {
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_RATE_LIMIT", "2"}});
+  const std::string body = R"({"services":[],"actions":["health"]})";
+  for (int i = 0; i < 2; ++i) EXPECT_NE(orch.post("/diagnose", body, {{"Content-Type", "application/json"}}).status, 429) << i;
+  auto limited = orch.post("/diagnose", body, {{"Content-Type", "application/json"}});
+  EXPECT_EQ(limited.status, 429);
+  EXPECT_EQ(limited.header("retry-after"), "30");
+  EXPECT_EQ(orch.post("/heal", "{}", {{"Content-Type", "application/json"}}).status, 429) << "one budget per client for all control endpoints";
+  EXPECT_EQ(orch.get("/health").status, 200);
+}
+
 }  // namespace
