@@ -26,6 +26,7 @@ std::chrono::milliseconds TokenBuckets::take(const std::string& client) {
   if (it == buckets_.end()) {
     if (buckets_.size() >= max_clients_) make_room(now);
     it = buckets_.emplace(client, Bucket{limit_, now}).first;
+    size_.store(buckets_.size(), std::memory_order_relaxed);
   }
   auto& b = it->second;
   b.tokens = refilled(b, now);
@@ -35,12 +36,17 @@ std::chrono::milliseconds TokenBuckets::take(const std::string& client) {
   return std::chrono::milliseconds(0);
 }
 
-std::chrono::milliseconds TokenBuckets::wait_for(const std::string& client) const {
-  if (!enabled()) return std::chrono::milliseconds(0);
+std::chrono::milliseconds TokenBuckets::wait_for(const std::string& client) {
+  if (!enabled() || size_.load(std::memory_order_relaxed) == 0) return std::chrono::milliseconds(0);
   std::lock_guard lock(mu_);
   auto it = buckets_.find(client);
   if (it == buckets_.end()) return std::chrono::milliseconds(0);
-  return wait_from(refilled(it->second, clock_.now()));
+  const double tokens = refilled(it->second, clock_.now());
+  if (tokens >= limit_) {
+    buckets_.erase(it);
+    size_.store(buckets_.size(), std::memory_order_relaxed);
+  }
+  return wait_from(tokens);
 }
 
 size_t TokenBuckets::clients() const {

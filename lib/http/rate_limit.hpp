@@ -1,6 +1,7 @@
 #pragma once
 // Token buckets per client address: `limit` tokens a minute, up to `limit` at once. Used by the
 // HTTP server for 429 answers (SPEC §5): failed authentications, and requests to control endpoints.
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <string>
@@ -19,8 +20,9 @@ class TokenBuckets {
   bool enabled() const { return limit_ > 0; }
   // Takes a token for `client`. Returns 0 when there was one, else how long until the next one.
   std::chrono::milliseconds take(const std::string& client);
-  // How long until `client` has a token again (0 = it has one now); takes nothing.
-  std::chrono::milliseconds wait_for(const std::string& client) const;
+  // How long until `client` has a token again (0 = it has one now); takes nothing. A bucket found
+  // full again is forgotten, so the table empties when clients go quiet.
+  std::chrono::milliseconds wait_for(const std::string& client);
   size_t clients() const;
 
  private:
@@ -37,6 +39,7 @@ class TokenBuckets {
   const size_t max_clients_;
   mutable std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
+  std::atomic<size_t> size_{0};  // lets wait_for skip the lock while nobody has a bucket (the usual case)
 };
 
 }  // namespace orch::http

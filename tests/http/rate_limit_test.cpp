@@ -31,6 +31,10 @@ TEST(TokenBuckets, RefillStopsAtTheLimit) {
   EXPECT_EQ(buckets.take("a"), 0ms);
   EXPECT_EQ(buckets.take("a"), 0ms);
   EXPECT_GT(buckets.take("a"), 0ms) << "an idle hour must not bank more than the limit";
+  EXPECT_EQ(buckets.clients(), 1u);
+  clock.advance(1h);
+  EXPECT_EQ(buckets.wait_for("a"), 0ms);
+  EXPECT_EQ(buckets.clients(), 0u) << "a bucket found full again is forgotten";
 }
 
 TEST(TokenBuckets, WaitForTakesNothingAndZeroMeansNoLimit) {
