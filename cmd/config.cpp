@@ -4,6 +4,7 @@
 
 #include "cli.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace orch::cli {
 namespace {
@@ -19,7 +20,7 @@ int run_config(const GlobalOptions& g, const ConfigOptions& o) {
     return 0;
   }
   if (output_format(g) == Output::json) {
-    std::cout << cfg.to_json().dump(2) << "\n";
+    std::cout << to_text(cfg.to_json(), 2) << "\n";
     return 0;
   }
   if (g.quiet) return 0;

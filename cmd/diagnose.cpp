@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "core/text.hpp"
 #include "diagnose/report.hpp"
 #include "docker/client.hpp"
 
@@ -74,7 +75,7 @@ int run_diagnose(const GlobalOptions& g, const DiagnoseOptions& o) {
   opts.tail = o.tail;
   opts.timeout = cfg.settings.duration("DIAGNOSE_TIMEOUT");
   auto report = diagnose::run(cfg, docker, opts);
-  if (output_format(g) != Output::table) std::cout << report.to_json().dump(2) << "\n";
+  if (output_format(g) != Output::table) std::cout << to_text(report.to_json(), 2) << "\n";
   else if (!g.quiet) print_table(report, use_colour());
   return report.exit_code();
 }

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "core/text.hpp"
 #include "docker/client.hpp"
 #include "heal/healer.hpp"
 #include "notify/notifier.hpp"
@@ -28,7 +29,7 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
                       heal::parse_scope(cfg.settings.str("ORCH_HEAL_SCOPE")));
   if (!o.reset.empty()) {
     bool was = healer.reset(o.reset);
-    if (output_format(g) == Output::json) std::cout << json{{"reset", o.reset}, {"was_quarantined", was}}.dump(2) << "\n";
+    if (output_format(g) == Output::json) std::cout << to_text(json{{"reset", o.reset}, {"was_quarantined", was}}, 2) << "\n";
     else if (!g.quiet) std::cout << o.reset << (was ? ": quarantine lifted\n" : ": was not quarantined; heal history cleared\n");
     return 0;
   }
@@ -37,7 +38,7 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
   bus->close();
   notifier.drain();
   if (output_format(g) == Output::json) {
-    std::cout << report.to_json().dump(2) << "\n";
+    std::cout << to_text(report.to_json(), 2) << "\n";
   } else if (!g.quiet) {
     if (report.actions.empty()) std::cout << "nothing to heal\n";
     else {

@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "cli.hpp"
+#include "core/text.hpp"
 #include "diagnose/report.hpp"
 #include "docker/client.hpp"
 #include "log/log.hpp"
@@ -45,7 +46,7 @@ int run_mcp(const GlobalOptions& g, const McpOptions& o) {
   std::mutex out_mu;
   auto write = [&](const json& m) {
     std::lock_guard lock(out_mu);
-    std::cout << m.dump(-1, ' ', false, json::error_handler_t::replace) << "\n" << std::flush;
+    std::cout << to_text(m) << "\n" << std::flush;
   };
   mcp::Session session(write);
   server.attach(&session);

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "core/text.hpp"
 #include "docker/client.hpp"
 #include "rollback/git.hpp"
 #include "rollback/image.hpp"
@@ -28,7 +29,7 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
   rollback::Releases releases(*state);
   if (!o.clear.empty()) {
     bool was = releases.clear(o.clear);
-    if (as_json) std::cout << json{{"cleared", o.clear}, {"was_pinned", was}}.dump(2) << "\n";
+    if (as_json) std::cout << to_text(json{{"cleared", o.clear}, {"was_pinned", was}}, 2) << "\n";
     else if (!g.quiet) std::cout << o.clear << (was ? ": unpinned\n" : ": was not pinned\n");
     return 0;
   }
@@ -56,7 +57,7 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
     if (as_json) {
       auto j = r.to_json();
       j["deploy_exit_code"] = deploy;
-      std::cout << j.dump(2) << "\n";
+      std::cout << to_text(j, 2) << "\n";
     } else if (!g.quiet) {
       std::cout << (o.dry_run ? "would roll " : "rolled ") << o.repo << " back from " << r.from << " to " << r.to << " (" << o.mode << ")"
                 << (r.new_commit.empty() ? "" : ", commit " + r.new_commit.substr(0, 12)) << "\n";
@@ -79,7 +80,7 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
     throw UsageError(e.what());
   }
   bus->close();
-  if (as_json) std::cout << r.to_json().dump(2) << "\n";
+  if (as_json) std::cout << to_text(r.to_json(), 2) << "\n";
   else if (!g.quiet) {
     if (r.ok) std::cout << (o.dry_run ? "would roll " : "rolled ") << o.service << " back from " << r.from << " to " << r.to << "\n";
     else std::cout << "rollback of " << o.service << " failed, the previous container was restored: " << r.error << "\n";

@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "core/text.hpp"
 #include "http/client.hpp"
 #include "pipeline/sync_test.hpp"
 
@@ -47,7 +48,7 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
     req.timeout = opts.timeout + std::chrono::seconds(30);
     req.headers = {{"Content-Type", "application/json"}};
     if (s.has("ORCH_API_TOKEN")) req.headers.emplace_back("Authorization", "Bearer " + s.str("ORCH_API_TOKEN"));
-    req.body = json{{"model", opts.model}, {"marker", opts.marker}, {"timeout", o.timeout}}.dump();
+    req.body = to_text(json{{"model", opts.model}, {"marker", opts.marker}, {"timeout", o.timeout}});
     http::Response res;
     try {
       res = http::send(req);
@@ -60,7 +61,7 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
     result.unreachable = j.value("exit_code", 0) == 3;
     for (const auto& st : j["stages"]) result.stages.push_back({st["name"], st["ok"], st["ms"], st.value("error", "")});
   }
-  if (output_format(g) != Output::table) std::cout << result.to_json().dump(2) << "\n";
+  if (output_format(g) != Output::table) std::cout << to_text(result.to_json(), 2) << "\n";
   else if (!g.quiet) print(result, use_colour());
   return result.exit_code();
 }

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "bus/bus.hpp"
+#include "core/text.hpp"
 
 namespace orch {
 
@@ -49,7 +50,7 @@ void Outbox::append(const std::vector<OutboxRecord>& records) {
   if (depth_ + records.size() > max_)
     throw BusError("outbox is full (" + std::to_string(depth_) + " events, ORCH_OUTBOX_MAX=" + std::to_string(max_) + ")");
   std::string data;
-  for (const auto& r : records) data += to_line(r).dump(-1, ' ', false, json::error_handler_t::replace) + "\n";
+  for (const auto& r : records) data += to_text(to_line(r)) + "\n";
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
@@ -82,7 +83,7 @@ void Outbox::replace(const std::vector<OutboxRecord>& remaining) {
   const std::string tmp = path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& r : remaining) out << to_line(r).dump(-1, ' ', false, json::error_handler_t::replace) << "\n";
+    for (const auto& r : remaining) out << to_text(to_line(r)) << "\n";
     out.flush();
     if (!out) throw BusError("outbox rewrite failed: " + tmp);
   }

@@ -15,6 +15,7 @@
 #include "bus/follow.hpp"
 #include "bus/outbox.hpp"
 #include "core/stop_token.hpp"
+#include "core/text.hpp"
 #include "metrics/metrics.hpp"
 
 namespace orch {
@@ -165,7 +166,7 @@ class RedisBus final : public Bus {
 
   void dead_letter(const Event& e, const json& reason) override {
     Pending p;
-    p.record = OutboxRecord{kDeadStream, e.to_json(), "", 0, false, {{"reason", reason.dump()}}};
+    p.record = OutboxRecord{kDeadStream, e.to_json(), "", 0, false, {{"reason", to_text(reason)}}};
     commit(p);
   }
 
@@ -261,7 +262,7 @@ class RedisBus final : public Bus {
     // The type as a field of its own lets readers skip entries without parsing the event.
     p.record = OutboxRecord{kEventsStream, e.to_json(), key, ttl_s, true, json{{"type", e.type}}};
     // Serialised here, before joining the line, so the leader's batch is only I/O.
-    p.record.wire = p.record.event.dump(-1, ' ', false, json::error_handler_t::replace);
+    p.record.wire = to_text(p.record.event);
     auto receipt = commit(p);
     if (receipt && published_) published_->labels({e.type}).inc();
     return receipt;
@@ -310,7 +311,7 @@ class RedisBus final : public Bus {
   }
 
   std::vector<std::vector<std::string>> commands_for(const OutboxRecord& r, const std::string& forced_key = "") const {
-    std::string event = r.wire.empty() ? r.event.dump(-1, ' ', false, json::error_handler_t::replace) : r.wire;
+    std::string event = r.wire.empty() ? to_text(r.event) : r.wire;
     const std::string& key = r.dedupe_key.empty() ? forced_key : r.dedupe_key;
     std::string maxlen = std::to_string(r.stream == kEventsStream ? opts_.stream_maxlen : 10'000);
     if (!key.empty()) {
@@ -319,14 +320,14 @@ class RedisBus final : public Bus {
                                       r.publish ? kEventsStream : ""};
       for (const auto& [k, v] : r.extra.items()) {
         cmd.push_back(k);
-        cmd.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+        cmd.push_back(v.is_string() ? v.get<std::string>() : to_text(v));
       }
       return {cmd};
     }
     std::vector<std::string> xadd = {"XADD", r.stream, "MAXLEN", "~", maxlen, "*", "event", event};
     for (const auto& [k, v] : r.extra.items()) {
       xadd.push_back(k);
-      xadd.push_back(v.is_string() ? v.get<std::string>() : v.dump());
+      xadd.push_back(v.is_string() ? v.get<std::string>() : to_text(v));
     }
     if (!r.publish) return {xadd};
     return {xadd, {"PUBLISH", kEventsStream, event}};

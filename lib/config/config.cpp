@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace orch {
 
@@ -112,7 +113,7 @@ static void load_file(Config& cfg, const std::string& path) {
       continue;
     }
     if (!find_setting(env)) throw ConfigError("config file '" + path + "': unknown key '" + key + "'");
-    cfg.settings.set(env, value.is_string() ? value.get<std::string>() : value.dump(), SettingSource::file);
+    cfg.settings.set(env, value.is_string() ? value.get<std::string>() : to_text(value), SettingSource::file);
   }
 }
 

@@ -9,6 +9,8 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "core/text.hpp"
+
 namespace orch {
 
 json Event::to_json() const {
@@ -17,7 +19,7 @@ json Event::to_json() const {
               {"datacontenttype", "application/json"},      {"data", data}};
 }
 
-std::string Event::to_string() const { return to_json().dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Event::to_string() const { return to_text(to_json()); }
 
 Event Event::from_json(const json& j) {
   if (!j.is_object() || j.value("specversion", "") != "1.0" || !j.contains("type") || !j.contains("id"))

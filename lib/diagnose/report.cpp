@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "bus/redis.hpp"
+#include "core/text.hpp"
 #include "docker/recreate.hpp"
 #include "http/client.hpp"
 
@@ -226,7 +227,7 @@ Report run(const Config& cfg, docker::Client& docker, const Options& o) {
           req.method = "POST";
           req.url = cfg.settings.str("REBUILD_WEBHOOK_URL");
           req.headers.emplace_back("Content-Type", "application/json");
-          req.body = json{{"service", m.service}, {"container", m.id}}.dump();
+          req.body = to_text(json{{"service", m.service}, {"container", m.id}});
           auto res = http::send(req);
           result["ok"] = res.status < 300;
           result["webhook_status"] = res.status;

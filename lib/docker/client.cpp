@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "config/settings.hpp"
+#include "core/text.hpp"
 
 namespace orch::docker {
 
@@ -113,7 +114,7 @@ json Client::version() { return checked(request("GET", "/version"), "version"); 
 static std::string filters_param(const std::map<std::string, std::vector<std::string>>& filters) {
   json f = json::object();
   for (const auto& [k, v] : filters) f[k] = v;
-  return http::url_encode(f.dump());
+  return http::url_encode(to_text(f));
 }
 
 static Labels labels_of(const json& j) {
@@ -227,7 +228,7 @@ void Client::rename(const std::string& id, const std::string& new_name) {
 }
 
 std::string Client::create(const std::string& name, const json& body) {
-  auto j = checked(request("POST", "/containers/create?name=" + http::url_encode(name), body.dump(), std::chrono::seconds(60)),
+  auto j = checked(request("POST", "/containers/create?name=" + http::url_encode(name), to_text(body), std::chrono::seconds(60)),
                    "create " + name);
   return j.value("Id", "");
 }
@@ -254,7 +255,7 @@ std::vector<LogLine> demux_logs(std::string_view body, bool tty) {
       auto nl = text.find('\n');
       auto line = text.substr(0, nl);
       if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-      out.push_back({stream, std::string(line)});
+      out.push_back({stream, valid_utf8(line)});  // logs are bytes; the local and journald drivers keep them raw
       if (nl == std::string_view::npos) break;
       text.remove_prefix(nl + 1);
     }

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "http/connection.hpp"
 
 namespace orch::http {
@@ -125,7 +126,7 @@ void send_error(httplib::Response& res, int status, std::string_view code, std::
 
 void send_json(httplib::Response& res, int status, const json& body) {
   res.status = status;
-  res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json");
+  res.set_content(to_text(body), "application/json");
 }
 
 std::optional<json> read_json_body(const httplib::Request& req, httplib::Response& res) {

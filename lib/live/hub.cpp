@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "live/websocket.hpp"
 
 namespace orch::live {
@@ -19,7 +20,7 @@ std::string sse_frame(const Event& e) {
 std::string ws_message(const Event& e) {
   auto j = e.to_json();
   if (!e.stream_id.empty()) j["streamid"] = e.stream_id;
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  return to_text(j);
 }
 
 LiveEventPtr LiveEvent::from(const Event& e) {

@@ -12,6 +12,7 @@
 #include "config/settings.hpp"
 #include "core/error.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 
 namespace orch {
 namespace {
@@ -41,7 +42,7 @@ class RedactingFormatter final : public spdlog::formatter {
     json line = {{"time", ts},
                  {"level", spdlog::level::to_string_view(msg.level).data()},
                  {"msg", text}};
-    auto s = line.dump(-1, ' ', false, json::error_handler_t::replace);
+    auto s = to_text(line);
     dest.append(s.data(), s.data() + s.size());
     dest.push_back('\n');
   }

@@ -4,6 +4,8 @@
 
 #include <sstream>
 
+#include "core/text.hpp"
+
 namespace orch::mcp {
 
 using namespace std::chrono_literals;
@@ -79,7 +81,7 @@ void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
     hs->session = std::make_unique<Session>([weak](const json& note) {
       if (auto s = weak.lock()) {
         std::lock_guard lock(s->mu);
-        if (s->outbox.size() < 1000) s->outbox.push_back(note.dump());
+        if (s->outbox.size() < 1000) s->outbox.push_back(to_text(note));
         s->cv.notify_all();
       }
     });
@@ -103,7 +105,7 @@ void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
     res.set_chunked_content_provider("text/event-stream", [this, hs, msg](size_t, httplib::DataSink& sink) {
       bool open = true;
       auto send = [&](const json& m) {
-        const std::string frame = "event: message\ndata: " + m.dump(-1, ' ', false, json::error_handler_t::replace) + "\n\n";
+        const std::string frame = "event: message\ndata: " + to_text(m) + "\n\n";
         if (open) open = sink.write(frame.data(), frame.size());
       };
       auto response = server_->handle(msg, *hs->session, send);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
+
 namespace orch::mcp {
 
 namespace {
@@ -237,7 +239,7 @@ json Server::read_resource(const std::string& uri) {
   } else {
     throw InvalidParams("unknown resource " + uri);
   }
-  return {{"contents", json::array({{{"uri", uri}, {"mimeType", "application/json"}, {"text", doc.dump(2)}}})}};
+  return {{"contents", json::array({{{"uri", uri}, {"mimeType", "application/json"}, {"text", to_text(doc, 2)}}})}};
 }
 
 json Server::call_tool(const json& params, const json& id, Session& session, const Sink& request_sink) {
@@ -284,7 +286,7 @@ json Server::call_tool(const json& params, const json& id, Session& session, con
     std::lock_guard lock(session.mu);
     if (session.cancelled.erase(id.dump())) return json();  // cancelled: no response
   }
-  json result = {{"content", json::array({{{"type", "text"}, {"text", structured.dump(2)}}})}, {"isError", false}};
+  json result = {{"content", json::array({{{"type", "text"}, {"text", to_text(structured, 2)}}})}, {"isError", false}};
   if (session.protocol_version != "2024-11-05") result["structuredContent"] = structured;
   return result_response(id, result);
 }

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "config/settings.hpp"
+#include "core/text.hpp"
 #include "http/client.hpp"
 
 namespace orch {
@@ -25,7 +26,7 @@ void Notifier::send(const Event& e, const std::string& summary) {
   json body = {{"text", summary}, {"event", e.to_json()}};
   std::lock_guard lock(mu_);
   if (queue_.size() >= 1000) queue_.pop_front();  // a dead receiver must not grow memory without bound
-  queue_.push_back(body.dump());
+  queue_.push_back(to_text(body));
   cv_.notify_all();
 }
 

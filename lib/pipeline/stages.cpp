@@ -1,6 +1,7 @@
 #include "pipeline/stages.hpp"
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "http/client.hpp"
 
 namespace orch::pipeline {
@@ -21,7 +22,7 @@ static http::Response call(const std::string& method, const std::string& url, co
   req.headers = std::move(extra_headers);
   req.method = method;
   req.url = url;
-  req.body = body.dump();
+  req.body = to_text(body);
   req.timeout = timeout;
   req.headers.emplace_back("Content-Type", "application/json");
   req.headers.emplace_back("Accept", "application/json");
@@ -75,7 +76,7 @@ StageResult convert(const Settings& s, const std::string& source) {
   const auto& doc = j["document"];
   const std::string key = fmt + "_content";
   out.text = doc.contains(key) && doc[key].is_string() ? doc[key].get<std::string>()
-                                                        : (doc.contains(key) ? doc[key].dump() : "");
+                                                        : (doc.contains(key) ? to_text(doc[key]) : "");
   return out;
 }
 

@@ -2,6 +2,7 @@
 
 #include <thread>
 
+#include "core/text.hpp"
 #include "http/client.hpp"
 #include "webhook/signature.hpp"
 
@@ -110,7 +111,7 @@ std::optional<std::string> builder_write(const Settings& s, const std::string& m
   http::Request req;
   req.method = "POST";
   req.url = s.str("BUILDER_WRITE_URL") + "/" + http::url_encode(model);
-  req.body = builder_write_body(entry).dump();
+  req.body = to_text(builder_write_body(entry));
   req.timeout = 15s;
   req.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + s.str("BUILDER_PRIVATE_KEY")}};
   http::Response res;
@@ -156,7 +157,7 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
     });
   } else {
     ok = run.stage("webhook", [&](std::string& error) {
-      const auto body = payload.dump();
+      const auto body = to_text(payload);
       http::Request req;
       req.method = "POST";
       req.url = o.orch_url + "/webhook/builder";

@@ -7,6 +7,7 @@
 #include "bus/redis.hpp"
 #include "config/settings.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace orch {
 
@@ -36,7 +37,7 @@ class FileStateStore final : public StateStore {
     const auto tmp = path(name) + ".tmp";
     {
       std::ofstream out(tmp, std::ios::trunc);
-      out << doc.dump(2);
+      out << to_text(doc, 2);
       if (!out) throw Error(ExitCode::unknown, "cannot write state file " + tmp);
     }
     std::filesystem::rename(tmp, path(name));
@@ -59,7 +60,7 @@ class RedisStateStore final : public StateStore {
   }
   void save(const std::string& name, const json& doc) override {
     std::lock_guard lock(mu_);
-    connection().command({"SET", "orch:state:" + name, doc.dump()});
+    connection().command({"SET", "orch:state:" + name, to_text(doc)});
   }
 
  private:

@@ -1,5 +1,6 @@
 #include "watch/format.hpp"
 
+#include "core/text.hpp"
 #include "heal/module.hpp"
 
 namespace orch::watch {
@@ -44,7 +45,7 @@ std::string human_line(const Event& e, bool colour) {
     for (const auto& [k, v] : e.data.items()) {
       if (v.is_null() || (v.is_string() && v.get<std::string>().empty())) continue;
       if (k == "container" && v == e.subject) continue;
-      line += "  " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+      line += "  " + k + "=" + (v.is_string() ? v.get<std::string>() : to_text(v));
     }
   }
   return line;

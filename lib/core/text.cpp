@@ -1,0 +1,56 @@
+#include "core/text.hpp"
+
+namespace orch {
+
+namespace {
+
+// Length of the well-formed UTF-8 sequence starting at s[i], or 0 when it is ill-formed. On 0,
+// `bad` is the length of the maximal ill-formed subpart to replace (at least 1).
+size_t sequence_length(std::string_view s, size_t i, size_t& bad) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
+  const unsigned char b0 = byte(i);
+  bad = 1;
+  if (b0 < 0x80) return 1;
+  size_t n;
+  unsigned char lo = 0x80, hi = 0xBF;  // allowed range of the second byte (Table 3-7)
+  if (b0 >= 0xC2 && b0 <= 0xDF) n = 2;
+  else if (b0 == 0xE0) n = 3, lo = 0xA0;
+  else if (b0 >= 0xE1 && b0 <= 0xEC) n = 3;
+  else if (b0 == 0xED) n = 3, hi = 0x9F;
+  else if (b0 >= 0xEE && b0 <= 0xEF) n = 3;
+  else if (b0 == 0xF0) n = 4, lo = 0x90;
+  else if (b0 >= 0xF1 && b0 <= 0xF3) n = 4;
+  else if (b0 == 0xF4) n = 4, hi = 0x8F;
+  else return 0;
+  for (size_t k = 1; k < n; ++k) {
+    if (i + k >= s.size()) return 0;
+    const unsigned char b = byte(i + k);
+    const bool ok = k == 1 ? (b >= lo && b <= hi) : (b >= 0x80 && b <= 0xBF);
+    if (!ok) return 0;
+    bad = k + 1;  // the subpart so far was a valid prefix: it is replaced as one
+  }
+  return n;
+}
+
+}  // namespace
+
+std::string valid_utf8(std::string_view bytes) {
+  std::string out;
+  out.reserve(bytes.size());
+  size_t i = 0;
+  while (i < bytes.size()) {
+    size_t bad = 1;
+    if (const size_t n = sequence_length(bytes, i, bad)) {
+      out.append(bytes.substr(i, n));
+      i += n;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      i += bad;
+    }
+  }
+  return out;
+}
+
+std::string to_text(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
+
+}  // namespace orch

@@ -1,0 +1,19 @@
+#pragma once
+// Text from outside orch (container logs, git, files) is bytes; JSON needs UTF-8. nlohmann::json
+// throws on invalid UTF-8 when dumping, so such text is made valid where it enters, and every
+// document orch prints or sends is dumped with to_text, which replaces rather than throws.
+#include <string>
+#include <string_view>
+
+#include "core/json.hpp"
+
+namespace orch {
+
+// `bytes` with every ill-formed UTF-8 sequence (stray or truncated bytes, overlong forms,
+// surrogates, > U+10FFFF) replaced by U+FFFD, one per maximal ill-formed subpart (Unicode §3.9).
+std::string valid_utf8(std::string_view bytes);
+
+// Compact (indent < 0) or indented JSON text; invalid UTF-8 in strings becomes U+FFFD.
+std::string to_text(const json& j, int indent = -1);
+
+}  // namespace orch
