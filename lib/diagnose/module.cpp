@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/fields.hpp"
+
 namespace orch::diagnose {
 
 std::string ChangeDetector::observe(const ServiceReport& r) {
@@ -32,12 +34,10 @@ Module::Module(ServeContext& ctx)
     Options o;
     o.timeout = ctx_.config.settings.duration("DIAGNOSE_TIMEOUT");
     try {
-      if (body.contains("services")) o.services = body["services"].get<std::vector<std::string>>();
-      if (body.contains("actions")) o.actions = body["actions"].get<std::vector<std::string>>();
-      if (body.contains("tail")) o.tail = body["tail"].get<int>();
+      o.services = http::field(body, "services", o.services);
+      o.actions = http::field(body, "actions", o.actions);
+      o.tail = http::field(body, "tail", o.tail);
       validate(ctx_.config, o);
-    } catch (const json::exception& e) {
-      return http::send_error(res, 400, "bad_request", std::string("bad field: ") + e.what());
     } catch (const UsageError& e) {
       return http::send_error(res, 400, "bad_request", e.what());
     }

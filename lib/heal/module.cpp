@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/fields.hpp"
+
 namespace orch::heal {
 
 std::string container_event_type(const docker::EventMessage& m) {
@@ -33,12 +35,15 @@ Module::Module(ServeContext& ctx)
     const json& body = *parsed;
     try {
       if (body.contains("reset")) {
-        if (!body["reset"].is_string()) return http::send_error(res, 400, "bad_request", "reset must be a container name");
-        bool was = healer_.reset(body["reset"].get<std::string>());
-        return http::send_json(res, 200, {{"reset", body["reset"]}, {"was_quarantined", was}});
+        const auto reset = http::field(body, "reset", "");
+        if (reset.empty()) throw UsageError("reset must be a container name");
+        bool was = healer_.reset(reset);
+        return http::send_json(res, 200, {{"reset", reset}, {"was_quarantined", was}});
       }
-      auto report = healer_.run_pass(body.value("dry_run", false));
+      auto report = healer_.run_pass(http::field(body, "dry_run", false));
       http::send_json(res, 200, report.to_json());
+    } catch (const UsageError& e) {
+      http::send_error(res, 400, "bad_request", e.what());
     } catch (const UnreachableError& e) {
       http::send_error(res, 503, "docker_unreachable", e.what());
     }

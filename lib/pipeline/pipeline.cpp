@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "http/fields.hpp"
 #include "pipeline/stages.hpp"
 #include "pipeline/sync_test.hpp"
 
@@ -65,10 +66,10 @@ Module::Module(ServeContext& ctx)
     const json& body = *parsed;
     SyncTestOptions o;
     try {
-      o.model = body.value("model", o.model);
-      o.marker = body.value("marker", "");
-      if (body.contains("timeout")) o.timeout = parse_duration(body["timeout"].get<std::string>());
-    } catch (const std::exception& e) {
+      o.model = http::field(body, "model", o.model);
+      o.marker = http::field(body, "marker", "");
+      if (const auto timeout = http::field(body, "timeout", ""); !timeout.empty()) o.timeout = parse_duration(timeout);
+    } catch (const std::exception& e) {  // UsageError, or parse_duration's ConfigError
       return http::send_error(res, 400, "bad_request", e.what());
     }
     o.orch_url = "http://127.0.0.1:" + std::to_string(ctx_.http.port());

@@ -5,6 +5,8 @@
 
 #include <cstdlib>
 
+#include "http/fields.hpp"
+
 namespace orch::rollback {
 
 using namespace std::chrono_literals;
@@ -31,26 +33,26 @@ Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
     const auto& s = ctx_.config.settings;
     try {
       if (!body->is_object()) throw UsageError("body must be a JSON object");
-      if (body->contains("clear")) {
-        bool was = releases_.clear((*body)["clear"].get<std::string>());
-        return http::send_json(res, 200, {{"cleared", (*body)["clear"]}, {"was_pinned", was}});
+      if (const auto clear = http::field(*body, "clear", ""); !clear.empty()) {
+        bool was = releases_.clear(clear);
+        return http::send_json(res, 200, {{"cleared", clear}, {"was_pinned", was}});
       }
-      if (body->contains("service")) {
+      if (const auto service = http::field(*body, "service", ""); !service.empty()) {
         ServiceOptions o;
-        o.service = (*body)["service"].get<std::string>();
-        o.to = body->value("to", "");
-        o.dry_run = body->value("dry_run", false);
+        o.service = service;
+        o.to = http::field(*body, "to", "");
+        o.dry_run = http::field(*body, "dry_run", false);
         o.health_timeout = s.duration("ROLLBACK_HEALTH_TIMEOUT");
         auto r = rollback_service(ctx_.docker, releases_, ctx_.config, &ctx_.bus, o);
         return http::send_json(res, r.ok ? 200 : 500, r.to_json());
       }
-      if (body->contains("repo")) {
+      if (const auto repo = http::field(*body, "repo", ""); !repo.empty()) {
         GitOptions o;
-        o.repo = (*body)["repo"].get<std::string>();
-        o.to = body->value("to", "");
-        o.steps = body->value("steps", 1);
-        o.mode = body->value("mode", "checkout");
-        o.dry_run = body->value("dry_run", false);
+        o.repo = repo;
+        o.to = http::field(*body, "to", "");
+        o.steps = http::field(*body, "steps", 1);
+        o.mode = http::field(*body, "mode", "checkout");
+        o.dry_run = http::field(*body, "dry_run", false);
         o.tag_pattern = s.str("ROLLBACK_TAG_PATTERN");
         auto r = rollback_repo(o);
         json j = r.to_json();
@@ -58,8 +60,6 @@ Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
         return http::send_json(res, 200, j);
       }
       throw UsageError("give service or repo");
-    } catch (const json::exception& e) {
-      http::send_error(res, 400, "bad_request", e.what());
     } catch (const UsageError& e) {
       http::send_error(res, 400, "bad_request", e.what());
     } catch (const docker::NotFoundError& e) {

@@ -223,15 +223,4 @@ TEST(WebhookWithoutRedis, RepeatedBadCredentialsGet429AndNoEventWhileProbesStill
   EXPECT_EQ(metrics.find("orch_events_published_total{type=\"content.published\"}"), std::string::npos) << "no event for a refused webhook";
 }
 
-TEST(ControlEndpoints, RequestsPerClientAreLimitedByOrchRateLimit) {
-  OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_RATE_LIMIT", "2"}});
-  const std::string body = R"({"services":[],"actions":["health"]})";
-  for (int i = 0; i < 2; ++i) EXPECT_NE(orch.post("/diagnose", body, {{"Content-Type", "application/json"}}).status, 429) << i;
-  auto limited = orch.post("/diagnose", body, {{"Content-Type", "application/json"}});
-  EXPECT_EQ(limited.status, 429);
-  EXPECT_EQ(limited.header("retry-after"), "30");
-  EXPECT_EQ(orch.post("/heal", "{}", {{"Content-Type", "application/json"}}).status, 429) << "one budget per client for all control endpoints";
-  EXPECT_EQ(orch.get("/health").status, 200);
-}
-
 }  // namespace
