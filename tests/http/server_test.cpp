@@ -1,48 +1,22 @@
-// The HTTP server wrapper: listen backlog, JSON errors, and taking a connection over from httplib.
+// The HTTP server wrapper: listen backlog, JSON errors, taking a connection over from httplib, rate limits.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sstream>
 
+#include "core/clock.hpp"
 #include "http/client.hpp"
 #include "http/connection.hpp"
 #include "http/server.hpp"
-#include "core/clock.hpp"
 #include "support/process.hpp"
+#include "support/raw_http.hpp"
 
 using namespace orch;
 using namespace orch::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Sends `request` from `source` (any 127.x address is this host) and reads until the server closes.
-std::string raw_exchange(int port, const std::string& request, const char* source = nullptr) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (source) {
-    sockaddr_in local{};
-    local.sin_family = AF_INET;
-    inet_pton(AF_INET, source, &local.sin_addr);
-    EXPECT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
-  }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(static_cast<uint16_t>(port));
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  EXPECT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
-  timeval tv{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  std::string got;
-  char buf[4096];
-  for (ssize_t n; (n = read(fd, buf, sizeof buf)) > 0;) got.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return got;
-}
 
 TEST(Server, ListensWithALargeBacklog) {
   http::Server server({"127.0.0.1", 0});
@@ -81,13 +55,10 @@ TEST(Server, AHandlerCanTakeItsConnectionOver) {
     close(taken);
   });
   server.start();
-  auto got = raw_exchange(server.port(), "GET /upgrade HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto got = raw_http(server.port(), "GET /upgrade HTTP/1.1\r\nHost: x\r\n\r\n");
   // What httplib wrote after the handler went to /dev/null: the client saw only our bytes.
   EXPECT_EQ(got, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\nours");
 }
-
-// "HTTP/1.1 429 Too Many Requests..." -> 429
-int status_of(const std::string& response) { return response.size() > 12 ? std::stoi(response.substr(9, 3)) : 0; }
 
 TEST(Server, LimitsControlRequestsAndFailedAuthenticationsPerClient) {
   FakeClock clock;
@@ -121,7 +92,7 @@ TEST(Server, LimitsControlRequestsAndFailedAuthenticationsPerClient) {
   EXPECT_EQ(limited.header("retry-after"), "20");
   for (int i = 0; i < 5; ++i) EXPECT_EQ(post("/hook", "right").status, 200) << i;
   // Another address is not affected.
-  auto other = raw_exchange(server.port(), "POST /control HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer right\r\n"
+  auto other = raw_http(server.port(), "POST /control HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer right\r\n"
                                            "Content-Length: 2\r\nConnection: close\r\n\r\n{}", "127.0.0.2");
   EXPECT_EQ(status_of(other), 200) << other;
   clock.advance(std::chrono::seconds(20));
