@@ -273,16 +273,19 @@ TEST(SyncTest, AnUnreachableServiceExits3) {
   Standins s;
   auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"RAG_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
                              {"PIPELINE_MAX_ATTEMPTS", "1"}});
-  OrchServer orch(env);
-  env["ORCH_URL"] = orch.url();
-  auto r = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, env);
-  EXPECT_EQ(r.code, 3) << r.output;
-  EXPECT_EQ(json::parse(r.output)["failed_stage"], "rag");
-  auto down = run({ORCH_BINARY, "sync-test", "--timeout", "5s", "--orch-url", "http://127.0.0.1:" + std::to_string(free_port())}, env);
-  EXPECT_EQ(down.code, 3) << down.output;
+  {
+    OrchServer orch(env);
+    env["ORCH_URL"] = orch.url();
+    auto r = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, env);
+    EXPECT_EQ(r.code, 3) << r.output;
+    EXPECT_EQ(json::parse(r.output)["failed_stage"], "rag");
+    auto down = run({ORCH_BINARY, "sync-test", "--timeout", "5s", "--orch-url", "http://127.0.0.1:" + std::to_string(free_port())}, env);
+    EXPECT_EQ(down.code, 3) << down.output;
+  }  // stopped: it shares the consumer group, and with a working docling it could take the next job
 
   // Docling down is seen through orch's ingest.failed (unreachable): also 3, naming docling.
-  auto no_docling = merge(s.env(), {{"REDIS_URL", redis.url()}, {"DOCLING_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
+  RedisServer redis2;
+  auto no_docling = merge(s.env(), {{"REDIS_URL", redis2.url()}, {"DOCLING_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
                                     {"PIPELINE_MAX_ATTEMPTS", "1"}});
   OrchServer orch2(no_docling);
   no_docling["ORCH_URL"] = orch2.url();
