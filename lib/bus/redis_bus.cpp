@@ -314,21 +314,17 @@ class RedisBus final : public Bus {
     std::string event = r.wire.empty() ? to_text(r.event) : r.wire;
     const std::string& key = r.dedupe_key.empty() ? forced_key : r.dedupe_key;
     std::string maxlen = std::to_string(r.stream == kEventsStream ? opts_.stream_maxlen : 10'000);
-    if (!key.empty()) {
-      std::vector<std::string> cmd = {"EVALSHA", kPublishOnceSha, "2", r.stream, kDedupePrefix + key,
-                                      std::to_string(r.ttl_s > 0 ? r.ttl_s : 86'400), maxlen, event,
-                                      r.publish ? kEventsStream : ""};
+    auto with_extra_fields = [&](std::vector<std::string> cmd) {
       for (const auto& [k, v] : r.extra.items()) {
         cmd.push_back(k);
-        cmd.push_back(v.is_string() ? v.get<std::string>() : to_text(v));
+        cmd.push_back(as_text(v));
       }
-      return {cmd};
-    }
-    std::vector<std::string> xadd = {"XADD", r.stream, "MAXLEN", "~", maxlen, "*", "event", event};
-    for (const auto& [k, v] : r.extra.items()) {
-      xadd.push_back(k);
-      xadd.push_back(v.is_string() ? v.get<std::string>() : to_text(v));
-    }
+      return cmd;
+    };
+    if (!key.empty())
+      return {with_extra_fields({"EVALSHA", kPublishOnceSha, "2", r.stream, kDedupePrefix + key,
+                                 std::to_string(r.ttl_s > 0 ? r.ttl_s : 86'400), maxlen, event, r.publish ? kEventsStream : ""})};
+    auto xadd = with_extra_fields({"XADD", r.stream, "MAXLEN", "~", maxlen, "*", "event", event});
     if (!r.publish) return {xadd};
     return {xadd, {"PUBLISH", kEventsStream, event}};
   }

@@ -113,7 +113,7 @@ static void load_file(Config& cfg, const std::string& path) {
       continue;
     }
     if (!find_setting(env)) throw ConfigError("config file '" + path + "': unknown key '" + key + "'");
-    cfg.settings.set(env, value.is_string() ? value.get<std::string>() : to_text(value), SettingSource::file);
+    cfg.settings.set(env, as_text(value), SettingSource::file);
   }
 }
 

@@ -53,4 +53,6 @@ std::string valid_utf8(std::string_view bytes) {
 
 std::string to_text(const json& j, int indent) { return j.dump(indent, ' ', false, json::error_handler_t::replace); }
 
+std::string as_text(const json& v) { return v.is_string() ? v.get<std::string>() : to_text(v); }
+
 }  // namespace orch

@@ -16,4 +16,7 @@ std::string valid_utf8(std::string_view bytes);
 // Compact (indent < 0) or indented JSON text; invalid UTF-8 in strings becomes U+FFFD.
 std::string to_text(const json& j, int indent = -1);
 
+// A JSON string's own text (no quotes); any other value as compact JSON text (to_text).
+std::string as_text(const json& v);
+
 }  // namespace orch

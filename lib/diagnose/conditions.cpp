@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 
 namespace orch::diagnose {
 
@@ -90,8 +91,7 @@ bool Condition::holds(const Probe& p, const json& body) const {
         if (!node->is_object() || !node->contains(key)) return op == "!=";  // absent differs from anything
         node = &(*node)[key];
       }
-      std::string actual = node->is_string() ? node->get<std::string>() : node->dump();
-      return compare(actual, op, value);
+      return compare(as_text(*node), op, value);
     }
   }
   return false;

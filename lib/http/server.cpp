@@ -10,17 +10,19 @@
 
 namespace orch::http {
 
-Server::Server(ServerOptions opts) : opts_(std::move(opts)) {
-  const Clock& clock = opts_.clock ? *opts_.clock : SystemClock::instance();
-  auth_failures_ = std::make_unique<TokenBuckets>(opts_.auth_failures_per_minute, clock);
-  requests_ = std::make_unique<TokenBuckets>(opts_.requests_per_minute, clock);
+static const Clock& clock_of(const ServerOptions& opts) { return opts.clock ? *opts.clock : SystemClock::instance(); }
+
+Server::Server(ServerOptions opts)
+    : opts_(std::move(opts)),
+      auth_failures_(opts_.auth_failures_per_minute, clock_of(opts_)),
+      requests_(opts_.requests_per_minute, clock_of(opts_)) {
   // Runs before the route's handler: a refused client costs no handler work.
   server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     return admit(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
   });
   // Every 401 (webhook or control endpoint) spends one of the client's failure tokens.
   server_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 401) auth_failures_->take(req.remote_addr);
+    if (res.status == 401) auth_failures_.take(req.remote_addr);
   });
   server_.set_tcp_nodelay(true);
   const size_t threads = opts_.threads;
@@ -86,10 +88,10 @@ bool Server::admit(const httplib::Request& req, httplib::Response& res) {
     spdlog::info("http {} {} refused 429 ({}) peer={}", req.method, req.path, reason, req.remote_addr);
     return false;
   };
-  if (auto wait = auth_failures_->wait_for(req.remote_addr); wait.count() > 0)
+  if (auto wait = auth_failures_.wait_for(req.remote_addr); wait.count() > 0)
     return refuse(wait, "auth_failures", "too many failed authentications from this address; retry later");
   if (it->second == Rate::limited) {
-    if (auto wait = requests_->take(req.remote_addr); wait.count() > 0)
+    if (auto wait = requests_.take(req.remote_addr); wait.count() > 0)
       return refuse(wait, "requests", "too many requests from this address; retry later");
   }
   return true;

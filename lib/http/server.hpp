@@ -6,7 +6,6 @@
 #include <atomic>
 #include <functional>
 #include <map>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -67,7 +66,7 @@ class Server {
   std::map<std::string, std::function<void(int)>> error_observers_;
   std::map<std::string, std::string> allowed_methods_;
   std::map<std::string, Rate> guarded_;
-  std::unique_ptr<TokenBuckets> auth_failures_, requests_;
+  TokenBuckets auth_failures_, requests_;
   std::function<void(const char*)> on_rate_limited_;
 
   bool admit(const httplib::Request& req, httplib::Response& res);

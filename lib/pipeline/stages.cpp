@@ -75,8 +75,7 @@ StageResult convert(const Settings& s, const std::string& source) {
   }
   const auto& doc = j["document"];
   const std::string key = fmt + "_content";
-  out.text = doc.contains(key) && doc[key].is_string() ? doc[key].get<std::string>()
-                                                        : (doc.contains(key) ? to_text(doc[key]) : "");
+  out.text = doc.contains(key) ? as_text(doc[key]) : "";
   return out;
 }
 

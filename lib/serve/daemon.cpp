@@ -31,8 +31,12 @@ int Daemon::start() {
   std::string instance = s.has("ORCH_INSTANCE_ID") ? s.str("ORCH_INSTANCE_ID") : hostname() + "-" + std::to_string(getpid());
   p.bus = make_bus(config_, &p.metrics);
   p.http = std::make_unique<http::Server>(http::ServerOptions{
-      s.str("BIND"), static_cast<int>(s.integer("PORT")), static_cast<size_t>(s.integer("ORCH_HTTP_THREADS")),
-      static_cast<size_t>(s.integer("ORCH_BODY_LIMIT")), s.integer("ORCH_AUTH_FAILURE_LIMIT"), s.integer("ORCH_RATE_LIMIT")});
+      .bind = s.str("BIND"),
+      .port = static_cast<int>(s.integer("PORT")),
+      .threads = static_cast<size_t>(s.integer("ORCH_HTTP_THREADS")),
+      .body_limit = static_cast<size_t>(s.integer("ORCH_BODY_LIMIT")),
+      .auth_failures_per_minute = s.integer("ORCH_AUTH_FAILURE_LIMIT"),
+      .requests_per_minute = s.integer("ORCH_RATE_LIMIT")});
   auto& limited = p.metrics.counter("orch_http_rate_limited_total", "Requests answered 429, by limit", {"limit"});
   p.http->on_rate_limited([&limited](const char* limit) { limited.labels({limit}).inc(); });
   p.docker = std::make_unique<docker::Client>(docker::endpoint_from(s));

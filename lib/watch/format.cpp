@@ -45,7 +45,7 @@ std::string human_line(const Event& e, bool colour) {
     for (const auto& [k, v] : e.data.items()) {
       if (v.is_null() || (v.is_string() && v.get<std::string>().empty())) continue;
       if (k == "container" && v == e.subject) continue;
-      line += "  " + k + "=" + (v.is_string() ? v.get<std::string>() : to_text(v));
+      line += "  " + k + "=" + as_text(v);
     }
   }
   return line;
