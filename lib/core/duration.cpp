@@ -1,26 +1,49 @@
 #include "core/duration.hpp"
 
 #include <cctype>
+#include <charconv>
 #include <string>
 
 #include "core/error.hpp"
 
 namespace orch {
 
+namespace {
+
+// Longer than any sensible interval (about 31,700 years), and far from long long's limit.
+constexpr double kMaxMillis = 1e15;
+
+// The whole of `digits` as a number of `T`; ConfigError when it is not one (".", "1.2.3", too big).
+template <class T>
+T number_in(std::string_view digits, std::string_view text) {
+  T value{};
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+  if (ec == std::errc::result_out_of_range) throw ConfigError("duration '" + std::string(text) + "' is too long");
+  if (ec != std::errc() || end != digits.data() + digits.size())
+    throw ConfigError("bad duration '" + std::string(text) + "'");
+  return value;
+}
+
+}  // namespace
+
 Millis parse_duration(std::string_view text) {
   if (text.empty()) throw ConfigError("empty duration");
   bool bare = true;
   for (char c : text)
     if (!std::isdigit(static_cast<unsigned char>(c))) bare = false;
-  if (bare) return Millis(std::stoll(std::string(text)) * 1000);
+  if (bare) {
+    const auto seconds = number_in<long long>(text, text);
+    if (static_cast<double>(seconds) * 1000 > kMaxMillis) throw ConfigError("duration '" + std::string(text) + "' is too long");
+    return Millis(seconds * 1000);
+  }
 
-  long long total = 0;
+  double total = 0;
   size_t i = 0;
   while (i < text.size()) {
     size_t start = i;
     while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.')) ++i;
     if (start == i) throw ConfigError("bad duration '" + std::string(text) + "'");
-    double value = std::stod(std::string(text.substr(start, i - start)));
+    const double value = number_in<double>(text.substr(start, i - start), text);
     size_t unit_start = i;
     while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
     std::string_view unit = text.substr(unit_start, i - unit_start);
@@ -31,9 +54,10 @@ Millis parse_duration(std::string_view text) {
     else if (unit == "h") ms = value * 3'600'000;
     else if (unit == "d") ms = value * 86'400'000;
     else throw ConfigError("bad duration unit in '" + std::string(text) + "' (use ms, s, m, h, d)");
-    total += static_cast<long long>(ms);
+    total += ms;
+    if (total > kMaxMillis) throw ConfigError("duration '" + std::string(text) + "' is too long");
   }
-  return Millis(total);
+  return Millis(static_cast<long long>(total));
 }
 
 std::string format_duration(Millis d) {

@@ -69,7 +69,7 @@ Module::Module(ServeContext& ctx)
       o.model = http::field(body, "model", o.model);
       o.marker = http::field(body, "marker", "");
       if (const auto timeout = http::field(body, "timeout", ""); !timeout.empty()) o.timeout = parse_duration(timeout);
-    } catch (const std::exception& e) {  // UsageError, or parse_duration's ConfigError
+    } catch (const Error& e) {  // UsageError, or parse_duration's ConfigError
       return http::send_error(res, 400, "bad_request", e.what());
     }
     o.orch_url = "http://127.0.0.1:" + std::to_string(ctx_.http.port());

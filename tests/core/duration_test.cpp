@@ -18,6 +18,12 @@ TEST(Duration, RejectsGarbage) {
   EXPECT_THROW(parse_duration(""), ConfigError);
   EXPECT_THROW(parse_duration("10x"), ConfigError);
   EXPECT_THROW(parse_duration("abc"), ConfigError);
+  // Numbers that do not parse or do not fit are configuration errors too, not std:: exceptions.
+  EXPECT_THROW(parse_duration(".s"), ConfigError);
+  EXPECT_THROW(parse_duration("1.2.3s"), ConfigError);
+  EXPECT_THROW(parse_duration("99999999999999999999"), ConfigError);
+  EXPECT_THROW(parse_duration("99999999999999999999999999d"), ConfigError);
+  EXPECT_THROW(parse_duration("9000000000000"), ConfigError);
 }
 
 TEST(Duration, BackoffRange) {

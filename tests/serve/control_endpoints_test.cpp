@@ -28,6 +28,7 @@ TEST(ControlEndpoints, FieldsOfTheWrongTypeAre400WithTheFieldNamed) {
       {"/rollback", R"({"clear":true})", "clear must be a string"},
       {"/sync-test", R"({"model":5})", "model must be a string"},
       {"/sync-test", R"({"timeout":"soon"})", ""},  // parse_duration's own message
+      {"/sync-test", R"({"timeout":"99999999999999999999"})", "duration '99999999999999999999' is too long"},
   };
   for (const auto& [path, body, message] : cases) {
     auto res = orch.post(path, body, kJson);
