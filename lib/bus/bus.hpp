@@ -86,6 +86,15 @@ class Bus {
   // never deduplicates.
   virtual std::optional<PublishReceipt> publish_unique(const Event& e, const std::string& dedupe_key, Millis ttl) = 0;
 
+  // publish_unique() for each event, in order, written together where the bus can (one Redis
+  // round trip): one result per event. Throws BusError when they cannot be stored.
+  struct UniqueEvent {
+    Event event;
+    std::string dedupe_key;
+    Millis ttl;
+  };
+  virtual std::vector<std::optional<PublishReceipt>> publish_unique_batch(const std::vector<UniqueEvent>& events);
+
   // Live delivery of events published from now on (from every instance, with Redis) whose type
   // starts with one of `type_prefixes` (none: every event). Handlers run on a bus thread and must
   // return quickly. With Redis, entries no subscriber asked for are skipped before being parsed.

@@ -23,15 +23,28 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// SET NX on the dedupe key, then XADD (+ PUBLISH) only for a first delivery: one atomic round trip,
-// shared by every instance on this Redis.
+// For each event of a batch: SET NX on its dedupe key, then XADD (+ PUBLISH) only for a first
+// delivery; one atomic round trip for the whole batch, shared by every instance on this Redis.
+// KEYS[1] is the stream, KEYS[1 + i] event i's dedupe key. ARGV[1] is the stream's MAXLEN, then per
+// event: ttl, event, channel ('' = no PUBLISH), number of extra fields, the fields and values.
+// Returns per event its stream id, or nil when it was a duplicate.
 constexpr const char* kPublishOnce = R"lua(
-if redis.call('SET', KEYS[2], '1', 'NX', 'EX', ARGV[1]) == false then return false end
-local args = {KEYS[1], 'MAXLEN', '~', ARGV[2], '*', 'event', ARGV[3]}
-for i = 5, #ARGV, 2 do args[#args + 1] = ARGV[i]; args[#args + 1] = ARGV[i + 1] end
-local id = redis.call('XADD', unpack(args))
-if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], ARGV[3]) end
-return id
+local out = {}
+local a = 2
+for i = 2, #KEYS do
+  local ttl, event, channel, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
+  local fields = a + 4
+  a = fields + 2 * n
+  if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ttl) then
+    local args = {KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event', event}
+    for j = fields, a - 1 do args[#args + 1] = ARGV[j] end
+    out[#out + 1] = redis.call('XADD', unpack(args))
+    if channel ~= '' then redis.call('PUBLISH', channel, event) end
+  else
+    out[#out + 1] = false
+  end
+end
+return out
 )lua";
 
 const std::string kDedupePrefix = "orch:dedupe:";
@@ -151,23 +164,27 @@ class RedisBus final : public Bus {
       while (!maintenance_stop_.wait_for(500ms)) {
         Pending tick;
         tick.tick = true;
-        commit(tick);
+        commit({&tick});
       }
     });
   }
 
   ~RedisBus() override { close(); }
 
-  PublishReceipt publish(const Event& e) override { return *submit(e, "", 0); }
+  PublishReceipt publish(const Event& e) override { return *submit({{e, "", Millis(0)}}).front(); }
 
   std::optional<PublishReceipt> publish_unique(const Event& e, const std::string& key, Millis ttl) override {
-    return submit(e, key, std::chrono::duration_cast<std::chrono::seconds>(ttl).count());
+    return submit({{e, key, ttl}}).front();
+  }
+
+  std::vector<std::optional<PublishReceipt>> publish_unique_batch(const std::vector<UniqueEvent>& events) override {
+    return submit(events);
   }
 
   void dead_letter(const Event& e, const json& reason) override {
     Pending p;
     p.record = OutboxRecord{kDeadStream, e.to_json(), "", 0, false, {{"reason", to_text(reason)}}};
-    commit(p);
+    commit({&p});
   }
 
   using Bus::subscribe;
@@ -218,7 +235,7 @@ class RedisBus final : public Bus {
     if (maintenance_.joinable()) maintenance_.join();
     Pending last;  // a last chance for what the outbox holds
     last.tick = true;
-    commit(last, /*even_if_closing=*/true);
+    commit({&last}, /*even_if_closing=*/true);
     reader_stop_ = true;
     if (reader_.joinable()) reader_.join();
   }
@@ -233,39 +250,61 @@ class RedisBus final : public Bus {
     bool done = false;
     std::optional<PublishReceipt> result;
     std::exception_ptr error;
-    std::condition_variable cv;
+    std::condition_variable* owner = nullptr;  // its publisher waits here
   };
 
-  std::optional<PublishReceipt> commit(Pending& p, bool even_if_closing = false) {
+  // Queues `mine` (in order, together) and returns once all of them are written. A publisher whose
+  // first record reaches the front of the line leads; a batch of the line's front always takes the
+  // rest of the leader's records along, so one leadership finishes them.
+  void commit(const std::vector<Pending*>& mine, bool even_if_closing = false) {
+    std::condition_variable cv;
     std::unique_lock lock(mu_);
     if (closing_ && !even_if_closing) throw BusError("the bus is shutting down");
-    line_.push_back(&p);
-    while (!p.done && line_.front() != &p) p.cv.wait(lock);
-    if (!p.done) {
-      std::vector<Pending*> batch(line_.begin(), line_.begin() + static_cast<long>(std::min<size_t>(line_.size(), 1024)));
+    for (auto* p : mine) {
+      p->owner = &cv;
+      line_.push_back(p);
+    }
+    while (!mine.back()->done) {
+      if (line_.front()->owner != &cv) {
+        cv.wait(lock);
+        continue;
+      }
+      const size_t take = std::min(line_.size(), std::max<size_t>(1024, mine.size()));
+      std::vector<Pending*> batch(line_.begin(), line_.begin() + static_cast<long>(take));
       lock.unlock();
       process(batch);
       lock.lock();
       for (auto* q : batch) {
         line_.pop_front();
         q->done = true;
-        if (q != &p) q->cv.notify_one();
+        if (q->owner != &cv) q->owner->notify_one();
       }
-      if (!line_.empty()) line_.front()->cv.notify_one();
+      if (!line_.empty()) line_.front()->owner->notify_one();
     }
-    if (p.error) std::rethrow_exception(p.error);
-    return p.result;
+    for (auto* p : mine)
+      if (p->error) std::rethrow_exception(p->error);
   }
 
-  std::optional<PublishReceipt> submit(const Event& e, const std::string& key, long long ttl_s) {
-    Pending p;
-    // The type as a field of its own lets readers skip entries without parsing the event.
-    p.record = OutboxRecord{kEventsStream, e.to_json(), key, ttl_s, true, json{{"type", e.type}}};
-    // Serialised here, before joining the line, so the leader's batch is only I/O.
-    p.record.wire = to_text(p.record.event);
-    auto receipt = commit(p);
-    if (receipt && published_) published_->labels({e.type}).inc();
-    return receipt;
+  std::vector<std::optional<PublishReceipt>> submit(const std::vector<UniqueEvent>& events) {
+    std::vector<Pending> pending(events.size());
+    std::vector<Pending*> mine;
+    for (size_t i = 0; i < events.size(); ++i) {
+      const auto& e = events[i];
+      const long long ttl_s = std::chrono::duration_cast<std::chrono::seconds>(e.ttl).count();
+      // The type as a field of its own lets readers skip entries without parsing the event.
+      pending[i].record = OutboxRecord{kEventsStream, e.event.to_json(), e.dedupe_key, ttl_s, true, json{{"type", e.event.type}}};
+      // Serialised here, before joining the line, so the leader's batch is only I/O.
+      pending[i].record.wire = to_text(pending[i].record.event);
+      mine.push_back(&pending[i]);
+    }
+    if (mine.empty()) return {};
+    commit(mine);
+    std::vector<std::optional<PublishReceipt>> out;
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (pending[i].result && published_) published_->labels({events[i].event.type}).inc();
+      out.push_back(std::move(pending[i].result));
+    }
+    return out;
   }
 
   // Runs on the leader only: the one user of the publishing connection at any time.
@@ -310,54 +349,95 @@ class RedisBus final : public Bus {
     last_error_ = error;
   }
 
-  std::vector<std::vector<std::string>> commands_for(const OutboxRecord& r, const std::string& forced_key = "") const {
-    std::string event = r.wire.empty() ? to_text(r.event) : r.wire;
-    const std::string& key = r.dedupe_key.empty() ? forced_key : r.dedupe_key;
-    std::string maxlen = std::to_string(r.stream == kEventsStream ? opts_.stream_maxlen : 10'000);
-    auto with_extra_fields = [&](std::vector<std::string> cmd) {
+  // Where the stream id of a record comes back: the reply of `command`, or its element `element`.
+  struct ReplyAt {
+    size_t command;
+    long element = -1;
+  };
+
+  // Appends the commands that store `records` in order (keys[i]: record i's dedupe key, or empty).
+  // A run of keyed records for one stream is one EVALSHA of kPublishOnce; the rest XADD (+ PUBLISH).
+  void append_commands(const std::vector<const OutboxRecord*>& records, const std::vector<std::string>& keys,
+                       std::vector<std::vector<std::string>>& commands, std::vector<ReplyAt>& at) const {
+    auto wire = [](const OutboxRecord& r) { return r.wire.empty() ? to_text(r.event) : r.wire; };
+    auto maxlen = [this](const OutboxRecord& r) {
+      return std::to_string(r.stream == kEventsStream ? opts_.stream_maxlen : 10'000);
+    };
+    auto extra_fields = [](const OutboxRecord& r, std::vector<std::string>& cmd) {
       for (const auto& [k, v] : r.extra.items()) {
         cmd.push_back(k);
         cmd.push_back(as_text(v));
       }
-      return cmd;
     };
-    if (!key.empty())
-      return {with_extra_fields({"EVALSHA", kPublishOnceSha, "2", r.stream, kDedupePrefix + key,
-                                 std::to_string(r.ttl_s > 0 ? r.ttl_s : 86'400), maxlen, event, r.publish ? kEventsStream : ""})};
-    auto xadd = with_extra_fields({"XADD", r.stream, "MAXLEN", "~", maxlen, "*", "event", event});
-    if (!r.publish) return {xadd};
-    return {xadd, {"PUBLISH", kEventsStream, event}};
+    for (size_t i = 0; i < records.size();) {
+      const auto& first = *records[i];
+      if (keys[i].empty()) {
+        auto event = wire(first);
+        std::vector<std::string> xadd{"XADD", first.stream, "MAXLEN", "~", maxlen(first), "*", "event", event};
+        extra_fields(first, xadd);
+        at.push_back({commands.size()});
+        commands.push_back(std::move(xadd));
+        if (first.publish) commands.push_back({"PUBLISH", kEventsStream, std::move(event)});
+        ++i;
+        continue;
+      }
+      size_t end = i;
+      while (end < records.size() && !keys[end].empty() && records[end]->stream == first.stream) ++end;
+      std::vector<std::string> eval{"EVALSHA", kPublishOnceSha, std::to_string(1 + end - i), first.stream};
+      for (size_t k = i; k < end; ++k) eval.push_back(kDedupePrefix + keys[k]);
+      eval.push_back(maxlen(first));
+      for (size_t k = i; k < end; ++k) {
+        const auto& r = *records[k];
+        eval.push_back(std::to_string(r.ttl_s > 0 ? r.ttl_s : 86'400));
+        eval.push_back(wire(r));
+        eval.push_back(r.publish ? kEventsStream : "");
+        eval.push_back(std::to_string(r.extra.size()));
+        extra_fields(r, eval);
+        at.push_back({commands.size(), static_cast<long>(k - i)});
+      }
+      commands.push_back(std::move(eval));
+      i = end;
+    }
+  }
+
+  static const RedisReply& reply_at(const std::vector<RedisReply>& replies, const ReplyAt& at) {
+    const auto& r = replies.at(at.command);
+    return at.element < 0 ? r : r.elements.at(static_cast<size_t>(at.element));
   }
 
   // Sends a batch in one pipeline. False (nothing answered) when Redis failed under it.
   bool send(const std::vector<Pending*>& batch) {
-    std::vector<std::vector<std::string>> commands;
-    std::vector<size_t> first_reply;
+    std::vector<const OutboxRecord*> records;
+    std::vector<std::string> keys;
+    std::vector<Pending*> sent;
     for (auto* p : batch) {
       // A key this instance saw recently is a duplicate without asking Redis.
-      if (!p->record.dedupe_key.empty() && !local_seen_.insert(p->record.dedupe_key, std::chrono::seconds(p->record.ttl_s))) {
-        first_reply.push_back(SIZE_MAX);
+      if (!p->record.dedupe_key.empty() && !local_seen_.insert(p->record.dedupe_key, std::chrono::seconds(p->record.ttl_s)))
         continue;
-      }
-      first_reply.push_back(commands.size());
-      for (auto& c : commands_for(p->record)) commands.push_back(std::move(c));
+      records.push_back(&p->record);
+      keys.push_back(p->record.dedupe_key);
+      sent.push_back(p);
     }
+    std::vector<std::vector<std::string>> commands;
+    std::vector<ReplyAt> at;
+    append_commands(records, keys, commands, at);
     std::vector<RedisReply> replies;
     try {
       if (!commands.empty()) replies = conn_->pipeline(commands);
+      for (size_t i = 0; i < sent.size(); ++i) {
+        const auto& r = reply_at(replies, at[i]);
+        if (!r.is_nil()) sent[i]->result = PublishReceipt{r.str, false};  // nil: duplicate per Redis
+      }
     } catch (const Error& e) {
       spdlog::warn("redis bus: publish failed ({}); using the outbox", e.what());
-      for (auto* p : batch)
+      for (auto* p : batch) {
+        p->result.reset();
         if (!p->record.dedupe_key.empty()) local_seen_.erase(p->record.dedupe_key);
+      }
       conn_.reset();
       set_state(false, e.what());
       next_attempt_ = std::chrono::steady_clock::now() + backoff_;
       return false;
-    }
-    for (size_t i = 0; i < batch.size(); ++i) {
-      if (first_reply[i] == SIZE_MAX) continue;  // duplicate: result stays empty
-      const auto& r = replies[first_reply[i]];
-      if (!r.is_nil()) batch[i]->result = PublishReceipt{r.str, false};  // nil: duplicate per Redis
     }
     return true;
   }
@@ -394,9 +474,15 @@ class RedisBus final : public Bus {
     try {
       while (sent < records.size()) {
         std::vector<std::vector<std::string>> commands;
+        std::vector<ReplyAt> at;
         size_t end = std::min(records.size(), sent + chunk);
-        for (size_t i = sent; i < end; ++i)
-          for (auto& c : commands_for(records[i], "event:" + records[i].event.value("id", ""))) commands.push_back(std::move(c));
+        std::vector<const OutboxRecord*> part;
+        std::vector<std::string> keys;
+        for (size_t i = sent; i < end; ++i) {
+          part.push_back(&records[i]);
+          keys.push_back(records[i].dedupe_key.empty() ? "event:" + records[i].event.value("id", "") : records[i].dedupe_key);
+        }
+        append_commands(part, keys, commands, at);
         conn_->pipeline(commands);
         sent = end;
       }

@@ -73,6 +73,48 @@ TEST_F(RedisBusTest, PublishUniqueDeduplicatesAcrossBusInstances) {
   EXPECT_EQ(stream_len(), 2);
 }
 
+TEST_F(RedisBusTest, ABatchIsStoredInOrderWithDuplicatesLeftOut) {
+  auto bus = make();
+  ASSERT_TRUE(bus->publish_unique(make_event("t", "s", {{"n", 0}}), "seen-before", 1h));
+  std::vector<Bus::UniqueEvent> batch = {{make_event("t", "s", {{"n", 1}}), "k1", 1h},
+                                         {make_event("t", "s", {{"n", 2}}), "seen-before", 1h},
+                                         {make_event("t", "s", {{"n", 3}}), "", 1h},  // no key: never a duplicate
+                                         {make_event("t", "s", {{"n", 4}}), "k1", 1h},  // twice in one batch
+                                         {make_event("t", "s", {{"n", 5}}), "k5", 1h}};
+  auto receipts = bus->publish_unique_batch(batch);
+  ASSERT_EQ(receipts.size(), 5u);
+  EXPECT_TRUE(receipts[0]);
+  EXPECT_FALSE(receipts[1]);
+  EXPECT_TRUE(receipts[2]);
+  EXPECT_FALSE(receipts[3]);
+  EXPECT_TRUE(receipts[4]);
+  auto stored = bus->recent(10);
+  ASSERT_EQ(stored.size(), 4u);
+  std::vector<int> order;
+  for (const auto& e : stored) order.push_back(e.data["n"]);
+  EXPECT_EQ(order, (std::vector<int>{0, 1, 3, 5}));
+  EXPECT_EQ(stored[1].stream_id, receipts[0]->stream_id);
+  EXPECT_EQ(stored[3].stream_id, receipts[4]->stream_id);
+  // Another instance (no local memory of the keys) learns the duplicates from Redis itself.
+  TempDir other;
+  RedisBusOptions o;
+  o.url = parse_redis_url(redis.url());
+  o.outbox_path = other.file("outbox.ndjson");
+  auto again = make_redis_bus(o)->publish_unique_batch({{make_event("t", "s", {}), "k5", 1h}, {make_event("t", "s", {}), "k6", 1h}});
+  EXPECT_FALSE(again[0]);
+  EXPECT_TRUE(again[1]);
+}
+
+TEST_F(RedisBusTest, ABatchGoesToTheOutboxWhenRedisIsDown) {
+  auto bus = make();
+  redis.stop();
+  auto receipts = bus->publish_unique_batch({{make_event("t", "s", {{"n", 1}}), "a", 1h}, {make_event("t", "s", {{"n", 2}}), "b", 1h}});
+  ASSERT_EQ(receipts.size(), 2u);
+  EXPECT_TRUE(receipts[0] && receipts[0]->queued);
+  EXPECT_TRUE(receipts[1] && receipts[1]->queued);
+  EXPECT_EQ(bus->health().outbox_depth, 2u);
+}
+
 TEST_F(RedisBusTest, LiveSubscribersSeeEventsFromEveryInstance) {
   auto a = make();
   std::mutex mu;
