@@ -17,7 +17,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ORCH_BODY_LIMIT", K::integer, "1048576", "largest request body in bytes (413 above)"},
       {"ORCH_RATE_LIMIT", K::integer, "600", "control requests (/diagnose /heal /rollback /sync-test /mcp) per client address per minute; 429 above; 0 = no limit"},
       {"ORCH_AUTH_FAILURE_LIMIT", K::integer, "30", "failed authentications (401) per client address per minute before it gets 429; 0 = no limit"},
-      {"ORCH_HTTP_THREADS", K::integer, "256", "HTTP worker threads (a keep-alive client holds one while it is connected; live viewers hold none)"},
+      {"ORCH_HTTP_THREADS", K::integer, "256", "HTTP worker threads (one per request in progress outside the webhook path; idle keep-alive connections and live viewers hold none)"},
       {"ORCH_INSTANCE_ID", K::string, "", "this instance's id on the bus (default hostname-pid)"},
       {"ORCH_LOG_FORMAT", K::string, "text", "text or json"},
       {"ORCH_LOG_LEVEL", K::string, "info", "trace, debug, info, warn, error, critical"},

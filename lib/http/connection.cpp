@@ -13,9 +13,7 @@
 #include <string>
 
 namespace orch::http {
-namespace {
 
-// Formats an address the way httplib does for Request::remote_addr (getnameinfo, numeric).
 bool address_of(int fd, bool peer, std::string& ip, int& port) {
   sockaddr_storage addr{};
   socklen_t len = sizeof addr;
@@ -28,6 +26,8 @@ bool address_of(int fd, bool peer, std::string& ip, int& port) {
   port = std::atoi(serv);
   return true;
 }
+
+namespace {
 
 // Calls f(fd) for each socket descriptor of this process until it returns true; returns that fd or -1.
 template <class F>

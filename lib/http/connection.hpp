@@ -16,6 +16,10 @@ namespace orch::http {
 // touches the connection.
 int take_connection(const httplib::Request& req);
 
+// The socket's peer (peer = true) or local address, formatted as httplib formats
+// Request::remote_addr (numeric getnameinfo). False when it is not an IP socket.
+bool address_of(int fd, bool peer, std::string& ip, int& port);
+
 // Raises the accept backlog of this process's socket listening on `port`. Debian's build of
 // httplib 0.11 listens with a backlog of 5: a burst of new connections overflows it, the kernel
 // drops their first packets, and the retransmits can arrive after httplib's keep-alive timeout has

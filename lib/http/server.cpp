@@ -12,8 +12,25 @@ namespace orch::http {
 
 static const Clock& clock_of(const ServerOptions& opts) { return opts.clock ? *opts.clock : SystemClock::instance(); }
 
+bool HttplibCore::process_and_close_socket(socket_t sock) {
+  front_.adopt(sock);
+  return true;
+}
+
 Server::Server(ServerOptions opts)
     : opts_(std::move(opts)),
+      front_(FrontOptions{
+          .body_limit = opts_.body_limit,
+          .keep_alive_timeout = std::chrono::seconds(2),
+          .workers = opts_.threads,
+          .admit = [this](const httplib::Request& req, httplib::Response& res) { return admit(req, res); },
+          .after = [this](const httplib::Request& req, httplib::Response& res) {
+            if (res.status == 401) auth_failures_.take(req.remote_addr);
+          },
+          .process = [this](httplib::Stream& stream, bool close_connection, bool& closed) {
+            return server_.process_request(stream, close_connection, closed, nullptr);
+          }}),
+      server_(front_),
       auth_failures_(opts_.auth_failures_per_minute, clock_of(opts_)),
       requests_(opts_.requests_per_minute, clock_of(opts_)) {
   // Runs before the route's handler: a refused client costs no handler work.
@@ -25,10 +42,10 @@ Server::Server(ServerOptions opts)
     if (res.status == 401) auth_failures_.take(req.remote_addr);
   });
   server_.set_tcp_nodelay(true);
-  const size_t threads = opts_.threads;
-  server_.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  // httplib's own pool only passes accepted connections to the front end, which has the workers.
+  server_.new_task_queue = [] { return new httplib::ThreadPool(1); };
   server_.set_keep_alive_max_count(100000);
-  // httplib waits out this timeout on idle keep-alive connections when stopping: keep it short.
+  // As advertised in Keep-Alive; the front end closes idle connections after it.
   server_.set_keep_alive_timeout(2);
   server_.set_payload_max_length(opts_.body_limit);
   // Every error status gets a JSON body unless the handler wrote one.
@@ -97,6 +114,15 @@ bool Server::admit(const httplib::Request& req, httplib::Response& res) {
   return true;
 }
 
+void Server::post_batched(const std::string& path, BatchHandler handler) {
+  front_.add_batch_route(path, handler);
+  server_.Post(path, [handler](const httplib::Request& req, httplib::Response& res) {
+    Exchange one{req, std::move(res)};
+    handler({&one});
+    res = std::move(one.res);
+  });
+}
+
 void Server::on_error(const std::string& path, std::function<void(int)> observer) {
   error_observers_[path] = std::move(observer);
 }
@@ -111,6 +137,7 @@ void Server::start() {
     port_ = opts_.port;
   }
   if (!raise_listen_backlog(port_, SOMAXCONN)) spdlog::warn("http: could not raise the listen backlog of port {}", port_);
+  front_.start();
   thread_ = std::thread([this] { server_.listen_after_bind(); });
 }
 
@@ -120,6 +147,7 @@ void Server::stop() {
     server_.stop();
     thread_.join();
   }
+  front_.stop();
 }
 
 void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message) {

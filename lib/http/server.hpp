@@ -1,6 +1,7 @@
 #pragma once
-// The HTTP server of `orch serve`: cpp-httplib with TCP_NODELAY, a worker pool large enough for
-// keep-alive clients and live viewers, a body limit, and JSON errors (SPEC §5).
+// The HTTP server of `orch serve`: cpp-httplib's listener, routing and request processing behind an
+// epoll front end (http/front.hpp) that keeps idle keep-alive connections off the worker pool and
+// serves batched routes itself; TCP_NODELAY, a body limit, and JSON errors (SPEC §5).
 #include <httplib.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 
 #include "core/clock.hpp"
 #include "core/json.hpp"
+#include "http/front.hpp"
 #include "http/rate_limit.hpp"
 
 namespace orch::http {
@@ -27,6 +29,17 @@ struct ServerOptions {
   const Clock* clock = nullptr;  // null = the system clock
 };
 
+// httplib's server, with each accepted connection handed to the front end instead of a worker.
+class HttplibCore final : public httplib::Server {
+ public:
+  explicit HttplibCore(Front& front) : front_(front) {}
+  using httplib::Server::process_request;  // protected in httplib; the front end's workers call it
+
+ private:
+  bool process_and_close_socket(socket_t sock) override;
+  Front& front_;
+};
+
 class Server {
  public:
   explicit Server(ServerOptions opts);
@@ -36,6 +49,10 @@ class Server {
 
   // Modules register their routes here before start().
   httplib::Server& routes() { return server_; }
+  // POST `path` answered on the front end's loop in batches (one handler call for every such
+  // request of a round; see http/front.hpp). Requests the loop leaves to httplib (a chunked body,
+  // say) reach the same handler as a batch of one.
+  void post_batched(const std::string& path, BatchHandler handler);
 
   // Binds and serves on a background thread. Throws ConfigError when the address cannot be bound.
   void start();
@@ -59,7 +76,8 @@ class Server {
 
  private:
   ServerOptions opts_;
-  httplib::Server server_;
+  Front front_;
+  HttplibCore server_;
   std::thread thread_;
   int port_ = 0;
   std::atomic<bool> stopping_{false};
