@@ -4,8 +4,6 @@
 
 #include <atomic>
 
-#include "webhook/payload.hpp"
-
 namespace orch::webhook {
 
 constexpr std::chrono::hours kDedupeWindow{24};
@@ -14,7 +12,7 @@ Endpoint::Endpoint(ServeContext& ctx)
     : ctx_(ctx),
       secrets_{ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET"), ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET_PREVIOUS")},
       received_(ctx.metrics.counter("orch_webhooks_received_total", "CMS webhooks received, by result", {"result"})) {
-  ctx.http.routes().Post("/webhook/builder", [this](const httplib::Request& req, httplib::Response& res) { handle(req, res); });
+  ctx.http.post_batched("/webhook/builder", [this](const std::vector<http::Exchange*>& batch) { handle(batch); });
   ctx.http.allow("/webhook/builder", "POST");
   ctx.http.guard("/webhook/builder", http::Server::Rate::unlimited);  // CMS bursts are not throttled
   ctx.http.on_error("/webhook/builder", [this](int status) {
@@ -24,56 +22,84 @@ Endpoint::Endpoint(ServeContext& ctx)
     spdlog::warn("TRUSTED_WEBHOOK_SECRET is not set: POST /webhook/builder answers 503 to every request");
 }
 
-void Endpoint::handle(const httplib::Request& req, httplib::Response& res) {
+void Endpoint::reject(http::Exchange& ex, const std::string& request_id, int status, const char* result, const char* code,
+                      const std::string& message) {
+  received_.labels({result}).inc();
+  spdlog::info("webhook rejected status={} reason={} req={} peer={}", status, code, request_id, ex.req.remote_addr);
+  http::send_error(ex.res, status, code, message);
+}
+
+std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
   static std::atomic<unsigned long long> next_request{0};
-  const auto request_id = req.has_header("X-Request-Id") ? req.get_header_value("X-Request-Id")
-                                                         : "wh-" + std::to_string(++next_request);
-  res.set_header("X-Request-Id", request_id);
-  auto reject = [&](int status, const char* result, const char* code, const std::string& message) {
-    received_.labels({result}).inc();
-    spdlog::info("webhook rejected status={} reason={} req={} peer={}", status, code, request_id, req.remote_addr);
-    http::send_error(res, status, code, message);
+  const auto& req = ex.req;
+  auto request_id = req.has_header("X-Request-Id") ? req.get_header_value("X-Request-Id") : "wh-" + std::to_string(++next_request);
+  ex.res.set_header("X-Request-Id", request_id);
+  auto refuse = [&](int status, const char* result, const char* code, const std::string& message) -> std::optional<Accepted> {
+    reject(ex, request_id, status, result, code, message);
+    return std::nullopt;
   };
 
   if (secrets_.current.empty())
-    return reject(503, "not_configured", "not_configured", "TRUSTED_WEBHOOK_SECRET is not configured");
+    return refuse(503, "not_configured", "not_configured", "TRUSTED_WEBHOOK_SECRET is not configured");
 
   Credentials creds{req.get_header_value("x-builder-secret"), req.get_header_value("x-builder-signature"),
                     req.get_header_value("webhook-id"), req.get_header_value("webhook-timestamp"),
                     req.get_header_value("webhook-signature")};
   switch (verify(creds, req.body, secrets_, std::chrono::system_clock::now())) {
     case Verdict::ok: break;
-    case Verdict::missing: return reject(401, "unauthorized", "unauthorized", "missing webhook credentials");
+    case Verdict::missing: return refuse(401, "unauthorized", "unauthorized", "missing webhook credentials");
     case Verdict::stale:
-      return reject(401, "unauthorized", "stale_timestamp", "webhook-timestamp is more than 5 minutes from now");
-    case Verdict::invalid: return reject(401, "unauthorized", "unauthorized", "webhook credentials do not match");
+      return refuse(401, "unauthorized", "stale_timestamp", "webhook-timestamp is more than 5 minutes from now");
+    case Verdict::invalid: return refuse(401, "unauthorized", "unauthorized", "webhook credentials do not match");
   }
 
   auto type = req.get_header_value("Content-Type");
   if (!type.empty() && type.find("json") == std::string::npos)
-    return reject(415, "bad_request", "unsupported_media_type", "body must be application/json");
+    return refuse(415, "bad_request", "unsupported_media_type", "body must be application/json");
   auto body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return reject(400, "bad_request", "bad_json", "body is not valid JSON");
+  if (body.is_discarded()) return refuse(400, "bad_request", "bad_json", "body is not valid JSON");
   auto parsed = parse_builder_payload(body);
-  if (!parsed.change) return reject(400, "bad_request", "bad_payload", parsed.error.message);
-  const auto& change = *parsed.change;
-
+  if (!parsed.change) return refuse(400, "bad_request", "bad_payload", parsed.error.message);
+  auto& change = *parsed.change;
   auto event = make_event(change.type, change.model + "/" + change.id, change.to_data());
-  std::optional<PublishReceipt> receipt;
+  auto key = dedupe_key(creds.webhook_id, change);
+  return Accepted{&ex, std::move(request_id), std::move(change), {std::move(event), std::move(key), kDedupeWindow}};
+}
+
+void Endpoint::handle(const std::vector<http::Exchange*>& batch) {
+  std::vector<Accepted> accepted;
+  accepted.reserve(batch.size());
+  for (auto* ex : batch)
+    if (auto a = check(*ex)) accepted.push_back(std::move(*a));
+  if (accepted.empty()) return;
+
+  std::vector<Bus::UniqueEvent> events;
+  events.reserve(accepted.size());
+  for (auto& a : accepted) events.push_back(std::move(a.publish));
+  std::vector<std::optional<PublishReceipt>> receipts;
   try {
-    receipt = ctx_.bus.publish_unique(event, dedupe_key(creds.webhook_id, change), kDedupeWindow);
+    receipts = ctx_.bus.publish_unique_batch(events);
   } catch (const BusError& e) {
-    return reject(503, "unavailable", "unavailable", std::string("event could not be stored: ") + e.what());
+    for (auto& a : accepted)
+      reject(*a.exchange, a.request_id, 503, "unavailable", "unavailable", std::string("event could not be stored: ") + e.what());
+    return;
   }
-  if (!receipt) {
-    received_.labels({"duplicate"}).inc();
-    spdlog::info("webhook duplicate model={} id={} revision={} req={}", change.model, change.id, change.revision, request_id);
-    return http::send_json(res, 200, {{"duplicate", true}});
+
+  for (size_t i = 0; i < accepted.size(); ++i) {
+    const auto& a = accepted[i];
+    const auto& event = events[i].event;
+    auto& res = a.exchange->res;
+    if (!receipts[i]) {
+      received_.labels({"duplicate"}).inc();
+      spdlog::info("webhook duplicate model={} id={} revision={} req={}", a.change.model, a.change.id, a.change.revision, a.request_id);
+      http::send_json(res, 200, {{"duplicate", true}});
+      continue;
+    }
+    received_.labels({"accepted"}).inc();
+    spdlog::info("event {} id={} subject={} stream_id={}{} req={}", event.type, event.id, event.subject,
+                 receipts[i]->stream_id.empty() ? "-" : receipts[i]->stream_id, receipts[i]->queued ? " (outbox)" : "", a.request_id);
+    http::send_json(res, 202, {{"accepted", true}, {"event_id", event.id}});
   }
-  received_.labels({"accepted"}).inc();
-  spdlog::info("event {} id={} subject={} stream_id={}{} req={}", event.type, event.id, event.subject,
-               receipt->stream_id.empty() ? "-" : receipt->stream_id, receipt->queued ? " (outbox)" : "", request_id);
-  http::send_json(res, 202, {{"accepted", true}, {"event_id", event.id}});
 }
 
 }  // namespace orch::webhook
