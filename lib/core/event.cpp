@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <cstdio>
@@ -44,8 +45,16 @@ std::string hostname() {
 }
 
 std::string new_uuid() {
+  // RAND_bytes costs about as much for 16 bytes as for 4 KiB: draw a pool per thread.
+  thread_local std::array<unsigned char, 4096> pool{};
+  thread_local size_t used = pool.size();
+  if (used == pool.size()) {
+    if (RAND_bytes(pool.data(), static_cast<int>(pool.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+    used = 0;
+  }
   std::array<unsigned char, 16> b{};
-  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) throw std::runtime_error("RAND_bytes failed");
+  std::copy_n(pool.begin() + static_cast<long>(used), b.size(), b.begin());
+  used += b.size();
   b[6] = (b[6] & 0x0f) | 0x40;
   b[8] = (b[8] & 0x3f) | 0x80;
   char out[37];

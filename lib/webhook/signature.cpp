@@ -1,9 +1,11 @@
 #include "webhook/signature.hpp"
 
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 #include <cctype>
+#include <stdexcept>
 #include <vector>
 
 #include "http/server.hpp"
@@ -21,10 +23,30 @@ const char* to_string(Verdict v) {
 }
 
 std::string hmac_sha256(std::string_view key, std::string_view data) {
+  // HMAC() looks the algorithm up by name on every call (OpenSSL 3), which costs more than hashing
+  // a webhook body: fetch it once, and keep one context per thread.
+  static EVP_MAC* const mac = EVP_MAC_fetch(nullptr, "HMAC", nullptr);
+  struct Context {
+    EVP_MAC_CTX* ctx = nullptr;
+    Context() {
+      char digest[] = "SHA256";
+      const OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string("digest", digest, 0), OSSL_PARAM_construct_end()};
+      ctx = mac ? EVP_MAC_CTX_new(mac) : nullptr;
+      if (ctx && EVP_MAC_CTX_set_params(ctx, params) != 1) {
+        EVP_MAC_CTX_free(ctx);
+        ctx = nullptr;
+      }
+    }
+    ~Context() { EVP_MAC_CTX_free(ctx); }
+  };
+  thread_local Context local;
   unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(data.data()),
-       data.size(), out, &len);
+  size_t len = 0;
+  // The digest was set once on the context; init only takes the key.
+  if (!local.ctx || EVP_MAC_init(local.ctx, reinterpret_cast<const unsigned char*>(key.data()), key.size(), nullptr) != 1 ||
+      EVP_MAC_update(local.ctx, reinterpret_cast<const unsigned char*>(data.data()), data.size()) != 1 ||
+      EVP_MAC_final(local.ctx, out, &len, sizeof out) != 1)
+    throw std::runtime_error("HMAC-SHA256 failed");
   return std::string(reinterpret_cast<char*>(out), len);
 }
 
