@@ -9,6 +9,16 @@ std::vector<std::optional<PublishReceipt>> Bus::publish_unique_batch(const std::
   return out;
 }
 
+void Bus::publish_unique_batch_async(std::vector<UniqueEvent> events, BatchDone done) {
+  std::vector<std::optional<PublishReceipt>> receipts;
+  try {
+    receipts = publish_unique_batch(events);
+  } catch (const std::exception&) {
+    return done({}, std::current_exception());  // handed to the caller, who answers for it
+  }
+  done(std::move(receipts), nullptr);
+}
+
 bool type_matches(const std::vector<std::string>& prefixes, std::string_view type) {
   if (prefixes.empty()) return true;
   for (const auto& p : prefixes)

@@ -1,6 +1,7 @@
 #pragma once
 // The event bus (SPEC §4). One interface, two implementations: Redis (stream + pub/sub, with an
 // on-disk outbox while Redis is down) and in-process (REDIS_URL unset, single instance).
+#include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -94,6 +95,12 @@ class Bus {
     Millis ttl;
   };
   virtual std::vector<std::optional<PublishReceipt>> publish_unique_batch(const std::vector<UniqueEvent>& events);
+
+  // publish_unique_batch() without waiting: `done` gets the receipts, or the exception that stopped
+  // them (a BusError when they could not be stored), exactly once, on a bus thread (or before this
+  // returns, for a bus that stores at once). Lets an event loop go on serving while Redis works.
+  using BatchDone = std::function<void(std::vector<std::optional<PublishReceipt>> receipts, std::exception_ptr error)>;
+  virtual void publish_unique_batch_async(std::vector<UniqueEvent> events, BatchDone done);
 
   // Live delivery of events published from now on (from every instance, with Redis) whose type
   // starts with one of `type_prefixes` (none: every event). Handlers run on a bus thread and must

@@ -181,6 +181,14 @@ class RedisBus final : public Bus {
     return submit(events);
   }
 
+  void publish_unique_batch_async(std::vector<UniqueEvent> events, BatchDone done) override {
+    std::lock_guard lock(async_mu_);
+    if (closing_async_) throw BusError("the bus is shutting down");
+    if (!committer_.joinable()) committer_ = std::thread([this] { committer_loop(); });
+    async_jobs_.push_back({std::move(events), std::move(done)});
+    async_cv_.notify_one();
+  }
+
   void dead_letter(const Event& e, const json& reason) override {
     Pending p;
     p.record = OutboxRecord{kDeadStream, e.to_json(), "", 0, false, {{"reason", to_text(reason)}}};
@@ -226,6 +234,13 @@ class RedisBus final : public Bus {
   }
 
   void close() override {
+    {
+      // Batches already handed over are still written, before the line closes.
+      std::lock_guard lock(async_mu_);
+      closing_async_ = true;
+      async_cv_.notify_one();
+    }
+    if (committer_.joinable()) committer_.join();
     {
       std::lock_guard lock(mu_);
       if (closing_) return;
@@ -305,6 +320,47 @@ class RedisBus final : public Bus {
       out.push_back(std::move(pending[i].result));
     }
     return out;
+  }
+
+  // The asynchronous publishers' thread: takes every batch queued since its last round trip, joins
+  // the group commit with all of them at once, and hands each its receipts.
+  struct AsyncJob {
+    std::vector<UniqueEvent> events;
+    BatchDone done;
+  };
+
+  void committer_loop() {
+    for (;;) {
+      std::vector<AsyncJob> jobs;
+      {
+        std::unique_lock lock(async_mu_);
+        async_cv_.wait(lock, [this] { return !async_jobs_.empty() || closing_async_; });
+        if (async_jobs_.empty()) return;
+        jobs.swap(async_jobs_);
+      }
+      std::vector<UniqueEvent> all;
+      for (auto& job : jobs)
+        for (auto& e : job.events) all.push_back(std::move(e));
+      std::vector<std::optional<PublishReceipt>> receipts;
+      std::exception_ptr error;
+      try {
+        receipts = submit(all);
+      } catch (const std::exception&) {
+        error = std::current_exception();  // every job of this round is told
+      }
+      size_t at = 0;
+      for (auto& job : jobs) {
+        const size_t n = job.events.size();
+        if (error) {
+          job.done({}, error);
+        } else {
+          job.done({std::make_move_iterator(receipts.begin() + static_cast<long>(at)),
+                    std::make_move_iterator(receipts.begin() + static_cast<long>(at + n))},
+                   nullptr);
+        }
+        at += n;
+      }
+    }
   }
 
   // Runs on the leader only: the one user of the publishing connection at any time.
@@ -548,6 +604,12 @@ class RedisBus final : public Bus {
   std::unique_ptr<RedisConnection> conn_;
   std::chrono::steady_clock::time_point next_attempt_{};
   Millis backoff_{100};
+
+  std::mutex async_mu_;
+  std::condition_variable async_cv_;
+  std::vector<AsyncJob> async_jobs_;
+  bool closing_async_ = false;
+  std::thread committer_;
 
   std::mutex state_mu_;
   bool connected_ = false;

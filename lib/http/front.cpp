@@ -29,7 +29,8 @@ struct Front::Conn {
   std::string in;     // received, not yet consumed
   size_t in_off = 0;  // consumed prefix of `in`
   std::string out;    // answers not yet sent
-  std::vector<std::unique_ptr<Exchange>> pending;  // parsed this round, answered in order
+  std::vector<std::shared_ptr<Exchange>> pending;  // parsed, answered in order
+  int awaiting = 0;          // of `pending`, those whose batch is not done yet
   bool ready = false;        // in this round's list
   bool peer_closed = false;  // read EOF
   bool broken = false;       // a socket error: close without answering
@@ -206,6 +207,13 @@ void ConnStream::get_local_ip_and_port(std::string& ip, int& port) const {
   port = c_.local_port;
 }
 
+// A batch handed to its handler: it keeps the exchanges alive until the handler is done with them.
+struct Round {
+  std::vector<std::shared_ptr<Exchange>> exchanges;
+  std::vector<Front::Conn*> conns;  // exchange i came on conns[i]
+  std::atomic<bool> finished{false};
+};
+
 // One epoll thread and the connections it owns (those not on a worker).
 class Front::Loop {
  public:
@@ -229,11 +237,15 @@ class Front::Loop {
   std::mutex inbox_mu_;
   std::vector<std::unique_ptr<Conn>> inbox_;
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;  // loop thread only
+  std::mutex done_mu_;
+  std::vector<std::shared_ptr<Round>> done_;  // batches whose handler called done
 
   void run();
+  void dispatch(const BatchHandler& handler, std::shared_ptr<Round> round);
+  void take_done(std::vector<Conn*>& ready);
   void take_inbox(std::vector<Conn*>& ready);
   void read_from(Conn& c);
-  void parse(Conn& c, std::map<const BatchHandler*, std::vector<Exchange*>>& batches);
+  void parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<Round>>& batches);
   void answer(Conn& c);
   void flush(Conn& c);
   void hand_to_worker(Conn& c);
@@ -352,7 +364,7 @@ void Front::Loop::read_from(Conn& c) {
   if (got > 0) c.since = Clock::now();
 }
 
-void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::vector<Exchange*>>& batches) {
+void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<Round>>& batches) {
   while (!c.close_after && !c.to_worker && !c.broken) {
     const auto data = c.unread();
     if (data.empty()) break;
@@ -373,7 +385,7 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::vector<Excha
     const size_t total = head_end + 4 + head.content_length;
     if (data.size() < total) break;  // the body is still coming
 
-    auto ex = std::make_unique<Exchange>();
+    auto ex = std::make_shared<Exchange>();
     auto& req = ex->req;
     req.method = std::string(head.method);
     req.target = req.path = std::string(head.target);
@@ -392,13 +404,20 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::vector<Excha
     ex->res.version = "HTTP/1.1";
     c.in_off += total;
     if (!head.keep_alive || front_.stopping_) c.close_after = true;
-    if (!opts_.admit || opts_.admit(req, ex->res)) batches[&front_.routes_.at(req.path)].push_back(ex.get());
+    if (!opts_.admit || opts_.admit(req, ex->res)) {
+      auto& round = batches[&front_.routes_.at(req.path)];
+      if (!round) round = std::make_shared<Round>();
+      round->exchanges.push_back(ex);
+      round->conns.push_back(&c);
+      ++c.awaiting;
+    }
     c.pending.push_back(std::move(ex));
   }
   c.compact();
 }
 
 void Front::Loop::answer(Conn& c) {
+  if (front_.stopping_) c.close_after = true;  // the last answers of a stopping server say so
   for (size_t i = 0; i < c.pending.size(); ++i) {
     auto& req = c.pending[i]->req;
     auto& res = c.pending[i]->res;
@@ -494,6 +513,7 @@ void Front::Loop::hand_to_worker(Conn& c) {
 void Front::Loop::sweep(Clock::time_point now) {
   std::vector<Conn*> expired;
   for (auto& [c, owned] : conns_) {
+    if (c->awaiting > 0) continue;  // its handler holds the exchanges
     const auto idle = now - c->since;
     // Stopping: a request not fully received is not in flight; only answers being sent get time.
     const bool expired_now = front_.stopping_ ? c->out.empty() || idle > opts_.read_timeout
@@ -503,11 +523,48 @@ void Front::Loop::sweep(Clock::time_point now) {
   for (auto* c : expired) close_conn(*c);
 }
 
+void Front::Loop::dispatch(const BatchHandler& handler, std::shared_ptr<Round> round) {
+  std::vector<Exchange*> batch;
+  for (auto& ex : round->exchanges) batch.push_back(ex.get());
+  auto done = [this, round] {
+    if (round->finished.exchange(true)) return;
+    {
+      std::lock_guard lock(done_mu_);
+      done_.push_back(round);
+    }
+    wake();
+  };
+  try {
+    handler(batch, done);
+  } catch (const std::exception& e) {
+    // The requests still unanswered get 500 when their connection is answered.
+    spdlog::error("http POST {}: handler failed: {}", batch.front()->req.path, e.what());
+    done();
+  }
+}
+
+void Front::Loop::take_done(std::vector<Conn*>& ready) {
+  std::vector<std::shared_ptr<Round>> finished;
+  {
+    std::lock_guard lock(done_mu_);
+    finished.swap(done_);
+  }
+  for (auto& round : finished) {
+    for (auto* c : round->conns) {
+      --c->awaiting;
+      if (!c->ready) {
+        c->ready = true;
+        ready.push_back(c);
+      }
+    }
+  }
+}
+
 void Front::Loop::run() {
   epoll_event events[256];
   auto next_sweep = Clock::now();
   std::vector<Conn*> ready;
-  std::map<const BatchHandler*, std::vector<Exchange*>> batches;
+  std::map<const BatchHandler*, std::shared_ptr<Round>> batches;
   for (;;) {
     const int n = ::epoll_wait(epoll_fd_, events, 256, 100);
     ready.clear();
@@ -526,20 +583,18 @@ void Front::Loop::run() {
         ready.push_back(c);
       }
     }
+    take_done(ready);
 
+    // New requests of a connection wait until its earlier answers are out (responses stay in order).
     batches.clear();
     for (auto* c : ready)
-      if (c->out.empty()) parse(*c, batches);
-    for (auto& [handler, batch] : batches) {
-      try {
-        (*handler)(batch);
-      } catch (const std::exception& e) {
-        // Every request of the batch is answered 500 below (status still unset).
-        spdlog::error("http POST {}: handler failed: {}", batch.front()->req.path, e.what());
-      }
-    }
+      if (c->out.empty() && c->awaiting == 0) parse(*c, batches);
+    for (auto& [handler, round] : batches) dispatch(*handler, round);
+    take_done(ready);  // handlers that answered at once (the in-process bus)
+
     for (auto* c : ready) {
       c->ready = false;
+      if (c->awaiting > 0) continue;  // answered when its batch is done
       if (!c->pending.empty()) answer(*c);
       if (!c->out.empty() && !c->broken) flush(*c);
       if (c->broken || (c->out.empty() && (c->close_after || (c->peer_closed && !c->to_worker)))) close_conn(*c);

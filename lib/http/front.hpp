@@ -4,7 +4,8 @@
 //
 // - Batched routes (POST /webhook/builder) are parsed and answered on the loop itself: every such
 //   request that arrived in one loop round goes to its handler as one batch, so a burst from many
-//   connections costs one Redis round trip and no thread wake-up per request.
+//   connections costs one Redis round trip and no thread wake-up per request. The handler answers
+//   asynchronously: the loop goes on reading and checking the next requests while Redis works.
 // - Any other request, or one the loop does not take on (chunked body, Expect, over the body limit,
 //   a malformed head), is handed with its connection to a worker that runs httplib's own request
 //   processing on it; the connection comes back to the loop afterwards. Handlers therefore see
@@ -26,9 +27,10 @@ struct Exchange {
   httplib::Request req;
   httplib::Response res;
 };
-// Must answer every exchange (set res.status); runs on the loop thread, so it must not wait on
-// anything but the one shared round trip it exists to batch.
-using BatchHandler = std::function<void(const std::vector<Exchange*>& batch)>;
+// Runs on the loop thread and must not block it: it answers every exchange of the batch (sets
+// res.status), at once or later from any thread, then calls `done` exactly once; the loop sends
+// the answers after that. A handler that throws must not call `done` (the loop answers 500).
+using BatchHandler = std::function<void(const std::vector<Exchange*>& batch, std::function<void()> done)>;
 
 struct FrontOptions {
   size_t body_limit = 1 << 20;

@@ -1,8 +1,10 @@
 #include "http/server.hpp"
 
 #include <openssl/crypto.h>
-#include <sys/socket.h>
 #include <spdlog/spdlog.h>
+#include <sys/socket.h>
+
+#include <future>
 
 #include "core/error.hpp"
 #include "core/text.hpp"
@@ -117,8 +119,11 @@ bool Server::admit(const httplib::Request& req, httplib::Response& res) {
 void Server::post_batched(const std::string& path, BatchHandler handler) {
   front_.add_batch_route(path, handler);
   server_.Post(path, [handler](const httplib::Request& req, httplib::Response& res) {
+    // On a worker: waiting for the handler's done is fine here.
     Exchange one{req, std::move(res)};
-    handler({&one});
+    std::promise<void> answered;
+    handler({&one}, [&answered] { answered.set_value(); });
+    answered.get_future().wait();
     res = std::move(one.res);
   });
 }

@@ -12,7 +12,9 @@ Endpoint::Endpoint(ServeContext& ctx)
     : ctx_(ctx),
       secrets_{ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET"), ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET_PREVIOUS")},
       received_(ctx.metrics.counter("orch_webhooks_received_total", "CMS webhooks received, by result", {"result"})) {
-  ctx.http.post_batched("/webhook/builder", [this](const std::vector<http::Exchange*>& batch) { handle(batch); });
+  ctx.http.post_batched("/webhook/builder", [this](const std::vector<http::Exchange*>& batch, std::function<void()> done) {
+    handle(batch, std::move(done));
+  });
   ctx.http.allow("/webhook/builder", "POST");
   ctx.http.guard("/webhook/builder", http::Server::Rate::unlimited);  // CMS bursts are not throttled
   ctx.http.on_error("/webhook/builder", [this](int status) {
@@ -63,31 +65,46 @@ std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
   auto& change = *parsed.change;
   auto event = make_event(change.type, change.model + "/" + change.id, change.to_data());
   auto key = dedupe_key(creds.webhook_id, change);
-  return Accepted{&ex, std::move(request_id), std::move(change), {std::move(event), std::move(key), kDedupeWindow}};
+  Accepted a{&ex, std::move(request_id), std::move(change), event.id, event.type, event.subject, {}};
+  a.publish = {std::move(event), std::move(key), kDedupeWindow};
+  return a;
 }
 
-void Endpoint::handle(const std::vector<http::Exchange*>& batch) {
-  std::vector<Accepted> accepted;
-  accepted.reserve(batch.size());
+void Endpoint::handle(const std::vector<http::Exchange*>& batch, std::function<void()> done) {
+  auto accepted = std::make_shared<std::vector<Accepted>>();
+  accepted->reserve(batch.size());
   for (auto* ex : batch)
-    if (auto a = check(*ex)) accepted.push_back(std::move(*a));
-  if (accepted.empty()) return;
+    if (auto a = check(*ex)) accepted->push_back(std::move(*a));
+  if (accepted->empty()) return done();
 
   std::vector<Bus::UniqueEvent> events;
-  events.reserve(accepted.size());
-  for (auto& a : accepted) events.push_back(std::move(a.publish));
-  std::vector<std::optional<PublishReceipt>> receipts;
-  try {
-    receipts = ctx_.bus.publish_unique_batch(events);
-  } catch (const BusError& e) {
-    for (auto& a : accepted)
-      reject(*a.exchange, a.request_id, 503, "unavailable", "unavailable", std::string("event could not be stored: ") + e.what());
+  events.reserve(accepted->size());
+  for (auto& a : *accepted) events.push_back(std::move(a.publish));
+  ctx_.bus.publish_unique_batch_async(std::move(events), [this, accepted, done = std::move(done)](
+                                                             std::vector<std::optional<PublishReceipt>> receipts, std::exception_ptr error) {
+    answer(*accepted, receipts, error);
+    done();
+  });
+}
+
+void Endpoint::answer(const std::vector<Accepted>& accepted, const std::vector<std::optional<PublishReceipt>>& receipts,
+                      std::exception_ptr error) {
+  if (error) {
+    std::string why;
+    try {
+      std::rethrow_exception(error);
+    } catch (const BusError& e) {
+      why = e.what();
+    } catch (const std::exception& e) {
+      spdlog::error("webhook: publishing failed: {}", e.what());
+      why = "internal error";
+    }
+    for (const auto& a : accepted)
+      reject(*a.exchange, a.request_id, 503, "unavailable", "unavailable", "event could not be stored: " + why);
     return;
   }
-
   for (size_t i = 0; i < accepted.size(); ++i) {
     const auto& a = accepted[i];
-    const auto& event = events[i].event;
     auto& res = a.exchange->res;
     if (!receipts[i]) {
       received_.labels({"duplicate"}).inc();
@@ -96,9 +113,9 @@ void Endpoint::handle(const std::vector<http::Exchange*>& batch) {
       continue;
     }
     received_.labels({"accepted"}).inc();
-    spdlog::info("event {} id={} subject={} stream_id={}{} req={}", event.type, event.id, event.subject,
+    spdlog::info("event {} id={} subject={} stream_id={}{} req={}", a.event_type, a.event_id, a.subject,
                  receipts[i]->stream_id.empty() ? "-" : receipts[i]->stream_id, receipts[i]->queued ? " (outbox)" : "", a.request_id);
-    http::send_json(res, 202, {{"accepted", true}, {"event_id", event.id}});
+    http::send_json(res, 202, {{"accepted", true}, {"event_id", a.event_id}});
   }
 }
 

@@ -1,7 +1,8 @@
 #pragma once
 // POST /webhook/builder (SPEC §6): authenticate, parse, deduplicate, publish durably, answer.
 // Served in batches on the HTTP front end's loop: the requests of one round are checked one by
-// one, their events published together (one Redis round trip), then each is answered.
+// one and their events published together (one Redis round trip); each is answered when the bus
+// reports back, while the loop goes on with the next requests.
 #include <optional>
 #include <vector>
 
@@ -23,9 +24,13 @@ class Endpoint final : public Module {
     http::Exchange* exchange;
     std::string request_id;
     ContentChange change;
+    std::string event_id, event_type, subject;  // for the answer and the log line
     Bus::UniqueEvent publish;
   };
-  void handle(const std::vector<http::Exchange*>& batch);
+  void handle(const std::vector<http::Exchange*>& batch, std::function<void()> done);
+  // Answers the accepted requests once their events are stored (or could not be).
+  void answer(const std::vector<Accepted>& accepted, const std::vector<std::optional<PublishReceipt>>& receipts,
+              std::exception_ptr error);
   // Answers the request (4xx/503) and returns nullopt, or returns what to publish.
   std::optional<Accepted> check(http::Exchange& ex);
   void reject(http::Exchange& ex, const std::string& request_id, int status, const char* result, const char* code,

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <mutex>
 #include <fstream>
 #include <thread>
 
@@ -103,6 +105,34 @@ TEST_F(RedisBusTest, ABatchIsStoredInOrderWithDuplicatesLeftOut) {
   auto again = make_redis_bus(o)->publish_unique_batch({{make_event("t", "s", {}), "k5", 1h}, {make_event("t", "s", {}), "k6", 1h}});
   EXPECT_FALSE(again[0]);
   EXPECT_TRUE(again[1]);
+}
+
+TEST_F(RedisBusTest, AsynchronousBatchesReportOnceEach) {
+  auto bus = make();
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::vector<std::optional<PublishReceipt>>> results;
+  auto done = [&](std::vector<std::optional<PublishReceipt>> receipts, std::exception_ptr error) {
+    EXPECT_FALSE(error);
+    std::lock_guard lock(mu);
+    results.push_back(std::move(receipts));
+    cv.notify_all();
+  };
+  // Two batches from two threads at once; the second repeats a key of the first.
+  std::thread other([&] { bus->publish_unique_batch_async({{make_event("t", "s", {{"n", 1}}), "x", 1h}}, done); });
+  bus->publish_unique_batch_async({{make_event("t", "s", {{"n", 2}}), "y", 1h}, {make_event("t", "s", {{"n", 3}}), "z", 1h}}, done);
+  other.join();
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, 5s, [&] { return results.size() == 2; }));
+  }
+  size_t stored = 0;
+  for (const auto& r : results)
+    for (const auto& receipt : r) stored += receipt && !receipt->stream_id.empty();
+  EXPECT_EQ(stored, 3u);
+  EXPECT_EQ(stream_len(), 3);
+  bus->close();  // batches handed over before close were written; later ones are refused
+  EXPECT_THROW(bus->publish_unique_batch_async({{make_event("t", "s", {}), "late", 1h}}, done), BusError);
 }
 
 TEST_F(RedisBusTest, ABatchGoesToTheOutboxWhenRedisIsDown) {

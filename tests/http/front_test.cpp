@@ -82,23 +82,41 @@ struct Fixture : ::testing::Test {
   std::mutex mu;
   std::vector<size_t> batch_sizes;
   std::atomic<bool> throw_next{false};
+  std::vector<std::thread> answerers;
   std::unique_ptr<http::Server> server;
+  ~Fixture() override {
+    for (auto& t : answerers) t.join();
+  }
 
   void start(http::ServerOptions opts = {"127.0.0.1", 0}) {
     server = std::make_unique<http::Server>(opts);
-    server->post_batched("/batch", [this](const std::vector<http::Exchange*>& batch) {
+    server->post_batched("/batch", [this](const std::vector<http::Exchange*>& batch, std::function<void()> done) {
       {
         std::lock_guard lock(mu);
         batch_sizes.push_back(batch.size());
       }
       if (throw_next.exchange(false)) throw std::runtime_error("handler broke");
-      for (auto* ex : batch) {
-        if (ex->req.body == "deny") {
-          http::send_error(ex->res, 401, "unauthorized", "no");
-          continue;
+      auto answer = [batch, done] {
+        for (auto* ex : batch) {
+          if (ex->req.body == "deny") {
+            http::send_error(ex->res, 401, "unauthorized", "no");
+            continue;
+          }
+          ex->res.status = 202;
+          ex->res.set_content("echo:" + ex->req.body + " from " + ex->req.remote_addr, "text/plain");
         }
-        ex->res.status = 202;
-        ex->res.set_content("echo:" + ex->req.body + " from " + ex->req.remote_addr, "text/plain");
+        done();
+      };
+      // A body starting with "later" is answered from another thread after a while, as the
+      // webhook is when Redis reports back.
+      if (batch.front()->req.body.rfind("later", 0) == 0) {
+        std::lock_guard lock(mu);
+        answerers.emplace_back([answer] {
+          std::this_thread::sleep_for(300ms);
+          answer();
+        });
+      } else {
+        answer();
       }
     });
     server->guard("/batch", http::Server::Rate::unlimited);
@@ -121,6 +139,31 @@ TEST_F(Front, PipelinedRequestsAreAnsweredInOrderFromOneBatch) {
   EXPECT_EQ(body_of(c.response()), "echo:three from 127.0.0.1");
   std::lock_guard lock(mu);
   EXPECT_EQ(batch_sizes, std::vector<size_t>{3});  // one write, one round, one handler call
+}
+
+TEST_F(Front, TheLoopServesOthersWhileABatchWaitsForItsAnswer) {
+  start();
+  Conn slow(port()), quick(port());
+  slow.send(post("/batch", "later-1") + post("/batch", "after"));
+  std::this_thread::sleep_for(50ms);  // the slow batch is out with its handler
+  const auto t0 = std::chrono::steady_clock::now();
+  quick.send(post("/batch", "now"));
+  EXPECT_EQ(body_of(quick.response()), "echo:now from 127.0.0.1");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 200ms) << "the loop waited for the other batch";
+  // The slow connection's answers come in request order once its batch is done.
+  EXPECT_EQ(body_of(slow.response()), "echo:later-1 from 127.0.0.1");
+  EXPECT_EQ(body_of(slow.response()), "echo:after from 127.0.0.1");
+}
+
+TEST_F(Front, StopWaitsForABatchStillBeingAnswered) {
+  start();
+  Conn c(port());
+  c.send(post("/batch", "later-stop"));
+  std::this_thread::sleep_for(50ms);
+  server->stop();
+  auto r = c.response(500ms);
+  EXPECT_EQ(body_of(r), "echo:later-stop from 127.0.0.1");
+  EXPECT_NE(r.find("Connection: close"), std::string::npos) << r;
 }
 
 TEST_F(Front, ManyConnectionsShareBatches) {
