@@ -36,7 +36,7 @@ struct Front::Conn {
   bool broken = false;       // a socket error: close without answering
   bool close_after = false;  // close once the answers are out
   bool to_worker = false;    // hand over to httplib once the answers are out
-  bool writing = false;      // waiting for EPOLLOUT (no EPOLLIN meanwhile: backpressure)
+  uint32_t interest = EPOLLIN | EPOLLRDHUP;  // what epoll watches for it now (see watch())
   Clock::time_point since = Clock::now();  // last progress
 
   std::string_view unread() const { return std::string_view(in).substr(in_off); }
@@ -143,7 +143,7 @@ bool parse_head(std::string_view head, size_t body_limit, Head& h) {
     std::string_view field = head.substr(0, end);
     head.remove_prefix(end == std::string_view::npos ? head.size() : end + 2);
     auto colon = field.find(':');
-    if (colon == 0 || colon == std::string_view::npos) return false;
+    if (colon == 0 || colon == std::string_view::npos || field.find_first_of("\r\n") != std::string_view::npos) return false;
     auto name = field.substr(0, colon);
     for (char ch : name)
       if (!is_token_char(ch)) return false;  // also refuses obsolete line folding
@@ -248,6 +248,7 @@ class Front::Loop {
   void parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<Round>>& batches);
   void answer(Conn& c);
   void flush(Conn& c);
+  void watch(Conn& c);
   void hand_to_worker(Conn& c);
   void close_conn(Conn& c);
   void sweep(Clock::time_point now);
@@ -330,7 +331,7 @@ void Front::Loop::take_inbox(std::vector<Conn*>& ready) {
   for (auto& owned : arrived) {
     Conn* c = owned.get();
     epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP;
+    c->interest = ev.events = EPOLLIN | EPOLLRDHUP;
     ev.data.ptr = c;
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
       ::close(c->fd);
@@ -443,6 +444,7 @@ void Front::Loop::answer(Conn& c) {
     if (last_before_close) {
       out += "Connection: close\r\n";
     } else {
+      if (req.version == "HTTP/1.0") out += "Connection: keep-alive\r\n";  // 1.0 closes unless told
       out += "Keep-Alive: timeout=" + std::to_string(opts_.keep_alive_timeout.count()) + ", max=" + std::to_string(opts_.keep_alive_max) + "\r\n";
     }
     if (!res.body.empty() && !res.has_header("Content-Type")) out += "Content-Type: text/plain\r\n";
@@ -467,14 +469,21 @@ void Front::Loop::flush(Conn& c) {
   }
   if (sent > 0) c.since = Clock::now();
   c.out.erase(0, sent);
-  const bool want_out = !c.out.empty();
-  if (want_out != c.writing) {
-    c.writing = want_out;
-    epoll_event ev{};
-    ev.events = want_out ? EPOLLOUT : EPOLLIN | EPOLLRDHUP;
-    ev.data.ptr = &c;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
-  }
+  watch(c);
+}
+
+void Front::Loop::watch(Conn& c) {
+  // Backpressure: a client that does not read its answers is not read from either, and one that
+  // sends ahead while its answers are pending is read up to one full request.
+  uint32_t want = EPOLLIN | EPOLLRDHUP;
+  if (!c.out.empty()) want = EPOLLOUT;
+  else if (c.awaiting > 0 && c.unread().size() >= opts_.body_limit + kMaxHead) want = 0;
+  if (want == c.interest) return;
+  c.interest = want;
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.ptr = &c;
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c.fd, &ev);
 }
 
 void Front::Loop::close_conn(Conn& c) {
@@ -577,7 +586,10 @@ void Front::Loop::run() {
         continue;
       }
       if (events[i].events & EPOLLOUT) flush(*c);
-      if (!c->writing && (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) read_from(*c);
+      if (!(c->interest & EPOLLOUT) && (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR))) {
+        read_from(*c);
+        watch(*c);
+      }
       if (!c->ready) {
         c->ready = true;
         ready.push_back(c);
@@ -599,6 +611,7 @@ void Front::Loop::run() {
       if (!c->out.empty() && !c->broken) flush(*c);
       if (c->broken || (c->out.empty() && (c->close_after || (c->peer_closed && !c->to_worker)))) close_conn(*c);
       else if (c->out.empty() && c->to_worker) hand_to_worker(*c);
+      else watch(*c);
     }
 
     const auto now = Clock::now();

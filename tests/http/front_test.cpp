@@ -269,6 +269,12 @@ TEST_F(Front, ConnectionCloseAndHttp10AreHonoured) {
   old.send("POST /batch HTTP/1.0\r\nContent-Length: 2\r\n\r\nhi");
   EXPECT_EQ(body_of(old.response()), "echo:hi from 127.0.0.1");
   EXPECT_TRUE(old.closed_by_server(1s));
+
+  Conn kept(port());  // an HTTP/1.0 client asking for keep-alive is told it has it
+  kept.send("POST /batch HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nho");
+  auto r10 = kept.response();
+  EXPECT_NE(r10.find("Connection: keep-alive"), std::string::npos) << r10;
+  EXPECT_FALSE(kept.closed_by_server(300ms));
 }
 
 TEST_F(Front, IdleConnectionsAreClosedAfterTheKeepAliveTimeout) {
