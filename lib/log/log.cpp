@@ -1,12 +1,18 @@
 #include "log/log.hpp"
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
+#include <thread>
 #include <vector>
 
 #include "config/settings.hpp"
@@ -53,6 +59,58 @@ class RedactingFormatter final : public spdlog::formatter {
   spdlog::pattern_formatter text_;
 };
 
+// Standard error when it is not a terminal (a container's or a unit's log): lines are collected and
+// written together every 100 ms, or at once for warnings and errors (the logger's flush_on), so a
+// busy webhook path does not cost a write(2) per line. A terminal gets the colour sink, unbuffered.
+class BufferedStderrSink final : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  BufferedStderrSink() : flusher_([this] { run(); }) {}
+  ~BufferedStderrSink() override {
+    {
+      std::lock_guard lock(stop_mu_);
+      stop_ = true;
+    }
+    stop_cv_.notify_one();
+    flusher_.join();
+    flush();
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(msg, formatted);
+    buffer_.append(formatted.data(), formatted.size());
+    if (buffer_.size() >= 64 * 1024) flush_();
+  }
+
+  void flush_() override {
+    std::string_view left = buffer_;
+    while (!left.empty()) {
+      const ssize_t n = ::write(STDERR_FILENO, left.data(), left.size());
+      if (n > 0) left.remove_prefix(static_cast<size_t>(n));
+      else if (n < 0 && errno == EINTR) continue;
+      else break;  // stderr is gone: nobody can read these lines
+    }
+    buffer_.clear();
+  }
+
+ private:
+  void run() {
+    std::unique_lock lock(stop_mu_);
+    while (!stop_cv_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stop_; })) {
+      lock.unlock();
+      flush();
+      lock.lock();
+    }
+  }
+
+  std::string buffer_;  // guarded by base_sink's mutex
+  std::mutex stop_mu_;
+  std::condition_variable stop_cv_;
+  bool stop_ = false;
+  std::thread flusher_;  // last: starts once the rest exists
+};
+
 }  // namespace
 
 void redact(const std::string& secret) {
@@ -84,7 +142,10 @@ void setup_logging(const LogOptions& opts) {
   if (level == spdlog::level::off && opts.level != "off")
     throw ConfigError("ORCH_LOG_LEVEL: unknown level '" + opts.level + "'");
   std::vector<spdlog::sink_ptr> sinks;
-  if (opts.to_stderr) sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  if (opts.to_stderr) {
+    if (::isatty(STDERR_FILENO)) sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+    else sinks.push_back(std::make_shared<BufferedStderrSink>());
+  }
   if (!opts.file.empty())
     sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(opts.file, 10 * 1024 * 1024, 5));
   auto logger = std::make_shared<spdlog::logger>("orch", sinks.begin(), sinks.end());
