@@ -21,6 +21,7 @@
 
 #include "core/error.hpp"
 #include "http/connection.hpp"
+#include "http/server.hpp"  // send_error
 
 namespace orch::http {
 
@@ -125,34 +126,38 @@ bool iequals(std::string_view a, std::string_view b) {
 // is left to httplib (which has the complete, tested rules and error answers).
 struct Head {
   std::string_view method, target, version;
+  std::string_view fields;  // the header lines, after the request line
   httplib::Headers headers;
   size_t content_length = 0;
   bool keep_alive = true;
 };
 
-bool parse_head(std::string_view head, size_t body_limit, Head& h) {
-  auto line_end = head.find("\r\n");
-  std::string_view line = head.substr(0, line_end);
-  auto sp1 = line.find(' ');
-  auto sp2 = line.rfind(' ');
+bool parse_request_line(std::string_view head, Head& h) {
+  const auto line_end = head.find("\r\n");
+  const std::string_view line = head.substr(0, line_end);
+  const auto sp1 = line.find(' ');
+  const auto sp2 = line.rfind(' ');
   if (sp1 == std::string_view::npos || sp2 == sp1) return false;
   h.method = line.substr(0, sp1);
   h.target = line.substr(sp1 + 1, sp2 - sp1 - 1);
   h.version = line.substr(sp2 + 1);
-  if (h.version != "HTTP/1.1" && h.version != "HTTP/1.0") return false;
+  h.fields = line_end == std::string_view::npos ? std::string_view() : head.substr(line_end + 2);
+  return h.version == "HTTP/1.1" || h.version == "HTTP/1.0";
+}
+
+bool parse_fields(size_t body_limit, Head& h) {
   bool has_length = false;
   std::string_view connection;
-  head.remove_prefix(line_end == std::string_view::npos ? head.size() : line_end + 2);
-  while (!head.empty()) {
-    auto end = head.find("\r\n");
-    std::string_view field = head.substr(0, end);
-    head.remove_prefix(end == std::string_view::npos ? head.size() : end + 2);
-    auto colon = field.find(':');
+  for (auto rest = h.fields; !rest.empty();) {
+    const auto end = rest.find("\r\n");
+    const std::string_view field = rest.substr(0, end);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 2);
+    const auto colon = field.find(':');
     if (colon == 0 || colon == std::string_view::npos || field.find_first_of("\r\n") != std::string_view::npos) return false;
-    auto name = field.substr(0, colon);
+    const auto name = field.substr(0, colon);
     for (char ch : name)
       if (!is_token_char(ch)) return false;  // also refuses obsolete line folding
-    auto value = trim(field.substr(colon + 1));
+    const auto value = trim(field.substr(colon + 1));
     if (iequals(name, "Transfer-Encoding") || iequals(name, "Expect")) return false;
     if (iequals(name, "Content-Length")) {
       if (has_length || value.empty() || value.size() > 9) return false;
@@ -165,9 +170,8 @@ bool parse_head(std::string_view head, size_t body_limit, Head& h) {
     if (iequals(name, "Connection")) connection = value;
     h.headers.emplace(std::string(name), std::string(value));
   }
-  if (!has_length) return false;
   h.keep_alive = h.version == "HTTP/1.1" ? !iequals(connection, "close") : iequals(connection, "keep-alive");
-  return true;
+  return has_length;
 }
 
 }  // namespace
@@ -259,7 +263,10 @@ class Front::Loop {
   void sweep(Clock::time_point now);
 };
 
-Front::Front(FrontOptions opts) : opts_(std::move(opts)) {}
+Front::Front(FrontOptions opts)
+    : opts_(std::move(opts)),
+      keep_alive_line_("Keep-Alive: timeout=" + std::to_string(opts_.keep_alive_timeout.count()) +
+                       ", max=" + std::to_string(opts_.keep_alive_max) + "\r\n") {}
 
 Front::~Front() { stop(); }
 
@@ -381,10 +388,12 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<R
       else if (auto sp = data.find(' '); sp != std::string_view::npos && data.substr(0, sp) != "POST") c.to_worker = true;
       break;
     }
+    // The request line decides whose request it is before any header is parsed.
     Head head;
-    const bool ours = head_end <= kMaxHead && parse_head(data.substr(0, head_end), opts_.body_limit, head) &&
-                      head.method == "POST" && front_.routes_.count(std::string(head.target));
-    if (!ours) {
+    const BatchHandler* handler = nullptr;
+    if (head_end <= kMaxHead && parse_request_line(data.substr(0, head_end), head) && head.method == "POST")
+      if (auto route = front_.routes_.find(head.target); route != front_.routes_.end()) handler = &route->second;
+    if (!handler || !parse_fields(opts_.body_limit, head)) {
       c.to_worker = true;
       break;
     }
@@ -411,7 +420,7 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<R
     c.in_off += total;
     if (!head.keep_alive || front_.stopping_) c.close_after = true;
     if (!opts_.admit || opts_.admit(req, ex->res)) {
-      auto& round = batches[&front_.routes_.at(req.path)];
+      auto& round = batches[handler];
       if (!round) round = std::make_shared<Round>();
       round->exchanges.push_back(ex);
       round->conns.push_back(&c);
@@ -427,10 +436,7 @@ void Front::Loop::answer(Conn& c) {
   for (size_t i = 0; i < c.pending.size(); ++i) {
     auto& req = c.pending[i]->req;
     auto& res = c.pending[i]->res;
-    if (res.status == -1) {
-      res.status = 500;
-      res.set_content(R"({"error":"internal","message":"internal error"})", "application/json");
-    }
+    if (res.status == -1) send_error(res, 500, "internal", "internal error");
     if (opts_.after) opts_.after(req, res);
     const bool last_before_close = c.close_after && i + 1 == c.pending.size();
     auto& out = c.out;
@@ -450,7 +456,7 @@ void Front::Loop::answer(Conn& c) {
       out += "Connection: close\r\n";
     } else {
       if (req.version == "HTTP/1.0") out += "Connection: keep-alive\r\n";  // 1.0 closes unless told
-      out += "Keep-Alive: timeout=" + std::to_string(opts_.keep_alive_timeout.count()) + ", max=" + std::to_string(opts_.keep_alive_max) + "\r\n";
+      out += front_.keep_alive_line_;
     }
     if (!res.body.empty() && !res.has_header("Content-Type")) out += "Content-Type: text/plain\r\n";
     out += "Content-Length: " + std::to_string(res.body.size()) + "\r\n\r\n";

@@ -68,7 +68,8 @@ class Front {
  private:
   class Loop;
   FrontOptions opts_;
-  std::map<std::string, BatchHandler> routes_;
+  std::string keep_alive_line_;                          // the header every kept-alive answer carries
+  std::map<std::string, BatchHandler, std::less<>> routes_;  // found by the request target's view
   std::vector<std::unique_ptr<Loop>> loops_;
   std::atomic<size_t> next_loop_{0};
   std::unique_ptr<httplib::ThreadPool> workers_;

@@ -14,6 +14,10 @@ namespace orch::http {
 
 static const Clock& clock_of(const ServerOptions& opts) { return opts.clock ? *opts.clock : SystemClock::instance(); }
 
+// Told to httplib (which advertises them) and to the front end (which enforces them).
+constexpr int kKeepAliveSeconds = 2;
+constexpr int kKeepAliveMax = 100000;
+
 bool HttplibCore::process_and_close_socket(socket_t sock) {
   front_.adopt(sock);
   return true;
@@ -23,12 +27,11 @@ Server::Server(ServerOptions opts)
     : opts_(std::move(opts)),
       front_(FrontOptions{
           .body_limit = opts_.body_limit,
-          .keep_alive_timeout = std::chrono::seconds(2),
+          .keep_alive_timeout = std::chrono::seconds(kKeepAliveSeconds),
+          .keep_alive_max = kKeepAliveMax,
           .workers = opts_.threads,
           .admit = [this](const httplib::Request& req, httplib::Response& res) { return admit(req, res); },
-          .after = [this](const httplib::Request& req, httplib::Response& res) {
-            if (res.status == 401) auth_failures_.take(req.remote_addr);
-          },
+          .after = [this](const httplib::Request& req, httplib::Response& res) { count_auth_failure(req, res); },
           .process = [this](httplib::Stream& stream, bool close_connection, bool& closed) {
             return server_.process_request(stream, close_connection, closed, nullptr);
           }}),
@@ -39,16 +42,12 @@ Server::Server(ServerOptions opts)
   server_.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     return admit(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
   });
-  // Every 401 (webhook or control endpoint) spends one of the client's failure tokens.
-  server_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (res.status == 401) auth_failures_.take(req.remote_addr);
-  });
+  server_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) { count_auth_failure(req, res); });
   server_.set_tcp_nodelay(true);
   // httplib's own pool only passes accepted connections to the front end, which has the workers.
   server_.new_task_queue = [] { return new httplib::ThreadPool(1); };
-  server_.set_keep_alive_max_count(100000);
-  // As advertised in Keep-Alive; the front end closes idle connections after it.
-  server_.set_keep_alive_timeout(2);
+  server_.set_keep_alive_max_count(kKeepAliveMax);
+  server_.set_keep_alive_timeout(kKeepAliveSeconds);
   server_.set_payload_max_length(opts_.body_limit);
   // Every error status gets a JSON body unless the handler wrote one.
   server_.set_error_handler(httplib::Server::HandlerWithResponse(
@@ -114,6 +113,10 @@ bool Server::admit(const httplib::Request& req, httplib::Response& res) {
       return refuse(wait, "requests", "too many requests from this address; retry later");
   }
   return true;
+}
+
+void Server::count_auth_failure(const httplib::Request& req, const httplib::Response& res) {
+  if (res.status == 401) auth_failures_.take(req.remote_addr);
 }
 
 void Server::post_batched(const std::string& path, BatchHandler handler) {

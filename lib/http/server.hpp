@@ -88,6 +88,8 @@ class Server {
   std::function<void(const char*)> on_rate_limited_;
 
   bool admit(const httplib::Request& req, httplib::Response& res);
+  // Every 401 (webhook or control endpoint) spends one of the client's failure tokens.
+  void count_auth_failure(const httplib::Request& req, const httplib::Response& res);
 };
 
 // {"error": code, "message": message} with `status`.

@@ -65,7 +65,7 @@ std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
   auto& change = *parsed.change;
   auto event = make_event(change.type, change.model + "/" + change.id, change.to_data());
   auto key = dedupe_key(creds.webhook_id, change);
-  Accepted a{&ex, std::move(request_id), std::move(change), event.id, event.type, event.subject, {}};
+  Accepted a{&ex, std::move(request_id), std::move(change), event.id, event.subject, {}};
   a.publish = {std::move(event), std::move(key), kDedupeWindow};
   return a;
 }
@@ -113,7 +113,7 @@ void Endpoint::answer(const std::vector<Accepted>& accepted, const std::vector<s
       continue;
     }
     received_.labels({"accepted"}).inc();
-    spdlog::info("event {} id={} subject={} stream_id={}{} req={}", a.event_type, a.event_id, a.subject,
+    spdlog::info("event {} id={} subject={} stream_id={}{} req={}", a.change.type, a.event_id, a.subject,
                  receipts[i]->stream_id.empty() ? "-" : receipts[i]->stream_id, receipts[i]->queued ? " (outbox)" : "", a.request_id);
     http::send_json(res, 202, {{"accepted", true}, {"event_id", a.event_id}});
   }

@@ -24,7 +24,7 @@ class Endpoint final : public Module {
     http::Exchange* exchange;
     std::string request_id;
     ContentChange change;
-    std::string event_id, event_type, subject;  // for the answer and the log line
+    std::string event_id, subject;  // for the answer and the log line (the type is change.type)
     Bus::UniqueEvent publish;
   };
   void handle(const std::vector<http::Exchange*>& batch, std::function<void()> done);
