@@ -13,14 +13,37 @@
 
 namespace orch {
 
-static json to_line(const OutboxRecord& r) {
-  return {{"stream", r.stream}, {"event", r.event}, {"key", r.dedupe_key}, {"ttl", r.ttl_s}, {"publish", r.publish},
-          {"extra", r.extra}};
+// One line per record: {"event":{...},"extra":{...},"key":...,"publish":...,"stream":...,"ttl":...}.
+// Written by hand around the event's own text (already JSON), in the key order nlohmann writes.
+static std::string to_line(const OutboxRecord& r) {
+  std::string line = "{\"event\":" + r.event + ",\"extra\":{";
+  for (size_t i = 0; i < r.fields.size(); ++i) {
+    if (i > 0) line += ',';
+    append_json_string(line, r.fields[i].first);
+    line += ':';
+    append_json_string(line, r.fields[i].second);
+  }
+  line += "},\"key\":";
+  append_json_string(line, r.dedupe_key);
+  line += r.publish ? ",\"publish\":true" : ",\"publish\":false";
+  line += ",\"stream\":";
+  append_json_string(line, r.stream);
+  line += ",\"ttl\":" + std::to_string(r.ttl_s) + "}\n";
+  return line;
 }
 
 static OutboxRecord from_line(const json& j) {
-  return {j.at("stream").get<std::string>(), j.at("event"), j.value("key", ""), j.value("ttl", 0LL),
-          j.value("publish", true), j.value("extra", json::object())};
+  OutboxRecord r;
+  r.stream = j.at("stream").get<std::string>();
+  const auto& event = j.at("event");
+  r.event = to_text(event);
+  r.event_id = event.is_object() ? event.value("id", "") : "";
+  r.dedupe_key = j.value("key", "");
+  r.ttl_s = j.value("ttl", 0LL);
+  r.publish = j.value("publish", true);
+  const auto extra = j.value("extra", json::object());
+  for (const auto& [k, v] : extra.items()) r.fields.emplace_back(k, as_text(v));
+  return r;
 }
 
 static int open_append(const std::string& path) {
@@ -50,7 +73,7 @@ void Outbox::append(const std::vector<OutboxRecord>& records) {
   if (depth_ + records.size() > max_)
     throw BusError("outbox is full (" + std::to_string(depth_) + " events, ORCH_OUTBOX_MAX=" + std::to_string(max_) + ")");
   std::string data;
-  for (const auto& r : records) data += to_text(to_line(r)) + "\n";
+  for (const auto& r : records) data += to_line(r);
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
@@ -83,7 +106,7 @@ void Outbox::replace(const std::vector<OutboxRecord>& remaining) {
   const std::string tmp = path_ + ".tmp";
   {
     std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& r : remaining) out << to_text(to_line(r)) << "\n";
+    for (const auto& r : remaining) out << to_line(r);
     out.flush();
     if (!out) throw BusError("outbox rewrite failed: " + tmp);
   }

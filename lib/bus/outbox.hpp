@@ -4,6 +4,7 @@
 // Bounded: when full, publishing fails loudly instead of silently dropping.
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/json.hpp"
@@ -12,12 +13,12 @@ namespace orch {
 
 struct OutboxRecord {
   std::string stream;      // orch:events or orch:dead
-  json event;              // the CloudEvent
+  std::string event;       // the CloudEvent, as compact JSON text (Event::to_string)
+  std::string event_id;    // its id
   std::string dedupe_key;  // may be empty
   long long ttl_s = 0;     // dedupe window
   bool publish = true;     // also PUBLISH on the channel
-  json extra = json::object();  // further stream fields (dead letter: reason)
-  std::string wire;        // `event` serialised by the publisher's thread; not stored
+  std::vector<std::pair<std::string, std::string>> fields;  // further stream fields (type; dead letter: reason)
 };
 
 class Outbox {

@@ -60,6 +60,7 @@ static RedisReply convert(const redisReply* r) {
     case REDIS_REPLY_INTEGER: out.type = RedisReply::Type::integer; out.integer = r->integer; break;
     case REDIS_REPLY_ARRAY:
       out.type = RedisReply::Type::array;
+      out.elements.reserve(r->elements);
       for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
       break;
     case REDIS_REPLY_ERROR: throw RedisReplyError(std::string(r->str, r->len));
@@ -98,21 +99,42 @@ RedisConnection::~RedisConnection() {
 
 void RedisConnection::set_timeout(std::chrono::milliseconds timeout) { redisSetTimeout(ctx_, to_timeval(timeout)); }
 
+RespCommands& RespCommands::command(size_t argc) {
+  text_ += '*';
+  text_ += std::to_string(argc);
+  text_ += "\r\n";
+  ++count_;
+  return *this;
+}
+
+RespCommands& RespCommands::arg(std::string_view a) {
+  text_ += '$';
+  text_ += std::to_string(a.size());
+  text_ += "\r\n";
+  text_.append(a);
+  text_ += "\r\n";
+  return *this;
+}
+
+RespCommands& RespCommands::arg(long long n) { return arg(std::to_string(n)); }
+
 std::vector<RedisReply> RedisConnection::pipeline(const std::vector<std::vector<std::string>>& commands) {
-  if (broken_) throw UnreachableError("redis connection is broken");
+  RespCommands resp;
   for (const auto& argv : commands) {
-    std::vector<const char*> args;
-    std::vector<size_t> lens;
-    for (const auto& a : argv) {
-      args.push_back(a.data());
-      lens.push_back(a.size());
-    }
-    if (redisAppendCommandArgv(ctx_, static_cast<int>(args.size()), args.data(), lens.data()) != REDIS_OK) {
-      broken_ = true;
-      throw UnreachableError(std::string("redis: ") + ctx_->errstr);
-    }
+    resp.command(argv.size());
+    for (const auto& a : argv) resp.arg(a);
+  }
+  return pipeline(resp);
+}
+
+std::vector<RedisReply> RedisConnection::pipeline(const RespCommands& commands) {
+  if (broken_) throw UnreachableError("redis connection is broken");
+  if (redisAppendFormattedCommand(ctx_, commands.text().data(), commands.text().size()) != REDIS_OK) {
+    broken_ = true;
+    throw UnreachableError(std::string("redis: ") + ctx_->errstr);
   }
   std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
   std::string first_error;
   for (size_t i = 0; i < commands.size(); ++i) {
     void* raw = nullptr;

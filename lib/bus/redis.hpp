@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
@@ -35,6 +36,22 @@ struct RedisReplyError : Error {
   explicit RedisReplyError(const std::string& m) : Error(ExitCode::critical, "redis: " + m) {}
 };
 
+// Commands written in the Redis protocol as they are built: no argument vectors and no copies in
+// between, for batches of large arguments (events).
+class RespCommands {
+ public:
+  // Starts a command of `argc` arguments; exactly that many arg() calls must follow.
+  RespCommands& command(size_t argc);
+  RespCommands& arg(std::string_view a);
+  RespCommands& arg(long long n);
+  size_t size() const { return count_; }
+  const std::string& text() const { return text_; }
+
+ private:
+  std::string text_;
+  size_t count_ = 0;
+};
+
 class RedisConnection {
  public:
   // Throws UnreachableError when Redis cannot be reached or refuses AUTH.
@@ -46,6 +63,7 @@ class RedisConnection {
   RedisReply command(const std::vector<std::string>& argv);
   // Sends several commands in one round trip; returns their replies in order.
   std::vector<RedisReply> pipeline(const std::vector<std::vector<std::string>>& commands);
+  std::vector<RedisReply> pipeline(const RespCommands& commands);
   // Changes the read timeout (blocking reads such as XREAD BLOCK need a longer one).
   void set_timeout(std::chrono::milliseconds timeout);
   bool broken() const { return broken_; }

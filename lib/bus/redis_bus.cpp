@@ -36,9 +36,13 @@ for i = 2, #KEYS do
   local fields = a + 4
   a = fields + 2 * n
   if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ttl) then
-    local args = {KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event', event}
-    for j = fields, a - 1 do args[#args + 1] = ARGV[j] end
-    out[#out + 1] = redis.call('XADD', unpack(args))
+    if n == 1 then
+      out[#out + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event', event, ARGV[fields], ARGV[fields + 1])
+    else
+      local args = {KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event', event}
+      for j = fields, a - 1 do args[#args + 1] = ARGV[j] end
+      out[#out + 1] = redis.call('XADD', unpack(args))
+    end
     if channel ~= '' then redis.call('PUBLISH', channel, event) end
   else
     out[#out + 1] = false
@@ -191,7 +195,7 @@ class RedisBus final : public Bus {
 
   void dead_letter(const Event& e, const json& reason) override {
     Pending p;
-    p.record = OutboxRecord{kDeadStream, e.to_json(), "", 0, false, {{"reason", to_text(reason)}}};
+    p.record = OutboxRecord{kDeadStream, e.to_string(), e.id, "", 0, false, {{"reason", to_text(reason)}}};
     commit({&p});
   }
 
@@ -306,17 +310,22 @@ class RedisBus final : public Bus {
     for (size_t i = 0; i < events.size(); ++i) {
       const auto& e = events[i];
       const long long ttl_s = std::chrono::duration_cast<std::chrono::seconds>(e.ttl).count();
-      // The type as a field of its own lets readers skip entries without parsing the event.
-      pending[i].record = OutboxRecord{kEventsStream, e.event.to_json(), e.dedupe_key, ttl_s, true, json{{"type", e.event.type}}};
-      // Serialised here, before joining the line, so the leader's batch is only I/O.
-      pending[i].record.wire = to_text(pending[i].record.event);
+      // Serialised here, before joining the line, so the leader's batch is only I/O. The type as a
+      // field of its own lets readers skip entries without parsing the event.
+      pending[i].record = OutboxRecord{kEventsStream, e.event.to_string(), e.event.id, e.dedupe_key, ttl_s, true, {{"type", e.event.type}}};
       mine.push_back(&pending[i]);
     }
     if (mine.empty()) return {};
     commit(mine);
     std::vector<std::optional<PublishReceipt>> out;
+    Counter* counter = nullptr;  // looked up once per run of one type (a batch is mostly one)
+    const std::string* counted = nullptr;
     for (size_t i = 0; i < events.size(); ++i) {
-      if (pending[i].result && published_) published_->labels({events[i].event.type}).inc();
+      if (pending[i].result && published_) {
+        const auto& type = events[i].event.type;
+        if (!counted || *counted != type) counter = &published_->labels({type}), counted = &type;
+        counter->inc();
+      }
       out.push_back(std::move(pending[i].result));
     }
     return out;
@@ -414,44 +423,36 @@ class RedisBus final : public Bus {
   // Appends the commands that store `records` in order (keys[i]: record i's dedupe key, or empty).
   // A run of keyed records for one stream is one EVALSHA of kPublishOnce; the rest XADD (+ PUBLISH).
   void append_commands(const std::vector<const OutboxRecord*>& records, const std::vector<std::string>& keys,
-                       std::vector<std::vector<std::string>>& commands, std::vector<ReplyAt>& at) const {
-    auto wire = [](const OutboxRecord& r) { return r.wire.empty() ? to_text(r.event) : r.wire; };
-    auto maxlen = [this](const OutboxRecord& r) {
-      return std::to_string(r.stream == kEventsStream ? opts_.stream_maxlen : 10'000);
-    };
-    auto extra_fields = [](const OutboxRecord& r, std::vector<std::string>& cmd) {
-      for (const auto& [k, v] : r.extra.items()) {
-        cmd.push_back(k);
-        cmd.push_back(as_text(v));
-      }
-    };
+                       RespCommands& commands, std::vector<ReplyAt>& at) const {
+    auto maxlen = [this](const OutboxRecord& r) { return r.stream == kEventsStream ? static_cast<long long>(opts_.stream_maxlen) : 10'000LL; };
     for (size_t i = 0; i < records.size();) {
       const auto& first = *records[i];
       if (keys[i].empty()) {
-        auto event = wire(first);
-        std::vector<std::string> xadd{"XADD", first.stream, "MAXLEN", "~", maxlen(first), "*", "event", event};
-        extra_fields(first, xadd);
         at.push_back({commands.size()});
-        commands.push_back(std::move(xadd));
-        if (first.publish) commands.push_back({"PUBLISH", kEventsStream, std::move(event)});
+        commands.command(8 + 2 * first.fields.size())
+            .arg("XADD").arg(first.stream).arg("MAXLEN").arg("~").arg(maxlen(first)).arg("*").arg("event").arg(first.event);
+        for (const auto& [k, v] : first.fields) commands.arg(k).arg(v);
+        if (first.publish) commands.command(3).arg("PUBLISH").arg(kEventsStream).arg(first.event);
         ++i;
         continue;
       }
       size_t end = i;
-      while (end < records.size() && !keys[end].empty() && records[end]->stream == first.stream) ++end;
-      std::vector<std::string> eval{"EVALSHA", kPublishOnceSha, std::to_string(1 + end - i), first.stream};
-      for (size_t k = i; k < end; ++k) eval.push_back(kDedupePrefix + keys[k]);
-      eval.push_back(maxlen(first));
+      size_t argc = 5;  // EVALSHA sha numkeys stream maxlen
+      while (end < records.size() && !keys[end].empty() && records[end]->stream == first.stream)
+        argc += 5 + 2 * records[end++]->fields.size();  // key, ttl, event, channel, n, fields
+      commands.command(argc).arg("EVALSHA").arg(kPublishOnceSha).arg(static_cast<long long>(1 + end - i)).arg(first.stream);
+      for (size_t k = i; k < end; ++k) {
+        std::string key = kDedupePrefix;
+        commands.arg(key.append(keys[k]));
+      }
+      commands.arg(maxlen(first));
       for (size_t k = i; k < end; ++k) {
         const auto& r = *records[k];
-        eval.push_back(std::to_string(r.ttl_s > 0 ? r.ttl_s : 86'400));
-        eval.push_back(wire(r));
-        eval.push_back(r.publish ? kEventsStream : "");
-        eval.push_back(std::to_string(r.extra.size()));
-        extra_fields(r, eval);
-        at.push_back({commands.size(), static_cast<long>(k - i)});
+        commands.arg(r.ttl_s > 0 ? r.ttl_s : 86'400LL).arg(r.event).arg(r.publish ? kEventsStream : "");
+        commands.arg(static_cast<long long>(r.fields.size()));
+        for (const auto& [f, v] : r.fields) commands.arg(f).arg(v);
+        at.push_back({commands.size() - 1, static_cast<long>(k - i)});
       }
-      commands.push_back(std::move(eval));
       i = end;
     }
   }
@@ -474,12 +475,12 @@ class RedisBus final : public Bus {
       keys.push_back(p->record.dedupe_key);
       sent.push_back(p);
     }
-    std::vector<std::vector<std::string>> commands;
+    RespCommands commands;
     std::vector<ReplyAt> at;
     append_commands(records, keys, commands, at);
     std::vector<RedisReply> replies;
     try {
-      if (!commands.empty()) replies = conn_->pipeline(commands);
+      if (commands.size() > 0) replies = conn_->pipeline(commands);
       for (size_t i = 0; i < sent.size(); ++i) {
         const auto& r = reply_at(replies, at[i]);
         if (!r.is_nil()) sent[i]->result = PublishReceipt{r.str, false};  // nil: duplicate per Redis
@@ -529,14 +530,14 @@ class RedisBus final : public Bus {
     const size_t chunk = 500;
     try {
       while (sent < records.size()) {
-        std::vector<std::vector<std::string>> commands;
+        RespCommands commands;
         std::vector<ReplyAt> at;
         size_t end = std::min(records.size(), sent + chunk);
         std::vector<const OutboxRecord*> part;
         std::vector<std::string> keys;
         for (size_t i = sent; i < end; ++i) {
           part.push_back(&records[i]);
-          keys.push_back(records[i].dedupe_key.empty() ? "event:" + records[i].event.value("id", "") : records[i].dedupe_key);
+          keys.push_back(records[i].dedupe_key.empty() ? "event:" + records[i].event_id : records[i].dedupe_key);
         }
         append_commands(part, keys, commands, at);
         conn_->pipeline(commands);

@@ -55,4 +55,19 @@ std::string to_text(const json& j, int indent) { return j.dump(indent, ' ', fals
 
 std::string as_text(const json& v) { return v.is_string() ? v.get<std::string>() : to_text(v); }
 
+void append_json_string(std::string& out, std::string_view s) {
+  // Plain printable ASCII without quotes or backslashes is copied; anything else (escapes,
+  // multi-byte or invalid UTF-8) goes through nlohmann so both writers agree byte for byte.
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b >= 0x80 || c == '"' || c == '\\') {
+      out += to_text(json(std::string(s)));
+      return;
+    }
+  }
+  out += '"';
+  out.append(s);
+  out += '"';
+}
+
 }  // namespace orch

@@ -4,6 +4,8 @@
 
 #include <atomic>
 
+#include "core/text.hpp"
+
 namespace orch::webhook {
 
 constexpr std::chrono::hours kDedupeWindow{24};
@@ -11,7 +13,9 @@ constexpr std::chrono::hours kDedupeWindow{24};
 Endpoint::Endpoint(ServeContext& ctx)
     : ctx_(ctx),
       secrets_{ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET"), ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET_PREVIOUS")},
-      received_(ctx.metrics.counter("orch_webhooks_received_total", "CMS webhooks received, by result", {"result"})) {
+      received_(ctx.metrics.counter("orch_webhooks_received_total", "CMS webhooks received, by result", {"result"})),
+      accepted_(received_.labels({"accepted"})),
+      duplicate_(received_.labels({"duplicate"})) {
   ctx.http.post_batched("/webhook/builder", [this](const std::vector<http::Exchange*>& batch, std::function<void()> done) {
     handle(batch, std::move(done));
   });
@@ -107,15 +111,19 @@ void Endpoint::answer(const std::vector<Accepted>& accepted, const std::vector<s
     const auto& a = accepted[i];
     auto& res = a.exchange->res;
     if (!receipts[i]) {
-      received_.labels({"duplicate"}).inc();
+      duplicate_.inc();
       spdlog::info("webhook duplicate model={} id={} revision={} req={}", a.change.model, a.change.id, a.change.revision, a.request_id);
       http::send_json(res, 200, {{"duplicate", true}});
       continue;
     }
-    received_.labels({"accepted"}).inc();
+    accepted_.inc();
     spdlog::info("event {} id={} subject={} stream_id={}{} req={}", a.change.type, a.event_id, a.subject,
                  receipts[i]->stream_id.empty() ? "-" : receipts[i]->stream_id, receipts[i]->queued ? " (outbox)" : "", a.request_id);
-    http::send_json(res, 202, {{"accepted", true}, {"event_id", a.event_id}});
+    std::string body = R"({"accepted":true,"event_id":)";
+    append_json_string(body, a.event_id);
+    body += '}';
+    res.status = 202;
+    res.set_content(std::move(body), "application/json");
   }
 }
 

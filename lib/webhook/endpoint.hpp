@@ -39,6 +39,7 @@ class Endpoint final : public Module {
   ServeContext& ctx_;
   Secrets secrets_;
   Family<Counter>& received_;
+  Counter &accepted_, &duplicate_;  // the two results of every stored request, looked up once
 };
 
 }  // namespace orch::webhook

@@ -282,11 +282,49 @@ TEST(Outbox, SkipsATornLastLine) {
   TempDir d;
   {
     Outbox o(d.file("o.ndjson"), 10);
-    o.append({OutboxRecord{kEventsStream, make_event("a", "s", {}).to_json()}});
+    auto e = make_event("a", "s", {});
+    o.append({OutboxRecord{kEventsStream, e.to_string(), e.id}});
   }
   { std::ofstream(d.file("o.ndjson"), std::ios::app) << "{\"stream\":\"orch:ev"; }
   Outbox o(d.file("o.ndjson"), 10);
   EXPECT_EQ(o.depth(), 1u);
+}
+
+TEST(Outbox, KeepsEveryPartOfARecord) {
+  TempDir d;
+  auto e = make_event("content.published", "page/\"x\"", {{"name", "naïve"}});
+  {
+    Outbox o(d.file("o.ndjson"), 10);
+    o.append({OutboxRecord{kEventsStream, e.to_string(), e.id, "content:page:x:1", 3600, true, {{"type", e.type}}},
+              OutboxRecord{kDeadStream, e.to_string(), e.id, "", 0, false, {{"reason", "{\"error\":\"boom\"}"}}}});
+  }
+  auto back = Outbox(d.file("o.ndjson"), 10).load();
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].stream, kEventsStream);
+  EXPECT_EQ(back[0].event, e.to_string());
+  EXPECT_EQ(back[0].event_id, e.id);
+  EXPECT_EQ(back[0].dedupe_key, "content:page:x:1");
+  EXPECT_EQ(back[0].ttl_s, 3600);
+  EXPECT_TRUE(back[0].publish);
+  EXPECT_EQ(back[0].fields, (std::vector<std::pair<std::string, std::string>>{{"type", "content.published"}}));
+  EXPECT_EQ(back[1].stream, kDeadStream);
+  EXPECT_FALSE(back[1].publish);
+  EXPECT_EQ(back[1].fields, (std::vector<std::pair<std::string, std::string>>{{"reason", "{\"error\":\"boom\"}"}}));
+}
+
+TEST(Outbox, ReadsWhatAnEarlierVersionWrote) {
+  // An outbox left by an orch that wrote its lines with nlohmann must still be flushed.
+  TempDir d;
+  std::ofstream(d.file("o.ndjson"))
+      << R"({"event":{"data":{},"datacontenttype":"application/json","id":"e-1","source":"orch://h","specversion":"1.0",)"
+      << R"("subject":"s","time":"2026-11-01T00:00:00.000Z","type":"a"},"extra":{"type":"a"},"key":"k","publish":true,)"
+      << R"("stream":"orch:events","ttl":86400})" << "\n";
+  auto back = Outbox(d.file("o.ndjson"), 10).load();
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].event_id, "e-1");
+  EXPECT_EQ(Event::from_json(json::parse(back[0].event)).type, "a");
+  EXPECT_EQ(back[0].dedupe_key, "k");
+  EXPECT_EQ(back[0].fields.at(0).second, "a");
 }
 
 TEST(MemoryBus, SameContract) {

@@ -1,4 +1,5 @@
 #include "core/event.hpp"
+#include "core/text.hpp"
 
 #include <gtest/gtest.h>
 
@@ -32,4 +33,26 @@ TEST(Event, RoundTrips) {
   EXPECT_EQ(back.type, e.type);
   EXPECT_EQ(back.data["attempt"], 2);
   EXPECT_THROW(Event::from_json(json{{"type", "x"}}), std::invalid_argument);
+}
+
+TEST(Event, TextIsWhatTheJsonDocumentDumpsTo) {
+  // to_string writes the event field by field; it must agree with to_text(to_json()) for any
+  // text a field may carry: quotes, control characters, non-ASCII and bytes that are not UTF-8.
+  for (std::string awkward : {"plain", "with \"quotes\" and \\ backslash", "tab\there\nnewline\x01", "naïve – ✓",
+                              "bad \xff\xfe bytes", ""}) {
+    auto e = make_event("content." + awkward, "page/" + awkward, {{"name", awkward}, {"n", 3}});
+    e.source = awkward;
+    EXPECT_EQ(e.to_string(), to_text(e.to_json())) << awkward;
+  }
+}
+
+TEST(Event, IdsAreVersion4Uuids) {
+  for (int i = 0; i < 300; ++i) {  // past one pool of random bytes
+    auto id = new_uuid();
+    ASSERT_EQ(id.size(), 36u) << id;
+    for (size_t k : {8, 13, 18, 23}) EXPECT_EQ(id[k], '-') << id;
+    EXPECT_EQ(id[14], '4') << id;
+    EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef-"), std::string::npos) << id;
+  }
 }
