@@ -1,6 +1,7 @@
 #pragma once
 // Keys seen within a time window, bounded in size (oldest dropped first). The in-process bus
 // deduplicates with it; the Redis bus uses it while Redis is down.
+#include <algorithm>
 #include <chrono>
 #include <deque>
 #include <mutex>
@@ -12,7 +13,9 @@ namespace orch {
 class DedupeCache {
  public:
   using Clock = std::chrono::steady_clock;
-  explicit DedupeCache(size_t max_keys = 1'000'000) : max_keys_(max_keys) {}
+  explicit DedupeCache(size_t max_keys = 1'000'000) : max_keys_(max_keys) {
+    expiry_.reserve(std::min<size_t>(max_keys, 1 << 16));  // no rehash stalls while it fills
+  }
 
   // True when `key` is new (and remembers it until now + ttl); false when seen and not expired.
   bool insert(const std::string& key, std::chrono::milliseconds ttl, Clock::time_point now = Clock::now()) {

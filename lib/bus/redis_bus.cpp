@@ -593,7 +593,9 @@ class RedisBus final : public Bus {
 
   RedisBusOptions opts_;
   Outbox outbox_;
-  DedupeCache local_seen_;
+  // Redis decides what is a duplicate; this only spares it the redeliveries of the last moments
+  // (and answers them while Redis is down). Small, so it stays in cache on the publishing path.
+  DedupeCache local_seen_{1 << 16};
   Family<Counter>* published_ = nullptr;
   Counter* outboxed_ = nullptr;
 

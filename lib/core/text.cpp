@@ -55,6 +55,14 @@ std::string to_text(const json& j, int indent) { return j.dump(indent, ' ', fals
 
 std::string as_text(const json& v) { return v.is_string() ? v.get<std::string>() : to_text(v); }
 
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  for (size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
 void append_json_string(std::string& out, std::string_view s) {
   // Plain printable ASCII without quotes or backslashes is copied; anything else (escapes,
   // multi-byte or invalid UTF-8) goes through nlohmann so both writers agree byte for byte.

@@ -19,6 +19,9 @@ std::string to_text(const json& j, int indent = -1);
 // A JSON string's own text (no quotes); any other value as compact JSON text (to_text).
 std::string as_text(const json& v);
 
+// ASCII case-insensitive equality (HTTP header names and tokens; no locale involved).
+bool iequals(std::string_view a, std::string_view b);
+
 // Appends `s` as a quoted JSON string, exactly as to_text(json(s)) writes it, without building a
 // json value: for documents written field by field on hot paths.
 void append_json_string(std::string& out, std::string_view s);

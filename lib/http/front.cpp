@@ -20,6 +20,7 @@
 #include <unordered_map>
 
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "http/connection.hpp"
 #include "http/server.hpp"  // send_error
 
@@ -113,13 +114,6 @@ std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
   while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
   return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i)
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
-  return true;
 }
 
 // What the loop needs of a request head it serves itself. Anything it does not fully understand
@@ -445,8 +439,10 @@ void Front::Loop::answer(Conn& c) {
     out += ' ';
     out += reason_of(res.status);
     out += "\r\n";
+    bool typed = false;
     for (const auto& [name, value] : res.headers) {
       if (iequals(name, "Content-Length") || iequals(name, "Connection") || iequals(name, "Keep-Alive")) continue;
+      typed = typed || iequals(name, "Content-Type");
       out += name;
       out += ": ";
       out += value;
@@ -458,7 +454,7 @@ void Front::Loop::answer(Conn& c) {
       if (req.version == "HTTP/1.0") out += "Connection: keep-alive\r\n";  // 1.0 closes unless told
       out += front_.keep_alive_line_;
     }
-    if (!res.body.empty() && !res.has_header("Content-Type")) out += "Content-Type: text/plain\r\n";
+    if (!res.body.empty() && !typed) out += "Content-Type: text/plain\r\n";
     out += "Content-Length: " + std::to_string(res.body.size()) + "\r\n\r\n";
     out += res.body;
   }

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/text.hpp"
 #include "heal/healer.hpp"
 #include "http/connection.hpp"
 #include "live/status_page.hpp"
@@ -38,9 +39,7 @@ bool header_has_token(const std::string& value, std::string_view token) {
     std::string_view item(value.data() + start, end - start);
     while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
     while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.remove_suffix(1);
-    if (item.size() == token.size() &&
-        std::equal(item.begin(), item.end(), token.begin(), [](char a, char b) { return std::tolower(a) == std::tolower(b); }))
-      return true;
+    if (iequals(item, token)) return true;
     start = end + 1;
   }
   return false;

@@ -35,10 +35,43 @@ void Endpoint::reject(http::Exchange& ex, const std::string& request_id, int sta
   http::send_error(ex.res, status, code, message);
 }
 
+namespace {
+
+// The headers check() reads, taken in one pass over the request's (a lookup per name would
+// lower-case every header name it passes, for each of seven names). First occurrence wins, as
+// with get_header_value.
+struct WebhookHeaders {
+  std::optional<std::string> request_id;
+  std::string content_type;
+  Credentials creds;
+};
+
+WebhookHeaders read_headers(const httplib::Headers& headers) {
+  WebhookHeaders h;
+  bool seen[6] = {};
+  auto take = [&](int slot, std::string& into, const std::string& value) {
+    if (!seen[slot]) into = value, seen[slot] = true;
+  };
+  for (const auto& [name, value] : headers) {
+    if (iequals(name, "X-Request-Id")) {
+      if (!h.request_id) h.request_id = value;
+    } else if (iequals(name, "Content-Type")) take(0, h.content_type, value);
+    else if (iequals(name, "x-builder-secret")) take(1, h.creds.builder_secret, value);
+    else if (iequals(name, "x-builder-signature")) take(2, h.creds.builder_signature, value);
+    else if (iequals(name, "webhook-id")) take(3, h.creds.webhook_id, value);
+    else if (iequals(name, "webhook-timestamp")) take(4, h.creds.webhook_timestamp, value);
+    else if (iequals(name, "webhook-signature")) take(5, h.creds.webhook_signature, value);
+  }
+  return h;
+}
+
+}  // namespace
+
 std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
   static std::atomic<unsigned long long> next_request{0};
   const auto& req = ex.req;
-  auto request_id = req.has_header("X-Request-Id") ? req.get_header_value("X-Request-Id") : "wh-" + std::to_string(++next_request);
+  auto headers = read_headers(req.headers);
+  auto request_id = headers.request_id ? std::move(*headers.request_id) : "wh-" + std::to_string(++next_request);
   ex.res.set_header("X-Request-Id", request_id);
   auto refuse = [&](int status, const char* result, const char* code, const std::string& message) -> std::optional<Accepted> {
     reject(ex, request_id, status, result, code, message);
@@ -48,9 +81,7 @@ std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
   if (secrets_.current.empty())
     return refuse(503, "not_configured", "not_configured", "TRUSTED_WEBHOOK_SECRET is not configured");
 
-  Credentials creds{req.get_header_value("x-builder-secret"), req.get_header_value("x-builder-signature"),
-                    req.get_header_value("webhook-id"), req.get_header_value("webhook-timestamp"),
-                    req.get_header_value("webhook-signature")};
+  const auto& creds = headers.creds;
   switch (verify(creds, req.body, secrets_, std::chrono::system_clock::now())) {
     case Verdict::ok: break;
     case Verdict::missing: return refuse(401, "unauthorized", "unauthorized", "missing webhook credentials");
@@ -59,12 +90,11 @@ std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
     case Verdict::invalid: return refuse(401, "unauthorized", "unauthorized", "webhook credentials do not match");
   }
 
-  auto type = req.get_header_value("Content-Type");
+  const auto& type = headers.content_type;
   if (!type.empty() && type.find("json") == std::string::npos)
     return refuse(415, "bad_request", "unsupported_media_type", "body must be application/json");
-  auto body = json::parse(req.body, nullptr, false);
-  if (body.is_discarded()) return refuse(400, "bad_request", "bad_json", "body is not valid JSON");
-  auto parsed = parse_builder_payload(body);
+  auto parsed = parse_builder_payload(req.body);
+  if (parsed.not_json) return refuse(400, "bad_request", "bad_json", "body is not valid JSON");
   if (!parsed.change) return refuse(400, "bad_request", "bad_payload", parsed.error.message);
   auto& change = *parsed.change;
   auto event = make_event(change.type, change.model + "/" + change.id, change.to_data());

@@ -3,64 +3,201 @@
 namespace orch::webhook {
 
 json ContentChange::to_data() const {
-  return {{"model", model}, {"id", id}, {"name", name}, {"url", url}, {"revision", revision}, {"operation", operation}};
+  // Filled in place: an initializer list would build each pair as a small array first.
+  json data(json::value_t::object);
+  auto& fields = data.get_ref<json::object_t&>();
+  fields.emplace("model", model);
+  fields.emplace("id", id);
+  fields.emplace("name", name);
+  fields.emplace("url", url);
+  fields.emplace("revision", revision);
+  fields.emplace("operation", operation);
+  return data;
 }
 
-static std::string text_of(const json& j) {
-  if (j.is_string()) return j.get<std::string>();
-  if (j.is_number_integer()) return std::to_string(j.get<long long>());
-  if (j.is_number()) return j.dump();
-  return {};
-}
+namespace {
 
-static std::string url_of(const json& entry) {
-  if (auto d = entry.find("data"); d != entry.end() && d->is_object()) {
-    if (auto u = d->find("url"); u != d->end() && u->is_string()) return u->get<std::string>();
-  }
-  // Page models target a URL through the query [{property: "urlPath", value: "/about"}].
-  if (auto q = entry.find("query"); q != entry.end() && q->is_array()) {
-    for (const auto& cond : *q) {
-      if (cond.is_object() && cond.value("property", "") == "urlPath") {
-        const auto& v = cond.contains("value") ? cond["value"] : json();
-        if (v.is_string()) return v.get<std::string>();
-        if (v.is_array() && !v.empty() && v[0].is_string()) return v[0].get<std::string>();
-      }
-    }
-  }
-  return {};
-}
-
-static std::string type_for(const std::string& operation) {
+std::string type_for(const std::string& operation) {
   if (operation == "publish" || operation == "scheduledStart") return "content.published";
   if (operation == "unpublish" || operation == "archive" || operation == "scheduledEnd") return "content.unpublished";
   if (operation == "delete") return "content.deleted";
   return "content.changed";
 }
 
-ParsedPayload parse_builder_payload(const json& body) {
-  if (!body.is_object()) return {std::nullopt, {"payload must be a JSON object"}};
-  ContentChange c;
-  c.operation = body.contains("operation") ? text_of(body["operation"]) : "";
-  const json* entry = nullptr;
-  for (const char* key : {"newValue", "previousValue"}) {
-    auto it = body.find(key);
-    if (it != body.end() && it->is_object()) {
-      entry = &*it;
-      break;
-    }
+// A scalar as the payload fields read it: strings as they are, integers in decimal, other
+// numbers as JSON writes them; anything else (null, booleans, objects, arrays) reads as "".
+struct Scalar {
+  enum class Kind { text, number, other } kind = Kind::other;
+  std::string text;
+};
+
+// What one of newValue / previousValue holds. A key given twice counts with its last value,
+// as in a parsed document.
+struct Entry {
+  bool is_object = false;
+  std::string id, model, name, last_updated, rev;
+  std::optional<std::string> data_url;   // data.url when data is an object and url a string
+  std::optional<std::string> query_url;  // the first usable urlPath condition of query
+};
+
+// nlohmann's SAX interface: sees every token once, remembers only the fields above. Containers
+// nowhere near them are skipped by depth alone.
+class PayloadReader {
+ public:
+  bool null() { return value({}); }
+  bool boolean(bool) { return value({}); }
+  bool number_integer(json::number_integer_t v) { return value({Scalar::Kind::number, std::to_string(v)}); }
+  bool number_unsigned(json::number_unsigned_t v) {
+    return value({Scalar::Kind::number, std::to_string(static_cast<long long>(v))});
   }
+  bool number_float(json::number_float_t v, const std::string&) { return value({Scalar::Kind::number, json(v).dump()}); }
+  bool string(std::string& v) { return value({Scalar::Kind::text, std::move(v)}); }
+  bool binary(json::binary_t&) { return value({}); }
+  bool key(std::string& k) {
+    if (skip_ == 0) frames_.back().key = std::move(k);
+    return true;
+  }
+  bool start_object(std::size_t) { return open(true); }
+  bool end_object() { return close(); }
+  bool start_array(std::size_t) { return open(false); }
+  bool end_array() { return close(); }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
+
+  bool root_is_object = false;
+  std::string model, operation;
+  Entry entries[2];  // newValue, previousValue
+
+ private:
+  enum class Kind { root, entry, data, query, condition, condition_value };
+  struct Frame {
+    Kind kind;
+    int entry = 0;  // which of entries[] (entry, data, query, condition, condition_value)
+    std::string key;  // the key being read (objects)
+    size_t index = 0;  // the element being read (arrays)
+    std::optional<std::string> property, value;  // of a query condition
+  };
+
+  static int entry_index(const std::string& key) { return key == "newValue" ? 0 : key == "previousValue" ? 1 : -1; }
+
+  // A value arrives for the current key or element of the innermost frame; a container's own
+  // value reads as Scalar{} here before its frame opens.
+  bool value(Scalar v) {
+    if (skip_ > 0) return true;
+    if (frames_.empty()) return true;  // a top-level scalar: not an object
+    auto& f = frames_.back();
+    const bool text = v.kind == Scalar::Kind::text;
+    const bool texty = v.kind != Scalar::Kind::other;
+    switch (f.kind) {
+      case Kind::root:
+        if (f.key == "modelName") model = texty ? v.text : "";
+        else if (f.key == "operation") operation = texty ? v.text : "";
+        else if (int e = entry_index(f.key); e >= 0) entries[e] = Entry{};
+        break;
+      case Kind::entry: {
+        auto& en = entries[f.entry];
+        if (f.key == "id") en.id = texty ? v.text : "";
+        else if (f.key == "modelName") en.model = texty ? v.text : "";
+        else if (f.key == "name") en.name = texty ? v.text : "";
+        else if (f.key == "lastUpdated") en.last_updated = texty ? v.text : "";
+        else if (f.key == "rev") en.rev = texty ? v.text : "";
+        else if (f.key == "data") en.data_url.reset();
+        else if (f.key == "query") en.query_url.reset();
+        break;
+      }
+      case Kind::data:
+        if (f.key == "url") {
+          if (text) entries[f.entry].data_url = v.text;
+          else entries[f.entry].data_url.reset();
+        }
+        break;
+      case Kind::condition:
+        if (f.key == "property") f.property = text ? std::optional(v.text) : std::nullopt;
+        else if (f.key == "value") f.value = text ? std::optional(v.text) : std::nullopt;
+        break;
+      case Kind::condition_value:
+        if (f.index == 0 && text) frames_[frames_.size() - 2].value = v.text;
+        break;
+      case Kind::query: break;
+    }
+    ++f.index;
+    return true;
+  }
+
+  bool open(bool object) {
+    if (skip_ > 0) {
+      ++skip_;
+      return true;
+    }
+    if (frames_.empty()) {
+      if (!object) return ++skip_, true;
+      root_is_object = true;
+      frames_.push_back({Kind::root});
+      return true;
+    }
+    // The container replaces whatever its key held before (last value wins).
+    auto& f = frames_.back();
+    const std::string key = f.key;
+    const Kind parent = f.kind;
+    const int e = f.entry;
+    value({});
+    if (object && parent == Kind::root && entry_index(key) >= 0) {
+      const int which = entry_index(key);
+      entries[which].is_object = true;
+      frames_.push_back({Kind::entry, which});
+    } else if (object && parent == Kind::entry && key == "data") {
+      frames_.push_back({Kind::data, e});
+    } else if (!object && parent == Kind::entry && key == "query") {
+      frames_.push_back({Kind::query, e});
+    } else if (object && parent == Kind::query) {
+      frames_.push_back({Kind::condition, e});
+    } else if (!object && parent == Kind::condition && key == "value") {
+      frames_.push_back({Kind::condition_value, e});
+    } else {
+      ++skip_;
+    }
+    return true;
+  }
+
+  bool close() {
+    if (skip_ > 0) {
+      --skip_;
+      return true;
+    }
+    auto f = std::move(frames_.back());
+    frames_.pop_back();
+    if (f.kind == Kind::condition && f.property == "urlPath" && f.value && !entries[f.entry].query_url)
+      entries[f.entry].query_url = f.value;
+    return true;
+  }
+
+  std::vector<Frame> frames_;
+  size_t skip_ = 0;  // depth inside a container nothing is read from
+};
+
+}  // namespace
+
+ParsedPayload parse_builder_payload(std::string_view body) {
+  PayloadReader r;
+  if (!json::sax_parse(body, &r)) {
+    ParsedPayload bad{std::nullopt, {"body is not valid JSON"}};
+    bad.not_json = true;
+    return bad;
+  }
+  if (!r.root_is_object) return {std::nullopt, {"payload must be a JSON object"}};
+  const Entry* entry = r.entries[0].is_object ? &r.entries[0] : r.entries[1].is_object ? &r.entries[1] : nullptr;
   if (!entry) return {std::nullopt, {"payload has neither newValue nor previousValue"}};
-  c.id = entry->contains("id") ? text_of((*entry)["id"]) : "";
+  ContentChange c;
+  c.operation = r.operation;
+  c.id = entry->id;
   if (c.id.empty()) return {std::nullopt, {"content entry has no id"}};
-  c.model = body.contains("modelName") ? text_of(body["modelName"]) : "";
-  if (c.model.empty() && entry->contains("modelName")) c.model = text_of((*entry)["modelName"]);
+  c.model = r.model.empty() ? entry->model : r.model;
   if (c.model.empty()) return {std::nullopt, {"payload has no modelName"}};
-  c.name = entry->contains("name") ? text_of((*entry)["name"]) : "";
-  c.url = url_of(*entry);
-  c.revision = entry->contains("lastUpdated") ? text_of((*entry)["lastUpdated"]) : "";
-  if (c.revision.empty() && entry->contains("rev")) c.revision = text_of((*entry)["rev"]);
+  c.name = entry->name;
+  // Page models target a URL through the query [{property: "urlPath", value: "/about"}].
+  c.url = entry->data_url ? *entry->data_url : entry->query_url.value_or("");
+  c.revision = entry->last_updated.empty() ? entry->rev : entry->last_updated;
   // A delete carries only previousValue; with no operation field, a missing newValue means delete.
-  if (c.operation.empty()) c.operation = body.contains("newValue") && body["newValue"].is_object() ? "publish" : "delete";
+  if (c.operation.empty()) c.operation = r.entries[0].is_object ? "publish" : "delete";
   c.type = type_for(c.operation);
   return {c, {}};
 }

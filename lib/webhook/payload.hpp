@@ -4,6 +4,7 @@
 // urlPath targeting query), and an optional top-level modelId.
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/event.hpp"
 #include "core/json.hpp"
@@ -29,8 +30,11 @@ struct PayloadError {
 struct ParsedPayload {
   std::optional<ContentChange> change;
   PayloadError error;
+  bool not_json = false;  // the body is not JSON at all (bad_json rather than bad_payload)
 };
-ParsedPayload parse_builder_payload(const json& body);
+// Reads the body in one streaming pass, keeping only the fields above: Builder sends the whole
+// entry (every block of a page), which is never turned into a document here.
+ParsedPayload parse_builder_payload(std::string_view body);
 
 // Deduplication key (SPEC §6): the webhook-id if given, else model + id + revision (+ operation,
 // so publish then unpublish of one revision are two changes). Empty when neither is known.

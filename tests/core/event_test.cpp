@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <ctime>
+#include <regex>
 #include <set>
 
 using namespace orch;
@@ -55,4 +58,14 @@ TEST(Event, IdsAreVersion4Uuids) {
     EXPECT_NE(std::string("89ab").find(id[19]), std::string::npos) << id;
     EXPECT_EQ(id.find_first_not_of("0123456789abcdef-"), std::string::npos) << id;
   }
+}
+
+TEST(Event, TimeIsRfc3339UtcWithMilliseconds) {
+  const auto before = std::chrono::system_clock::now();
+  const auto t = rfc3339_now();
+  ASSERT_TRUE(std::regex_match(t, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)"))) << t;
+  std::tm tm{};
+  ASSERT_NE(strptime(t.c_str(), "%Y-%m-%dT%H:%M:%S", &tm), nullptr);
+  const auto at = std::chrono::system_clock::from_time_t(timegm(&tm)) + std::chrono::milliseconds(std::stoi(t.substr(20, 3)));
+  EXPECT_LE(std::chrono::abs(at - before), std::chrono::seconds(2)) << t;
 }

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <tuple>
+
 #include "support/process.hpp"
 
 using namespace orch;
@@ -11,10 +14,11 @@ namespace {
 json sample(const std::string& name) {
   return json::parse(orch::test::read_file(std::string(ORCH_TESTS_DIR) + "/webhook/payloads/" + name));
 }
+ParsedPayload parse(const json& body) { return parse_builder_payload(body.dump()); }
 }  // namespace
 
 TEST(Payload, BuilderPublish) {
-  auto p = parse_builder_payload(sample("publish.json"));
+  auto p = parse(sample("publish.json"));
   ASSERT_TRUE(p.change) << p.error.message;
   EXPECT_EQ(p.change->type, "content.published");
   EXPECT_EQ(p.change->model, "page");
@@ -28,10 +32,10 @@ TEST(Payload, BuilderPublish) {
 }
 
 TEST(Payload, BuilderUnpublishAndDelete) {
-  auto u = parse_builder_payload(sample("unpublish.json"));
+  auto u = parse(sample("unpublish.json"));
   ASSERT_TRUE(u.change);
   EXPECT_EQ(u.change->type, "content.unpublished");
-  auto d = parse_builder_payload(sample("delete.json"));
+  auto d = parse(sample("delete.json"));
   ASSERT_TRUE(d.change);
   EXPECT_EQ(d.change->type, "content.deleted");
   EXPECT_EQ(d.change->id, "9a8b7c6d5e4f");
@@ -40,7 +44,7 @@ TEST(Payload, BuilderUnpublishAndDelete) {
 }
 
 TEST(Payload, UrlFromTargetingQuery) {
-  auto p = parse_builder_payload(sample("page_with_query_url.json"));
+  auto p = parse(sample("page_with_query_url.json"));
   ASSERT_TRUE(p.change);
   EXPECT_EQ(p.change->url, "/pricing");
 }
@@ -48,22 +52,144 @@ TEST(Payload, UrlFromTargetingQuery) {
 TEST(Payload, UnknownOperationIsAChange) {
   auto body = sample("publish.json");
   body["operation"] = "save";
-  EXPECT_EQ(parse_builder_payload(body).change->type, "content.changed");
+  EXPECT_EQ(parse(body).change->type, "content.changed");
 }
 
 TEST(Payload, RejectsWhatCannotBeUsed) {
-  EXPECT_FALSE(parse_builder_payload(json::array()).change);
-  EXPECT_FALSE(parse_builder_payload(json{{"modelName", "page"}}).change);
-  EXPECT_FALSE(parse_builder_payload(json{{"modelName", "page"}, {"newValue", {{"name", "x"}}}}).change);
-  EXPECT_FALSE(parse_builder_payload(json{{"newValue", {{"id", "x"}}}}).change);
-  auto p = parse_builder_payload(json{{"newValue", {{"id", "x"}}}});
+  EXPECT_FALSE(parse(json::array()).change);
+  EXPECT_FALSE(parse(json{{"modelName", "page"}}).change);
+  EXPECT_FALSE(parse(json{{"modelName", "page"}, {"newValue", {{"name", "x"}}}}).change);
+  EXPECT_FALSE(parse(json{{"newValue", {{"id", "x"}}}}).change);
+  auto p = parse(json{{"newValue", {{"id", "x"}}}});
   EXPECT_NE(p.error.message.find("modelName"), std::string::npos);
 }
 
 TEST(Payload, DedupeKey) {
-  auto c = *parse_builder_payload(sample("publish.json")).change;
+  auto c = *parse(sample("publish.json")).change;
   EXPECT_EQ(dedupe_key("msg_1", c), "wh:msg_1");
   EXPECT_EQ(dedupe_key("", c), "content:page:5f0c1e9d2b3a4c5d:1732470000000:publish");
   c.revision.clear();
   EXPECT_EQ(dedupe_key("", c), "");
+}
+
+TEST(Payload, NotJsonIsToldApartFromAnUnusableObject) {
+  auto bad = parse_builder_payload(R"({"modelName": "page", "newValue": {"id": "x"})");  // cut short
+  EXPECT_TRUE(bad.not_json);
+  EXPECT_FALSE(bad.change);
+  EXPECT_TRUE(parse_builder_payload("{\"a\": \"\xff\"}").not_json);  // not UTF-8
+  auto array = parse_builder_payload("[1, 2]");
+  EXPECT_FALSE(array.not_json);
+  EXPECT_FALSE(array.change);
+}
+
+TEST(Payload, ALargeEntryIsReadForItsFieldsOnly) {
+  // Builder sends the whole entry: thousands of blocks around the few fields read.
+  auto body = sample("publish.json");
+  for (int i = 0; i < 5000; ++i)
+    body["newValue"]["data"]["blocks"].push_back({{"@type", "@builder.io/sdk:Element"}, {"id", "b" + std::to_string(i)},
+                                                  {"component", {{"name", "Text"}, {"options", {{"text", "<p>x</p>"}}}}}});
+  auto p = parse(body);
+  ASSERT_TRUE(p.change) << p.error.message;
+  EXPECT_EQ(p.change->id, "5f0c1e9d2b3a4c5d");
+  EXPECT_EQ(p.change->url, "/about");
+}
+
+TEST(Payload, AKeyGivenTwiceCountsWithItsLastValue) {
+  auto p = parse_builder_payload(
+      R"({"modelName": "page", "newValue": {"id": "first", "data": {"url": "/a"}}, "newValue": {"id": "second", "data": {"title": "t"}}})");
+  ASSERT_TRUE(p.change);
+  EXPECT_EQ(p.change->id, "second");
+  EXPECT_EQ(p.change->url, "");
+  auto q = parse_builder_payload(
+      R"({"modelName": "page", "newValue": {"id": "gone"}, "previousValue": {"id": "old"}, "newValue": null})");
+  ASSERT_TRUE(q.change);
+  EXPECT_EQ(q.change->id, "old");
+  EXPECT_EQ(q.change->operation, "delete");
+}
+
+namespace {
+
+// The straightforward reading of a parsed document: the oracle the streaming reader must agree
+// with. (A non-string "property" in a query condition simply does not match.)
+std::string text_of(const json& j) {
+  if (j.is_string()) return j.get<std::string>();
+  if (j.is_number_integer()) return std::to_string(j.get<long long>());
+  if (j.is_number()) return j.dump();
+  return {};
+}
+
+ParsedPayload oracle(const json& body) {
+  if (!body.is_object()) return {std::nullopt, {"payload must be a JSON object"}};
+  const json* entry = nullptr;
+  for (const char* key : {"newValue", "previousValue"})
+    if (auto it = body.find(key); !entry && it != body.end() && it->is_object()) entry = &*it;
+  if (!entry) return {std::nullopt, {"payload has neither newValue nor previousValue"}};
+  auto field = [](const json& o, const char* k) { return o.contains(k) ? text_of(o[k]) : std::string(); };
+  ContentChange c;
+  c.operation = field(body, "operation");
+  c.id = field(*entry, "id");
+  if (c.id.empty()) return {std::nullopt, {"content entry has no id"}};
+  c.model = field(body, "modelName");
+  if (c.model.empty()) c.model = field(*entry, "modelName");
+  if (c.model.empty()) return {std::nullopt, {"payload has no modelName"}};
+  c.name = field(*entry, "name");
+  if (auto d = entry->find("data"); d != entry->end() && d->is_object() && d->contains("url") && (*d)["url"].is_string())
+    c.url = (*d)["url"];
+  else if (auto q = entry->find("query"); q != entry->end() && q->is_array())
+    for (const auto& cond : *q) {
+      if (!cond.is_object() || !cond.contains("property") || cond["property"] != "urlPath" || !cond.contains("value")) continue;
+      const auto& v = cond["value"];
+      if (v.is_string()) c.url = v;
+      else if (v.is_array() && !v.empty() && v[0].is_string()) c.url = v[0];
+      else continue;
+      break;
+    }
+  c.revision = field(*entry, "lastUpdated");
+  if (c.revision.empty()) c.revision = field(*entry, "rev");
+  if (c.operation.empty()) c.operation = body.contains("newValue") && body["newValue"].is_object() ? "publish" : "delete";
+  return {c, {}};
+}
+
+}  // namespace
+
+TEST(Payload, StreamingReaderAgreesWithTheDocumentReadingOnMutatedPayloads) {
+  const std::vector<json> odd_values = {nullptr, true, 0, -7, 42u, 1.5, 1e20, "", "text", "/path",
+                                        json::array(), json::object(), json::array({"/first", "/second"}),
+                                        json::array({1, "/x"}), json{{"url", "/nested"}}};
+  const std::vector<std::vector<std::string>> places = {
+      {"operation"}, {"modelName"}, {"newValue"}, {"previousValue"}, {"newValue", "id"}, {"newValue", "name"},
+      {"newValue", "modelName"}, {"newValue", "lastUpdated"}, {"newValue", "rev"}, {"newValue", "data"},
+      {"newValue", "data", "url"}, {"newValue", "query"}, {"previousValue", "id"}, {"previousValue", "data", "url"},
+      {"newValue", "query", "0", "property"}, {"newValue", "query", "0", "value"}, {"newValue", "query", "0", "extra"}};
+  std::vector<json> seeds;
+  for (const char* f : {"publish.json", "unpublish.json", "delete.json", "page_with_query_url.json"}) seeds.push_back(sample(f));
+  std::mt19937 rng(20261127);
+  auto pick = [&](size_t n) { return static_cast<size_t>(rng() % n); };
+  for (int round = 0; round < 3000; ++round) {
+    json body = seeds[pick(seeds.size())];
+    for (int m = 0, n = 1 + static_cast<int>(pick(3)); m < n; ++m) {
+      const auto& path = places[pick(places.size())];
+      json* at = &body;
+      for (size_t i = 0; at && i + 1 < path.size(); ++i) {
+        if (at->is_object()) at = &(*at)[path[i]];
+        else if (at->is_array() && path[i] == "0" && !at->empty()) at = &(*at)[0];
+        else if (at->is_null() && path[i] == "0") at = &(*at)[0];
+        else at = nullptr;
+      }
+      if (!at || !(at->is_object() || at->is_null())) continue;
+      if (pick(4) == 0 && at->is_object()) at->erase(path.back());
+      else (*at)[path.back()] = odd_values[pick(odd_values.size())];
+    }
+    const auto want = oracle(body);
+    const auto got = parse(body);
+    ASSERT_EQ(bool(got.change), bool(want.change)) << body.dump() << "\n" << got.error.message << " / " << want.error.message;
+    if (!want.change) {
+      EXPECT_EQ(got.error.message, want.error.message) << body.dump();
+      continue;
+    }
+    const auto &g = *got.change, &w = *want.change;
+    EXPECT_EQ(std::tie(g.model, g.id, g.name, g.url, g.revision, g.operation),
+              std::tie(w.model, w.id, w.name, w.url, w.revision, w.operation))
+        << body.dump();
+  }
 }
