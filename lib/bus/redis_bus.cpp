@@ -25,28 +25,33 @@ using namespace std::chrono_literals;
 
 // For each event of a batch: SET NX on its dedupe key, then XADD (+ PUBLISH) only for a first
 // delivery; one atomic round trip for the whole batch, shared by every instance on this Redis.
-// KEYS[1] is the stream, KEYS[1 + i] event i's dedupe key. ARGV[1] is the stream's MAXLEN, then per
-// event: ttl, event, channel ('' = no PUBLISH), number of extra fields, the fields and values.
+// KEYS[1] is the stream, KEYS[1 + i] event i's dedupe key. What the events share comes once:
+// ARGV[1] the stream's MAXLEN, ARGV[2] the dedupe ttl, ARGV[3] the channel ('' = no PUBLISH),
+// ARGV[4] the number n of further stream fields and ARGV[5 .. 4 + n] their names; then per event
+// its text and its n field values. (Redis copies every argument into Lua: the fewer, the faster.)
 // Returns per event its stream id, or nil when it was a duplicate.
 constexpr const char* kPublishOnce = R"lua(
+local stream, maxlen, ttl, channel, n = KEYS[1], ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local out = {}
-local a = 2
+local a = 5 + n
 for i = 2, #KEYS do
-  local ttl, event, channel, n = ARGV[a], ARGV[a + 1], ARGV[a + 2], tonumber(ARGV[a + 3])
-  local fields = a + 4
-  a = fields + 2 * n
+  local event = ARGV[a]
   if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ttl) then
     if n == 1 then
-      out[#out + 1] = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event', event, ARGV[fields], ARGV[fields + 1])
+      out[i - 1] = redis.call('XADD', stream, 'MAXLEN', '~', maxlen, '*', 'event', event, ARGV[5], ARGV[a + 1])
     else
-      local args = {KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'event', event}
-      for j = fields, a - 1 do args[#args + 1] = ARGV[j] end
-      out[#out + 1] = redis.call('XADD', unpack(args))
+      local args = {stream, 'MAXLEN', '~', maxlen, '*', 'event', event}
+      for j = 1, n do
+        args[#args + 1] = ARGV[4 + j]
+        args[#args + 1] = ARGV[a + j]
+      end
+      out[i - 1] = redis.call('XADD', unpack(args))
     end
     if channel ~= '' then redis.call('PUBLISH', channel, event) end
   else
-    out[#out + 1] = false
+    out[i - 1] = false
   end
+  a = a + 1 + n
 end
 return out
 )lua";
@@ -436,21 +441,29 @@ class RedisBus final : public Bus {
         ++i;
         continue;
       }
+      // One script call per run of records that share what the script takes once.
+      auto same_shape = [&](const OutboxRecord& r) {
+        if (r.stream != first.stream || r.ttl_s != first.ttl_s || r.publish != first.publish) return false;
+        if (r.fields.size() != first.fields.size()) return false;
+        for (size_t f = 0; f < r.fields.size(); ++f)
+          if (r.fields[f].first != first.fields[f].first) return false;
+        return true;
+      };
       size_t end = i;
-      size_t argc = 5;  // EVALSHA sha numkeys stream maxlen
-      while (end < records.size() && !keys[end].empty() && records[end]->stream == first.stream)
-        argc += 5 + 2 * records[end++]->fields.size();  // key, ttl, event, channel, n, fields
-      commands.command(argc).arg("EVALSHA").arg(kPublishOnceSha).arg(static_cast<long long>(1 + end - i)).arg(first.stream);
+      while (end < records.size() && !keys[end].empty() && same_shape(*records[end])) ++end;
+      const size_t n = first.fields.size();
+      commands.command(8 + n + (end - i) * (2 + n))  // EVALSHA sha numkeys stream keys... maxlen ttl channel n names... per event
+          .arg("EVALSHA").arg(kPublishOnceSha).arg(static_cast<long long>(1 + end - i)).arg(first.stream);
       for (size_t k = i; k < end; ++k) {
         std::string key = kDedupePrefix;
         commands.arg(key.append(keys[k]));
       }
-      commands.arg(maxlen(first));
+      commands.arg(maxlen(first)).arg(first.ttl_s > 0 ? first.ttl_s : 86'400LL).arg(first.publish ? kEventsStream : "");
+      commands.arg(static_cast<long long>(n));
+      for (const auto& field : first.fields) commands.arg(field.first);
       for (size_t k = i; k < end; ++k) {
-        const auto& r = *records[k];
-        commands.arg(r.ttl_s > 0 ? r.ttl_s : 86'400LL).arg(r.event).arg(r.publish ? kEventsStream : "");
-        commands.arg(static_cast<long long>(r.fields.size()));
-        for (const auto& [f, v] : r.fields) commands.arg(f).arg(v);
+        commands.arg(records[k]->event);
+        for (const auto& field : records[k]->fields) commands.arg(field.second);
         at.push_back({commands.size() - 1, static_cast<long>(k - i)});
       }
       i = end;
