@@ -201,10 +201,11 @@ class RedisBus final : public Bus {
   }
 
   void publish_unique_batch_async(std::vector<UniqueEvent> events, BatchDone done) override {
+    auto pending = prepare(events);
     std::lock_guard lock(async_mu_);
     if (closing_async_) throw BusError("the bus is shutting down");
     if (!committer_.joinable()) committer_ = std::thread([this] { committer_loop(); });
-    async_jobs_.push_back({std::move(events), std::move(done)});
+    async_jobs_.push_back({std::move(pending), std::move(done)});
     jobs_waiting_.store(true, std::memory_order_release);
     async_cv_.notify_one();
   }
@@ -320,29 +321,39 @@ class RedisBus final : public Bus {
       if (p->error) std::rethrow_exception(p->error);
   }
 
-  std::vector<std::optional<PublishReceipt>> submit(const std::vector<UniqueEvent>& events) {
+  // Events made ready to join the line, on the publisher's own thread: serialised, so that the
+  // leader's (or the committer's) part is only I/O. The type as a field of its own lets readers
+  // skip entries without parsing the event.
+  static std::vector<Pending> prepare(const std::vector<UniqueEvent>& events) {
     std::vector<Pending> pending(events.size());
-    std::vector<Pending*> mine;
     for (size_t i = 0; i < events.size(); ++i) {
       const auto& e = events[i];
       const long long ttl_s = std::chrono::duration_cast<std::chrono::seconds>(e.ttl).count();
-      // Serialised here, before joining the line, so the leader's batch is only I/O. The type as a
-      // field of its own lets readers skip entries without parsing the event.
       pending[i].record = OutboxRecord{kEventsStream, e.event.to_string(), e.event.id, e.dedupe_key, ttl_s, true, {{"type", e.event.type}}};
-      mine.push_back(&pending[i]);
     }
-    if (mine.empty()) return {};
+    return pending;
+  }
+
+  std::vector<std::optional<PublishReceipt>> submit(const std::vector<UniqueEvent>& events) {
+    auto pending = prepare(events);
+    return submit(pending);
+  }
+
+  std::vector<std::optional<PublishReceipt>> submit(std::vector<Pending>& pending) {
+    if (pending.empty()) return {};
+    std::vector<Pending*> mine;
+    for (auto& p : pending) mine.push_back(&p);
     commit(mine);
     std::vector<std::optional<PublishReceipt>> out;
     Counter* counter = nullptr;  // looked up once per run of one type (a batch is mostly one)
     const std::string* counted = nullptr;
-    for (size_t i = 0; i < events.size(); ++i) {
-      if (pending[i].result && published_) {
-        const auto& type = events[i].event.type;
+    for (auto& p : pending) {
+      if (p.result && published_) {
+        const auto& type = p.record.fields.front().second;
         if (!counted || *counted != type) counter = &published_->labels({type}), counted = &type;
         counter->inc();
       }
-      out.push_back(std::move(pending[i].result));
+      out.push_back(std::move(p.result));
     }
     return out;
   }
@@ -350,7 +361,7 @@ class RedisBus final : public Bus {
   // The asynchronous publishers' thread: takes every batch queued since its last round trip, joins
   // the group commit with all of them at once, and hands each its receipts.
   struct AsyncJob {
-    std::vector<UniqueEvent> events;
+    std::vector<Pending> events;
     BatchDone done;
   };
 
@@ -369,9 +380,9 @@ class RedisBus final : public Bus {
         if (async_jobs_.empty()) return;
         jobs.swap(async_jobs_);
       }
-      std::vector<UniqueEvent> all;
+      std::vector<Pending> all;
       for (auto& job : jobs)
-        for (auto& e : job.events) all.push_back(std::move(e));
+        for (auto& p : job.events) all.push_back(std::move(p));
       std::vector<std::optional<PublishReceipt>> receipts;
       std::exception_ptr error;
       try {

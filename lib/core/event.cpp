@@ -20,13 +20,36 @@ json Event::to_json() const {
               {"datacontenttype", "application/json"},      {"data", data}};
 }
 
+namespace {
+
+// Most events carry a flat object of strings (content events always do): written directly, in
+// the key order nlohmann keeps; anything else goes through nlohmann.
+void append_data(std::string& out, const json& data) {
+  if (data.is_object() && std::all_of(data.begin(), data.end(), [](const json& v) { return v.is_string(); })) {
+    out += '{';
+    bool first = true;
+    for (const auto& [key, value] : data.items()) {
+      if (!first) out += ',';
+      first = false;
+      append_json_string(out, key);
+      out += ':';
+      append_json_string(out, value.get_ref<const std::string&>());
+    }
+    out += '}';
+    return;
+  }
+  out += to_text(data);
+}
+
+}  // namespace
+
 std::string Event::to_string() const {
   // Written field by field (every event on the bus goes through here), keys in to_json's
   // order so both give the same text.
   std::string out;
   out.reserve(256 + id.size() + source.size() + type.size() + subject.size());
   out += "{\"data\":";
-  out += to_text(data);
+  append_data(out, data);
   out += ",\"datacontenttype\":\"application/json\",\"id\":";
   append_json_string(out, id);
   out += ",\"source\":";

@@ -46,6 +46,13 @@ TEST(Event, TextIsWhatTheJsonDocumentDumpsTo) {
     auto e = make_event("content." + awkward, "page/" + awkward, {{"name", awkward}, {"n", 3}});
     e.source = awkward;
     EXPECT_EQ(e.to_string(), to_text(e.to_json())) << awkward;
+    // Data of strings only (every content event) is written without nlohmann: keys too.
+    auto strings = make_event("content.published", "page", {{"name", awkward}, {awkward + "key", "v"}, {"a", ""}});
+    EXPECT_EQ(strings.to_string(), to_text(strings.to_json())) << awkward;
+  }
+  for (const json& data : {json::object(), json::array(), json(nullptr), json{{"nested", {{"a", "b"}}}}}) {
+    auto e = make_event("x", "y", data);
+    EXPECT_EQ(e.to_string(), to_text(e.to_json())) << data.dump();
   }
 }
 
