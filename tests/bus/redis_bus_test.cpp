@@ -145,6 +145,32 @@ TEST_F(RedisBusTest, ABatchGoesToTheOutboxWhenRedisIsDown) {
   EXPECT_EQ(bus->health().outbox_depth, 2u);
 }
 
+TEST_F(RedisBusTest, ARedeliveryWhileRedisIsDownIsStillADuplicate) {
+  auto bus = make();
+  ASSERT_TRUE(bus->publish_unique(make_event("t", "s", {{"n", 1}}), "k", 1h));  // stored in Redis
+  redis.stop();
+  EXPECT_FALSE(bus->publish_unique(make_event("t", "s", {{"n", 1}}), "k", 1h));  // known here
+  auto queued = bus->publish_unique(make_event("t", "s", {{"n", 2}}), "k2", 1h);
+  ASSERT_TRUE(queued);
+  EXPECT_TRUE(queued->queued);
+  EXPECT_FALSE(bus->publish_unique(make_event("t", "s", {{"n", 2}}), "k2", 1h));
+  EXPECT_EQ(bus->health().outbox_depth, 1u);
+}
+
+TEST_F(RedisBusTest, AnEventThatCouldNotBeStoredIsNotADuplicateWhenItComesAgain) {
+  auto bus = make(/*outbox_max=*/1);
+  redis.stop();
+  ASSERT_TRUE(bus->publish_unique(make_event("t", "s", {}), "first", 1h));  // fills the outbox
+  EXPECT_THROW(bus->publish_unique(make_event("t", "s", {}), "second", 1h), BusError);
+  redis.start();
+  // Once there is room again, the refused delivery is taken, not answered as a duplicate.
+  ASSERT_TRUE(eventually([&] { return bus->health().outbox_depth == 0; }));
+  auto again = bus->publish_unique(make_event("t", "s", {}), "second", 1h);
+  ASSERT_TRUE(again);
+  EXPECT_FALSE(again->queued);
+  EXPECT_EQ(stream_len(kEventsStream), 2);
+}
+
 TEST_F(RedisBusTest, LiveSubscribersSeeEventsFromEveryInstance) {
   auto a = make();
   std::mutex mu;
