@@ -116,7 +116,7 @@ std::string rfc3339_now() {
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
   // Every event of one second shares the part up to the seconds: formatted once per thread.
   thread_local std::time_t cached_secs = -1;
-  thread_local char prefix[32];
+  thread_local char prefix[64];  // room for any int the compiler imagines in a year
   if (secs != cached_secs) {
     std::tm tm{};
     gmtime_r(&secs, &tm);
