@@ -58,16 +58,6 @@ return out
 
 const std::string kDedupePrefix = "orch:dedupe:";
 
-constexpr auto kCommitterSpin = std::chrono::microseconds(50);
-
-inline void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 std::string sha1_hex(const std::string& text) {
   unsigned char md[SHA_DIGEST_LENGTH];
   SHA1(reinterpret_cast<const unsigned char*>(text.data()), text.size(), md);
@@ -206,7 +196,6 @@ class RedisBus final : public Bus {
     if (closing_async_) throw BusError("the bus is shutting down");
     if (!committer_.joinable()) committer_ = std::thread([this] { committer_loop(); });
     async_jobs_.push_back({std::move(pending), std::move(done)});
-    jobs_waiting_.store(true, std::memory_order_release);
     async_cv_.notify_one();
   }
 
@@ -369,14 +358,8 @@ class RedisBus final : public Bus {
     for (;;) {
       std::vector<AsyncJob> jobs;
       {
-        // Waking a sleeping thread is a futex call and a trip through the scheduler: tens of µs on
-        // a busy two-core box, on the serial path. Under load the next batch usually comes within
-        // that time of the last round, so the committer watches for it briefly before it sleeps.
-        const auto until = std::chrono::steady_clock::now() + kCommitterSpin;
-        while (!jobs_waiting_.load(std::memory_order_acquire) && std::chrono::steady_clock::now() < until) cpu_relax();
         std::unique_lock lock(async_mu_);
         async_cv_.wait(lock, [this] { return !async_jobs_.empty() || closing_async_; });
-        jobs_waiting_.store(false, std::memory_order_relaxed);
         if (async_jobs_.empty()) return;
         jobs.swap(async_jobs_);
       }
@@ -652,7 +635,6 @@ class RedisBus final : public Bus {
   std::mutex async_mu_;
   std::condition_variable async_cv_;
   std::vector<AsyncJob> async_jobs_;
-  std::atomic<bool> jobs_waiting_{false};  // async_jobs_ is not empty (read without the lock)
   bool closing_async_ = false;
   std::thread committer_;
 
