@@ -50,16 +50,19 @@ std::string Event::to_string() const {
   out.reserve(256 + id.size() + source.size() + type.size() + subject.size());
   out += "{\"data\":";
   append_data(out, data);
-  out += ",\"datacontenttype\":\"application/json\",\"id\":";
-  append_json_string(out, id);
-  out += ",\"source\":";
-  append_json_string(out, source);
-  out += ",\"specversion\":\"1.0\",\"subject\":";
-  append_json_string(out, subject);
-  out += ",\"time\":";
-  append_json_string(out, time);
-  out += ",\"type\":";
-  append_json_string(out, type);
+  auto member = [&out](std::string_view key, std::string_view value) {
+    out += ",\"";
+    out += key;
+    out += "\":";
+    append_json_string(out, value);
+  };
+  member("datacontenttype", "application/json");
+  member("id", id);
+  member("source", source);
+  member("specversion", "1.0");
+  member("subject", subject);
+  member("time", time);
+  member("type", type);
   out += '}';
   return out;
 }

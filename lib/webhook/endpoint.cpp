@@ -38,8 +38,8 @@ void Endpoint::reject(http::Exchange& ex, const std::string& request_id, int sta
 namespace {
 
 // The headers check() reads, taken in one pass over the request's (a lookup per name would
-// lower-case every header name it passes, for each of seven names). First occurrence wins, as
-// with get_header_value.
+// lower-case every header name it passes, for each of seven names). Read backwards so that, as
+// with get_header_value, the first of repeated headers is the one left.
 struct WebhookHeaders {
   std::optional<std::string> request_id;
   std::string content_type;
@@ -48,19 +48,15 @@ struct WebhookHeaders {
 
 WebhookHeaders read_headers(const httplib::Headers& headers) {
   WebhookHeaders h;
-  bool seen[6] = {};
-  auto take = [&](int slot, std::string& into, const std::string& value) {
-    if (!seen[slot]) into = value, seen[slot] = true;
-  };
-  for (const auto& [name, value] : headers) {
-    if (iequals(name, "X-Request-Id")) {
-      if (!h.request_id) h.request_id = value;
-    } else if (iequals(name, "Content-Type")) take(0, h.content_type, value);
-    else if (iequals(name, "x-builder-secret")) take(1, h.creds.builder_secret, value);
-    else if (iequals(name, "x-builder-signature")) take(2, h.creds.builder_signature, value);
-    else if (iequals(name, "webhook-id")) take(3, h.creds.webhook_id, value);
-    else if (iequals(name, "webhook-timestamp")) take(4, h.creds.webhook_timestamp, value);
-    else if (iequals(name, "webhook-signature")) take(5, h.creds.webhook_signature, value);
+  for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
+    const auto& [name, value] = *it;
+    if (iequals(name, "X-Request-Id")) h.request_id = value;
+    else if (iequals(name, "Content-Type")) h.content_type = value;
+    else if (iequals(name, "x-builder-secret")) h.creds.builder_secret = value;
+    else if (iequals(name, "x-builder-signature")) h.creds.builder_signature = value;
+    else if (iequals(name, "webhook-id")) h.creds.webhook_id = value;
+    else if (iequals(name, "webhook-timestamp")) h.creds.webhook_timestamp = value;
+    else if (iequals(name, "webhook-signature")) h.creds.webhook_signature = value;
   }
   return h;
 }
