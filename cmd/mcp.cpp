@@ -56,7 +56,7 @@ int run_mcp(const GlobalOptions& g, const McpOptions& o) {
   std::vector<std::thread> inflight;
   for (std::string line; std::getline(std::cin, line);) {
     if (line.empty() || line == "\r") continue;
-    auto msg = json::parse(line, nullptr, false);
+    auto msg = parse_json(line);
     const bool long_running = msg.is_object() && msg.value("method", json()) == "tools/call";
     if (!long_running) {
       auto reply = msg.is_discarded() ? server.handle_text(line, session) : server.handle(msg, session);

@@ -56,7 +56,9 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
       throw UnreachableError("orch at " + opts.orch_url + ": " + e.what());
     }
     if (res.status != 200) throw UnreachableError("orch answered POST /sync-test with " + std::to_string(res.status) + ": " + res.body);
-    auto j = json::parse(res.body);
+    auto j = parse_json(res.body);
+    if (!j.is_object() || !j.contains("stages") || !j["stages"].is_array())
+      throw UnreachableError("orch answered POST /sync-test with a body that is not a sync-test report");
     result.marker = j.value("marker", "");
     result.unreachable = j.value("exit_code", 0) == 3;
     for (const auto& st : j["stages"]) result.stages.push_back({st["name"], st["ok"], st["ms"], st.value("error", "")});

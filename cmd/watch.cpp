@@ -61,7 +61,7 @@ int run_watch(const GlobalOptions& g, const WatchOptions& o) {
     if (!o.no_docker) {
       sources.emplace_back([&] {
         docker::Client docker(docker::endpoint_from(cfg.settings));
-        docker::Watcher watcher(docker, {[&](const docker::EventMessage& m) { print(watch::from_engine(m)); }, nullptr,
+        docker::Watcher watcher(docker, {[&](const docker::EventMessage& m) { print(watch::from_engine(m, cfg)); }, nullptr,
                                          [&](bool up, const std::string& why) {
                                            if (!up && stderr_is_tty()) std::cerr << "docker: " << why << " (retrying)\n";
                                          }});

@@ -51,7 +51,7 @@ void follow_events(const RedisUrl& url, std::string after, const std::function<v
         if (wants && !wanted(f, wants)) continue;
         for (size_t i = 0; i + 1 < f.size(); i += 2) {
           if (f[i].str != "event") continue;
-          auto j = json::parse(f[i + 1].str, nullptr, false);
+          auto j = parse_json(f[i + 1].str);
           if (j.is_discarded()) continue;
           try {
             auto e = Event::from_json(j);

@@ -93,7 +93,7 @@ std::vector<OutboxRecord> Outbox::load() const {
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    auto j = json::parse(line, nullptr, false);
+    auto j = parse_json(line);
     // A torn last line (crash mid-write, never acknowledged) is skipped.
     if (j.is_discarded() || !j.is_object() || !j.contains("event")) continue;
     out.push_back(from_line(j));

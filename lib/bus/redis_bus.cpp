@@ -78,7 +78,7 @@ Event event_from_fields(const RedisReply& entry) {
   const auto& fields = entry.elements[1].elements;
   for (size_t i = 0; i + 1 < fields.size(); i += 2) {
     if (fields[i].str == "event") {
-      auto j = json::parse(fields[i + 1].str, nullptr, false);
+      auto j = parse_json(fields[i + 1].str);
       if (!j.is_discarded()) {
         try {
           e = Event::from_json(j);

@@ -7,6 +7,7 @@
 
 #include "bus/redis.hpp"
 #include "core/text.hpp"
+#include "docker/identity.hpp"
 #include "docker/recreate.hpp"
 #include "http/client.hpp"
 
@@ -54,7 +55,7 @@ ServiceReport probe_service(const ServiceSpec& s, std::chrono::milliseconds time
   r.status = res.status;
   r.response_ms = res.elapsed.count();
   Probe p{res.status, r.response_ms, res.body};
-  json body = json::parse(res.body, nullptr, false);
+  json body = parse_json(res.body);
   if (body.is_discarded()) body = nullptr;
   for (const auto& c : conditions)
     if (!c.holds(p, body)) r.failed_conditions.push_back(c.text);
@@ -177,9 +178,8 @@ Report run(const Config& cfg, docker::Client& docker, const Options& o) {
   };
   std::vector<Match> matches;
   for (const auto& c : all) {
-    auto compose = c.labels.count("com.docker.compose.service") ? c.labels.at("com.docker.compose.service") : "";
-    for (const auto& s : selected)
-      if (c.name == s.container || (!compose.empty() && compose == s.container)) matches.push_back({c.id, s.name});
+    const auto* spec = docker::configured_service(cfg, c.name, c.labels);
+    if (spec && (o.services.empty() || has(o.services, spec->name))) matches.push_back({c.id, spec->name});
   }
   const bool want_logs = has(o.actions, "logs") || has(o.actions, "health");
   const bool want_metrics = has(o.actions, "metrics");

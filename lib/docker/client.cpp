@@ -84,11 +84,11 @@ std::string Client::prefix() { return "/v" + api_version(); }
 json Client::checked(const http::Response& r, const std::string& what) {
   if (r.status >= 200 && r.status < 300) {
     if (r.body.empty()) return json();
-    auto j = json::parse(r.body, nullptr, false);
+    auto j = parse_json(r.body);
     return j.is_discarded() ? json(r.body) : j;
   }
   std::string message = r.body;
-  auto j = json::parse(r.body, nullptr, false);
+  auto j = parse_json(r.body);
   if (!j.is_discarded() && j.is_object() && j.contains("message")) message = j["message"].get<std::string>();
   if (r.status == 404) throw NotFoundError(what + ": " + message);
   throw DockerError(r.status, what + ": " + message + " (HTTP " + std::to_string(r.status) + ")");
@@ -333,7 +333,7 @@ void Client::events(const EventFilter& filter, const std::function<void(const Ev
           while ((nl = buffer.find('\n')) != std::string::npos) {
             auto line = buffer.substr(0, nl);
             buffer.erase(0, nl + 1);
-            auto j = json::parse(line, nullptr, false);
+            auto j = parse_json(line);
             if (j.is_discarded() || !j.is_object()) continue;
             EventMessage m;
             m.type = j.value("Type", "");

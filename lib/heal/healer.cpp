@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "docker/identity.hpp"
+
 namespace orch::heal {
 
 using namespace std::chrono_literals;
@@ -71,22 +73,16 @@ void Healer::sync_quarantine() {
 }
 
 bool Healer::in_scope(const docker::ContainerInfo& c) const {
-  if (c.label("orch.monitor-only") == "true") return false;
+  if (docker::monitor_only(c.labels)) return false;
   if (scope_ == Scope::all) return true;
-  return c.label("orch.heal") == "true" || c.label("autoheal") == "true";
+  return docker::heal_labelled(c.labels);
 }
 
 const ServiceSpec* Healer::service_spec(const docker::ContainerInfo& c) const {
-  for (const auto& s : config_.services)
-    if (s.container == c.name || (!c.compose_service().empty() && s.container == c.compose_service())) return &s;
-  return nullptr;
+  return docker::configured_service(config_, c.name, c.labels);
 }
 
-std::string Healer::service_of(const docker::ContainerInfo& c) const {
-  if (const auto* s = service_spec(c)) return s->name;
-  if (!c.compose_service().empty()) return c.compose_service();
-  return c.name;
-}
+std::string Healer::service_of(const docker::ContainerInfo& c) const { return docker::service_of(config_, c.name, c.labels); }
 
 bool Healer::docker_will_restart(const docker::ContainerInfo& c) const {
   if (c.restart_policy == "always" || c.restart_policy == "unless-stopped") return true;
@@ -348,7 +344,7 @@ void Healer::on_relist() {
   }
 }
 
-PassReport Healer::run_pass(bool dry_run) {
+PassReport Healer::run_pass(bool dry_run, const ContainerFilter& only) {
   PassReport report;
   sync_quarantine();
   auto all = docker_.list(true);  // UnreachableError propagates: exit 3
@@ -359,7 +355,7 @@ PassReport Healer::run_pass(bool dry_run) {
     } catch (const docker::NotFoundError&) {
       continue;  // removed meanwhile
     }
-    if (!in_scope(c)) continue;
+    if (!in_scope(c) || (only && !only(c))) continue;
     std::string reason;
     if (c.health && c.health->status == "unhealthy") reason = "unhealthy";
     else if (c.oom_killed && !c.running) reason = "oom";

@@ -3,6 +3,7 @@
 // restart, applies the policy (backoff, budget, quarantine), restarts them and their dependents,
 // and reports every action on the bus, in /metrics and to the notifier.
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -57,8 +58,10 @@ class Healer {
   // After a (re)connect to the engine: heal what failed while we were not looking.
   void on_relist();
 
-  // One pass now over every container in scope (orch heal, POST /heal).
-  PassReport run_pass(bool dry_run);
+  // One pass now over every container in scope (orch heal, POST /heal); `only`, when given,
+  // narrows it further (MCP's ORCH_MCP_ALLOW).
+  using ContainerFilter = std::function<bool(const docker::ContainerInfo&)>;
+  PassReport run_pass(bool dry_run, const ContainerFilter& only = {});
   // Lifts quarantine and forgets the heal history of `container` (orch heal --reset).
   bool reset(const std::string& container);
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "docker/identity.hpp"
 #include "http/fields.hpp"
 
 namespace orch::heal {
@@ -80,7 +81,7 @@ void Module::on_container_event(const docker::EventMessage& m) {
   if (!type.empty()) {
     const auto name = m.attribute("name");
     json data = {{"container", name},
-                 {"service", m.attribute("com.docker.compose.service").empty() ? name : m.attribute("com.docker.compose.service")},
+                 {"service", docker::service_of(ctx_.config, name, m.attributes)},
                  {"image", m.attribute("image")},
                  {"exit_code", m.attribute("exitCode").empty() ? json(nullptr) : json(std::atoi(m.attribute("exitCode").c_str()))}};
     try {

@@ -173,9 +173,10 @@ std::optional<json> read_json_body(const httplib::Request& req, httplib::Respons
     send_error(res, 415, "unsupported_media_type", "body must be application/json");
     return std::nullopt;
   }
-  auto body = json::parse(req.body, nullptr, false);
+  auto body = parse_json(req.body);
   if (body.is_discarded()) {
-    send_error(res, 400, "bad_json", "body is not valid JSON");
+    send_error(res, 400, "bad_json",
+               json_too_deep(req.body) ? "body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels" : "body is not valid JSON");
     return std::nullopt;
   }
   return body;
@@ -200,6 +201,19 @@ bool is_loopback(const std::string& addr) {
   return addr.rfind("127.", 0) == 0 || addr == "::1" || addr.rfind("::ffff:127.", 0) == 0;
 }
 
+std::optional<std::string_view> bearer_token(std::string_view authorization) {
+  // RFC 7235: the scheme is case-insensitive and followed by one or more spaces.
+  constexpr std::string_view scheme = "bearer";
+  if (authorization.size() <= scheme.size() || !iequals(authorization.substr(0, scheme.size()), scheme) ||
+      authorization[scheme.size()] != ' ')
+    return std::nullopt;
+  auto token = authorization.substr(scheme.size());
+  while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+  while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
+  if (token.empty()) return std::nullopt;
+  return token;
+}
+
 bool authorize_control(const httplib::Request& req, httplib::Response& res, const std::string& api_token) {
   if (api_token.empty()) {
     if (is_loopback(req.remote_addr)) return true;
@@ -207,10 +221,7 @@ bool authorize_control(const httplib::Request& req, httplib::Response& res, cons
     return false;
   }
   const auto auth = req.get_header_value("Authorization");
-  constexpr std::string_view prefix = "Bearer ";
-  if (auth.size() > prefix.size() && auth.compare(0, prefix.size(), prefix) == 0 &&
-      constant_time_equal(std::string_view(auth).substr(prefix.size()), api_token))
-    return true;
+  if (auto token = bearer_token(auth); token && constant_time_equal(*token, api_token)) return true;
   res.set_header("WWW-Authenticate", "Bearer");
   send_error(res, 401, "unauthorized", auth.empty() ? "missing bearer token" : "wrong bearer token");
   return false;

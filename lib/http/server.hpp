@@ -107,6 +107,9 @@ std::optional<json> read_json_object_or_empty(const httplib::Request& req, httpl
 // time; without one, only loopback peers. Answers 401 itself and returns false when refused.
 bool authorize_control(const httplib::Request& req, httplib::Response& res, const std::string& api_token);
 
+// The token of an `Authorization: Bearer <token>` header (scheme in any case, RFC 7235), else nullopt.
+std::optional<std::string_view> bearer_token(std::string_view authorization);
+
 bool is_loopback(const std::string& addr);
 // Constant-time comparison of two byte strings (length is not secret).
 bool constant_time_equal(std::string_view a, std::string_view b);

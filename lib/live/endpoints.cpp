@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/text.hpp"
+#include "docker/identity.hpp"
 #include "heal/healer.hpp"
 #include "http/connection.hpp"
 #include "live/status_page.hpp"
@@ -52,7 +53,7 @@ json stack_status(ServeContext& ctx) {
   json containers = json::array();
   try {
     for (const auto& c : ctx.docker.list(true)) {
-      auto service = c.labels.count("com.docker.compose.service") ? c.labels.at("com.docker.compose.service") : c.name;
+      auto service = docker::service_of(ctx.config, c.name, c.labels);
       containers.push_back({{"name", c.name}, {"service", service}, {"image", c.image}, {"state", c.state},
                             {"health", c.health()}, {"status", c.status}});
     }

@@ -27,7 +27,7 @@ void follow_sse(const SseSource& src, const std::function<void(const Event&)>& o
           [&](std::string_view chunk) {
             ever_connected = true;
             parser.feed(chunk, [&](const SseParser::Frame& f) {
-              auto j = json::parse(f.data, nullptr, false);
+              auto j = parse_json(f.data);
               if (j.is_discarded()) return;
               try {
                 auto e = Event::from_json(j);

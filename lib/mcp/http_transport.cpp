@@ -69,7 +69,7 @@ void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
     if (std::find(kProtocolVersions.begin(), kProtocolVersions.end(), v) == kProtocolVersions.end())
       return http::send_error(res, 400, "unsupported_protocol_version", "MCP-Protocol-Version " + v + " is not supported");
   }
-  auto msg = json::parse(req.body, nullptr, false);
+  auto msg = parse_json(req.body);
   if (msg.is_discarded()) return http::send_json(res, 400, {{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", -32700}, {"message", "parse error"}}}});
   const bool is_initialize = msg.is_object() && msg.value("method", "") == "initialize";
   std::shared_ptr<HttpSession> hs;

@@ -117,7 +117,7 @@ void Server::on_bus_event(const Event& e) {
 }
 
 json Server::handle_text(const std::string& text, Session& session) {
-  auto msg = json::parse(text, nullptr, false);
+  auto msg = parse_json(text);
   if (msg.is_discarded()) return error_response(nullptr, kParseError, "parse error: not JSON");
   return handle(msg, session);
 }

@@ -38,7 +38,7 @@ std::string source_url(const Settings& s, const std::string& content_url) {
 json docling_options(const Settings& s) {
   json options = json::object();
   if (s.has("DOCLING_OPTIONS")) {
-    options = json::parse(s.str("DOCLING_OPTIONS"), nullptr, false);
+    options = parse_json(s.str("DOCLING_OPTIONS"));
     if (!options.is_object()) throw ConfigError("DOCLING_OPTIONS must be a JSON object, e.g. {\"do_ocr\":false}");
   }
   options["to_formats"] = json::array({s.str("DOCLING_TO_FORMAT")});
@@ -66,7 +66,7 @@ StageResult convert(const Settings& s, const std::string& source) {
   }
   auto out = from_status(r, "docling");
   if (!out.ok) return out;
-  auto j = json::parse(r.body, nullptr, false);
+  auto j = parse_json(r.body);
   const std::string status = j.is_object() ? j.value("status", "success") : "";
   if (j.is_discarded() || !j.contains("document") || (status != "success" && status != "partial_success")) {
     out.ok = false;

@@ -120,7 +120,7 @@ std::optional<std::string> builder_write(const Settings& s, const std::string& m
   } catch (const http::TransportError& e) {
     throw UnreachableError(std::string("builder write api: ") + e.what());
   }
-  auto j = json::parse(res.body, nullptr, false);
+  auto j = parse_json(res.body);
   if (res.status < 200 || res.status >= 300 || !j.is_object() || !j.contains("id") || !j["id"].is_string()) {
     error = "final:builder write api answered " + std::to_string(res.status) + ": " + res.body.substr(0, 200);
     return std::nullopt;
@@ -175,7 +175,7 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
         error = "final:orch answered " + std::to_string(res.status) + ": " + res.body;
         return false;
       }
-      event_id = json::parse(res.body, nullptr, false).value("event_id", "");
+      event_id = parse_json(res.body).value("event_id", "");
       return true;
     });
   }

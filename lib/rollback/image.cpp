@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "docker/recreate.hpp"
+#include "docker/identity.hpp"
 
 namespace orch::rollback {
 
@@ -71,9 +72,8 @@ docker::ContainerInfo find_service_container(docker::Client& docker, const Confi
   std::string wanted = service;
   if (const auto* spec = cfg.service(service)) wanted = spec->container;
   for (const auto& c : docker.list(true)) {
-    auto compose = c.labels.count("com.docker.compose.service") ? c.labels.at("com.docker.compose.service") : "";
     if (c.name.find("-orch-old-") != std::string::npos) continue;  // one we moved aside ourselves
-    if (c.name == wanted || compose == wanted) return docker.inspect(c.id);
+    if (c.name == wanted || docker::service_of(cfg, c.name, c.labels) == service) return docker.inspect(c.id);
   }
   throw UsageError("no container for service '" + service + "' (looked for name or compose service '" + wanted + "')");
 }

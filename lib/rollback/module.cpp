@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "docker/identity.hpp"
 #include "http/fields.hpp"
 
 namespace orch::rollback {
@@ -93,11 +94,7 @@ void Module::stop() {
   for (auto& t : running) t.join();
 }
 
-std::string Module::service_of(const docker::ContainerInfo& c) const {
-  for (const auto& s : ctx_.config.services)
-    if (s.container == c.name || (!c.compose_service().empty() && s.container == c.compose_service())) return s.name;
-  return c.compose_service().empty() ? c.name : c.compose_service();
-}
+std::string Module::service_of(const docker::ContainerInfo& c) const { return docker::service_of(ctx_.config, c.name, c.labels); }
 
 void Module::on_event(const Event& e) {
   if (e.type == "container.started") {

@@ -28,7 +28,7 @@ class FileStateStore final : public StateStore {
     if (!in) return nullptr;
     std::stringstream ss;
     ss << in.rdbuf();
-    auto j = json::parse(ss.str(), nullptr, false);
+    auto j = parse_json(ss.str());
     return j.is_discarded() ? json(nullptr) : j;
   }
   void save(const std::string& name, const json& doc) override {
@@ -55,7 +55,7 @@ class RedisStateStore final : public StateStore {
     std::lock_guard lock(mu_);
     auto r = connection().command({"GET", "orch:state:" + name});
     if (r.is_nil()) return nullptr;
-    auto j = json::parse(r.str, nullptr, false);
+    auto j = parse_json(r.str);
     return j.is_discarded() ? json(nullptr) : j;
   }
   void save(const std::string& name, const json& doc) override {

@@ -1,6 +1,7 @@
 #include "watch/format.hpp"
 
 #include "core/text.hpp"
+#include "docker/identity.hpp"
 #include "heal/module.hpp"
 
 namespace orch::watch {
@@ -51,12 +52,11 @@ std::string human_line(const Event& e, bool colour) {
   return line;
 }
 
-Event from_engine(const docker::EventMessage& m) {
+Event from_engine(const docker::EventMessage& m, const Config& cfg) {
   auto type = heal::container_event_type(m);
   if (type.empty()) type = "container." + m.action.substr(0, m.action.find(':'));
   const auto name = m.attribute("name");
-  json data = {{"container", name}, {"image", m.attribute("image")}};
-  if (!m.attribute("com.docker.compose.service").empty()) data["service"] = m.attribute("com.docker.compose.service");
+  json data = {{"container", name}, {"service", docker::service_of(cfg, name, m.attributes)}, {"image", m.attribute("image")}};
   if (!m.attribute("exitCode").empty()) data["exit_code"] = std::atoi(m.attribute("exitCode").c_str());
   return make_event(type, name, data);
 }

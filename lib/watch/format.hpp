@@ -3,6 +3,7 @@
 #include <string>
 #include <vector>
 
+#include "config/config.hpp"
 #include "core/event.hpp"
 #include "docker/client.hpp"
 
@@ -18,6 +19,6 @@ struct Filter {
 std::string human_line(const Event& e, bool colour);
 
 // An engine event as a CloudEvent: container.<started|died|oom|unhealthy|healthy|...>.
-Event from_engine(const docker::EventMessage& m);
+Event from_engine(const docker::EventMessage& m, const Config& cfg);
 
 }  // namespace orch::watch

@@ -64,6 +64,7 @@ class PayloadReader {
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) { return false; }
 
   bool root_is_object = false;
+  bool too_deep = false;
   std::string model, operation;
   Entry entries[2];  // newValue, previousValue
 
@@ -124,6 +125,11 @@ class PayloadReader {
   }
 
   bool open(bool object) {
+    // No document is built here, but a bound keeps every reader of outside JSON alike.
+    if (++depth_ > kMaxJsonDepth) {
+      too_deep = true;
+      return false;
+    }
     if (skip_ > 0) {
       ++skip_;
       return true;
@@ -159,6 +165,7 @@ class PayloadReader {
   }
 
   bool close() {
+    --depth_;
     if (skip_ > 0) {
       --skip_;
       return true;
@@ -172,6 +179,7 @@ class PayloadReader {
 
   std::vector<Frame> frames_;
   size_t skip_ = 0;  // depth inside a container nothing is read from
+  size_t depth_ = 0;
 };
 
 }  // namespace
@@ -179,6 +187,7 @@ class PayloadReader {
 ParsedPayload parse_builder_payload(std::string_view body) {
   PayloadReader r;
   if (!json::sax_parse(body, &r)) {
+    if (r.too_deep) return {std::nullopt, {"payload nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"}};
     ParsedPayload bad{std::nullopt, {"body is not valid JSON"}};
     bad.not_json = true;
     return bad;

@@ -1,0 +1,42 @@
+#include "docker/identity.hpp"
+
+#include <algorithm>
+
+namespace orch::docker {
+
+static std::string label_of(const Labels& labels, const char* key) {
+  auto it = labels.find(key);
+  return it == labels.end() ? std::string() : it->second;
+}
+
+const ServiceSpec* configured_service(const Config& cfg, std::string_view name, const Labels& labels) {
+  const std::string compose = label_of(labels, kComposeServiceLabel);
+  for (const auto& s : cfg.services)
+    if (s.container == name || (!compose.empty() && s.container == compose)) return &s;
+  return nullptr;
+}
+
+std::string service_of(const Config& cfg, std::string_view name, const Labels& labels) {
+  if (const auto* s = configured_service(cfg, name, labels)) return s->name;
+  if (auto compose = label_of(labels, kComposeServiceLabel); !compose.empty()) return compose;
+  return std::string(name);
+}
+
+bool heal_labelled(const Labels& labels) {
+  return label_of(labels, "orch.heal") == "true" || label_of(labels, "autoheal") == "true";
+}
+
+bool monitor_only(const Labels& labels) { return label_of(labels, "orch.monitor-only") == "true"; }
+
+bool in_orch_scope(const Config& cfg, std::string_view name, const Labels& labels) {
+  return heal_labelled(labels) || monitor_only(labels) || configured_service(cfg, name, labels) != nullptr;
+}
+
+bool matches_names(const std::vector<std::string>& names, const Config& cfg, std::string_view name, const Labels& labels) {
+  const std::string service = service_of(cfg, name, labels), compose = label_of(labels, kComposeServiceLabel);
+  return std::any_of(names.begin(), names.end(), [&](const std::string& n) {
+    return n == name || n == service || (!compose.empty() && n == compose);
+  });
+}
+
+}  // namespace orch::docker
