@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <spdlog/spdlog.h>
+
 #include "bus/bus.hpp"
 #include "core/text.hpp"
 
@@ -56,8 +58,51 @@ Outbox::Outbox(std::string path, size_t max_records) : path_(std::move(path)), m
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
   fd_ = open_append(path_);
+  // A last line without its newline is a write that was cut short (disk full, crash): it was never
+  // acknowledged, and the next record appended to it would be read as one broken line with it.
+  const off_t size = ::lseek(fd_, 0, SEEK_END);
+  if (size < 0) throw BusError("outbox '" + path_ + "': " + std::strerror(errno));
+  committed_ = size;
+  if (size > 0) {
+    std::string tail;
+    {
+      std::ifstream in(path_, std::ios::binary);
+      const off_t from = size > 65536 ? size - 65536 : 0;
+      in.seekg(from);
+      tail.assign(std::istreambuf_iterator<char>(in), {});
+      if (tail.back() != '\n') {
+        auto nl = tail.rfind('\n');
+        // No newline in the last 64 KiB: scan the whole file for the last one.
+        if (nl == std::string::npos && from > 0) {
+          std::ifstream whole(path_, std::ios::binary);
+          std::string all((std::istreambuf_iterator<char>(whole)), {});
+          nl = all.rfind('\n');
+          committed_ = nl == std::string::npos ? 0 : static_cast<off_t>(nl + 1);
+        } else {
+          committed_ = nl == std::string::npos ? 0 : from + static_cast<off_t>(nl + 1);
+        }
+      }
+    }
+    if (committed_ != size) {
+      spdlog::warn("outbox {}: dropped a torn last record ({} bytes) left by an interrupted write; it was never acknowledged",
+                   path_, size - committed_);
+      ++skipped_;
+      if (!cut_back()) throw BusError("outbox '" + path_ + "': cannot cut off a torn record: " + std::strerror(errno));
+    }
+  }
   depth_ = load().size();
 }
+
+bool Outbox::cut_back() {
+  if (::ftruncate(fd_, committed_) != 0) {
+    needs_cut_ = true;
+    return false;
+  }
+  needs_cut_ = false;
+  return true;
+}
+
+size_t Outbox::skipped() const { return skipped_.load(); }
 
 Outbox::~Outbox() {
   if (fd_ >= 0) ::close(fd_);
@@ -72,18 +117,28 @@ void Outbox::append(const std::vector<OutboxRecord>& records) {
   std::lock_guard lock(mu_);
   if (depth_ + records.size() > max_)
     throw BusError("outbox is full (" + std::to_string(depth_) + " events, ORCH_OUTBOX_MAX=" + std::to_string(max_) + ")");
+  if (needs_cut_ && !cut_back())
+    throw BusError("outbox cannot cut off an earlier failed write: " + std::string(std::strerror(errno)));
   std::string data;
   for (const auto& r : records) data += to_line(r);
+  // On any failure the bytes of this call are cut off again: the caller answers "not stored", and
+  // the next record must start on a line of its own.
+  auto fail = [&](const char* what) {
+    const int err = errno;
+    cut_back();
+    throw BusError(std::string("outbox ") + what + " failed: " + std::strerror(err));
+  };
   size_t off = 0;
   while (off < data.size()) {
     ssize_t n = ::write(fd_, data.data() + off, data.size() - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw BusError("outbox write failed: " + std::string(std::strerror(errno)));
+      fail("write");
     }
     off += static_cast<size_t>(n);
   }
-  if (::fdatasync(fd_) != 0) throw BusError("outbox sync failed: " + std::string(std::strerror(errno)));
+  if (::fdatasync(fd_) != 0) fail("sync");
+  committed_ += static_cast<off_t>(data.size());
   depth_ += records.size();
 }
 
@@ -94,8 +149,12 @@ std::vector<OutboxRecord> Outbox::load() const {
   while (std::getline(in, line)) {
     if (line.empty()) continue;
     auto j = parse_json(line);
-    // A torn last line (crash mid-write, never acknowledged) is skipped.
-    if (j.is_discarded() || !j.is_object() || !j.contains("event")) continue;
+    // Only a damaged file gets here (torn tails are cut off on open): say so, keep the rest.
+    if (j.is_discarded() || !j.is_object() || !j.contains("event") || !j.contains("stream") || !j["stream"].is_string()) {
+      spdlog::error("outbox {}: skipped an unreadable record of {} bytes", path_, line.size());
+      ++skipped_;
+      continue;
+    }
     out.push_back(from_line(j));
   }
   return out;
@@ -105,14 +164,32 @@ void Outbox::replace(const std::vector<OutboxRecord>& remaining) {
   std::lock_guard lock(mu_);
   const std::string tmp = path_ + ".tmp";
   {
-    std::ofstream out(tmp, std::ios::trunc);
-    for (const auto& r : remaining) out << to_line(r);
-    out.flush();
-    if (!out) throw BusError("outbox rewrite failed: " + tmp);
+    // Synced before the rename: a crash right after must not leave an empty outbox in its place.
+    std::string data;
+    for (const auto& r : remaining) data += to_line(r);
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) throw BusError("outbox rewrite failed: " + tmp + ": " + std::strerror(errno));
+    size_t off = 0;
+    bool ok = true;
+    while (ok && off < data.size()) {
+      ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) ok = false;
+      else off += static_cast<size_t>(n);
+    }
+    ok = ok && ::fdatasync(fd) == 0;
+    const int err = errno;
+    ::close(fd);
+    if (!ok) {
+      std::remove(tmp.c_str());
+      throw BusError("outbox rewrite failed: " + tmp + ": " + std::strerror(err));
+    }
   }
   if (std::rename(tmp.c_str(), path_.c_str()) != 0) throw BusError("outbox rename failed: " + std::string(std::strerror(errno)));
   ::close(fd_);
   fd_ = open_append(path_);
+  committed_ = ::lseek(fd_, 0, SEEK_END);
+  needs_cut_ = false;
   depth_ = remaining.size();
 }
 

@@ -1,7 +1,12 @@
 #pragma once
 // The on-disk outbox: while Redis is unreachable, events wait here (one JSON line each, written
 // and fdatasync'ed before the publisher is answered) and are flushed in order when it returns.
-// Bounded: when full, publishing fails loudly instead of silently dropping.
+// Bounded: when full, publishing fails loudly instead of silently dropping. The file only ever
+// holds whole lines: a write cut short (disk full, crash) is cut off again, on open and right
+// after the failed write, so a torn record can never swallow the next accepted one.
+#include <sys/types.h>
+
+#include <atomic>
 #include <mutex>
 #include <string>
 #include <utility>
@@ -30,6 +35,8 @@ class Outbox {
   // Appends and syncs; throws BusError when it would exceed the bound or the write fails.
   void append(const std::vector<OutboxRecord>& records);
   std::vector<OutboxRecord> load() const;
+  // Records found unreadable (corrupt lines, a torn tail) since this outbox was opened.
+  size_t skipped() const;
   // Replaces the content (e.g. with what is left after a partial flush); atomic via rename.
   void replace(const std::vector<OutboxRecord>& remaining);
   size_t depth() const;
@@ -38,8 +45,13 @@ class Outbox {
  private:
   std::string path_;
   size_t max_;
+  // Cuts the file back to `committed_` bytes (the end of the last whole record).
+  bool cut_back();
   int fd_ = -1;
   size_t depth_ = 0;
+  off_t committed_ = 0;        // bytes of whole, acknowledged records
+  bool needs_cut_ = false;     // a failed write could not be cut off yet
+  mutable std::atomic<size_t> skipped_{0};
   mutable std::mutex mu_;
 };
 

@@ -10,6 +10,7 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <unordered_set>
 
 #include "bus/dedupe_cache.hpp"
 #include "bus/follow.hpp"
@@ -165,9 +166,18 @@ class RedisBus final : public Bus {
       published_ = &opts_.metrics->counter("orch_events_published_total", "Events published on the bus", {"type"});
       outboxed_ = &opts_.metrics->counter("orch_events_outboxed_total", "Events written to the outbox while Redis was down").get();
     }
-    if (outbox_.depth() > 0)
+    if (outbox_.depth() > 0) {
       spdlog::warn("outbox {} holds {} events from a previous run; they are sent when Redis is reachable", outbox_.path(),
                    outbox_.depth());
+      // Their dedupe records are as durable as they are: a redelivery after a restart, while Redis
+      // is still down, is a duplicate (200), not a new event.
+      for (const auto& r : outbox_.load())
+        if (!r.dedupe_key.empty()) outbox_keys_.insert(r.dedupe_key);
+    }
+    if (opts_.metrics && outbox_.skipped() > 0)
+      opts_.metrics->counter("orch_outbox_skipped_total", "Outbox records found unreadable (torn or corrupt) and skipped")
+          .get()
+          .inc(static_cast<double>(outbox_.skipped()));
     // Reconnects and flushes the outbox even when nobody publishes.
     maintenance_ = std::thread([this] {
       while (!maintenance_stop_.wait_for(500ms)) {
@@ -527,13 +537,16 @@ class RedisBus final : public Bus {
     std::vector<OutboxRecord> records;
     std::vector<bool> duplicate;
     for (auto* p : batch) {
-      bool dup = !p->record.dedupe_key.empty() && !local_seen_.insert(p->record.dedupe_key, std::chrono::seconds(p->record.ttl_s));
+      const auto& key = p->record.dedupe_key;
+      bool dup = !key.empty() && (outbox_keys_.count(key) > 0 || !local_seen_.insert(key, std::chrono::seconds(p->record.ttl_s)));
       duplicate.push_back(dup);
       if (!dup) records.push_back(p->record);
     }
     try {
       outbox_.append(records);
       if (outboxed_) outboxed_->inc(static_cast<double>(records.size()));
+      for (const auto& r : records)
+        if (!r.dedupe_key.empty()) outbox_keys_.insert(r.dedupe_key);
     } catch (const BusError& e) {
       spdlog::error("event not stored: {}", e.what());
       for (auto* p : batch) {
@@ -568,10 +581,14 @@ class RedisBus final : public Bus {
         sent = end;
       }
       outbox_.replace({});
+      outbox_keys_.clear();  // Redis holds their dedupe records now
       spdlog::info("outbox flushed: {} events delivered in order", records.size());
     } catch (const Error& e) {
       spdlog::warn("outbox flush interrupted after {} of {} events: {}", sent, records.size(), e.what());
       outbox_.replace({records.begin() + static_cast<long>(sent), records.end()});
+      outbox_keys_.clear();
+      for (size_t i = sent; i < records.size(); ++i)
+        if (!records[i].dedupe_key.empty()) outbox_keys_.insert(records[i].dedupe_key);
       conn_.reset();
       set_state(false, e.what());
     }
@@ -620,6 +637,9 @@ class RedisBus final : public Bus {
   // Redis decides what is a duplicate; this only spares it the redeliveries of the last moments
   // (and answers them while Redis is down). Small, so it stays in cache on the publishing path.
   DedupeCache local_seen_{1 << 16};
+  // Dedupe keys of the events waiting in the outbox (at most ORCH_OUTBOX_MAX), read back on start.
+  // Only the leader of the group commit touches it, like the outbox.
+  std::unordered_set<std::string> outbox_keys_;
   Family<Counter>* published_ = nullptr;
   Counter* outboxed_ = nullptr;
 

@@ -6,8 +6,11 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <filesystem>
 #include <fstream>
 #include <thread>
+
+#include <unistd.h>
 
 #include "bus/outbox.hpp"
 #include "support/process.hpp"
@@ -157,6 +160,26 @@ TEST_F(RedisBusTest, ARedeliveryWhileRedisIsDownIsStillADuplicate) {
   EXPECT_EQ(bus->health().outbox_depth, 1u);
 }
 
+TEST_F(RedisBusTest, ARedeliveryAfterARestartWhileRedisIsDownIsStillADuplicate) {
+  // The dedupe record is as durable as the outbox: orch restarts, Redis is still down, the CMS
+  // sends the same delivery again.
+  redis.stop();
+  {
+    auto bus = make();
+    auto first = bus->publish_unique(make_event("t", "s", {{"n", 1}}), "delivery-1", 1h);
+    ASSERT_TRUE(first && first->queued);
+    bus->close();
+  }
+  auto bus = make();
+  EXPECT_FALSE(bus->publish_unique(make_event("t", "s", {{"n", 1}}), "delivery-1", 1h)) << "a new event for a redelivery";
+  EXPECT_EQ(bus->health().outbox_depth, 1u);
+  redis.start();
+  ASSERT_TRUE(eventually([&] { return bus->health().outbox_depth == 0; }, 15s));
+  EXPECT_EQ(stream_len(), 1);
+  // Flushed: Redis holds the key now, so the redelivery is still a duplicate.
+  EXPECT_FALSE(bus->publish_unique(make_event("t", "s", {{"n", 1}}), "delivery-1", 1h));
+}
+
 TEST_F(RedisBusTest, AnEventThatCouldNotBeStoredIsNotADuplicateWhenItComesAgain) {
   auto bus = make(/*outbox_max=*/1);
   redis.stop();
@@ -304,16 +327,84 @@ TEST_F(RedisBusTest, DeadLetterStream) {
   EXPECT_EQ(stream_len(kEventsStream), 0);
 }
 
-TEST(Outbox, SkipsATornLastLine) {
+TEST(Outbox, ATornLastLineIsCutOffAndTheNextRecordSurvives) {
+  // A crash (or full disk) mid-write left half a record. Before the fix, the next accepted event
+  // was appended to it, and the two read back as one broken line: both lost.
   TempDir d;
+  auto a = make_event("a", "s", {});
   {
     Outbox o(d.file("o.ndjson"), 10);
-    auto e = make_event("a", "s", {});
-    o.append({OutboxRecord{kEventsStream, e.to_string(), e.id}});
+    o.append({OutboxRecord{kEventsStream, a.to_string(), a.id}});
   }
-  { std::ofstream(d.file("o.ndjson"), std::ios::app) << "{\"stream\":\"orch:ev"; }
+  { std::ofstream(d.file("o.ndjson"), std::ios::app) << "{\"event\":{\"id\":\"torn"; }
+  auto b = make_event("b", "s", {});
+  {
+    Outbox o(d.file("o.ndjson"), 10);
+    EXPECT_EQ(o.depth(), 1u);
+    EXPECT_EQ(o.skipped(), 1u);
+    o.append({OutboxRecord{kEventsStream, b.to_string(), b.id}});
+  }
+  auto back = Outbox(d.file("o.ndjson"), 10).load();
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].event_id, a.id);
+  EXPECT_EQ(back[1].event_id, b.id);
+  EXPECT_EQ(read_file(d.file("o.ndjson")).back(), '\n');
+}
+
+TEST(Outbox, AWriteThatFailsOnAFullDiskIsCutOffAndLaterRecordsSurvive) {
+  // A real full disk: a 64 KiB tmpfs. Needs root (mount), as the Docker tests do.
+  if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  TempDir d;
+  const std::string mnt = d.file("small");
+  std::filesystem::create_directories(mnt);
+  ASSERT_EQ(run({"mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", mnt}).code, 0);
+  struct Unmount {
+    std::string at;
+    ~Unmount() { run({"umount", at}); }
+  } unmount{mnt};
+  Outbox o(mnt + "/outbox.ndjson", 100000);
+  const std::string filler = mnt + "/filler";
+  // Leaves about 3 KiB free: a few records fit, then a write is cut short.
+  write_file(filler, std::string(60 * 1024, 'f'));
+  std::vector<std::string> acknowledged;
+  bool refused = false;
+  for (int i = 0; i < 50 && !refused; ++i) {
+    auto e = make_event("content.published", "page/" + std::to_string(i), {{"blob", std::string(700, 'x')}});
+    try {
+      o.append({OutboxRecord{kEventsStream, e.to_string(), e.id, "k" + std::to_string(i), 3600, true, {}}});
+      acknowledged.push_back(e.id);
+    } catch (const BusError& err) {
+      refused = true;
+      EXPECT_NE(std::string(err.what()).find("No space"), std::string::npos) << err.what();
+    }
+  }
+  ASSERT_TRUE(refused) << "the disk never filled";
+  ASSERT_FALSE(acknowledged.empty());
+  const auto content = read_file(mnt + "/outbox.ndjson");
+  ASSERT_FALSE(content.empty());
+  EXPECT_EQ(content.back(), '\n') << "a failed write left part of a record behind";
+  std::filesystem::remove(filler);  // room again
+  auto later = make_event("content.published", "page/later", {});
+  o.append({OutboxRecord{kEventsStream, later.to_string(), later.id}});
+  acknowledged.push_back(later.id);
+  auto back = Outbox(mnt + "/outbox.ndjson", 100000).load();
+  ASSERT_EQ(back.size(), acknowledged.size());
+  for (size_t i = 0; i < back.size(); ++i) EXPECT_EQ(back[i].event_id, acknowledged[i]) << i;
+  EXPECT_EQ(o.depth(), acknowledged.size());
+}
+
+TEST(Outbox, ACorruptLineInTheMiddleIsSkippedCountedAndTheRestKept) {
+  TempDir d;
+  auto a = make_event("a", "s", {}), b = make_event("b", "s", {});
+  {
+    std::ofstream out(d.file("o.ndjson"));
+    out << "{\"event\":" << a.to_string() << ",\"stream\":\"orch:events\"}\n";
+    out << "garbage that is not a record\n";
+    out << "{\"event\":" << b.to_string() << ",\"stream\":\"orch:events\"}\n";
+  }
   Outbox o(d.file("o.ndjson"), 10);
-  EXPECT_EQ(o.depth(), 1u);
+  EXPECT_EQ(o.depth(), 2u);
+  EXPECT_EQ(o.skipped(), 1u);
 }
 
 TEST(Outbox, KeepsEveryPartOfARecord) {
