@@ -4,10 +4,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=build
-CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo)
+# Tests on explicitly: the README's first command configures build/ without them, and a cached
+# OFF must not turn this into a run of no tests.
+CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DORCH_BUILD_TESTS=ON -DORCH_SANITIZE=OFF)
 if [ "${1:-}" = "--sanitize" ]; then
   BUILD_DIR=build-asan
-  CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DORCH_SANITIZE=ON)
+  CMAKE_ARGS=(-DCMAKE_BUILD_TYPE=Debug -DORCH_BUILD_TESTS=ON -DORCH_SANITIZE=ON)
 fi
 scripts/install-deps.sh
 if [ -f tests/node/package.json ]; then
@@ -15,4 +17,5 @@ if [ -f tests/node/package.json ]; then
 fi
 cmake -S . -B "$BUILD_DIR" "${CMAKE_ARGS[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
-cd "$BUILD_DIR" && ctest --output-on-failure --timeout 900 -j"$(nproc)"
+# --no-tests=error: a run that finds no test fails instead of passing.
+cd "$BUILD_DIR" && ctest --output-on-failure --no-tests=error --timeout 900 -j"$(nproc)"
