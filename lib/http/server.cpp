@@ -1,11 +1,15 @@
 #include "http/server.hpp"
 
-#include <openssl/crypto.h>
 #include <spdlog/spdlog.h>
+#include <netdb.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <future>
 
+#include "core/crypto.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "http/connection.hpp"
@@ -44,6 +48,12 @@ Server::Server(ServerOptions opts)
   });
   server_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) { count_auth_failure(req, res); });
   server_.set_tcp_nodelay(true);
+  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, and then a second `orch serve` on
+  // the same port starts without error and the kernel splits the connections between the two.
+  server_.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   // httplib's own pool only passes accepted connections to the front end, which has the workers.
   server_.new_task_queue = [] { return new httplib::ThreadPool(1); };
   server_.set_keep_alive_max_count(kKeepAliveMax);
@@ -80,6 +90,27 @@ Server::Server(ServerOptions opts)
     spdlog::error("http {} {}: handler failed: {}", req.method, req.path, what);
     send_error(res, 500, "internal", "internal error");
   });
+}
+
+// Why binding failed, for the message: httplib only says that it did.
+static std::string bind_error(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) return "not an address of this host";
+  std::string why = "unknown reason";
+  const int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, found->ai_protocol);
+  if (fd >= 0) {
+    int yes = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 1) != 0)
+      why = errno == EADDRINUSE ? "address already in use (another orch serve, or another program, listens there)" : std::strerror(errno);
+    ::close(fd);
+  }
+  freeaddrinfo(found);
+  return why;
 }
 
 Server::~Server() { stop(); }
@@ -141,7 +172,7 @@ void Server::start() {
     if (port_ < 0) throw ConfigError("cannot bind " + opts_.bind);
   } else {
     if (!server_.bind_to_port(opts_.bind, opts_.port))
-      throw ConfigError("cannot bind " + opts_.bind + ":" + std::to_string(opts_.port) + " (in use, or not an address of this host)");
+      throw ConfigError("cannot listen on " + opts_.bind + ":" + std::to_string(opts_.port) + ": " + bind_error(opts_.bind, opts_.port));
     port_ = opts_.port;
   }
   if (!raise_listen_backlog(port_, SOMAXCONN)) spdlog::warn("http: could not raise the listen backlog of port {}", port_);
@@ -190,11 +221,6 @@ std::optional<json> read_json_object_or_empty(const httplib::Request& req, httpl
     return std::nullopt;
   }
   return body;
-}
-
-bool constant_time_equal(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 bool is_loopback(const std::string& addr) {

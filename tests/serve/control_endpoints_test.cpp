@@ -56,3 +56,17 @@ TEST(ControlEndpoints, RequestsPerClientAreLimitedByOrchRateLimit) {
 }
 
 }  // namespace
+
+TEST(ServeStart, ASecondOrchServeOnTheSamePortFailsWithAddressInUse) {
+  // httplib's default socket options add SO_REUSEPORT: the second instance used to start and the
+  // kernel split the requests between the two.
+  OrchServer first(Env{{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent.sock"}});
+  TempDir state;
+  auto second = run({ORCH_BINARY, "serve"}, {{"PORT", std::to_string(first.port())}, {"BIND", "127.0.0.1"}, {"REDIS_URL", ""},
+                                             {"ORCH_CONFIG", ""}, {"ORCH_STATE_DIR", state.path()},
+                                             {"DOCKER_HOST", "unix:///nonexistent.sock"}},
+                    std::chrono::seconds(20));
+  EXPECT_EQ(second.code, 78) << second.output;
+  EXPECT_NE(second.output.find("address already in use"), std::string::npos) << second.output;
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(first.get("/healthz").status, 200);
+}
