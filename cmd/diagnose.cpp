@@ -62,6 +62,7 @@ void print_table(const diagnose::Report& r, bool colour) {
   }
   for (const auto& a : r.actions)
     std::cout << a.value("action", "") << " " << a.value("service", "") << ": " << (a.value("ok", false) ? "ok" : "FAILED " + a.value("error", "")) << "\n";
+  if (const auto why = r.nothing_checked(); !why.empty()) std::cout << "\n" << why << "\n";
   static const char* names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
   std::cout << "\n" << names[r.exit_code()] << " (" << r.took_ms << " ms)\n";
 }

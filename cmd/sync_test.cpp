@@ -19,7 +19,7 @@ void print(const pipeline::SyncTestResult& r, bool colour) {
     std::cout << mark << "  " << s.name << std::string(10 - std::min<size_t>(9, s.name.size()), ' ') << s.ms << " ms"
               << (s.error.empty() ? "" : "  " + s.error) << "\n";
   }
-  std::cout << (r.exit_code() == 0 ? "in sync" : r.exit_code() == 3 ? "UNKNOWN: a service is unreachable" : "NOT in sync")
+  std::cout << (r.exit_code() == 0 ? "in sync" : r.exit_code() == 3 ? "UNKNOWN: orch or Redis is unreachable" : "NOT in sync")
             << " (marker " << r.marker << ")\n";
 }
 

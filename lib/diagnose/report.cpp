@@ -105,11 +105,13 @@ int Report::exit_code() const {
   bool could_not_check = false, critical = false, warning = false;
   if (docker.value("expected", false) && !docker.value("reachable", false)) could_not_check = true;
   if (redis.value("configured", false) && !redis.value("reachable", false)) could_not_check = true;
+  // A service that refuses connections or times out is down, as Nagios check_http says: orch did
+  // check it. UNKNOWN is for what stops orch from checking at all (engine, Redis, nothing to check).
   for (const auto& s : services) {
-    if (s.state == ServiceState::unreachable) could_not_check = true;
-    if (s.state == ServiceState::down) critical = true;
+    if (s.state == ServiceState::unreachable || s.state == ServiceState::down) critical = true;
     if (s.state == ServiceState::degraded) warning = true;
   }
+  if (services.empty() && containers.empty()) could_not_check = true;
   for (const auto& c : containers) {
     if (c.state != "running" || c.health == "unhealthy") critical = true;
     else if (c.oom_killed || !c.error_lines.empty() || c.restart_count > 0) warning = true;
@@ -124,6 +126,13 @@ int Report::exit_code() const {
   return 0;
 }
 
+std::string Report::nothing_checked() const {
+  if (!services.empty() || !containers.empty()) return "";
+  if (!docker.value("reachable", false) && docker.value("expected", false)) return "";  // said by docker.error
+  return "nothing to check: no services are configured (WEB_API_URL, RAG_API_URL, DOCLING_API_URL or services: in "
+         "orch.yaml) and no container is labelled orch.heal=true, autoheal=true or orch.monitor-only=true";
+}
+
 json Report::to_json() const {
   json s = json::array(), c = json::array(), a = json::array();
   for (const auto& x : services) s.push_back(x.to_json());
@@ -131,8 +140,10 @@ json Report::to_json() const {
   for (const auto& x : actions) a.push_back(x);
   static const char* names[] = {"ok", "warning", "critical", "unknown"};
   int code = exit_code();
-  return {{"status", names[code]}, {"exit_code", code}, {"took_ms", took_ms}, {"services", s}, {"containers", c},
-          {"docker", docker}, {"redis", redis}, {"actions", a}};
+  json j = {{"status", names[code]}, {"exit_code", code}, {"took_ms", took_ms}, {"services", s}, {"containers", c},
+            {"docker", docker}, {"redis", redis}, {"actions", a}};
+  if (const auto why = nothing_checked(); !why.empty()) j["message"] = why;
+  return j;
 }
 
 static json check_redis(const Config& cfg) {
@@ -177,9 +188,18 @@ Report run(const Config& cfg, docker::Client& docker, const Options& o) {
     std::string id, service;
   };
   std::vector<Match> matches;
+  // The containers of the selected services; without a selection, every container orch looks
+  // after: labelled ones count even when no service is configured (and all of them under
+  // ORCH_HEAL_SCOPE=all).
+  const bool scope_all = cfg.settings.str("ORCH_HEAL_SCOPE") == "all";
   for (const auto& c : all) {
     const auto* spec = docker::configured_service(cfg, c.name, c.labels);
-    if (spec && (o.services.empty() || has(o.services, spec->name))) matches.push_back({c.id, spec->name});
+    if (spec) {
+      if (o.services.empty() || has(o.services, spec->name)) matches.push_back({c.id, spec->name});
+    } else if (o.services.empty() && (scope_all || docker::in_orch_scope(cfg, c.name, c.labels))) {
+      if (c.name.find("-orch-old-") != std::string::npos) continue;  // a container rollback moved aside
+      matches.push_back({c.id, docker::service_of(cfg, c.name, c.labels)});
+    }
   }
   const bool want_logs = has(o.actions, "logs") || has(o.actions, "health");
   const bool want_metrics = has(o.actions, "metrics");

@@ -14,7 +14,7 @@
 namespace orch::diagnose {
 
 // up: every condition holds · degraded: reachable, a condition fails · down: 5xx ·
-// unreachable: refused, timed out, no DNS (could not check).
+// unreachable: refused, timed out, no DNS. Down and unreachable are both CRITICAL (SPEC §3).
 enum class ServiceState { up, degraded, down, unreachable, unknown };
 const char* to_string(ServiceState s);
 
@@ -62,7 +62,11 @@ struct Report {
   json redis;   // {configured, reachable, latency_ms, error?}
   std::vector<json> actions;  // restart / rebuild results
   long long took_ms = 0;
+  // SPEC §3: 2 for a service down or unreachable or a container not running or unhealthy; 3 when
+  // orch could not check (engine or Redis unreachable, or nothing to check at all).
   int exit_code() const;
+  // Why nothing was checked, or "" when something was.
+  std::string nothing_checked() const;
   json to_json() const;
 };
 

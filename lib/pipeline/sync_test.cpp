@@ -2,9 +2,9 @@
 
 #include <thread>
 
+#include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "http/client.hpp"
-#include "webhook/signature.hpp"
 
 namespace orch::pipeline {
 
@@ -118,7 +118,9 @@ std::optional<std::string> builder_write(const Settings& s, const std::string& m
   try {
     res = http::send(req);
   } catch (const http::TransportError& e) {
-    throw UnreachableError(std::string("builder write api: ") + e.what());
+    // Builder is a stage's service: refusing or timing out fails the stage (exit 2), not orch.
+    error = std::string("final:builder write api: ") + e.what();
+    return std::nullopt;
   }
   auto j = parse_json(res.body);
   if (res.status < 200 || res.status >= 300 || !j.is_object() || !j.contains("id") || !j["id"].is_string()) {
@@ -164,7 +166,7 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
       req.body = body;
       req.timeout = 10s;
       req.headers = {{"Content-Type", "application/json"},
-                     {"x-builder-signature", "sha256=" + webhook::to_hex(webhook::hmac_sha256(s.str("TRUSTED_WEBHOOK_SECRET"), body))}};
+                     {"x-builder-signature", "sha256=" + to_hex(hmac_sha256(s.str("TRUSTED_WEBHOOK_SECRET"), body))}};
       http::Response res;
       try {
         res = http::send(req);
@@ -200,9 +202,8 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
       if (e.type == "ingest.failed") {
         error = e.data.value("error", "");
         if (!e.data.value("final", false)) continue;
-        // orch could not reach docling at all: that is "a service is unreachable" (exit 3).
-        if (e.data.value("unreachable", false)) throw UnreachableError("docling (as seen by orch): " + error);
-        error = "final:" + error;
+        // Also when orch could not reach docling at all: the stage failed (exit 2).
+        error = "final:" + std::string(e.data.value("unreachable", false) ? "docling unreachable (as seen by orch): " : "") + error;
       }
     }
     return false;
@@ -215,7 +216,8 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
     try {
       body = http_get(s.str("RAG_API_URL") + path, status);
     } catch (const http::TransportError& e) {
-      throw UnreachableError(std::string("rag: ") + e.what());
+      error = std::string("final:rag: ") + e.what();
+      return false;
     }
     if (status != 200) error = "rag query answered " + std::to_string(status);
     return status == 200 && body.find(marker) != std::string::npos;
@@ -226,7 +228,8 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
     try {
       body = http_get(s.str("WEB_API_URL") + url, status);
     } catch (const http::TransportError& e) {
-      throw UnreachableError(std::string("web: ") + e.what());
+      error = std::string("final:frontend: ") + e.what();
+      return false;
     }
     if (status != 200) error = "frontend answered " + std::to_string(status);
     return status == 200 && body.find(marker) != std::string::npos;

@@ -29,8 +29,10 @@ struct StageReport {
 struct SyncTestResult {
   std::string marker;
   std::vector<StageReport> stages;
-  bool unreachable = false;  // a service could not be reached at all
-  int exit_code() const;     // 0 all passed, 2 a stage failed, 3 unreachable
+  // orch itself (orch serve) or Redis could not be reached: the test could not run. A stage's own
+  // service refusing or timing out is a failed stage instead (SPEC §8).
+  bool unreachable = false;
+  int exit_code() const;     // 0 all passed, 2 a stage failed, 3 orch or Redis unreachable
   json to_json() const;
 };
 

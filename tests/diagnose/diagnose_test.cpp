@@ -106,10 +106,12 @@ TEST_F(DiagnoseCli, ServerErrorIsCritical) {
   EXPECT_EQ(json::parse(r.output)["services"][0]["state"], "down");
 }
 
-TEST_F(DiagnoseCli, ClosedPortIsUnknown) {
+TEST_F(DiagnoseCli, ClosedPortIsCriticalNotUnknown) {
+  // A configured service that refuses connections was checked and is down: CRITICAL (2), as
+  // Nagios check_http exits; UNKNOWN (3) is only for what stops orch from checking at all.
   FakeService a;
   auto r = diagnose(config_for({{"web", a.url()}, {"rag_service", "http://127.0.0.1:" + std::to_string(free_port())}}, kExpect));
-  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_EQ(r.code, 2) << r.output;
   auto j = json::parse(r.output);
   EXPECT_EQ(j["services"][1]["state"], "unreachable");
   EXPECT_FALSE(j["services"][1]["error"].get<std::string>().empty());
@@ -185,22 +187,56 @@ TEST(DiagnoseContainers, LogsStatsAndRestartOfARealContainer) {
   engine.docker({"rm", "-f", "web"});
 }
 
+TEST(DiagnoseContainers, WithoutServicesLabelledContainersCountAndNothingCheckedIsUnknown) {
+  if (!DockerEngine::available()) GTEST_SKIP() << "no dockerd";
+  DockerEngine engine;
+  TempDir d;
+  Env env{{"DOCKER_HOST", engine.host()}, {"REDIS_URL", ""}, {"ORCH_CONFIG", ""}, {"ORCH_STATE_DIR", d.path()}};
+  // Nothing configured and nothing labelled: the report checked nothing, and says so (3), never "ok".
+  engine.must({"run", "-d", "--network", "none", "--name", "plain", "--stop-timeout", "1", engine.image(), "sleep", "3600"});
+  auto empty = run({ORCH_BINARY, "diagnose", "-o", "json"}, env);
+  EXPECT_EQ(empty.code, 3) << empty.output;
+  auto ej = json::parse(empty.output);
+  EXPECT_EQ(ej["status"], "unknown");
+  EXPECT_NE(ej.value("message", "").find("nothing to check"), std::string::npos) << empty.output;
+  auto table = run({ORCH_BINARY, "diagnose"}, env);
+  EXPECT_NE(table.output.find("nothing to check"), std::string::npos) << table.output;
+  // A labelled container that is unhealthy makes it critical, with no service configured at all.
+  engine.must({"run", "-d", "--network", "none", "--name", "sick", "--label", "orch.heal=true", "--label", "com.docker.compose.service=api",
+               "--stop-timeout", "1", "--health-cmd", "false", "--health-interval", "1s", "--health-retries", "1", engine.image(),
+               "sleep", "3600"});
+  ASSERT_TRUE(eventually([&] { return engine.must({"inspect", "-f", "{{.State.Health.Status}}", "sick"}) == "unhealthy"; }, 20s));
+  auto r = run({ORCH_BINARY, "diagnose", "-o", "json"}, env);
+  EXPECT_EQ(r.code, 2) << r.output;
+  auto j = json::parse(r.output);
+  ASSERT_EQ(j["containers"].size(), 1u) << r.output;  // the unlabelled one is not orch's business
+  EXPECT_EQ(j["containers"][0]["name"], "sick");
+  EXPECT_EQ(j["containers"][0]["service"], "api");
+  EXPECT_EQ(j["containers"][0]["health"], "unhealthy");
+  EXPECT_FALSE(j.contains("message"));
+  // POST /diagnose gives the same verdict.
+  OrchServer orch(Env{{"DOCKER_HOST", engine.host()}, {"REDIS_URL", ""}});
+  auto http = json::parse(orch.post("/diagnose", "{}").body);
+  EXPECT_EQ(http["exit_code"], 2) << http.dump();
+  engine.docker({"rm", "-f", "plain", "sick"});
+}
+
 TEST(DiagnoseEndpoint, TokenRulesAndSameJson) {
   FakeService web;
   TempDir d;
   write_file(d.file("orch.yaml"), config_for({{"web", web.url()}}, kExpect));
-  OrchServer orch(Env{{"ORCH_CONFIG", d.file("orch.yaml")}, {"ORCH_API_TOKEN", "tok-123456"}, {"DOCKER_HOST", "unix:///nonexistent.sock"}});
+  OrchServer orch(Env{{"ORCH_CONFIG", d.file("orch.yaml")}, {"ORCH_API_TOKEN", "tok-123456-0123456789"}, {"DOCKER_HOST", "unix:///nonexistent.sock"}});
   EXPECT_EQ(orch.post("/diagnose", "{}").status, 401);
   EXPECT_EQ(orch.post("/diagnose", "{}", {{"Authorization", "Bearer wrong"}}).status, 401);
-  auto ok = orch.post("/diagnose", R"({"services":["web"],"actions":["health"]})", {{"Authorization", "Bearer tok-123456"}});
+  auto ok = orch.post("/diagnose", R"({"services":["web"],"actions":["health"]})", {{"Authorization", "Bearer tok-123456-0123456789"}});
   ASSERT_EQ(ok.status, 200) << ok.body;
   auto j = json::parse(ok.body);
   EXPECT_EQ(j["services"][0]["name"], "web");
   EXPECT_EQ(j["services"][0]["state"], "up");
   EXPECT_TRUE(j.contains("exit_code"));
-  EXPECT_EQ(orch.post("/diagnose", R"({"services":["nope"]})", {{"Authorization", "Bearer tok-123456"}}).status, 400);
-  EXPECT_EQ(orch.post("/diagnose", "{oops", {{"Authorization", "Bearer tok-123456"}}).status, 400);
-  EXPECT_EQ(orch.post("/diagnose", R"({"services":"web"})", {{"Authorization", "Bearer tok-123456"}}).status, 400);
+  EXPECT_EQ(orch.post("/diagnose", R"({"services":["nope"]})", {{"Authorization", "Bearer tok-123456-0123456789"}}).status, 400);
+  EXPECT_EQ(orch.post("/diagnose", "{oops", {{"Authorization", "Bearer tok-123456-0123456789"}}).status, 400);
+  EXPECT_EQ(orch.post("/diagnose", R"({"services":"web"})", {{"Authorization", "Bearer tok-123456-0123456789"}}).status, 400);
 }
 
 TEST(HealthLoop, EmitsOneEventPerChangeAndFeedsHealth) {

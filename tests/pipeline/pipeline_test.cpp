@@ -6,12 +6,13 @@
 
 #include "bus/redis.hpp"
 #include "bus/redis_bus.hpp"
+#include "core/crypto.hpp"
 #include "core/json.hpp"
+#include "core/text.hpp"
 #include "http/client.hpp"
 #include "pipeline/sync_test.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
-#include "webhook/signature.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -20,7 +21,7 @@ using namespace std::chrono_literals;
 namespace {
 
 using Env = std::map<std::string, std::string>;
-const std::string kSecret = "pipeline-secret-1";
+const std::string kSecret = "pipeline-secret-1-0123456789";
 
 struct Standins {
   int docling = free_port(), rag = free_port(), web = free_port(), builder = free_port();
@@ -78,7 +79,7 @@ http::Response publish(const OrchServer& orch, const std::string& id, long long 
                {"operation", op},
                {"newValue", {{"id", id}, {"name", id}, {"lastUpdated", revision}, {"data", {{"url", "/pages/" + id}}}}}};
   auto b = body.dump();
-  return orch.post("/webhook/builder", b, {{"x-builder-signature", "sha256=" + webhook::to_hex(webhook::hmac_sha256(kSecret, b))}});
+  return orch.post("/webhook/builder", b, {{"x-builder-signature", "sha256=" + to_hex(hmac_sha256(kSecret, b))}});
 }
 
 TEST(Pipeline, PublishIsConvertedIndexedAndSyncTestPasses) {
@@ -268,7 +269,7 @@ TEST(SyncTest, NamesTheFailingStageAndExits2) {
   EXPECT_EQ(count(events(redis), "synctest.failed"), 1);
 }
 
-TEST(SyncTest, AnUnreachableServiceExits3) {
+TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3) {
   RedisServer redis;
   Standins s;
   auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"RAG_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
@@ -276,22 +277,31 @@ TEST(SyncTest, AnUnreachableServiceExits3) {
   {
     OrchServer orch(env);
     env["ORCH_URL"] = orch.url();
+    // The RAG service refuses connections: its stage failed (2, as Nagios check_http says), naming it.
     auto r = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, env);
-    EXPECT_EQ(r.code, 3) << r.output;
-    EXPECT_EQ(json::parse(r.output)["failed_stage"], "rag");
+    EXPECT_EQ(r.code, 2) << r.output;
+    EXPECT_EQ(json::parse(r.output.substr(r.output.find('{')))["failed_stage"], "rag") << r.output;
+    // orch itself unreachable: the test could not run at all (3).
     auto down = run({ORCH_BINARY, "sync-test", "--timeout", "5s", "--orch-url", "http://127.0.0.1:" + std::to_string(free_port())}, env);
     EXPECT_EQ(down.code, 3) << down.output;
+    // Redis unreachable: 3 too.
+    auto no_redis = env;
+    no_redis["REDIS_URL"] = "redis://127.0.0.1:" + std::to_string(free_port());
+    auto nr = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "5s"}, no_redis);
+    EXPECT_EQ(nr.code, 3) << nr.output;
   }  // stopped: it shares the consumer group, and with a working docling it could take the next job
 
-  // Docling down is seen through orch's ingest.failed (unreachable): also 3, naming docling.
+  // Docling down is seen through orch's ingest.failed (unreachable): the docling stage failed, 2.
   RedisServer redis2;
   auto no_docling = merge(s.env(), {{"REDIS_URL", redis2.url()}, {"DOCLING_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
                                     {"PIPELINE_MAX_ATTEMPTS", "1"}});
   OrchServer orch2(no_docling);
   no_docling["ORCH_URL"] = orch2.url();
   auto d = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, no_docling);
-  EXPECT_EQ(d.code, 3) << d.output;
-  EXPECT_EQ(json::parse(d.output)["failed_stage"], "docling");
+  EXPECT_EQ(d.code, 2) << d.output;
+  auto dj = json::parse(d.output.substr(d.output.find('{')));
+  EXPECT_EQ(dj["failed_stage"], "docling");
+  EXPECT_NE(to_text(dj["stages"]).find("docling unreachable"), std::string::npos) << d.output;
 }
 
 TEST(SyncTest, WithABuilderKeyWritesAnEntryAndFollowsBuildersWebhook) {
@@ -326,7 +336,7 @@ TEST(SyncTest, WithABuilderKeyWritesAnEntryAndFollowsBuildersWebhook) {
 
 TEST(SyncTest, WithoutRedisOrchServeRunsItAndTableOutput) {
   Standins s;
-  auto env = merge(s.env(), {{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "tok-123"}});
+  auto env = merge(s.env(), {{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "tok-123-0123456789"}});
   OrchServer orch(env);
   env["ORCH_URL"] = orch.url();
   auto r = run({ORCH_BINARY, "sync-test", "--timeout", "20s"}, env);  // goes through POST /sync-test
@@ -337,7 +347,7 @@ TEST(SyncTest, WithoutRedisOrchServeRunsItAndTableOutput) {
   // POST /sync-test itself: token required, bad input refused, the same JSON as the CLI.
   EXPECT_EQ(orch.post("/sync-test", "{}", {{"Content-Type", "application/json"}}).status, 401);
   const std::vector<std::pair<std::string, std::string>> auth = {{"Content-Type", "application/json"},
-                                                                 {"Authorization", "Bearer tok-123"}};
+                                                                 {"Authorization", "Bearer tok-123-0123456789"}};
   EXPECT_EQ(orch.post("/sync-test", R"({"timeout":"soon"})", auth).status, 400);
   EXPECT_EQ(orch.post("/sync-test", "[1]", auth).status, 400);
   auto res = orch.post("/sync-test", R"({"marker":"handmade42","timeout":"20s"})", auth);
