@@ -17,7 +17,7 @@
 #include "webhook_load.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
-#include "webhook/signature.hpp"
+#include "core/crypto.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
     if (a == "--jobs") jobs = std::atoi(argv[i + 1]);
     else if (a == "--rounds") rounds = std::atoi(argv[i + 1]);
   }
-  const std::string secret = "bench-secret";
+  const std::string secret = "bench-secret-0123456789";
   RedisServer redis;
   int docling = free_port(), rag = free_port(), web = free_port();
   Process standins({ORCH_STANDINS, "--docling-port", std::to_string(docling), "--rag-port", std::to_string(rag), "--web-port",
@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
                  {"operation", "publish"},
                  {"newValue", {{"id", "b" + std::to_string(i)}, {"name", "b"}, {"lastUpdated", 1}, {"data", {{"url", "/b/" + std::to_string(i)}}}}}};
     auto b = body.dump();
-    auto r = orch.post("/webhook/builder", b, {{"x-builder-signature", "sha256=" + webhook::to_hex(webhook::hmac_sha256(secret, b))}});
+    auto r = orch.post("/webhook/builder", b, {{"x-builder-signature", "sha256=" + to_hex(hmac_sha256(secret, b))}});
     if (r.status != 202) {
       std::fprintf(stderr, "webhook answered %ld\n", r.status);
       return 1;
@@ -111,7 +111,7 @@ int main(int argc, char** argv) {
                  {"newValue", {{"id", id}, {"name", "s"}, {"lastUpdated", 1}, {"data", {{"url", "/s/" + id}}}}}};
     auto b = body.dump();
     const auto t0 = std::chrono::steady_clock::now();
-    orch.post("/webhook/builder", b, {{"x-builder-signature", "sha256=" + webhook::to_hex(webhook::hmac_sha256(secret, b))}});
+    orch.post("/webhook/builder", b, {{"x-builder-signature", "sha256=" + to_hex(hmac_sha256(secret, b))}});
     bool ok = eventually([&] {
       http::Request q;
       q.url = url(web) + "/s/" + id;

@@ -13,8 +13,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "core/crypto.hpp"
 #include "core/json.hpp"
-#include "webhook/signature.hpp"
 
 namespace orch::bench {
 namespace {
@@ -30,7 +30,7 @@ std::string make_request(int port, long long n) {
                  {"lastUpdated", 1732470000000LL + n},
                  {"data", {{"url", "/bench/" + std::to_string(n % 5000)}, {"title", "Bench"}}}}}};
   auto b = body.dump();
-  auto sig = "sha256=" + webhook::to_hex(webhook::hmac_sha256(kWebhookSecret, b));
+  auto sig = "sha256=" + to_hex(hmac_sha256(kWebhookSecret, b));
   return "POST /webhook/builder HTTP/1.1\r\nHost: 127.0.0.1:" + std::to_string(port) +
          "\r\nContent-Type: application/json\r\nx-builder-signature: " + sig + "\r\nContent-Length: " + std::to_string(b.size()) +
          "\r\n\r\n" + b;

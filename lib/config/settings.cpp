@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "config/secrets.hpp"
 #include "core/error.hpp"
 
 extern char** environ;
@@ -20,6 +21,11 @@ const char* to_string(SettingSource s) {
     case SettingSource::flag: return "flag";
   }
   return "?";
+}
+
+bool is_secret(SettingKind k) {
+  return k == SettingKind::secret || k == SettingKind::credential || k == SettingKind::url_with_secret ||
+         k == SettingKind::secret_url;
 }
 
 const SettingSpec* find_setting(const std::string& env) {
@@ -54,7 +60,7 @@ void Settings::load_env(const std::map<std::string, std::string>& env) {
   for (const auto& spec : setting_specs()) {
     if (auto it = env.find(spec.env); it != env.end()) {
       set(spec.env, it->second, SettingSource::env);
-    } else if (spec.kind == SettingKind::secret || spec.kind == SettingKind::url_with_secret) {
+    } else if (is_secret(spec.kind)) {
       if (auto f = env.find(spec.env + "_FILE"); f != env.end())
         set(spec.env, read_secret_file(spec.env, f->second), SettingSource::env);
     }
@@ -126,12 +132,28 @@ std::string mask_url_secret(const std::string& url) {
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 
+std::string mask_url_beyond_host(const std::string& url) {
+  auto scheme = url.find("://");
+  if (scheme == std::string::npos) return url.empty() ? "" : "***";
+  auto host_start = scheme + 3;
+  auto host_end = url.find_first_of("/?#", host_start);
+  std::string authority = url.substr(host_start, host_end == std::string::npos ? std::string::npos : host_end - host_start);
+  if (auto at = authority.rfind('@'); at != std::string::npos) authority = "***@" + authority.substr(at + 1);
+  std::string out = url.substr(0, host_start) + authority;
+  if (host_end != std::string::npos && url.size() > host_end + 1) out += "/***";
+  return out;
+}
+
 std::string Settings::display(const std::string& env) const {
   const auto* spec = find_setting(env);
   const auto& v = get(env).value;
-  if (spec->kind == SettingKind::secret) return v.empty() ? "" : "***";
-  if (spec->kind == SettingKind::url_with_secret) return mask_url_secret(v);
-  return v;
+  switch (spec->kind) {
+    case SettingKind::secret:
+    case SettingKind::credential: return v.empty() ? "" : "***";
+    case SettingKind::url_with_secret: return mask_url_secret(v);
+    case SettingKind::secret_url: return mask_url_beyond_host(v);
+    default: return v;
+  }
 }
 
 void Settings::validate() const {
@@ -141,6 +163,7 @@ void Settings::validate() const {
       case SettingKind::integer: integer(spec.env); break;
       case SettingKind::boolean: boolean(spec.env); break;
       case SettingKind::duration: duration(spec.env); break;
+      case SettingKind::credential: check_credential(spec.env, str(spec.env)); break;
       default: break;
     }
   }

@@ -15,7 +15,13 @@ namespace orch {
 enum class SettingSource { default_value, file, env, flag };
 const char* to_string(SettingSource s);
 
-enum class SettingKind { string, integer, boolean, duration, secret, url_with_secret };
+// secret: a key others issue (masked). credential: a secret orch checks requests against (masked,
+// and config/secrets.hpp's rules apply). url_with_secret: a URL whose password is secret.
+// secret_url: a URL that is itself a secret beyond scheme and host (Slack/Teams webhook URLs,
+// `?token=`).
+enum class SettingKind { string, integer, boolean, duration, secret, credential, url_with_secret, secret_url };
+// Any kind whose value must not be shown, logged or sent in clear.
+bool is_secret(SettingKind k);
 
 struct SettingSpec {
   std::string env;  // e.g. "HEALTH_INTERVAL"; also the key
@@ -68,5 +74,7 @@ std::string state_dir(const Settings& s);
 
 // Masks the password of scheme://user:password@host URLs.
 std::string mask_url_secret(const std::string& url);
+// Keeps only scheme://host[:port] of a URL and masks the rest: "https://hooks.slack.com/***".
+std::string mask_url_beyond_host(const std::string& url);
 
 }  // namespace orch

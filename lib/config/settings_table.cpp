@@ -23,17 +23,17 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ORCH_LOG_LEVEL", K::string, "info", "trace, debug, info, warn, error, critical"},
       {"ORCH_LOG_FILE", K::string, "", "also log to this rotating file"},
       // --- credentials ---
-      {"TRUSTED_WEBHOOK_SECRET", K::secret, "", "CMS webhook secret; unset = webhook answers 503"},
-      {"TRUSTED_WEBHOOK_SECRET_PREVIOUS", K::secret, "", "previous webhook secret, accepted during rotation"},
-      {"ORCH_API_TOKEN", K::secret, "", "bearer token for control endpoints; unset = loopback only"},
+      {"TRUSTED_WEBHOOK_SECRET", K::credential, "", "CMS webhook secret, at least 16 characters, or whsec_<base64 of 24-64 bytes> (Standard Webhooks); unset = webhook answers 503"},
+      {"TRUSTED_WEBHOOK_SECRET_PREVIOUS", K::credential, "", "previous webhook secret, accepted during rotation"},
+      {"ORCH_API_TOKEN", K::credential, "", "bearer token for control endpoints, at least 16 characters; unset = loopback only"},
       {"BUILDER_PRIVATE_KEY", K::secret, "", "Builder.io private key for sync-test's Write API path"},
       // --- services ---
       {"WEB_API_URL", K::string, "", "base URL of the web frontend"},
       {"RAG_API_URL", K::string, "", "base URL of the RAG service"},
       {"DOCLING_API_URL", K::string, "", "base URL of docling-serve"},
       {"HEALTH_INTERVAL", K::duration, "30s", "period of the service health loop"},
-      {"NOTIFY_WEBHOOK_URL", K::url_with_secret, "", "receives JSON for heal failures, quarantine, rollbacks"},
-      {"REBUILD_WEBHOOK_URL", K::url_with_secret, "", "CI/CD webhook POSTed {service, container} by diagnose --actions rebuild"},
+      {"NOTIFY_WEBHOOK_URL", K::secret_url, "", "receives JSON for heal failures, quarantine, rollbacks"},
+      {"REBUILD_WEBHOOK_URL", K::secret_url, "", "CI/CD webhook POSTed {service, container} by diagnose --actions rebuild"},
       {"DIAGNOSE_TIMEOUT", K::duration, "5s", "per-service probe timeout of diagnose and the health loop"},
       // --- docker ---
       {"DOCKER_HOST", K::string, "", "unix:///path or tcp://host:port (overrides DOCKER_SOCKET_PATH)"},

@@ -111,7 +111,5 @@ bool authorize_control(const httplib::Request& req, httplib::Response& res, cons
 std::optional<std::string_view> bearer_token(std::string_view authorization);
 
 bool is_loopback(const std::string& addr);
-// Constant-time comparison of two byte strings (length is not secret).
-bool constant_time_equal(std::string_view a, std::string_view b);
 
 }  // namespace orch::http

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "docker/identity.hpp"
 #include "heal/healer.hpp"
@@ -92,7 +93,7 @@ Module::Module(ServeContext& ctx)
 // without a token.
 bool Module::authorized(const httplib::Request& req, httplib::Response& res) {
   const auto& token = ctx_.config.settings.str("ORCH_API_TOKEN");
-  if (!token.empty() && req.has_param("token") && http::constant_time_equal(req.get_param_value("token"), token)) return true;
+  if (!token.empty() && req.has_param("token") && constant_time_equal(req.get_param_value("token"), token)) return true;
   return http::authorize_control(req, res, token);
 }
 

@@ -1,8 +1,6 @@
 #include "live/websocket.hpp"
 
-#include <openssl/sha.h>
-
-#include "webhook/signature.hpp"
+#include "core/crypto.hpp"
 
 namespace orch::live::ws {
 
@@ -10,13 +8,12 @@ std::string accept_key(std::string_view client_key) {
   static constexpr std::string_view kGuid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   std::string input(client_key);
   input += kGuid;
-  unsigned char digest[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(input.data()), input.size(), digest);
-  return webhook::base64_encode(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
+  return base64_encode(sha1(input));
 }
 
 bool valid_client_key(std::string_view client_key) {
-  return client_key.size() == 24 && webhook::base64_decode(client_key).size() == 16;
+  auto key = base64_decode(client_key);
+  return client_key.size() == 24 && key && key->size() == 16;
 }
 
 std::string encode_frame(Opcode op, std::string_view payload) {

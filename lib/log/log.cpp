@@ -133,7 +133,15 @@ LogOptions log_options_from(const Settings& s) {
   o.level = s.str("ORCH_LOG_LEVEL");
   o.file = s.str("ORCH_LOG_FILE");
   for (const auto& spec : setting_specs())
-    if (spec.kind == SettingKind::secret && s.has(spec.env)) redact(s.str(spec.env));
+    if (!s.has(spec.env)) continue;
+    else if (spec.kind == SettingKind::secret || spec.kind == SettingKind::credential) redact(s.str(spec.env));
+    else if (spec.kind == SettingKind::secret_url) {
+      // The whole URL, and its secret part (path and query) when a library echoes only that.
+      const auto url = s.str(spec.env);
+      redact(url);
+      if (auto scheme = url.find("://"); scheme != std::string::npos)
+        if (auto path = url.find_first_of("/?#", scheme + 3); path != std::string::npos && url.size() - path >= 8) redact(url.substr(path));
+    }
   return o;
 }
 

@@ -54,9 +54,9 @@ void Notifier::run() {
     req.headers.emplace_back("Content-Type", "application/json");
     try {
       auto res = http::send(req);
-      if (res.status >= 300) spdlog::warn("notification to {} answered {}", mask_url_secret(url_), res.status);
+      if (res.status >= 300) spdlog::warn("notification to {} answered {}", mask_url_beyond_host(url_), res.status);
     } catch (const http::TransportError& e) {
-      spdlog::warn("notification to {} failed: {}", mask_url_secret(url_), e.what());
+      spdlog::warn("notification to {} failed: {}", mask_url_beyond_host(url_), e.what());
     }
     {
       std::lock_guard lock(mu_);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cctype>
 
 #include "core/text.hpp"
 
@@ -12,7 +13,7 @@ constexpr std::chrono::hours kDedupeWindow{24};
 
 Endpoint::Endpoint(ServeContext& ctx)
     : ctx_(ctx),
-      secrets_{ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET"), ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET_PREVIOUS")},
+      secrets_(Secrets::from(ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET"), ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET_PREVIOUS"))),
       received_(ctx.metrics.counter("orch_webhooks_received_total", "CMS webhooks received, by result", {"result"})),
       accepted_(received_.labels({"accepted"})),
       duplicate_(received_.labels({"duplicate"})) {
@@ -24,8 +25,11 @@ Endpoint::Endpoint(ServeContext& ctx)
   ctx.http.on_error("/webhook/builder", [this](int status) {
     if (status == 413) received_.labels({"too_large"}).inc();
   });
-  if (secrets_.current.empty())
+  if (secrets_.empty())
     spdlog::warn("TRUSTED_WEBHOOK_SECRET is not set: POST /webhook/builder answers 503 to every request");
+  else if (!secrets_.any_standard_key())
+    spdlog::info("TRUSTED_WEBHOOK_SECRET is not a Standard Webhooks secret (whsec_<base64>): webhook-signature is refused; "
+                 "x-builder-secret and x-builder-signature are accepted");
 }
 
 void Endpoint::reject(http::Exchange& ex, const std::string& request_id, int status, const char* result, const char* code,
@@ -54,11 +58,21 @@ WebhookHeaders read_headers(const httplib::Headers& headers) {
     else if (iequals(name, "Content-Type")) h.content_type = value;
     else if (iequals(name, "x-builder-secret")) h.creds.builder_secret = value;
     else if (iequals(name, "x-builder-signature")) h.creds.builder_signature = value;
-    else if (iequals(name, "webhook-id")) h.creds.webhook_id = value;
-    else if (iequals(name, "webhook-timestamp")) h.creds.webhook_timestamp = value;
-    else if (iequals(name, "webhook-signature")) h.creds.webhook_signature = value;
+    // Svix sends the same scheme under its own names.
+    else if (iequals(name, "webhook-id") || iequals(name, "svix-id")) h.creds.webhook_id = value;
+    else if (iequals(name, "webhook-timestamp") || iequals(name, "svix-timestamp")) h.creds.webhook_timestamp = value;
+    else if (iequals(name, "webhook-signature") || iequals(name, "svix-signature")) h.creds.webhook_signature = value;
   }
   return h;
+}
+
+// A client's X-Request-Id is echoed into the answer's headers and the log: only short ids of
+// visible, unambiguous characters are taken (no control characters, spaces or quotes).
+bool usable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (unsigned char c : id)
+    if (!std::isalnum(c) && std::string_view("._:/+=@-").find(static_cast<char>(c)) == std::string_view::npos) return false;
+  return true;
 }
 
 }  // namespace
@@ -67,14 +81,15 @@ std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
   static std::atomic<unsigned long long> next_request{0};
   const auto& req = ex.req;
   auto headers = read_headers(req.headers);
-  auto request_id = headers.request_id ? std::move(*headers.request_id) : "wh-" + std::to_string(++next_request);
+  auto request_id = headers.request_id && usable_request_id(*headers.request_id) ? std::move(*headers.request_id)
+                                                                                 : "wh-" + std::to_string(++next_request);
   ex.res.set_header("X-Request-Id", request_id);
   auto refuse = [&](int status, const char* result, const char* code, const std::string& message) -> std::optional<Accepted> {
     reject(ex, request_id, status, result, code, message);
     return std::nullopt;
   };
 
-  if (secrets_.current.empty())
+  if (secrets_.empty())
     return refuse(503, "not_configured", "not_configured", "TRUSTED_WEBHOOK_SECRET is not configured");
 
   const auto& creds = headers.creds;

@@ -1,23 +1,38 @@
 #pragma once
 // Webhook authenticity (SPEC §6): any one of the shared-secret header, an HMAC-SHA256 of the raw
-// body (`x-builder-signature`), or Standard Webhooks signatures. Every comparison is constant time
-// and both the current and the previous secret (rotation) are tried.
+// body (`x-builder-signature`), or Standard Webhooks signatures (`webhook-*`, or Svix's `svix-*`
+// names). Every comparison is constant time and every accepted secret (the current one and, during
+// rotation, the previous one) is tried.
 #include <chrono>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace orch::webhook {
 
+// One configured secret, ready for each scheme.
+struct Secret {
+  std::string text;  // compared with x-builder-secret; the HMAC key of x-builder-signature
+  // The Standard Webhooks key (config/secrets.hpp: whsec_ or plain base64 of 24-64 bytes, as the
+  // reference libraries read it); nullopt: this secret cannot check Standard Webhooks signatures.
+  std::optional<std::string> standard_key;
+};
+
 struct Secrets {
-  std::string current;
-  std::string previous;  // accepted during rotation; may be empty
+  std::vector<Secret> accepted;  // current first, then the previous one during rotation
+  // Empty strings are left out; without a current secret nothing is accepted. Values were checked
+  // (check_credential) when the configuration was loaded.
+  static Secrets from(const std::string& current, const std::string& previous);
+  bool empty() const { return accepted.empty(); }
+  bool any_standard_key() const;
 };
 
 // The headers that can carry credentials; empty = absent.
 struct Credentials {
   std::string builder_secret;     // x-builder-secret
   std::string builder_signature;  // x-builder-signature: sha256=<hex> | <hex>
-  std::string webhook_id;         // Standard Webhooks
+  std::string webhook_id;         // Standard Webhooks (or svix-id)
   std::string webhook_timestamp;
   std::string webhook_signature;  // "v1,<base64> v1,<base64>"
 };
@@ -30,15 +45,9 @@ constexpr std::chrono::seconds kTimestampTolerance{300};
 Verdict verify(const Credentials& c, std::string_view body, const Secrets& secrets,
                std::chrono::system_clock::time_point now);
 
-// Building blocks, exposed for the signing side (sync-test, tests, bench).
-std::string hmac_sha256(std::string_view key, std::string_view data);  // raw bytes
-std::string to_hex(std::string_view bytes);
-std::string base64_encode(std::string_view bytes);
-std::string base64_decode(std::string_view text);  // empty on invalid input
-// The key bytes of a Standard Webhooks secret: "whsec_<base64>" decodes; anything else is raw.
-std::string standard_webhooks_key(const std::string& secret);
-// "v1,<base64>" for id.timestamp.body.
-std::string standard_webhooks_signature(const std::string& secret, std::string_view id, std::string_view timestamp,
+// "v1,<base64>" over id.timestamp.body with a Standard Webhooks key (raw bytes), for the signing
+// side (tests, benchmarks).
+std::string standard_webhooks_signature(std::string_view key, std::string_view id, std::string_view timestamp,
                                         std::string_view body);
 
 }  // namespace orch::webhook

@@ -45,21 +45,21 @@ TEST(Config, FlagBeatsEnvBeatsFileBeatsDefault) {
 
 TEST(Config, SecretFromFileAndMasked) {
   TempDir d;
-  write_file(d.file("secret"), "s3cr3t-value\n");
+  write_file(d.file("secret"), "s3cr3t-value-0123456789\n");
   auto c = load_with({{"TRUSTED_WEBHOOK_SECRET_FILE", d.file("secret")}, {"REDIS_URL", "redis://:hunter22@redis:6379/1"}});
-  EXPECT_EQ(c.settings.str("TRUSTED_WEBHOOK_SECRET"), "s3cr3t-value");
+  EXPECT_EQ(c.settings.str("TRUSTED_WEBHOOK_SECRET"), "s3cr3t-value-0123456789");
   EXPECT_EQ(c.settings.display("TRUSTED_WEBHOOK_SECRET"), "***");
   EXPECT_EQ(c.settings.display("REDIS_URL"), "redis://:***@redis:6379/1");
   auto dumped = c.to_json().dump();
-  EXPECT_EQ(dumped.find("s3cr3t-value"), std::string::npos);
+  EXPECT_EQ(dumped.find("s3cr3t-value-0123456789"), std::string::npos);
   EXPECT_EQ(dumped.find("hunter22"), std::string::npos);
 }
 
 TEST(Config, EnvValueBeatsSecretFile) {
   TempDir d;
   write_file(d.file("secret"), "from-file");
-  auto c = load_with({{"ORCH_API_TOKEN", "from-env"}, {"ORCH_API_TOKEN_FILE", d.file("secret")}});
-  EXPECT_EQ(c.settings.str("ORCH_API_TOKEN"), "from-env");
+  auto c = load_with({{"ORCH_API_TOKEN", "from-env-0123456789"}, {"ORCH_API_TOKEN_FILE", d.file("secret")}});
+  EXPECT_EQ(c.settings.str("ORCH_API_TOKEN"), "from-env-0123456789");
 }
 
 TEST(Config, MissingSecretFileIsAConfigError) {
@@ -114,13 +114,32 @@ TEST(Config, BadValuesAreConfigErrors) {
 // The CLI: `orch config` prints sources, masks secrets, and --check exits 0 / 78.
 TEST(ConfigCommand, PrintsJsonWithSourcesAndMasksSecrets) {
   auto r = orch::test::run({ORCH_BINARY, "config", "-o", "json"},
-                           {{"TRUSTED_WEBHOOK_SECRET", "topsecret-1"}, {"PORT", "9100"}, {"ORCH_CONFIG", ""}});
+                           {{"TRUSTED_WEBHOOK_SECRET", "topsecret-1-0123456789"}, {"PORT", "9100"}, {"ORCH_CONFIG", ""}});
   ASSERT_EQ(r.code, 0) << r.output;
   auto j = json::parse(r.output);
   EXPECT_EQ(j["settings"]["PORT"]["value"], "9100");
   EXPECT_EQ(j["settings"]["PORT"]["source"], "env");
   EXPECT_EQ(j["settings"]["TRUSTED_WEBHOOK_SECRET"]["value"], "***");
-  EXPECT_EQ(r.output.find("topsecret-1"), std::string::npos);
+  EXPECT_EQ(r.output.find("topsecret-1-0123456789"), std::string::npos);
+}
+
+TEST(ConfigCommand, UrlsThatAreSecretsShowOnlySchemeAndHost) {
+  // A Slack incoming-webhook URL is a secret in its path; a `?token=` in its query.
+  const std::string slack = "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX";
+  const std::string rebuild = "https://ci.example.com:8443/hook?token=ci-secret-token";
+  auto r = orch::test::run({ORCH_BINARY, "config", "-o", "json"},
+                           {{"NOTIFY_WEBHOOK_URL", slack}, {"REBUILD_WEBHOOK_URL", rebuild}, {"ORCH_CONFIG", ""}});
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto j = json::parse(r.output);
+  EXPECT_EQ(j["settings"]["NOTIFY_WEBHOOK_URL"]["value"], "https://hooks.slack.com/***");
+  EXPECT_EQ(j["settings"]["REBUILD_WEBHOOK_URL"]["value"], "https://ci.example.com:8443/***");
+  EXPECT_EQ(r.output.find("XXXXSECRETXXXX"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("ci-secret-token"), std::string::npos) << r.output;
+  auto table = orch::test::run({ORCH_BINARY, "config"}, {{"NOTIFY_WEBHOOK_URL", slack}, {"ORCH_CONFIG", ""}});
+  EXPECT_EQ(table.output.find("XXXXSECRETXXXX"), std::string::npos) << table.output;
+  EXPECT_EQ(mask_url_beyond_host("https://user:pw@hooks.example.com/x?y=1"), "https://***@hooks.example.com/***");
+  EXPECT_EQ(mask_url_beyond_host("https://hooks.example.com"), "https://hooks.example.com");
+  EXPECT_EQ(mask_url_beyond_host("not a url"), "***");
 }
 
 TEST(ConfigCommand, CheckExitCodes) {

@@ -18,7 +18,7 @@ using namespace std::chrono_literals;
 namespace {
 
 using Env = std::map<std::string, std::string>;
-const std::string kSecret = "live-secret-1";
+const std::string kSecret = "live-secret-1-0123456789";
 
 std::string publish(const OrchServer& orch, int n) {
   json body = {{"modelName", "page"}, {"operation", "publish"},
@@ -74,17 +74,17 @@ TEST(Sse, ResumesAfterLastEventIdWithoutGapsOrDuplicates) {
 }
 
 TEST(Sse, TokenRulesAndTypeFilter) {
-  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_API_TOKEN", "live-token-1"},
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_API_TOKEN", "live-token-1-0123456789"},
                       {"DOCKER_HOST", "unix:///nonexistent.sock"}});
   EXPECT_EQ(orch.get("/events").status, 401);
   EXPECT_EQ(orch.get("/").status, 401);
-  auto page = orch.get("/?token=live-token-1");
+  auto page = orch.get("/?token=live-token-1-0123456789");
   ASSERT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("EventSource"), std::string::npos);
   EXPECT_EQ(page.body.find("<script src"), std::string::npos);  // no external assets
   EXPECT_EQ(page.body.find("<link"), std::string::npos);
   publish(orch, 1);
-  auto frames = read_frames(orch, 1, {{"Authorization", "Bearer live-token-1"}}, "?last_event_id=0-0&type=content.*");
+  auto frames = read_frames(orch, 1, {{"Authorization", "Bearer live-token-1-0123456789"}}, "?last_event_id=0-0&type=content.*");
   ASSERT_EQ(frames.size(), 1u);
   EXPECT_EQ(frames[0].event, "content.published");
 }

@@ -17,7 +17,7 @@ using namespace std::chrono_literals;
 namespace {
 
 const std::string kNodeDir = std::string(ORCH_TESTS_DIR) + "/node";
-const std::string kSecret = "page-secret-1";
+const std::string kSecret = "page-secret-1-0123456789";
 
 // The JSON after `prefix` on the first line of `text` that starts with it; null when none yet.
 json line_after(const std::string& text, const std::string& prefix) {

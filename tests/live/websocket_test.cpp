@@ -19,7 +19,7 @@ using namespace std::chrono_literals;
 namespace {
 
 using Env = std::map<std::string, std::string>;
-const std::string kSecret = "ws-secret-1";
+const std::string kSecret = "ws-secret-1-0123456789";
 const std::string kNodeDir = std::string(ORCH_TESTS_DIR) + "/node";
 
 std::string publish(const OrchServer& orch, int n) {
@@ -130,16 +130,16 @@ TEST(WebSocketFraming, RejectsWhatRfc6455Forbids) {
 }
 
 TEST(WebSocket, RefusesWhatIsNotAnUpgradeAndChecksTheToken) {
-  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_API_TOKEN", "ws-token-1"},
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_API_TOKEN", "ws-token-1-0123456789"},
                       {"DOCKER_HOST", "unix:///nonexistent.sock"}});
   EXPECT_EQ(orch.get("/ws").status, 401);
-  auto plain = orch.get("/ws", {{"Authorization", "Bearer ws-token-1"}});
+  auto plain = orch.get("/ws", {{"Authorization", "Bearer ws-token-1-0123456789"}});
   EXPECT_EQ(plain.status, 426);
   EXPECT_EQ(json::parse(plain.body)["error"], "upgrade_required");
-  auto old_version = orch.get("/ws?token=ws-token-1", {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Version", "8"},
+  auto old_version = orch.get("/ws?token=ws-token-1-0123456789", {{"Upgrade", "websocket"}, {"Connection", "Upgrade"}, {"Sec-WebSocket-Version", "8"},
                                                       {"Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="}});
   EXPECT_EQ(old_version.status, 426);
-  auto bad_key = orch.get("/ws?token=ws-token-1", {{"Upgrade", "websocket"}, {"Connection", "keep-alive, Upgrade"},
+  auto bad_key = orch.get("/ws?token=ws-token-1-0123456789", {{"Upgrade", "websocket"}, {"Connection", "keep-alive, Upgrade"},
                                                   {"Sec-WebSocket-Version", "13"}, {"Sec-WebSocket-Key", "short"}});
   EXPECT_EQ(bad_key.status, 400);
   if (!ws_installed()) GTEST_SKIP() << "run `npm install` in tests/node (scripts/test.sh does)";
@@ -151,10 +151,10 @@ TEST(WebSocket, RefusesWhatIsNotAnUpgradeAndChecksTheToken) {
 TEST(WebSocket, NodeClientGetsBacklogThenLiveEventsAndClosesCleanly) {
   if (!ws_installed()) GTEST_SKIP() << "run `npm install` in tests/node (scripts/test.sh does)";
   RedisServer redis;
-  OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_API_TOKEN", "ws-token-2"},
+  OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_API_TOKEN", "ws-token-2-0123456789"},
                       {"DOCKER_HOST", "unix:///nonexistent.sock"}});
   std::vector<std::string> ids = {publish(orch, 1), publish(orch, 2)};
-  WsClient client("ws://127.0.0.1:" + std::to_string(orch.port()) + "/ws?last_event_id=0-0&type=content.*", 3, "ws-token-2");
+  WsClient client("ws://127.0.0.1:" + std::to_string(orch.port()) + "/ws?last_event_id=0-0&type=content.*", 3, "ws-token-2-0123456789");
   ASSERT_TRUE(eventually([&] { return client.saw("message"); })) << orch.log();
   ids.push_back(publish(orch, 3));
   ASSERT_EQ(client.wait(), 0);

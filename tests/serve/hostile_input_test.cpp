@@ -116,7 +116,7 @@ class RandomRequests {
 
 TEST(HostileInput, RandomRequestsGetAnAnswerAndTheDaemonStaysUp) {
   // DOCKER_HOST points nowhere, so a request that gets through to Docker answers 503 quickly.
-  OrchServer orch({{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", "s"}, {"DOCKER_HOST", "tcp://127.0.0.1:1"},
+  OrchServer orch({{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", "hostile-input-secret-1"}, {"DOCKER_HOST", "tcp://127.0.0.1:1"},
                    {"ORCH_AUTH_FAILURE_LIMIT", "0"}, {"ORCH_RATE_LIMIT", "0"}});
   const std::set<int> expected = {200, 202, 204, 206, 400, 401, 403, 404, 405, 409, 413, 415, 416, 426, 503};
   RandomRequests requests(20261127);

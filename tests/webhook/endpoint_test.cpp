@@ -1,9 +1,13 @@
 // POST /webhook/builder end to end: the real `orch serve` binary, a real redis-server.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "bus/redis.hpp"
+#include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "support/orch_server.hpp"
+#include "support/raw_http.hpp"
 #include "support/redis_server.hpp"
 #include "webhook/signature.hpp"
 
@@ -13,12 +17,14 @@ using namespace orch::test;
 namespace {
 
 using Env = std::map<std::string, std::string>;
-const std::string kSecret = "wh-secret-8f3a";
+// A Standard Webhooks secret: it also serves as the shared secret and the x-builder-signature key.
+const std::string kKey = "orch-endpoint-test-key-32-bytes!";
+const std::string kSecret = "whsec_" + base64_encode(kKey);
 
 std::string sample(const std::string& name) { return read_file(std::string(ORCH_TESTS_DIR) + "/webhook/payloads/" + name); }
 
 std::string signature(const std::string& body, const std::string& secret = kSecret) {
-  return "sha256=" + webhook::to_hex(webhook::hmac_sha256(secret, body));
+  return "sha256=" + to_hex(hmac_sha256(secret, body));
 }
 
 // Every event in orch:events, oldest first.
@@ -46,7 +52,7 @@ class WebhookEndpoint : public ::testing::Test {
   std::unique_ptr<OrchServer> orch;
   void SetUp() override {
     orch = std::make_unique<OrchServer>(std::map<std::string, std::string>{
-        {"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"TRUSTED_WEBHOOK_SECRET_PREVIOUS", "old-secret-1"}});
+        {"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"TRUSTED_WEBHOOK_SECRET_PREVIOUS", "old-secret-1-0123456789"}});
   }
   http::Response post(const std::string& body, std::vector<std::pair<std::string, std::string>> headers) {
     return orch->post("/webhook/builder", body, std::move(headers));
@@ -85,11 +91,11 @@ TEST_F(WebhookEndpoint, EveryAuthenticationFormAndRotation) {
   auto b1 = with_revision(sample("publish.json"), 1).dump();
   EXPECT_EQ(post(b1, {{"x-builder-secret", kSecret}}).status, 202);
   auto b2 = with_revision(sample("publish.json"), 2).dump();
-  EXPECT_EQ(post(b2, {{"x-builder-signature", signature(b2, "old-secret-1")}}).status, 202);
+  EXPECT_EQ(post(b2, {{"x-builder-signature", signature(b2, "old-secret-1-0123456789")}}).status, 202);
   auto b3 = with_revision(sample("publish.json"), 3).dump();
   auto ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
   EXPECT_EQ(post(b3, {{"webhook-id", "msg_3"}, {"webhook-timestamp", ts},
-                      {"webhook-signature", "v1,bm9wZQ== " + webhook::standard_webhooks_signature(kSecret, "msg_3", ts, b3)}})
+                      {"webhook-signature", "v1,bm9wZQ== " + webhook::standard_webhooks_signature(kKey, "msg_3", ts, b3)}})
                 .status,
             202);
   EXPECT_EQ(stream_events(redis.port()).size(), 3u);
@@ -104,7 +110,7 @@ TEST_F(WebhookEndpoint, RejectionsHaveTheRightStatusAndEmitNothing) {
   EXPECT_EQ(post(body, {{"x-builder-signature", signature(body, "nope")}}).status, 401);
   auto old_ts = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count() - 600);
   auto stale = post(body, {{"webhook-id", "m"}, {"webhook-timestamp", old_ts},
-                           {"webhook-signature", webhook::standard_webhooks_signature(kSecret, "m", old_ts, body)}});
+                           {"webhook-signature", webhook::standard_webhooks_signature(kKey, "m", old_ts, body)}});
   EXPECT_EQ(stale.status, 401);
   EXPECT_EQ(json::parse(stale.body)["error"], "stale_timestamp");
 
@@ -142,7 +148,7 @@ TEST_F(WebhookEndpoint, DuplicatesAnswer200AndEmitNothing) {
   auto b2 = with_revision(body, 99).dump();
   auto sw = [&](const std::string& b) {
     return std::vector<std::pair<std::string, std::string>>{
-        {"webhook-id", "msg_dup"}, {"webhook-timestamp", ts}, {"webhook-signature", webhook::standard_webhooks_signature(kSecret, "msg_dup", ts, b)}};
+        {"webhook-id", "msg_dup"}, {"webhook-timestamp", ts}, {"webhook-signature", webhook::standard_webhooks_signature(kKey, "msg_dup", ts, b)}};
   };
   EXPECT_EQ(post(b2, sw(b2)).status, 202);
   EXPECT_EQ(post(b2, sw(b2)).status, 200);
@@ -221,6 +227,138 @@ TEST(WebhookWithoutRedis, RepeatedBadCredentialsGet429AndNoEventWhileProbesStill
   auto metrics = orch.get("/metrics").body;
   EXPECT_NE(metrics.find("orch_http_rate_limited_total{limit=\"auth_failures\"} 2"), std::string::npos) << metrics;
   EXPECT_EQ(metrics.find("orch_events_published_total{type=\"content.published\"}"), std::string::npos) << "no event for a refused webhook";
+}
+
+
+// --- Signatures made by the reference libraries, and secrets that must stop the start ---
+
+const std::string kNodeDir = std::string(ORCH_TESTS_DIR) + "/node";
+
+bool reference_libraries_installed() {
+  return std::filesystem::exists(kNodeDir + "/node_modules/standardwebhooks/package.json") &&
+         std::filesystem::exists(kNodeDir + "/node_modules/svix/package.json");
+}
+
+// {"standardwebhooks": ..., "svix": ..., "emptyKey": ...} for this delivery, from tests/node/sign_webhook.mjs.
+json reference_signatures(const std::string& secret, const std::string& id, const std::string& ts, const std::string& body) {
+  TempDir d;
+  write_file(d.file("body"), body);
+  auto r = run({"node", kNodeDir + "/sign_webhook.mjs", secret, id, ts, d.file("body")}, {}, std::chrono::seconds(30));
+  auto j = json::parse(r.output.substr(r.output.find('{')), nullptr, false);
+  if (r.code != 0 || j.is_discarded()) throw std::runtime_error("sign_webhook.mjs: " + r.output);
+  return j;
+}
+
+std::string unix_now() {
+  return std::to_string(std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+TEST(WebhookReferenceSigners, StandardWebhooksAndSvixSignaturesPassAndAnEmptyKeyDoesNot) {
+  if (!reference_libraries_installed()) GTEST_SKIP() << "run `npm ci` in tests/node (scripts/test.sh does)";
+  // orch gets the secret without base64 padding (as Python's reference library accepts it); the
+  // JavaScript libraries sign with the padded form. Both must name the same key.
+  const std::string padded = "whsec_" + base64_encode("reference-signers-key-32-bytes!!");
+  ASSERT_EQ(padded.back(), '=');
+  std::string unpadded = padded;
+  while (unpadded.back() == '=') unpadded.pop_back();
+  RedisServer redis;
+  OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", unpadded}});
+  const auto ts = unix_now();
+
+  auto b1 = with_revision(sample("publish.json"), 501).dump();
+  auto s1 = reference_signatures(padded, "msg_std_1", ts, b1);
+  auto r1 = orch.post("/webhook/builder", b1,
+                      {{"webhook-id", "msg_std_1"}, {"webhook-timestamp", ts}, {"webhook-signature", s1["standardwebhooks"]}});
+  EXPECT_EQ(r1.status, 202) << r1.body;
+
+  // Svix's own header names.
+  auto b2 = with_revision(sample("publish.json"), 502).dump();
+  auto s2 = reference_signatures(padded, "msg_svix_2", ts, b2);
+  auto r2 = orch.post("/webhook/builder", b2, {{"svix-id", "msg_svix_2"}, {"svix-timestamp", ts}, {"svix-signature", s2["svix"]}});
+  EXPECT_EQ(r2.status, 202) << r2.body;
+  // The same delivery again (same svix-id) is a duplicate.
+  EXPECT_EQ(orch.post("/webhook/builder", b2, {{"svix-id", "msg_svix_2"}, {"svix-timestamp", ts}, {"svix-signature", s2["svix"]}}).status,
+            200);
+
+  // A signature made with an empty key, and one made with the secret's text as the key, fail.
+  auto b3 = with_revision(sample("publish.json"), 503).dump();
+  auto s3 = reference_signatures(padded, "msg_forged_3", ts, b3);
+  EXPECT_EQ(orch.post("/webhook/builder", b3,
+                      {{"webhook-id", "msg_forged_3"}, {"webhook-timestamp", ts}, {"webhook-signature", s3["emptyKey"]}})
+                .status,
+            401);
+  EXPECT_EQ(orch.post("/webhook/builder", b3,
+                      {{"webhook-id", "msg_forged_3"}, {"webhook-timestamp", ts},
+                       {"webhook-signature", webhook::standard_webhooks_signature(unpadded, "msg_forged_3", ts, b3)}})
+                .status,
+            401);
+  EXPECT_EQ(stream_events(redis.port()).size(), 2u);
+}
+
+TEST(WebhookReferenceSigners, APlainSecretRefusesEveryStandardWebhooksSignature) {
+  if (!reference_libraries_installed()) GTEST_SKIP() << "run `npm ci` in tests/node (scripts/test.sh does)";
+  // Not base64: the reference libraries cannot use it either. No key is derived, so no
+  // signature (an empty-key one included) passes; the shared-secret header still works.
+  const std::string plain = "plain-shared-secret-1";
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", plain}});
+  const auto ts = unix_now();
+  auto body = with_revision(sample("publish.json"), 601).dump();
+  auto sigs = reference_signatures("whsec_" + base64_encode("some-other-key-of-32-bytes-long!"), "msg_p", ts, body);
+  EXPECT_EQ(orch.post("/webhook/builder", body, {{"webhook-id", "msg_p"}, {"webhook-timestamp", ts}, {"webhook-signature", sigs["emptyKey"]}})
+                .status,
+            401);
+  EXPECT_EQ(orch.post("/webhook/builder", body, {{"x-builder-secret", plain}}).status, 202);
+  EXPECT_NE(orch.log().find("webhook-signature is refused"), std::string::npos) << orch.log();
+}
+
+TEST(WebhookSecrets, AMalformedWhsecOrShortSecretStopsTheStartWithExit78) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"TRUSTED_WEBHOOK_SECRET", "whsec_YWJjZA"},                       // base64 of 4 bytes
+      {"TRUSTED_WEBHOOK_SECRET", "whsec_not*base64!"},                  // not base64
+      {"TRUSTED_WEBHOOK_SECRET", "s"},                                  // too short to resist guessing
+      {"TRUSTED_WEBHOOK_SECRET_PREVIOUS", "whsec_YWJjZA"},
+      {"ORCH_API_TOKEN", "tok-123"},
+  };
+  for (const auto& [name, value] : bad) {
+    TempDir state;
+    Env env{{"REDIS_URL", ""}, {"ORCH_CONFIG", ""}, {"ORCH_STATE_DIR", state.path()}, {"PORT", std::to_string(free_port())},
+            {"TRUSTED_WEBHOOK_SECRET", "a-good-shared-secret-1"}};
+    env[name] = value;
+    auto serve = run({ORCH_BINARY, "serve"}, env, std::chrono::seconds(20));
+    EXPECT_EQ(serve.code, 78) << name << "=" << value << ": " << serve.output;
+    EXPECT_NE(serve.output.find(name), std::string::npos) << serve.output;
+    if (value.size() > 3) {
+      EXPECT_EQ(serve.output.find(value), std::string::npos) << "the secret itself is never printed: " << serve.output;
+    }
+    auto check = run({ORCH_BINARY, "config", "--check"}, env);
+    EXPECT_EQ(check.code, 78) << name << "=" << value << ": " << check.output;
+  }
+}
+
+TEST(WebhookRequestId, OnlyASafeClientIdIsEchoedElseOneIsMade) {
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}});
+  const auto body = sample("publish.json");
+  auto request = [&](const std::string& id_header) {
+    return "POST /webhook/builder HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\n" + id_header +
+           "x-builder-secret: " + kSecret + "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+  };
+  auto header_of = [](const std::string& response) {
+    auto at = response.find("X-Request-Id: ");
+    if (at == std::string::npos) return std::string("<none>");
+    return response.substr(at + 14, response.find("\r\n", at) - at - 14);
+  };
+  auto good = raw_http(orch.port(), request("X-Request-Id: req-42.a_b:c\r\n"));
+  EXPECT_EQ(status_of(good), 202) << good;
+  EXPECT_EQ(header_of(good), "req-42.a_b:c");
+  for (const std::string& bad : {std::string("a\0b", 3), std::string("a\x01b"), std::string("a b\"c"), std::string(200, 'x')}) {
+    auto res = raw_http(orch.port(), request("X-Request-Id: " + bad + "\r\n"));
+    ASSERT_NE(status_of(res), 0) << "no answer";
+    auto echoed = header_of(res);
+    EXPECT_EQ(echoed.rfind("wh-", 0), 0u) << "'" << echoed << "' for a request id of " << bad.size() << " bytes";
+    EXPECT_EQ(res.find('\0'), std::string::npos);
+    EXPECT_EQ(res.find('\x01'), std::string::npos);
+  }
+  EXPECT_EQ(orch.log().find('\x01'), std::string::npos);
 }
 
 }  // namespace
