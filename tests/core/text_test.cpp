@@ -34,3 +34,13 @@ TEST(ToText, NeverThrowsOnBytesThatAreNotUtf8) {
   EXPECT_EQ(to_text(j), "{\"line\":\"caf" + kReplacement + "\",\"n\":1}");
   EXPECT_EQ(json::parse(to_text(j, 2))["line"], "caf" + kReplacement);
 }
+
+TEST(Json, NestingBeyondTheBoundIsRefusedBeforeParsing) {
+  EXPECT_FALSE(orch::json_too_deep("[[[]]]", 3));
+  EXPECT_TRUE(orch::json_too_deep("[[[[]]]]", 3));
+  EXPECT_FALSE(orch::json_too_deep(R"({"a":"[[[[[[[[[[","b":"\"[[[[[["})", 2)) << "brackets in strings do not count";
+  EXPECT_TRUE(orch::parse_json(std::string(300, '[') + std::string(300, ']')).is_discarded());
+  EXPECT_FALSE(orch::parse_json(std::string(256, '[') + std::string(256, ']')).is_discarded());
+  EXPECT_TRUE(orch::parse_json("{nope").is_discarded());
+  EXPECT_EQ(orch::parse_json(R"({"a":[1,2]})")["a"][1], 2);
+}

@@ -70,3 +70,39 @@ TEST(ServeStart, ASecondOrchServeOnTheSamePortFailsWithAddressInUse) {
   EXPECT_NE(second.output.find("address already in use"), std::string::npos) << second.output;
   for (int i = 0; i < 20; ++i) EXPECT_EQ(first.get("/healthz").status, 200);
 }
+
+TEST(ControlEndpoints, JsonNestedTooDeepIs400AndTheDaemonStaysUp) {
+  // 150,000 levels in 300 KB (under the 1 MiB body limit): a recursive copy of such a document
+  // overflowed a worker's stack and killed orch serve.
+  const std::string deep = std::string(150'000, '[') + std::string(150'000, ']');
+  const std::string token = "control-token-0123456789";
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"DOCKER_HOST", "tcp://127.0.0.1:1"}, {"ORCH_API_TOKEN", token},
+                      {"TRUSTED_WEBHOOK_SECRET", "control-webhook-secret-1"}});
+  const std::vector<std::pair<std::string, std::string>> auth = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + token}};
+  for (const std::string path : {"/diagnose", "/heal", "/rollback", "/sync-test"}) {
+    auto res = orch.post(path, "{\"services\":" + deep + "}", auth);
+    EXPECT_EQ(res.status, 400) << path << ": " << res.body.substr(0, 200);
+    EXPECT_NE(res.body.find("nests deeper than 256 levels"), std::string::npos) << res.body.substr(0, 200);
+  }
+  auto webhook = orch.post("/webhook/builder", "{\"newValue\":{\"data\":" + deep + "}}", {{"x-builder-secret", "control-webhook-secret-1"}});
+  EXPECT_EQ(webhook.status, 400) << webhook.body.substr(0, 200);
+  EXPECT_NE(webhook.body.find("nests deeper"), std::string::npos) << webhook.body.substr(0, 200);
+  // 256 levels are still read (and refused for what they are, not for their depth).
+  auto fine = orch.post("/diagnose", std::string(255, '[') + std::string(255, ']'), auth);
+  EXPECT_EQ(fine.status, 400);
+  EXPECT_EQ(fine.body.find("nests deeper"), std::string::npos) << fine.body;
+  EXPECT_EQ(orch.get("/healthz").status, 200);
+  EXPECT_TRUE(orch.process().running());
+}
+
+TEST(ControlEndpoints, TheBearerSchemeIsCaseInsensitive) {
+  // RFC 7235: "bearer", "BEARER" and "Bearer" name the same scheme; extra spaces are allowed.
+  const std::string token = "bearer-case-token-0123";
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"DOCKER_HOST", "tcp://127.0.0.1:1"}, {"ORCH_API_TOKEN", token}});
+  for (const std::string scheme : {"Bearer ", "bearer ", "BEARER ", "bEaReR   "})
+    EXPECT_NE(orch.post("/heal", R"({"dry_run":true})", {{"Content-Type", "application/json"}, {"Authorization", scheme + token}}).status, 401)
+        << scheme;
+  for (const std::string& wrong : {"Basic " + token, "Bearer" + token, "Bearer " + token + "x", token, std::string("Bearer ")})
+    EXPECT_EQ(orch.post("/heal", R"({"dry_run":true})", {{"Content-Type", "application/json"}, {"Authorization", wrong}}).status, 401)
+        << wrong;
+}
