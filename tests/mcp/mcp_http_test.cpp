@@ -1,7 +1,10 @@
 // /mcp on a real `orch serve`, driven by raw HTTP/1.1 on keep-alive connections (issue 15): Host
 // checks, session expiry and cap, webhook ingestion with many idle sessions, the connection after
 // an SSE answer, keep-alive comments, and bodies of the wrong shape.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 
 #include <chrono>
 #include <iostream>
@@ -79,6 +82,28 @@ TEST(McpHttpHardening, HostMustBeAKnownName) {
   EXPECT_EQ(n.request("POST", "/mcp", headers("", {{"Host", "proxy.example:443"}}), kInit).status, 200);
   EXPECT_EQ(n.request("POST", "/mcp", headers("", {{"Host", "proxy.example:8443"}}), kInit).status, 403);
   EXPECT_EQ(n.request("POST", "/mcp", headers("", {{"Host", "evil.example"}}), kInit).status, 403);
+}
+
+// BIND=0.0.0.0 reached by address: a literal address cannot be rebound, so the address the
+// connection came in on is a name of the server; another address is not.
+TEST(McpHttpHardening, HostMayBeTheAddressConnectedTo) {
+  std::string address;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) == 0) {
+    for (auto* a = list; a && address.empty(); a = a->ifa_next) {
+      if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
+      char text[INET_ADDRSTRLEN];
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text, sizeof text);
+      if (std::string(text).rfind("127.", 0) != 0) address = text;
+    }
+    freeifaddrs(list);
+  }
+  if (address.empty()) GTEST_SKIP() << "no non-loopback IPv4 address";
+  OrchServer orch(server_env({{"BIND", "0.0.0.0"}}));
+  HttpConnection c(orch.port(), address);
+  ASSERT_TRUE(c.connected());
+  EXPECT_EQ(c.request("POST", "/mcp", headers(), kInit).status, 200);  // Host: <address>:<port>
+  EXPECT_EQ(c.request("POST", "/mcp", headers("", {{"Host", "198.51.100.7:" + std::to_string(orch.port())}}), kInit).status, 403);
 }
 
 TEST(McpHttpHardening, SessionsAreCappedLeastRecentlyUsedFirst) {

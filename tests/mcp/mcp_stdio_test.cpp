@@ -6,6 +6,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <set>
 #include <thread>
@@ -75,7 +76,12 @@ Usage usage_of(pid_t pid) { return {proc_status(pid, "VmSize"), proc_status(pid,
 // Every tools/call used to get its own std::thread, joined only at EOF: each finished thread kept
 // its 8 MiB stack mapped, so address space grew without bound. Now a fixed pool runs the calls.
 TEST(McpStdio, ManyToolCallsKeepMemoryAndThreadsFlat) {
-  Peer peer;
+  // Under AddressSanitizer freed memory waits in a quarantine (256 MB) before reuse, which
+  // would read as growth here; an uninstrumented orch ignores the variable.
+  Env env = kBase;
+  const char* asan = std::getenv("ASAN_OPTIONS");
+  env["ASAN_OPTIONS"] = std::string(asan ? std::string(asan) + ":" : "") + "quarantine_size_mb=0:thread_local_quarantine_size_kb=0";
+  Peer peer(env);
   constexpr int kCalls = 5000, kWindow = 16;  // the window stays under the pool's queue bound
   int sent = 0, answered = 0, errors = 0;
   Usage at_500{}, at_end{};
@@ -197,6 +203,24 @@ TEST(McpStdio, DeepAndMistypedMessagesAreInvalidRequests) {
   EXPECT_EQ(reply_to(replies, 5)["error"]["code"], -32602);
   EXPECT_EQ(reply_to(replies, 6)["error"]["code"], -32602);
   EXPECT_EQ(reply_to(replies, 10)["result"], json::object());
+}
+
+}  // namespace
+
+namespace {
+
+// One answer for an unknown resource wherever a URI is taken: -32002 with the uri as data.
+TEST(McpStdio, UnknownResourceIsResourceNotFoundEverywhere) {
+  auto replies = raw_stdio(init_line() + R"({"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"orch://nope"}})" "\n"
+                                         R"({"jsonrpc":"2.0","id":3,"method":"resources/subscribe","params":{"uri":"orch://nope"}})" "\n"
+                                         R"({"jsonrpc":"2.0","id":4,"method":"resources/unsubscribe","params":{"uri":"orch://nope"}})" "\n"
+                                         R"({"jsonrpc":"2.0","id":5,"method":"resources/read","params":{"uri":7}})" "\n");
+  for (int id : {2, 3, 4}) {
+    auto r = reply_to(replies, id);
+    EXPECT_EQ(r["error"]["code"], -32002) << r;
+    EXPECT_EQ(r["error"]["data"]["uri"], "orch://nope") << r;
+  }
+  EXPECT_EQ(reply_to(replies, 5)["error"]["code"], -32602);  // not a URI at all: invalid params
 }
 
 }  // namespace

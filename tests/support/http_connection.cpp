@@ -11,12 +11,15 @@
 
 namespace orch::test {
 
-HttpConnection::HttpConnection(int port) : port_(port) {
+HttpConnection::HttpConnection(int port, const std::string& address) : port_(port), address_(address) {
   fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in remote{};
   remote.sin_family = AF_INET;
   remote.sin_port = htons(static_cast<uint16_t>(port));
-  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (inet_pton(AF_INET, address.c_str(), &remote.sin_addr) != 1 && fd_ >= 0) {
+    close(fd_);
+    fd_ = -1;
+  }
   if (fd_ >= 0 && connect(fd_, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
     close(fd_);
     fd_ = -1;
@@ -50,7 +53,7 @@ bool HttpConnection::send_request(const std::string& method, const std::string& 
     length = length || lk == "content-length";
     raw += k + ": " + v + "\r\n";
   }
-  if (!host) raw += "Host: 127.0.0.1:" + std::to_string(port_) + "\r\n";
+  if (!host) raw += "Host: " + address_ + ":" + std::to_string(port_) + "\r\n";
   if (!length && (!body.empty() || method == "POST")) raw += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   raw += "\r\n" + body;
   return send(raw);

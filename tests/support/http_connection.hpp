@@ -1,5 +1,5 @@
 #pragma once
-// One keep-alive TCP connection to 127.0.0.1:port speaking raw HTTP/1.1: requests go out as
+// One keep-alive TCP connection to an IPv4 address (127.0.0.1 unless given) speaking raw HTTP/1.1: requests go out as
 // given and each response is read whole (Content-Length or chunked), so a test can tell whether
 // the server keeps the connection usable after an answer, and send many requests cheaply.
 #include <chrono>
@@ -20,7 +20,7 @@ struct RawResponse {
 
 class HttpConnection {
  public:
-  explicit HttpConnection(int port);
+  explicit HttpConnection(int port, const std::string& address = "127.0.0.1");
   ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
@@ -42,6 +42,7 @@ class HttpConnection {
  private:
   bool fill(std::chrono::steady_clock::time_point until);  // more bytes into buffer_; false at EOF/timeout
   int port_;
+  std::string address_;
   int fd_ = -1;
   std::string buffer_;
 };
