@@ -21,7 +21,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const std::string kToken = "mcp-token-1";
+const std::string kToken = "mcp-token-1-0123456789";  // 16+ characters, as main now requires
 const std::string kInit =
     R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})";
 const std::string kPing = R"({"jsonrpc":"2.0","id":2,"method":"ping"})";
@@ -145,7 +145,7 @@ TEST(McpHttpHardening, IdleSessionsExpireOpenStreamsDoNot) {
 // Each bus event used to visit every session; 20,000 idle ones made webhook ingestion on the
 // in-process bus 14-23x slower. Only sessions with subscriptions are visited now.
 TEST(McpHttpHardening, IdleSessionsDoNotSlowWebhookIngestion) {
-  OrchServer orch(server_env({{"ORCH_MCP_MAX_SESSIONS", "25000"}, {"TRUSTED_WEBHOOK_SECRET", "wh-secret-1"}}));
+  OrchServer orch(server_env({{"ORCH_MCP_MAX_SESSIONS", "25000"}, {"TRUSTED_WEBHOOK_SECRET", "wh-secret-1-0123456789"}}));
   int n = 0;
   auto webhooks = [&](int count) {
     HttpConnection c(orch.port());  // a fresh one: the server closes connections idle for 2 s
@@ -153,7 +153,7 @@ TEST(McpHttpHardening, IdleSessionsDoNotSlowWebhookIngestion) {
     for (int i = 0; i < count; ++i, ++n) {
       json body = {{"modelName", "page"}, {"operation", "publish"},
                    {"newValue", {{"id", "s-" + std::to_string(n)}, {"name", "x"}, {"lastUpdated", 1000 + n}, {"data", {{"url", "/x"}}}}}};
-      auto r = c.request("POST", "/webhook/builder", {{"x-builder-secret", "wh-secret-1"}, {"Content-Type", "application/json"}}, body.dump());
+      auto r = c.request("POST", "/webhook/builder", {{"x-builder-secret", "wh-secret-1-0123456789"}, {"Content-Type", "application/json"}}, body.dump());
       EXPECT_EQ(r.status, 202) << r.body;
       if (r.status != 202) break;
     }

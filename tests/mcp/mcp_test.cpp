@@ -196,9 +196,9 @@ TEST(McpStdio, BatchesFollowTheNegotiatedVersion) {
 
 TEST(McpHttp, SdkClientOverStreamableHttp) {
   REQUIRE_SDK();
-  OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "mcp-token-1"}, {"TRUSTED_WEBHOOK_SECRET", "wh-secret-1"},
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "mcp-token-1-0123456789"}, {"TRUSTED_WEBHOOK_SECRET", "wh-secret-1-0123456789"},
                       {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_MCP_READ_ONLY", "true"}});
-  auto j = node_client({"http", orch.url(), "mcp-token-1", "wh-secret-1"});
+  auto j = node_client({"http", orch.url(), "mcp-token-1-0123456789", "wh-secret-1-0123456789"});
   ASSERT_TRUE(j["ok"]) << j.dump(2) << orch.log();
   expect_usable(j, true);
   // Under orch serve, orch://status is the /health document.
@@ -212,9 +212,9 @@ TEST(McpHttp, SdkClientOverStreamableHttp) {
 }
 
 TEST(McpHttp, TransportRules) {
-  OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "mcp-token-1"}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}});
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "mcp-token-1-0123456789"}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}});
   const std::string init = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})";
-  const std::pair<std::string, std::string> auth{"Authorization", "Bearer mcp-token-1"};
+  const std::pair<std::string, std::string> auth{"Authorization", "Bearer mcp-token-1-0123456789"};
   EXPECT_EQ(orch.post("/mcp", init).status, 401);
   EXPECT_EQ(orch.post("/mcp", init, {auth, {"Origin", "https://evil.example"}}).status, 403);
   EXPECT_EQ(orch.post("/mcp", init, {auth, {"MCP-Protocol-Version", "1999-01-01"}}).status, 400);
