@@ -1,16 +1,13 @@
 // orch mcp: an MCP server over stdio (newline-delimited JSON-RPC) for Claude Code / Claude Desktop.
 // stdout carries only the protocol; logs go to stderr.
 #include <iostream>
-#include <mutex>
-#include <sstream>
-#include <thread>
 
 #include "cli.hpp"
-#include "core/text.hpp"
 #include "diagnose/report.hpp"
 #include "docker/client.hpp"
 #include "log/log.hpp"
 #include "mcp/server.hpp"
+#include "mcp/stdio.hpp"
 #include "notify/notifier.hpp"
 #include "state/store.hpp"
 
@@ -31,11 +28,7 @@ int run_mcp(const GlobalOptions& g, const McpOptions& o) {
   auto state = make_state_store(s);
   Notifier notifier(s.str("NOTIFY_WEBHOOK_URL"));
   Metrics metrics;
-  std::vector<std::string> allow;
-  std::stringstream ss(s.str("ORCH_MCP_ALLOW"));
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) allow.push_back(item);
-  mcp::Context ctx{cfg, *bus, docker, *state, notifier, metrics, s.boolean("ORCH_MCP_READ_ONLY"), allow,
+  mcp::Context ctx{cfg, *bus, docker, *state, notifier, metrics, s.boolean("ORCH_MCP_READ_ONLY"), mcp::split_list(s.str("ORCH_MCP_ALLOW")),
                    s.has("ORCH_URL") ? s.str("ORCH_URL") : "http://127.0.0.1:" + s.str("PORT"),
                    [&] {
                      diagnose::Options d;
@@ -43,33 +36,7 @@ int run_mcp(const GlobalOptions& g, const McpOptions& o) {
                      return diagnose::run(cfg, docker, d).to_json();
                    }};
   mcp::Server server(ctx);
-  std::mutex out_mu;
-  auto write = [&](const json& m) {
-    std::lock_guard lock(out_mu);
-    std::cout << to_text(m) << "\n" << std::flush;
-  };
-  mcp::Session session(write);
-  server.attach(&session);
-  // tools/call runs on its own thread so that ping, cancellation and notifications flow while a
-  // long tool (sync_test, rollback) works; everything else is answered in order, so initialize,
-  // logging/setLevel and subscriptions take effect before the lines after them.
-  std::vector<std::thread> inflight;
-  for (std::string line; std::getline(std::cin, line);) {
-    if (line.empty() || line == "\r") continue;
-    auto msg = parse_json(line);
-    const bool long_running = msg.is_object() && msg.value("method", json()) == "tools/call";
-    if (!long_running) {
-      auto reply = msg.is_discarded() ? server.handle_text(line, session) : server.handle(msg, session);
-      if (!reply.is_null()) write(reply);
-      continue;
-    }
-    inflight.emplace_back([&, msg] {
-      auto reply = server.handle(msg, session);
-      if (!reply.is_null()) write(reply);
-    });
-  }
-  for (auto& t : inflight) t.join();
-  server.detach(&session);
+  mcp::serve_stdio(server, std::cin, std::cout);
   bus->close();
   return 0;
 }

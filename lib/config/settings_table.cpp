@@ -76,9 +76,13 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ROLLBACK_DEPLOY_COMMAND", K::string, "", "shell command run in the repo after a git rollback"},
       {"ROLLBACK_GIT_AUTHOR", K::string, "orch <orch@localhost>", "author of revert commits"},
       // --- mcp (SPEC §9) ---
-      {"ORCH_MCP_READ_ONLY", K::boolean, "false", "refuse MCP tools that change the stack"},
-      {"ORCH_MCP_ALLOW", K::string, "", "comma-separated containers/services MCP may change (empty = all)"},
+      {"ORCH_MCP_READ_ONLY", K::boolean, "false", "refuse MCP tools that change the stack (dry runs stay allowed)"},
+      {"ORCH_MCP_ALLOW", K::string, "", "comma-separated services, compose services or container names MCP's destructive tools may change (also outside orch's scope; sync_test only if named); empty = containers in orch's scope"},
       {"ORCH_MCP_ORIGINS", K::string, "", "extra Origins allowed on /mcp (comma-separated); local origins always are"},
+      {"ORCH_MCP_HOSTS", K::string, "", "extra Host names /mcp answers to (comma-separated, name or name:port, * = any); loopback names, the address connected to and BIND always are"},
+      {"ORCH_MCP_SESSION_IDLE", K::duration, "10m", "an MCP HTTP session unused this long ends (its id then gets 404)"},
+      {"ORCH_MCP_MAX_SESSIONS", K::integer, "100", "MCP HTTP sessions at most; a new one ends the least recently used idle one (503 if all are in use)"},
+      {"ORCH_MCP_KEEPALIVE", K::duration, "15s", "interval of keep-alive comments on a quiet MCP SSE stream (GET /mcp)"},
   };
   return specs;
 }

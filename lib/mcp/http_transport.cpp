@@ -1,29 +1,74 @@
 #include "mcp/http_transport.hpp"
 
+#include <arpa/inet.h>
 #include <spdlog/spdlog.h>
 
-#include <sstream>
+#include <algorithm>
+#include <cctype>
 
 #include "core/text.hpp"
+#include "serve/health_endpoints.hpp"
 
 namespace orch::mcp {
 
 using namespace std::chrono_literals;
 
-static std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::stringstream ss(s);
-  for (std::string item; std::getline(ss, item, ',');)
-    if (!item.empty()) out.push_back(item);
+namespace {
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   return out;
 }
+
+// The name part of a Host value: "Orch.Internal:9000" -> "orch.internal", "[::1]:9000" -> "[::1]".
+std::string host_name(const std::string& host) {
+  if (!host.empty() && host.front() == '[') return host.substr(0, host.find(']') + 1);
+  return host.substr(0, host.rfind(':'));
+}
+
+bool ipv4_literal(const std::string& s) {
+  in_addr a{};
+  return inet_pton(AF_INET, s.c_str(), &a) == 1;
+}
+
+// A socket address as it appears in a Host value: "10.0.0.5", "[fd00::5]".
+std::string as_host(std::string addr) {
+  if (addr.rfind("::ffff:", 0) == 0 && ipv4_literal(addr.substr(7))) addr = addr.substr(7);
+  return addr.find(':') != std::string::npos ? "[" + lower(addr) + "]" : addr;
+}
+
+std::string sse_frame(const std::string& data) { return "event: message\ndata: " + data + "\n\n"; }
+
+}  // namespace
+
+class HttpModule::Use {
+ public:
+  Use(HttpModule& module, std::shared_ptr<HttpSession> s) : module_(module), s_(std::move(s)) {}
+  ~Use() { module_.release(*s_); }
+  Use(const Use&) = delete;
+  Use& operator=(const Use&) = delete;
+  HttpSession& operator*() const { return *s_; }
+  HttpSession* operator->() const { return s_.get(); }
+
+ private:
+  HttpModule& module_;
+  std::shared_ptr<HttpSession> s_;
+};
 
 HttpModule::HttpModule(ServeContext& ctx) : ctx_(ctx) {
   const auto& s = ctx.config.settings;
   Context mc{ctx.config, ctx.bus, ctx.docker, ctx.state, ctx.notifier, ctx.metrics, s.boolean("ORCH_MCP_READ_ONLY"),
-             split_list(s.str("ORCH_MCP_ALLOW")), "", [&ctx] { return ctx.status.snapshot(); }};
+             split_list(s.str("ORCH_MCP_ALLOW")), "", [&ctx] { return health_document(ctx); }};
   mc.orch_url = "http://127.0.0.1:" + s.str("PORT");
   server_ = std::make_unique<Server>(std::move(mc));
+  for (const auto& h : split_list(s.str("ORCH_MCP_HOSTS"))) hosts_.push_back(lower(h));
+  origins_ = split_list(s.str("ORCH_MCP_ORIGINS"));
+  bind_ = lower(s.str("BIND"));
+  idle_ = s.duration("ORCH_MCP_SESSION_IDLE");
+  max_sessions_ = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_MCP_MAX_SESSIONS")));
+  keep_alive_ = std::max<Clock::duration>(s.duration("ORCH_MCP_KEEPALIVE"), 100ms);
+  sessions_gauge_ = &ctx.metrics.gauge("orch_mcp_sessions", "Open MCP Streamable HTTP sessions").get();
   auto& r = ctx.http.routes();
   ctx.http.allow("/mcp", "GET, POST, DELETE");
   ctx.http.guard("/mcp", http::Server::Rate::limited);
@@ -37,12 +82,22 @@ HttpModule::~HttpModule() { stop(); }
 void HttpModule::stop() {
   std::lock_guard lock(mu_);
   stopping_ = true;
-  for (auto& [id, s] : sessions_) {
-    std::lock_guard slock(s->mu);
-    s->closed = true;
-    s->cv.notify_all();
-    server_->detach(s->session.get());
-  }
+  while (!sessions_.empty()) end_locked(sessions_.begin()->second, "stopping");
+}
+
+// DNS rebinding: a page from evil.example, its name re-pointed at 127.0.0.1, reaches orch with
+// `Host: evil.example`. Names orch is known by are loopback ones, the address the connection
+// came in on (a literal address cannot be rebound), BIND, and ORCH_MCP_HOSTS.
+bool HttpModule::host_allowed(const httplib::Request& req) const {
+  if (!req.has_header("Host")) return false;  // HTTP/1.1 requires it; the SDK's check refuses it too
+  const std::string host = lower(req.get_header_value("Host"));
+  const std::string name = host_name(host);
+  if (name == "localhost" || name == "[::1]" || (name.rfind("127.", 0) == 0 && ipv4_literal(name))) return true;
+  if (!req.local_addr.empty() && name == as_host(req.local_addr)) return true;
+  if (!bind_.empty() && bind_ != "0.0.0.0" && bind_ != "::" && name == as_host(bind_)) return true;
+  for (const auto& allowed : hosts_)
+    if (allowed == "*" || allowed == host || allowed == name) return true;
+  return false;
 }
 
 bool HttpModule::origin_allowed(const httplib::Request& req) const {
@@ -50,121 +105,203 @@ bool HttpModule::origin_allowed(const httplib::Request& req) const {
   const auto origin = req.get_header_value("Origin");
   for (const char* local : {"http://localhost", "http://127.0.0.1", "https://localhost", "https://127.0.0.1", "http://[::1]"})
     if (origin == local || origin.rfind(std::string(local) + ":", 0) == 0) return true;
-  for (const auto& allowed : split_list(ctx_.config.settings.str("ORCH_MCP_ORIGINS")))
-    if (origin == allowed) return true;
-  return false;
+  return std::find(origins_.begin(), origins_.end(), origin) != origins_.end();
 }
 
-std::shared_ptr<HttpModule::HttpSession> HttpModule::find(const std::string& id) {
+bool HttpModule::admit(const httplib::Request& req, httplib::Response& res) {
+  if (!host_allowed(req)) {
+    http::send_error(res, 403, "forbidden_host",
+                     "Host '" + req.get_header_value("Host") + "' is not a name of this server; add it to ORCH_MCP_HOSTS");
+    return false;
+  }
+  if (!origin_allowed(req)) {
+    http::send_error(res, 403, "forbidden_origin", "Origin not allowed; add it to ORCH_MCP_ORIGINS");
+    return false;
+  }
+  return http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"));
+}
+
+void HttpModule::end_locked(std::shared_ptr<HttpSession> s, const char* why) {
+  sessions_.erase(s->id);
+  server_->detach(s->session.get());
+  {
+    std::lock_guard slock(s->mu);
+    s->closed = true;
+    s->cv.notify_all();
+  }
+  sessions_gauge_->set(static_cast<double>(sessions_.size()));
+  spdlog::debug("mcp session {} ended: {}", s->id, why);
+}
+
+void HttpModule::sweep_locked(Clock::time_point now) {
+  std::vector<std::shared_ptr<HttpSession>> expired;
+  for (const auto& [id, s] : sessions_)
+    if (s->in_use == 0 && now - s->last_used > idle_) expired.push_back(s);
+  for (const auto& s : expired) end_locked(s, "idle");
+  next_sweep_ = now + 1s;
+}
+
+std::shared_ptr<HttpModule::Use> HttpModule::open_session(httplib::Response& res) {
+  auto hs = std::make_shared<HttpSession>();
+  hs->id = new_uuid();
+  std::weak_ptr<HttpSession> weak = hs;
+  hs->session = std::make_unique<Session>([weak](const json& note) {
+    if (auto s = weak.lock()) {
+      std::lock_guard lock(s->mu);
+      if (s->outbox.size() < 1000) s->outbox.push_back(to_text(note));
+      s->cv.notify_all();
+    }
+  });
   std::lock_guard lock(mu_);
+  if (stopping_) {
+    http::send_error(res, 503, "stopping", "orch is shutting down");
+    return nullptr;
+  }
+  const auto now = Clock::now();
+  if (now >= next_sweep_ || sessions_.size() >= max_sessions_) sweep_locked(now);
+  if (sessions_.size() >= max_sessions_) {
+    // A client that went away without DELETE leaves its session behind; the one unused longest
+    // makes room. Its client, if it comes back, gets 404 and initializes again (as the spec says).
+    std::shared_ptr<HttpSession> oldest;
+    for (const auto& [id, s] : sessions_)
+      if (s->in_use == 0 && (!oldest || s->last_used < oldest->last_used)) oldest = s;
+    if (!oldest) {
+      res.set_header("Retry-After", "5");
+      http::send_error(res, 503, "too_many_sessions",
+                       "all " + std::to_string(max_sessions_) + " MCP sessions are in use (ORCH_MCP_MAX_SESSIONS); retry later");
+      return nullptr;
+    }
+    spdlog::info("mcp: {} sessions open (ORCH_MCP_MAX_SESSIONS), evicting the least recently used one", sessions_.size());
+    end_locked(oldest, "evicted");
+  }
+  sessions_[hs->id] = hs;
+  hs->in_use = 1;
+  sessions_gauge_->set(static_cast<double>(sessions_.size()));
+  server_->attach(hs->session.get());
+  return std::make_shared<Use>(*this, hs);
+}
+
+std::shared_ptr<HttpModule::Use> HttpModule::use_session(const std::string& id) {
+  std::lock_guard lock(mu_);
+  const auto now = Clock::now();
+  if (now >= next_sweep_) sweep_locked(now);
   auto it = sessions_.find(id);
-  return it == sessions_.end() ? nullptr : it->second;
+  if (it == sessions_.end()) return nullptr;
+  auto s = it->second;
+  if (s->in_use == 0 && now - s->last_used > idle_) {
+    end_locked(s, "idle");
+    return nullptr;
+  }
+  ++s->in_use;
+  return std::make_shared<Use>(*this, s);
+}
+
+void HttpModule::release(HttpSession& s) {
+  std::lock_guard lock(mu_);
+  --s.in_use;
+  s.last_used = Clock::now();
 }
 
 void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
-  if (!origin_allowed(req)) return http::send_error(res, 403, "forbidden_origin", "Origin not allowed");
-  if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
+  if (!admit(req, res)) return;
   if (req.has_header("MCP-Protocol-Version")) {
     auto v = req.get_header_value("MCP-Protocol-Version");
     if (std::find(kProtocolVersions.begin(), kProtocolVersions.end(), v) == kProtocolVersions.end())
       return http::send_error(res, 400, "unsupported_protocol_version", "MCP-Protocol-Version " + v + " is not supported");
   }
   auto msg = parse_json(req.body);
-  if (msg.is_discarded()) return http::send_json(res, 400, {{"jsonrpc", "2.0"}, {"id", nullptr}, {"error", {{"code", -32700}, {"message", "parse error"}}}});
-  const bool is_initialize = msg.is_object() && msg.value("method", "") == "initialize";
-  std::shared_ptr<HttpSession> hs;
-  std::string session_id = req.get_header_value("Mcp-Session-Id");
-  if (is_initialize) {
-    hs = std::make_shared<HttpSession>();
-    session_id = new_uuid();
-    std::weak_ptr<HttpSession> weak = hs;
-    hs->session = std::make_unique<Session>([weak](const json& note) {
-      if (auto s = weak.lock()) {
-        std::lock_guard lock(s->mu);
-        if (s->outbox.size() < 1000) s->outbox.push_back(to_text(note));
-        s->cv.notify_all();
-      }
-    });
-    std::lock_guard lock(mu_);
-    if (stopping_) return http::send_error(res, 503, "stopping", "orch is shutting down");
-    sessions_[session_id] = hs;
-    server_->attach(hs->session.get());
-  } else {
-    if (session_id.empty()) return http::send_error(res, 400, "missing_session", "Mcp-Session-Id header is required after initialize");
-    hs = find(session_id);
-    if (!hs) return http::send_error(res, 404, "unknown_session", "unknown or ended Mcp-Session-Id: initialize again");
+  if (msg.is_discarded()) {
+    const std::string why = json_too_deep(req.body) ? "parse error: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"
+                                                    : "parse error: not JSON";
+    return http::send_json(res, 400, error_response(nullptr, kParseError, why));
   }
-  res.set_header("Mcp-Session-Id", session_id);
+  // Only typed reads: a member of the wrong type must reach the server's -32600, not throw here.
+  auto member_is = [&](const char* key, const char* value) {
+    return msg.is_object() && msg.contains(key) && msg[key].is_string() && msg[key] == value;
+  };
+  std::shared_ptr<Use> use;
+  if (member_is("method", "initialize") && member_is("jsonrpc", "2.0")) {
+    use = open_session(res);
+    if (!use) return;
+  } else {
+    const std::string id = req.get_header_value("Mcp-Session-Id");
+    if (id.empty()) return http::send_error(res, 400, "missing_session", "Mcp-Session-Id header is required after initialize");
+    use = use_session(id);
+    if (!use) return http::send_error(res, 404, "unknown_session", "unknown, ended or expired Mcp-Session-Id: initialize again");
+  }
+  HttpSession& hs = **use;
+  res.set_header("Mcp-Session-Id", hs.id);
   // A tool call that asks for progress, from a client that accepts SSE, is answered with an event
   // stream: its progress notifications, then the response (the tool runs on this worker thread).
-  const bool wants_progress = msg.is_object() && msg.value("method", "") == "tools/call" && msg.contains("params") &&
-                              msg["params"].is_object() && msg["params"].contains("_meta") &&
-                              msg["params"]["_meta"].is_object() && msg["params"]["_meta"].contains("progressToken");
+  const bool wants_progress = member_is("method", "tools/call") && msg.contains("params") && msg["params"].is_object() &&
+                              msg["params"].contains("_meta") && msg["params"]["_meta"].is_object() &&
+                              msg["params"]["_meta"].contains("progressToken");
   if (wants_progress && req.get_header_value("Accept").find("text/event-stream") != std::string::npos) {
     res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider("text/event-stream", [this, hs, msg](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("text/event-stream", [this, use, msg](size_t, httplib::DataSink& sink) {
       bool open = true;
       auto send = [&](const json& m) {
-        const std::string frame = "event: message\ndata: " + to_text(m) + "\n\n";
+        const std::string frame = sse_frame(to_text(m));
         if (open) open = sink.write(frame.data(), frame.size());
       };
-      auto response = server_->handle(msg, *hs->session, send);
+      auto response = server_->handle(msg, *(*use)->session, send);
       if (!response.is_null()) send(response);
+      if (!open) return false;  // the client went away: the connection is done
       sink.done();
-      return false;
+      // true: httplib counts a provider's false as a cancelled response and closes the
+      // connection, although it advertised keep-alive; after done() it simply ends the stream.
+      return true;
     });
     return;
   }
-  auto response = server_->handle(msg, *hs->session);
+  auto response = server_->handle(msg, *hs.session);
   if (response.is_null()) {
-    res.status = 202;  // notifications and responses from the client
+    res.status = 202;  // notifications, responses from the client, a cancelled call
     return;
   }
   http::send_json(res, 200, response);
 }
 
 void HttpModule::get(const httplib::Request& req, httplib::Response& res) {
-  if (!origin_allowed(req)) return http::send_error(res, 403, "forbidden_origin", "Origin not allowed");
-  if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
-  auto hs = find(req.get_header_value("Mcp-Session-Id"));
-  if (!hs) return http::send_error(res, req.has_header("Mcp-Session-Id") ? 404 : 400, "unknown_session", "initialize first");
+  if (!admit(req, res)) return;
+  const std::string id = req.get_header_value("Mcp-Session-Id");
+  if (id.empty()) return http::send_error(res, 400, "missing_session", "Mcp-Session-Id header is required: initialize first");
+  auto use = use_session(id);
+  if (!use) return http::send_error(res, 404, "unknown_session", "unknown, ended or expired Mcp-Session-Id: initialize again");
   res.set_header("Cache-Control", "no-cache");
-  res.set_header("Mcp-Session-Id", req.get_header_value("Mcp-Session-Id"));
-  res.set_chunked_content_provider("text/event-stream", [this, hs](size_t, httplib::DataSink& sink) {
-    std::unique_lock lock(hs->mu);
-    hs->cv.wait_for(lock, 500ms, [&] { return hs->closed || !hs->outbox.empty() || ctx_.http.stopping(); });
-    if (hs->closed || ctx_.http.stopping()) {
+  res.set_header("Mcp-Session-Id", id);
+  const auto wait = std::min<Clock::duration>(keep_alive_, 500ms);
+  res.set_chunked_content_provider("text/event-stream", [this, use, wait, last = Clock::now()](size_t, httplib::DataSink& sink) mutable {
+    HttpSession& hs = **use;
+    std::unique_lock lock(hs.mu);
+    hs.cv.wait_for(lock, wait, [&] { return hs.closed || !hs.outbox.empty() || ctx_.http.stopping(); });
+    if (hs.closed || ctx_.http.stopping()) {
+      lock.unlock();
       sink.done();
-      return false;
+      return true;  // the stream ends; the connection stays usable
     }
     std::string out;
-    while (!hs->outbox.empty()) {
-      out += "event: message\ndata: " + hs->outbox.front() + "\n\n";
-      hs->outbox.pop_front();
+    while (!hs.outbox.empty()) {
+      out += sse_frame(hs.outbox.front());
+      hs.outbox.pop_front();
     }
     lock.unlock();
+    const auto now = Clock::now();
+    // A comment line now and then keeps proxies and NATs from dropping a quiet stream, and lets a
+    // vanished client be noticed (the write fails).
+    if (out.empty() && now - last >= keep_alive_) out = ": keep-alive\n\n";
     if (out.empty()) return true;  // nothing yet; wait again (keeps shutdown prompt)
+    last = now;
     return sink.write(out.data(), out.size());
   });
 }
 
 void HttpModule::del(const httplib::Request& req, httplib::Response& res) {
-  if (!origin_allowed(req)) return http::send_error(res, 403, "forbidden_origin", "Origin not allowed");
-  if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
-  std::shared_ptr<HttpSession> hs;
-  {
-    std::lock_guard lock(mu_);
-    auto it = sessions_.find(req.get_header_value("Mcp-Session-Id"));
-    if (it == sessions_.end()) return http::send_error(res, 404, "unknown_session", "no such session");
-    hs = it->second;
-    sessions_.erase(it);
-  }
-  server_->detach(hs->session.get());
-  {
-    std::lock_guard lock(hs->mu);
-    hs->closed = true;
-    hs->cv.notify_all();
-  }
+  if (!admit(req, res)) return;
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(req.get_header_value("Mcp-Session-Id"));
+  if (it == sessions_.end()) return http::send_error(res, 404, "unknown_session", "no such session");
+  end_locked(it->second, "deleted");
   res.status = 204;
 }
 

@@ -5,23 +5,25 @@
 #include <algorithm>
 
 #include "core/text.hpp"
+#include "mcp/arguments.hpp"
 
 namespace orch::mcp {
 
 namespace {
 
-constexpr int kParseError = -32700, kInvalidRequest = -32600, kMethodNotFound = -32601, kInvalidParams = -32602,
-              kInternalError = -32603;
 constexpr size_t kPageSize = 50;
 
-json error_response(const json& id, int code, const std::string& message) {
-  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", {{"code", code}, {"message", message}}}};
-}
 json result_response(const json& id, json result) { return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}; }
 
 struct InvalidParams : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+struct UnknownResource : std::runtime_error {
+  explicit UnknownResource(std::string uri) : std::runtime_error("unknown resource " + uri), uri(std::move(uri)) {}
+  std::string uri;
+};
+
+bool known_resource(const std::string& uri) { return uri == "orch://status" || uri == "orch://events/recent"; }
 
 // A page of `items` from `cursor` (an offset, opaque to clients).
 json page(const json& items, const json& params, const char* key) {
@@ -41,6 +43,27 @@ json page(const json& items, const json& params, const char* key) {
 }
 
 }  // namespace
+
+json error_response(const json& id, int code, const std::string& message, json data) {
+  json error = {{"code", code}, {"message", message}};
+  if (!data.is_null()) error["data"] = std::move(data);
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"error", std::move(error)}};
+}
+
+std::vector<std::string> split_list(const std::string& setting) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= setting.size()) {
+    size_t end = setting.find(',', start);
+    if (end == std::string::npos) end = setting.size();
+    std::string item = setting.substr(start, end - start);
+    item.erase(0, item.find_first_not_of(" \t"));
+    item.erase(item.find_last_not_of(" \t") + 1);
+    if (!item.empty()) out.push_back(std::move(item));
+    start = end + 1;
+  }
+  return out;
+}
 
 int log_severity(const std::string& level) {
   static const std::vector<std::string> kLevels = {"debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
@@ -65,6 +88,29 @@ void Session::notify(const std::string& method, json params) {
   send_({{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}});
 }
 
+void Session::cancel(const json& request_id) {
+  std::lock_guard lock(mu);
+  auto key = request_id.dump();
+  if (!cancelled_.insert(key).second) return;
+  cancelled_order_.push_back(std::move(key));
+  if (cancelled_order_.size() > kMaxCancelled) {
+    cancelled_.erase(cancelled_order_.front());
+    cancelled_order_.pop_front();
+  }
+}
+
+bool Session::is_cancelled(const json& request_id) {
+  std::lock_guard lock(mu);
+  return !cancelled_.empty() && cancelled_.count(request_id.dump()) > 0;
+}
+
+bool Session::take_cancelled(const json& request_id) {
+  std::lock_guard lock(mu);
+  if (cancelled_.empty() || cancelled_.erase(request_id.dump()) == 0) return false;
+  cancelled_order_.erase(std::find(cancelled_order_.begin(), cancelled_order_.end(), request_id.dump()));
+  return true;
+}
+
 Server::Server(Context ctx) : ctx_(std::move(ctx)) {
   tools_ = make_tools(ctx_);
 }
@@ -74,36 +120,43 @@ Server::~Server() { bus_sub_.reset(); }
 void Server::attach(Session* s) {
   {
     std::lock_guard lock(sessions_mu_);
-    sessions_.insert(s);
+    attached_.insert(s);
   }
-  update_bus_subscription();
+  update_subscriber(s);  // a session attached with subscriptions already (stdio) follows at once
 }
 
 void Server::detach(Session* s) {
   {
     std::lock_guard lock(sessions_mu_);
-    sessions_.erase(s);
+    attached_.erase(s);
   }
-  update_bus_subscription();
+  update_subscriber(s);
 }
 
-// Subscribed to the bus only while a client is connected: with none, the bus need not read back
-// (and parse) every event for us.
-void Server::update_bus_subscription() {
+void Server::update_subscriber(Session* s) {
   std::lock_guard lock(bus_mu_);
   bool wanted;
   {
     std::lock_guard slock(sessions_mu_);
-    wanted = !sessions_.empty();
+    bool subscribed = false;
+    if (attached_.count(s)) {
+      std::lock_guard session_lock(s->mu);
+      subscribed = !s->subscriptions.empty();
+    }
+    if (subscribed) subscribers_.insert(s);
+    else subscribers_.erase(s);
+    wanted = !subscribers_.empty();
   }
+  // With no subscriber the bus need not read back (and parse) every event for us.
   if (wanted && !subscribed_) bus_sub_ = ctx_.bus.subscribe([this](const Event& e) { on_bus_event(e); });
   if (!wanted && subscribed_) bus_sub_.reset();
   subscribed_ = wanted;
 }
 
 void Server::on_bus_event(const Event& e) {
+  const bool changes_status = e.type.rfind("service.", 0) == 0 || e.type.rfind("heal.", 0) == 0 || e.type.rfind("container.", 0) == 0;
   std::lock_guard lock(sessions_mu_);
-  for (auto* s : sessions_) {
+  for (auto* s : subscribers_) {
     bool events = false, status = false;
     {
       std::lock_guard slock(s->mu);
@@ -111,14 +164,16 @@ void Server::on_bus_event(const Event& e) {
       status = s->subscriptions.count("orch://status") > 0;
     }
     if (events) s->notify("notifications/resources/updated", {{"uri", "orch://events/recent"}});
-    bool changes_status = e.type.rfind("service.", 0) == 0 || e.type.rfind("heal.", 0) == 0 || e.type.rfind("container.", 0) == 0;
     if (status && changes_status) s->notify("notifications/resources/updated", {{"uri", "orch://status"}});
   }
 }
 
 json Server::handle_text(const std::string& text, Session& session) {
   auto msg = parse_json(text);
-  if (msg.is_discarded()) return error_response(nullptr, kParseError, "parse error: not JSON");
+  if (msg.is_discarded())
+    return error_response(nullptr, kParseError,
+                          json_too_deep(text) ? "parse error: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"
+                                              : "parse error: not JSON");
   return handle(msg, session);
 }
 
@@ -137,27 +192,55 @@ json Server::handle(const json& message, Session& session, const Sink& request_s
   return dispatch(message, session, request_sink);
 }
 
+bool is_client_response(const json& message) {
+  return message.is_object() && !message.contains("method") && message.contains("id") &&
+         (message.contains("result") || message.contains("error"));
+}
+
 json Server::dispatch(const json& req, Session& session, const Sink& request_sink) {
-  if (!req.is_object() || req.value("jsonrpc", "") != "2.0" || !req.contains("method") || !req["method"].is_string()) {
-    json id = req.is_object() && req.contains("id") ? req["id"] : json();
-    return error_response(id, kInvalidRequest, "not a JSON-RPC 2.0 request");
-  }
-  const std::string method = req["method"];
-  const bool is_notification = !req.contains("id");
-  const json id = is_notification ? json() : req["id"];
-  if (!is_notification && !(id.is_string() || id.is_number_integer())) return error_response(nullptr, kInvalidRequest, "id must be a string or integer");
-  const json params = req.value("params", json::object());
+  // Every member is type-checked before it is read or copied: nlohmann's typed reads throw on a
+  // wrong type, and a copy of a deep value recurses.
+  if (!req.is_object()) return error_response(nullptr, kInvalidRequest, "a JSON-RPC message must be an object");
+  // orch sends clients no requests (no sampling, roots or elicitation), so a response from the
+  // client answers nothing: it is ignored, as JSON-RPC wants for what is not a request.
+  if (is_client_response(req)) return json();
+  const auto id_at = req.find("id");
+  const bool is_notification = id_at == req.end();
+  const bool id_ok = !is_notification && (id_at->is_string() || id_at->is_number_integer());
+  const json id = id_ok ? *id_at : json();
+  const auto version = req.find("jsonrpc");
+  if (version == req.end() || !version->is_string() || version->get_ref<const std::string&>() != "2.0")
+    return error_response(id, kInvalidRequest, "not a JSON-RPC 2.0 request: \"jsonrpc\" must be \"2.0\"");
+  const auto method_at = req.find("method");
+  if (method_at == req.end() || !method_at->is_string())
+    return error_response(id, kInvalidRequest, "not a JSON-RPC 2.0 request: \"method\" must be a string");
+  // MCP: "the ID MUST NOT be null" (JSON-RPC allows null; MCP does not), nor may it be a fraction.
+  if (!is_notification && !id_ok) return error_response(nullptr, kInvalidRequest, "\"id\" must be a string or an integer");
+  const std::string& method = method_at->get_ref<const std::string&>();
+  static const json kNoParams = json::object();
+  const auto params_at = req.find("params");
+  const json& params = params_at == req.end() ? kNoParams : *params_at;
 
   if (is_notification) {
     if (method == "notifications/initialized") session.initialized = true;
-    else if (method == "notifications/cancelled" && params.contains("requestId")) {
-      std::lock_guard lock(session.mu);
-      session.cancelled.insert(params["requestId"].dump());
+    else if (method == "notifications/cancelled" && params.is_object() && params.contains("requestId")) {
+      const auto& target = params["requestId"];
+      if (target.is_string() || target.is_number_integer()) session.cancel(target);
     }
     return json();
   }
+  json response = respond(method, params, id, session, request_sink);
+  // notifications/cancelled: no response at all, whether the call succeeded or failed.
+  if (session.take_cancelled(id)) return json();
+  return response;
+}
+
+json Server::respond(const std::string& method, const json& params, const json& id, Session& session, const Sink& request_sink) {
   try {
+    if (!params.is_object()) throw InvalidParams("\"params\" must be an object");
     if (method == "initialize") {
+      if (params.contains("protocolVersion") && !params["protocolVersion"].is_string())
+        throw InvalidParams("\"protocolVersion\" must be a string");
       std::string asked = params.value("protocolVersion", "");
       bool known = std::find(kProtocolVersions.begin(), kProtocolVersions.end(), asked) != kProtocolVersions.end();
       session.protocol_version = known ? asked : kProtocolVersions.front();
@@ -195,16 +278,19 @@ json Server::dispatch(const json& req, Session& session, const Sink& request_sin
     }
     if (method == "resources/templates/list") return result_response(id, {{"resourceTemplates", json::array()}});
     if (method == "resources/read") {
-      if (!params.contains("uri") || !params["uri"].is_string()) throw InvalidParams("uri is required");
+      if (!params.contains("uri") || !params["uri"].is_string()) throw InvalidParams("\"uri\" (a string) is required");
       return result_response(id, read_resource(params["uri"]));
     }
     if (method == "resources/subscribe" || method == "resources/unsubscribe") {
-      if (!params.contains("uri") || !params["uri"].is_string()) throw InvalidParams("uri is required");
-      std::string uri = params["uri"];
-      if (uri != "orch://status" && uri != "orch://events/recent") throw InvalidParams("unknown resource " + uri);
-      std::lock_guard lock(session.mu);
-      if (method == "resources/subscribe") session.subscriptions.insert(uri);
-      else session.subscriptions.erase(uri);
+      if (!params.contains("uri") || !params["uri"].is_string()) throw InvalidParams("\"uri\" (a string) is required");
+      const std::string& uri = params["uri"].get_ref<const std::string&>();
+      if (!known_resource(uri)) throw UnknownResource(uri);
+      {
+        std::lock_guard lock(session.mu);
+        if (method == "resources/subscribe") session.subscriptions.insert(uri);
+        else session.subscriptions.erase(uri);
+      }
+      update_subscriber(&session);
       return result_response(id, json::object());
     }
     if (method == "logging/setLevel") {
@@ -218,8 +304,11 @@ json Server::dispatch(const json& req, Session& session, const Sink& request_sin
     return error_response(id, kMethodNotFound, "method not found: " + method);
   } catch (const InvalidParams& e) {
     return error_response(id, kInvalidParams, e.what());
+  } catch (const UnknownResource& e) {
+    return error_response(id, kResourceNotFound, std::string(e.what()) + "; resources/list names them", {{"uri", e.uri}});
   } catch (const json::exception& e) {
-    return error_response(id, kInvalidParams, std::string("invalid params: ") + e.what());
+    spdlog::warn("mcp {}: {}", method, e.what());
+    return error_response(id, kInvalidParams, "invalid params for " + method);
   } catch (const std::exception& e) {
     spdlog::error("mcp {}: {}", method, e.what());
     return error_response(id, kInternalError, e.what());
@@ -237,37 +326,39 @@ json Server::read_resource(const std::string& uri) {
       doc = {{"error", e.what()}};
     }
   } else {
-    throw InvalidParams("unknown resource " + uri);
+    throw UnknownResource(uri);
   }
-  return {{"contents", json::array({{{"uri", uri}, {"mimeType", "application/json"}, {"text", to_text(doc, 2)}}})}};
+  return {{"contents", json::array({{{"uri", uri}, {"mimeType", "application/json"}, {"text", to_text(doc)}}})}};
 }
 
 json Server::call_tool(const json& params, const json& id, Session& session, const Sink& request_sink) {
-  if (!params.is_object() || !params.contains("name") || !params["name"].is_string()) throw InvalidParams("name is required");
-  const std::string name = params["name"];
-  auto it = std::find_if(tools_.begin(), tools_.end(), [&](const Tool& t) { return t.name == name; });
-  if (it == tools_.end()) throw InvalidParams("unknown tool " + name);
-  const json args = params.value("arguments", json::object());
-  if (!args.is_object()) throw InvalidParams("arguments must be an object");
-  // Required arguments and their types are checked against the tool's input schema.
-  for (const auto& req : it->input_schema.value("required", json::array()))
-    if (!args.contains(req.get<std::string>())) throw InvalidParams("missing argument " + req.get<std::string>());
-  for (const auto& [k, v] : args.items()) {
-    if (!it->input_schema["properties"].contains(k)) throw InvalidParams("unknown argument " + k);
-    const std::string type = it->input_schema["properties"][k].value("type", "");
-    bool ok = (type == "string" && v.is_string()) || (type == "boolean" && v.is_boolean()) ||
-              (type == "integer" && v.is_number_integer()) || (type == "array" && v.is_array()) || type.empty();
-    if (!ok) throw InvalidParams("argument " + k + " must be " + type);
-  }
+  if (!params.contains("name") || !params["name"].is_string()) throw InvalidParams("\"name\" (a string) is required");
+  const std::string& name = params["name"].get_ref<const std::string&>();
+  auto found = std::find_if(tools_.begin(), tools_.end(), [&](const Tool& t) { return t.name == name; });
+  // An unknown tool is a protocol error (the spec's own example), not a tool result.
+  if (found == tools_.end()) throw InvalidParams("unknown tool " + name + "; tools/list names them");
+  const Tool* tool = &*found;
+  if (session.is_cancelled(id)) return json();  // cancelled while it waited for a worker: not run
   auto tool_error = [&](const std::string& message) {
     return result_response(id, {{"content", json::array({{{"type", "text"}, {"text", message}}})}, {"isError", true}});
   };
-  if (!it->read_only && ctx_.read_only) {
+  static const json kNoArguments = json::object();
+  const json& args = params.contains("arguments") ? params["arguments"] : kNoArguments;
+  if (auto why = argument_error(name, tool->input_schema, args)) {
+    session.log("warning", "orch.mcp", {{"tool", name}, {"refused", *why}});
+    return tool_error(*why);
+  }
+  // A dry run changes nothing, so read-only mode lets it through.
+  const bool can_dry_run = tool->input_schema["properties"].contains("dry_run");
+  if (!tool->read_only && ctx_.read_only && !(can_dry_run && args.value("dry_run", false))) {
     session.log("warning", "orch.mcp", {{"tool", name}, {"refused", "read-only"}});
-    return tool_error(name + " changes the stack and this MCP server is read-only (--read-only / ORCH_MCP_READ_ONLY)");
+    std::string why = name + " changes the stack and this MCP server is read-only (--read-only / ORCH_MCP_READ_ONLY)";
+    if (can_dry_run) why += "; call it with dry_run: true to see what it would do";
+    return tool_error(why);
   }
   json progress_token;
-  if (params.contains("_meta") && params["_meta"].contains("progressToken")) progress_token = params["_meta"]["progressToken"];
+  if (params.contains("_meta") && params["_meta"].is_object() && params["_meta"].contains("progressToken"))
+    progress_token = params["_meta"]["progressToken"];
   auto progress = [&](double done, double total, const std::string& message) {
     if (progress_token.is_null()) return;
     json p = {{"progressToken", progress_token}, {"progress", done}, {"total", total}, {"message", message}};
@@ -277,16 +368,16 @@ json Server::call_tool(const json& params, const json& id, Session& session, con
   json structured;
   session.log("info", "orch.mcp", {{"tool", name}, {"event", "started"}});
   try {
-    structured = it->run(args, progress);
+    structured = tool->run(args, progress);
   } catch (const Error& e) {
     session.log("error", "orch.mcp", {{"tool", name}, {"error", e.what()}});
     return tool_error(e.what());
+  } catch (const std::exception& e) {
+    spdlog::error("mcp tool {}: {}", name, e.what());
+    session.log("error", "orch.mcp", {{"tool", name}, {"error", e.what()}});
+    return tool_error(name + " failed inside orch: " + e.what());
   }
-  {
-    std::lock_guard lock(session.mu);
-    if (session.cancelled.erase(id.dump())) return json();  // cancelled: no response
-  }
-  json result = {{"content", json::array({{{"type", "text"}, {"text", to_text(structured, 2)}}})}, {"isError", false}};
+  json result = {{"content", json::array({{{"type", "text"}, {"text", to_text(structured)}}})}, {"isError", false}};
   if (session.protocol_version != "2024-11-05") result["structuredContent"] = structured;
   return result_response(id, result);
 }

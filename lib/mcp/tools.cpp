@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "diagnose/report.hpp"
+#include "docker/identity.hpp"
 #include "heal/healer.hpp"
 #include "mcp/server.hpp"
 #include "pipeline/sync_test.hpp"
@@ -17,14 +18,45 @@ json object_schema(json properties, json required = json::array()) {
 // Output schemas describe the main fields; reports carry more, so extra properties are allowed.
 json output_schema(json properties) { return {{"type", "object"}, {"properties", std::move(properties)}}; }
 json str(const std::string& d) { return {{"type", "string"}, {"description", d}}; }
-json boolean(const std::string& d) { return {{"type", "boolean"}, {"description", d}}; }
+json nonempty(const std::string& d) { return {{"type", "string"}, {"minLength", 1}, {"description", d}}; }
+json boolean(const std::string& d, bool dflt) { return {{"type", "boolean"}, {"default", dflt}, {"description", d}}; }
 json integer(const std::string& d) { return {{"type", "integer"}, {"description", d}}; }
-json strings(const std::string& d) { return {{"type", "array"}, {"items", {{"type", "string"}}}, {"description", d}}; }
+json range(const std::string& d, int lo, int hi, int dflt) {
+  return {{"type", "integer"}, {"minimum", lo}, {"maximum", hi}, {"default", dflt}, {"description", d}};
+}
+json strings(const std::string& d, json items = {{"type", "string"}, {"minLength", 1}}) {
+  return {{"type", "array"}, {"items", std::move(items)}, {"description", d}};
+}
+// What parse_duration reads, in the form an agent should write: a number and one unit.
+json duration(const std::string& d, const std::string& dflt) {
+  return {{"type", "string"}, {"pattern", "^[0-9]+(\\.[0-9]+)?(ms|s|m|h)$"}, {"examples", {"60s", "2m"}}, {"default", dflt},
+          {"description", d}};
+}
 
-void check_allowed(const Context& ctx, const std::string& target) {
-  if (ctx.allow.empty()) return;
-  if (std::find(ctx.allow.begin(), ctx.allow.end(), target) == ctx.allow.end())
-    throw OperationError("'" + target + "' is not in ORCH_MCP_ALLOW; this server may not change it");
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
+  return out;
+}
+
+// Why a destructive tool may not act on this container; empty when it may (docs/mcp.md, "Which
+// containers"). ORCH_MCP_ALLOW both narrows (only what it names) and widens (what it names may be
+// outside orch's scope); monitor-only containers are never changed.
+std::string refusal(const Context& ctx, const std::string& name, const docker::Labels& labels) {
+  if (docker::monitor_only(labels)) return "'" + name + "' is labelled orch.monitor-only=true: orch reports on it and never changes it";
+  if (!ctx.allow.empty()) {
+    if (docker::matches_names(ctx.allow, ctx.config, name, labels)) return "";
+    return "'" + name + "' (service '" + docker::service_of(ctx.config, name, labels) + "') is not in ORCH_MCP_ALLOW (" +
+           joined(ctx.allow) + "); this server may not change it";
+  }
+  if (docker::in_orch_scope(ctx.config, name, labels) || heal::parse_scope(ctx.config.settings.str("ORCH_HEAL_SCOPE")) == heal::Scope::all)
+    return "";
+  return "'" + name + "' is outside orch's scope (not labelled orch.heal=true or autoheal=true, not a configured service's " +
+         "container); this server may not change it unless ORCH_MCP_ALLOW names it";
+}
+
+void check_may_change(const Context& ctx, const docker::ContainerInfo& c) {
+  if (auto why = refusal(ctx, c.name, c.labels); !why.empty()) throw OperationError(why);
 }
 
 }  // namespace
@@ -35,8 +67,9 @@ std::vector<Tool> make_tools(Context& ctx) {
   tools.push_back({"diagnose", "Diagnose the stack",
                    "Probe every service (health conditions, response time), inspect their containers (state, health, restarts, "
                    "OOM, error lines from logs, CPU/memory with metrics) and Redis. Same report as `orch diagnose -o json`.",
-                   object_schema({{"services", strings("only these services (default all)")},
-                                  {"actions", strings("any of health, logs, metrics (default health)")}}),
+                   object_schema({{"services", strings("only these configured services (default all)")},
+                                  {"actions", strings("what to look at (default [\"health\"])",
+                                                      {{"type", "string"}, {"enum", {"health", "logs", "metrics"}}})}}),
                    output_schema({{"status", str("ok|warning|critical|unknown")}, {"exit_code", integer("0..3")},
                                   {"services", {{"type", "array"}}}, {"containers", {{"type", "array"}}}}),
                    true, false, true, false,
@@ -44,9 +77,13 @@ std::vector<Tool> make_tools(Context& ctx) {
                      diagnose::Options o;
                      o.services = args.value("services", std::vector<std::string>{});
                      o.actions = args.value("actions", std::vector<std::string>{"health"});
-                     for (const auto& a : o.actions)
-                       if (a != "health" && a != "logs" && a != "metrics")
-                         throw UsageError("diagnose here takes health, logs, metrics; use restart_container to restart");
+                     for (size_t i = 0; i < o.services.size(); ++i) {
+                       if (ctx.config.service(o.services[i])) continue;
+                       std::vector<std::string> known;
+                       for (const auto& spec : ctx.config.services) known.push_back(spec.name);
+                       throw UsageError("argument `services` item " + std::to_string(i) + ": no configured service is called \"" +
+                                        o.services[i] + "\"; configured: " + (known.empty() ? "none" : joined(known)));
+                     }
                      o.timeout = ctx.config.settings.duration("DIAGNOSE_TIMEOUT");
                      progress(0, 1, "probing services and containers");
                      auto r = diagnose::run(ctx.config, ctx.docker, o).to_json();
@@ -54,26 +91,31 @@ std::vector<Tool> make_tools(Context& ctx) {
                      return r;
                    }});
 
-  tools.push_back({"list_containers", "List containers", "Containers on the Docker host with state, health and service.",
-                   object_schema({{"all", boolean("include stopped containers (default true)")}}),
+  tools.push_back({"list_containers", "List containers",
+                   "Containers on the Docker host with state, health, service, and whether this server may change them "
+                   "(`may_change`; `why_not` says why not).",
+                   object_schema({{"all", boolean("include stopped containers", true)}}),
                    output_schema({{"containers", {{"type", "array"}}}}), true, false, true, false,
                    [&ctx](const json& args, const auto&) {
                      json list = json::array();
                      for (const auto& c : ctx.docker.list(args.value("all", true))) {
-                       auto service = c.labels.count("com.docker.compose.service") ? c.labels.at("com.docker.compose.service") : c.name;
-                       list.push_back({{"id", c.id.substr(0, 12)}, {"name", c.name}, {"image", c.image}, {"state", c.state},
-                                       {"status", c.status}, {"service", service}});
+                       const auto why = refusal(ctx, c.name, c.labels);
+                       json entry = {{"id", c.id.substr(0, 12)}, {"name", c.name}, {"image", c.image}, {"state", c.state},
+                                     {"status", c.status}, {"service", docker::service_of(ctx.config, c.name, c.labels)},
+                                     {"may_change", why.empty()}};
+                       if (!why.empty()) entry["why_not"] = why;
+                       list.push_back(std::move(entry));
                      }
                      return json{{"containers", list}};
                    }});
 
   tools.push_back({"container_logs", "Container logs", "The last lines of a container's stdout and stderr.",
-                   object_schema({{"container", str("container name or id")}, {"tail", integer("lines (default 100, at most 1000)")}},
+                   object_schema({{"container", nonempty("container name or id")}, {"tail", range("lines", 1, 1000, 100)}},
                                  {"container"}),
                    output_schema({{"container", str("")}, {"lines", {{"type", "array"}}}}), true, false, true, false,
                    [&ctx](const json& args, const auto&) {
                      const std::string name = args["container"];
-                     int tail = std::clamp(args.value("tail", 100), 1, 1000);
+                     const int tail = args.value("tail", 100);
                      auto info = ctx.docker.inspect(name);
                      json lines = json::array();
                      for (const auto& l : ctx.docker.logs(info.id, tail, info.tty)) lines.push_back({{"stream", l.stream}, {"text", l.text}});
@@ -81,43 +123,59 @@ std::vector<Tool> make_tools(Context& ctx) {
                    }});
 
   tools.push_back({"restart_container", "Restart a container",
-                   "Restart one container (its stop timeout is honoured). Refused in read-only mode and outside ORCH_MCP_ALLOW.",
-                   object_schema({{"container", str("container name or id")}}, {"container"}),
-                   output_schema({{"container", str("")}, {"restarted", boolean("")}}), false, true, false, false,
+                   "Restart one container (its stop timeout is honoured). Only containers in orch's scope (labelled "
+                   "orch.heal=true or autoheal=true, or a configured service's), or those ORCH_MCP_ALLOW names; never "
+                   "monitor-only ones. Refused in read-only mode.",
+                   object_schema({{"container", nonempty("container name or id")}}, {"container"}),
+                   output_schema({{"container", str("")}, {"restarted", boolean("", true)}}), false, true, false, false,
                    [&ctx](const json& args, const auto& progress) {
                      auto info = ctx.docker.inspect(args["container"].get<std::string>());
-                     check_allowed(ctx, info.name);
+                     check_may_change(ctx, info);
                      progress(0, 1, "restarting " + info.name);
                      ctx.docker.restart(info.id, info.stop_timeout);
                      progress(1, 1, "restarted");
                      return json{{"container", info.name}, {"restarted", true}};
                    }});
 
-  tools.push_back({"heal", "Heal now", "One pass of the heal policy over the containers in scope (like `orch heal`).",
-                   object_schema({{"dry_run", boolean("only report what would be restarted")}}),
+  tools.push_back({"heal", "Heal now",
+                   "One pass of the heal policy over the containers in scope (like `orch heal`); with ORCH_MCP_ALLOW only over "
+                   "the containers it names.",
+                   object_schema({{"dry_run", boolean("only report what would be restarted (allowed in read-only mode)", false)}}),
                    output_schema({{"actions", {{"type", "array"}}}, {"exit_code", integer("")}}), false, true, false, false,
                    [&ctx](const json& args, const auto&) {
                      heal::Healer healer(ctx.config, ctx.docker, ctx.bus, ctx.metrics, ctx.state, ctx.notifier, SystemClock::instance(),
                                          heal::parse_scope(ctx.config.settings.str("ORCH_HEAL_SCOPE")));
-                     return healer.run_pass(args.value("dry_run", false)).to_json();
+                     // The healer keeps to its own scope (ORCH_HEAL_SCOPE); the allow list narrows it further.
+                     return healer
+                         .run_pass(args.value("dry_run", false),
+                                   [&ctx](const docker::ContainerInfo& c) { return refusal(ctx, c.name, c.labels).empty(); })
+                         .to_json();
                    }});
 
   tools.push_back({"rollback", "Roll a service back",
                    "Replace a service's container with one from its last-known-good image (or `to`), same configuration; the old "
-                   "one is restored if the new one is not healthy.",
-                   object_schema({{"service", str("service name")}, {"to", str("image (default: last known good)")},
-                                  {"dry_run", boolean("only report")}},
+                   "one is restored if the new one is not healthy. The same containers as restart_container may be rolled back.",
+                   object_schema({{"service", nonempty("service name")}, {"to", nonempty("image reference or id (default: last known good)")},
+                                  {"dry_run", boolean("only report what would be done (allowed in read-only mode)", false)}},
                                  {"service"}),
-                   output_schema({{"service", str("")}, {"ok", boolean("")}, {"from", str("")}, {"to", str("")}}), false, true, false,
-                   false,
+                   output_schema({{"service", str("")}, {"ok", boolean("", true)}, {"from", str("")}, {"to", str("")}}), false, true,
+                   false, false,
                    [&ctx](const json& args, const auto& progress) {
                      rollback::ServiceOptions o;
                      o.service = args["service"];
-                     check_allowed(ctx, o.service);
                      o.to = args.value("to", "");
                      o.dry_run = args.value("dry_run", false);
                      o.health_timeout = ctx.config.settings.duration("ROLLBACK_HEALTH_TIMEOUT");
+                     auto c = rollback::find_service_container(ctx.docker, ctx.config, o.service);
+                     check_may_change(ctx, c);
                      rollback::Releases releases(ctx.state);
+                     // The library's refusals speak the CLI's flags; these two are the ones an agent can act on.
+                     if (o.to.empty() && !c.label("orch.rollback.from").empty())
+                       throw UsageError(c.name + " was made by a rollback; orch does not roll back a rollback: pass `to` (an image) "
+                                                 "to choose one");
+                     if (o.to.empty() && !releases.get(o.service).contains("lkg"))
+                       throw UsageError("no last-known-good image is recorded for '" + o.service +
+                                        "'; pass `to` (an image reference or id) to choose one");
                      progress(0, 1, "rolling back " + o.service);
                      auto r = rollback::rollback_service(ctx.docker, releases, ctx.config, &ctx.bus, o);
                      if (!r.ok) throw OperationError("rollback failed, the previous container was restored: " + r.error);
@@ -125,14 +183,24 @@ std::vector<Tool> make_tools(Context& ctx) {
                    }});
 
   tools.push_back({"sync_test", "End-to-end sync test",
-                   "Publish a test change and time each stage: webhook, bus, Docling, RAG index, frontend.",
-                   object_schema({{"model", str("Builder model (default page)")}, {"timeout", str("deadline, e.g. 60s (default 120s)")}}),
-                   output_schema({{"passed", boolean("")}, {"stages", {{"type", "array"}}}, {"marker", str("")}}), false, false, false,
-                   true,
+                   "Publish a test change and time each stage: webhook, bus, Docling, RAG index, frontend. It changes no "
+                   "container; with ORCH_MCP_ALLOW set it runs only if the list names sync_test.",
+                   object_schema({{"model", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]+$"}, {"examples", {"page"}},
+                                             {"default", "page"}, {"description", "Builder model"}}},
+                                  {"timeout", duration("deadline for all stages, 1s to 1h", "120s")}}),
+                   output_schema({{"passed", boolean("", true)}, {"stages", {{"type", "array"}}}, {"marker", str("")}}), false, false,
+                   false, true,
                    [&ctx](const json& args, const auto& progress) {
+                     // It touches no container, so container names cannot allow it: a restricting list names it.
+                     if (!ctx.allow.empty() && std::find(ctx.allow.begin(), ctx.allow.end(), "sync_test") == ctx.allow.end())
+                       throw OperationError("sync_test publishes test content through the CMS, pipeline and RAG index; ORCH_MCP_ALLOW (" +
+                                            joined(ctx.allow) + ") does not name sync_test, so this server may not run it");
                      pipeline::SyncTestOptions o;
                      o.model = args.value("model", "page");
-                     o.timeout = parse_duration(args.value("timeout", "120s"));
+                     const std::string timeout = args.value("timeout", "120s");
+                     o.timeout = parse_duration(timeout);
+                     if (o.timeout < std::chrono::seconds(1) || o.timeout > std::chrono::hours(1))
+                       throw UsageError("argument `timeout` must be between 1s and 1h; got \"" + timeout + "\"");
                      o.orch_url = ctx.orch_url;
                      int done = 0;
                      auto r = pipeline::run_sync_test(ctx.config.settings, o, ctx.bus, [&](const pipeline::StageReport& s) {
@@ -142,18 +210,18 @@ std::vector<Tool> make_tools(Context& ctx) {
                    }});
 
   tools.push_back({"recent_events", "Recent events", "The newest events on orch's bus (CloudEvents), oldest first.",
-                   object_schema({{"count", integer("how many (default 20, at most 500)")},
+                   object_schema({{"count", range("how many", 1, 500, 20)},
                                   {"type", str("only types starting with this, e.g. heal.")}}),
                    output_schema({{"events", {{"type", "array"}}}}), true, false, true, false,
                    [&ctx](const json& args, const auto&) {
-                     int count = std::clamp(args.value("count", 20), 1, 500);
+                     const int count = args.value("count", 20);
                      const std::string prefix = args.value("type", "");
                      json events = json::array();
                      for (const auto& e : ctx.bus.recent(prefix.empty() ? count : 500)) {
                        if (!prefix.empty() && e.type.rfind(prefix, 0) != 0) continue;
                        events.push_back(e.to_json());
                      }
-                     while (static_cast<int>(events.size()) > count) events.erase(events.begin());
+                     if (static_cast<int>(events.size()) > count) events.erase(events.begin(), events.end() - count);
                      return json{{"events", events}};
                    }});
   return tools;

@@ -1,10 +1,11 @@
 #pragma once
 // GET /health, /healthz, /readyz, /metrics (SPEC §5, §10).
-#include <chrono>
-
 #include "serve/module.hpp"
 
 namespace orch {
+
+// The /health document: the status board, the bus, version and uptime. Also MCP's orch://status.
+json health_document(ServeContext& ctx);
 
 class HealthEndpoints final : public Module {
  public:
@@ -12,9 +13,7 @@ class HealthEndpoints final : public Module {
   const char* name() const override { return "health-endpoints"; }
 
  private:
-  json health_document();
   ServeContext& ctx_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace orch

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "core/json.hpp"
+#include "mcp/mcp_helpers.hpp"
 #include "support/orch_server.hpp"
 
 using namespace orch;
@@ -15,9 +16,8 @@ using namespace orch::test;
 
 namespace {
 
-using Env = std::map<std::string, std::string>;
+using namespace orch::test::mcp;
 const std::string kNodeDir = std::string(ORCH_TESTS_DIR) + "/node";
-const Env kBase{{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_CONFIG", ""}};
 
 bool sdk_installed() { return std::filesystem::exists(kNodeDir + "/node_modules/@modelcontextprotocol/sdk/package.json"); }
 
@@ -53,7 +53,42 @@ TEST(McpStdio, ToolsDiagnoseResourcesAndReadOnlyRefusal) {
   EXPECT_NE(j["restart"]["text"].get<std::string>().find("read-only"), std::string::npos);
   EXPECT_EQ(j["resources"], json::array({"orch://status", "orch://events/recent"}));
   EXPECT_TRUE(j["readOk"]);
-  EXPECT_EQ(j["invalidParams"], -32602);
+}
+
+// Item 7 of issue 15 through the official client: argument mistakes are tool results with a
+// message a model can act on; an unknown tool stays -32602; schemas carry enums and ranges; dry
+// runs pass read-only mode; result text is compact; orch://status is the documented document;
+// an unknown resource is -32002 with its uri.
+void expect_usable(const json& j, bool read_only) {
+  EXPECT_EQ(j["argumentError"]["isError"], true) << j.dump(2);
+  EXPECT_EQ(j["argumentError"]["text"], "argument `tail` must be an integer between 1 and 1000; got \"x\"");
+  EXPECT_EQ(j["missingArgument"]["isError"], true);
+  EXPECT_NE(j["missingArgument"]["text"].get<std::string>().find("missing required argument `container`"), std::string::npos)
+      << j["missingArgument"];
+  EXPECT_EQ(j["unknownTool"], -32602);
+  EXPECT_EQ(j["schemas"]["diagnose"]["properties"]["actions"]["items"]["enum"], json::array({"health", "logs", "metrics"}));
+  EXPECT_EQ(j["schemas"]["container_logs"]["properties"]["tail"]["minimum"], 1);
+  EXPECT_EQ(j["schemas"]["container_logs"]["properties"]["tail"]["maximum"], 1000);
+  EXPECT_EQ(j["schemas"]["recent_events"]["properties"]["count"]["maximum"], 500);
+  EXPECT_TRUE(j["schemas"]["sync_test"]["properties"]["timeout"].contains("pattern"));
+  EXPECT_TRUE(j["diagnose"]["compactText"]);
+  for (const auto& dry : j["dryRuns"]) {
+    // Docker is unreachable here, so the dry runs fail, but for that reason, not read-only mode.
+    EXPECT_EQ(dry["text"].get<std::string>().find("read-only"), std::string::npos) << dry;
+  }
+  EXPECT_EQ(j["unknownResource"]["code"], -32002) << j["unknownResource"];
+  EXPECT_EQ(j["unknownResource"]["data"]["uri"], "orch://nope");
+  (void)read_only;
+}
+
+TEST(McpStdio, ArgumentErrorsAreToolResultsAndStatusIsTheDiagnoseReport) {
+  REQUIRE_SDK();
+  auto j = node_client({"stdio", ORCH_BINARY, "--read-only"});
+  ASSERT_TRUE(j["ok"]) << j.dump(2);
+  expect_usable(j, true);
+  // Under orch mcp, orch://status is a health-only diagnose report.
+  std::set<std::string> keys = j["statusKeys"];
+  for (const char* k : {"status", "exit_code", "services", "containers"}) EXPECT_TRUE(keys.count(k)) << k << " " << j["statusKeys"];
 }
 
 TEST(McpStdio, ResourceUpdateNotification) {
@@ -72,7 +107,7 @@ TEST(McpStdio, MalformedJsonRpcGetsErrorsAndTheServerKeepsServing) {
       "this is not json\n"
       "{\"jsonrpc\":\"2.0\",\"id\":2}\n"
       "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"no/such\"}\n"
-      "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"container_logs\",\"arguments\":{\"tail\":\"x\"}}}\n"
+      "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{\"name\":\"no_such_tool\",\"arguments\":{}}}\n"
       "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}\n";
   TempDir state;
   Env env = kBase;
@@ -97,27 +132,6 @@ TEST(McpStdio, MalformedJsonRpcGetsErrorsAndTheServerKeepsServing) {
   EXPECT_TRUE(negotiated_old);
 }
 
-// Raw stdio lines: one JSON object per reply line (stderr lines are skipped).
-std::vector<json> raw_stdio(const std::string& input, Env env = kBase) {
-  TempDir state;
-  env["ORCH_STATE_DIR"] = state.path();
-  auto r = run({ORCH_BINARY, "mcp"}, env, std::chrono::seconds(30), input);
-  EXPECT_EQ(r.code, 0) << r.output;
-  std::vector<json> out;
-  std::istringstream lines(r.output);
-  for (std::string line; std::getline(lines, line);) {
-    auto j = json::parse(line, nullptr, false);
-    if (!j.is_discarded() && (j.is_object() || j.is_array())) out.push_back(j);
-  }
-  return out;
-}
-
-std::string init_line(const std::string& version) {
-  return R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":")" + version +
-         R"(","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})" + "\n" +
-         R"({"jsonrpc":"2.0","method":"notifications/initialized"})" + "\n";
-}
-
 TEST(McpStdio, LoggingLevelsAndMessages) {
   auto replies = raw_stdio(init_line("2025-06-18") +
                            R"({"jsonrpc":"2.0","id":2,"method":"logging/setLevel","params":{"level":"loud"}})" "\n"
@@ -138,18 +152,29 @@ TEST(McpStdio, LoggingLevelsAndMessages) {
   EXPECT_TRUE(levels.count("error")) << json(messages).dump();
 }
 
-TEST(McpStdio, AllowListLimitsDestructiveTools) {
+// sync_test changes no container, so no container name allows it: a restricting list must name it.
+TEST(McpStdio, AllowListWithoutSyncTestRefusesIt) {
   Env env = kBase;
   env["ORCH_MCP_ALLOW"] = "web,rag_service";
   auto replies = raw_stdio(init_line("2025-06-18") +
-                               R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"rollback","arguments":{"service":"redis"}}})" "\n",
+                               R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sync_test","arguments":{"timeout":"1s"}}})" "\n",
                            env);
   json refused;
   for (const auto& j : replies)
     if (j.is_object() && j.value("id", json()) == 2) refused = j;
   ASSERT_TRUE(refused.contains("result")) << json(replies).dump();
   EXPECT_EQ(refused["result"]["isError"], true);
-  EXPECT_NE(refused["result"]["content"][0]["text"].get<std::string>().find("ORCH_MCP_ALLOW"), std::string::npos) << refused.dump();
+  EXPECT_NE(refused["result"]["content"][0]["text"].get<std::string>().find("does not name sync_test"), std::string::npos) << refused.dump();
+  // Named, it runs (and fails its stages here: nothing answers).
+  env["ORCH_MCP_ALLOW"] = "web,sync_test";
+  replies = raw_stdio(init_line("2025-06-18") +
+                          R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sync_test","arguments":{"timeout":"1s"}}})" "\n",
+                      env);
+  json ran;
+  for (const auto& j : replies)
+    if (j.is_object() && j.value("id", json()) == 2) ran = j;
+  ASSERT_TRUE(ran.contains("result")) << json(replies).dump();
+  EXPECT_EQ(ran["result"]["content"][0]["text"].get<std::string>().find("ORCH_MCP_ALLOW"), std::string::npos) << ran.dump();
 }
 
 TEST(McpStdio, BatchesFollowTheNegotiatedVersion) {
@@ -175,6 +200,10 @@ TEST(McpHttp, SdkClientOverStreamableHttp) {
                       {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_MCP_READ_ONLY", "true"}});
   auto j = node_client({"http", orch.url(), "mcp-token-1-0123456789", "wh-secret-1-0123456789"});
   ASSERT_TRUE(j["ok"]) << j.dump(2) << orch.log();
+  expect_usable(j, true);
+  // Under orch serve, orch://status is the /health document.
+  std::set<std::string> keys = j["statusKeys"];
+  for (const char* k : {"status", "components", "version", "uptime_s"}) EXPECT_TRUE(keys.count(k)) << k << " " << j["statusKeys"];
   EXPECT_EQ(j["restart"]["isError"], true);
   EXPECT_EQ(j["webhookStatus"], 202);
   ASSERT_FALSE(j["updates"].empty()) << j.dump(2);

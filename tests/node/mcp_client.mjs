@@ -31,7 +31,25 @@ try {
   summary.hasOutputSchema = tools.tools.every((t) => !!t.outputSchema);
 
   const diag = await client.callTool({ name: "diagnose", arguments: {} });
-  summary.diagnose = { isError: diag.isError, status: diag.structuredContent?.status, exit_code: diag.structuredContent?.exit_code };
+  summary.diagnose = { isError: diag.isError, status: diag.structuredContent?.status, exit_code: diag.structuredContent?.exit_code,
+    compactText: !diag.content?.[0]?.text?.includes("\n") };
+  summary.schemas = Object.fromEntries(tools.tools.map((t) => [t.name, t.inputSchema]));
+
+  // Argument mistakes are tool results the model can read; an unknown tool is a protocol error.
+  const badArgs = await client.callTool({ name: "container_logs", arguments: { container: "x", tail: "x" } });
+  summary.argumentError = { isError: badArgs.isError, text: badArgs.content?.[0]?.text };
+  const missing = await client.callTool({ name: "container_logs", arguments: {} });
+  summary.missingArgument = { isError: missing.isError, text: missing.content?.[0]?.text };
+  try {
+    await client.callTool({ name: "no_such_tool", arguments: {} });
+    summary.unknownTool = "no error";
+  } catch (e) {
+    summary.unknownTool = e.code;
+  }
+  // Dry runs change nothing, so read-only mode lets them through (Docker may be unreachable).
+  const dryHeal = await client.callTool({ name: "heal", arguments: { dry_run: true } });
+  const dryRollback = await client.callTool({ name: "rollback", arguments: { service: "web", dry_run: true } });
+  summary.dryRuns = [dryHeal, dryRollback].map((r) => ({ isError: r.isError, text: r.content?.[0]?.text }));
 
   const restart = await client.callTool({ name: "restart_container", arguments: { container: "nope" } });
   summary.restart = { isError: restart.isError, text: restart.content?.[0]?.text };
@@ -40,6 +58,14 @@ try {
   summary.resources = resources.resources.map((r) => r.uri);
   const read = await client.readResource({ uri: "orch://events/recent" });
   summary.readOk = Array.isArray(JSON.parse(read.contents[0].text));
+  const status = await client.readResource({ uri: "orch://status" });
+  summary.statusKeys = Object.keys(JSON.parse(status.contents[0].text));
+  try {
+    await client.readResource({ uri: "orch://nope" });
+    summary.unknownResource = "no error";
+  } catch (e) {
+    summary.unknownResource = { code: e.code, data: e.data ?? null };
+  }
 
   await client.subscribeResource({ uri: "orch://events/recent" });
   if (mode === "http") {
@@ -60,12 +86,6 @@ try {
 
   const events = await client.callTool({ name: "recent_events", arguments: { count: 5 } });
   summary.recentEvents = events.structuredContent?.events?.length ?? -1;
-  try {
-    await client.callTool({ name: "container_logs", arguments: {} });
-    summary.invalidParams = "no error";
-  } catch (e) {
-    summary.invalidParams = e.code;
-  }
   summary.ok = true;
 } catch (e) {
   summary.ok = false;
