@@ -254,13 +254,11 @@ void Healer::act(const Job& job) {
   Millis next{0};
   {
     std::lock_guard lock(mu_);
-    if (ok) {
-      tracker_.on_restarted(c.name, now);
-      recovering_.insert(c.id);
-    }
-    auto preview = tracker_.on_failure(c.name, policy, now);  // what the next failure would wait
-    attempt = preview.attempt - 1;
-    next = preview.delay;
+    // A failed restart counts against the budget too: reconciles retry it, and a container that
+    // cannot be restarted ends quarantined instead of failing every reconcile for ever.
+    attempt = tracker_.on_restarted(c.name, now);
+    next = tracker_.delay_after(c.name, policy);
+    if (ok) recovering_.insert(c.id);
     acting_.erase(job.id);
   }
   const auto service = service_of(c);
@@ -274,7 +272,7 @@ void Healer::act(const Job& job) {
   } else {
     actions_.labels({"failed"}).inc();
     auto e = make_event("heal.failed", c.name,
-                        {{"container", c.name}, {"service", service}, {"attempt", attempt + 1}, {"next_delay_s", nullptr},
+                        {{"container", c.name}, {"service", service}, {"attempt", attempt}, {"next_delay_s", nullptr},
                          {"reason", job.reason}, {"error", error}});
     try {
       bus_.publish(e);

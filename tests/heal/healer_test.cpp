@@ -44,6 +44,13 @@ docker::Client client() { return docker::Client(docker::Endpoint{engine->socket(
 
 std::string started_at(const std::string& name) { return client().inspect(name).started_at; }
 
+std::vector<int> attempts_of(const std::vector<json>& events, const std::string& container) {
+  std::vector<int> out;
+  for (const auto& e : events)
+    if (e["subject"] == container) out.push_back(e["data"]["attempt"].get<int>());
+  return out;
+}
+
 struct HealerTest : ::testing::Test {
   RedisServer redis;
   std::unique_ptr<OrchServer> orch;
@@ -127,6 +134,9 @@ TEST_F(HealerTest, FlappingContainerEndsQuarantinedAndNotified) {
                 "sleep 1; exit 1"});
   ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.quarantined", "h-flap"); }, 40s)) << orch->log();
   EXPECT_EQ(bus_events(redis, "heal.restarted").size(), 2u);
+  // Each restart carries its number in the streak, in order (never 0 or -1).
+  EXPECT_EQ(attempts_of(bus_events(redis, "heal.restarted"), "h-flap"), (std::vector<int>{1, 2})) << orch->log();
+  EXPECT_NE(orch->log().find("attempt 2)"), std::string::npos) << orch->log();
   auto q = bus_events(redis, "heal.quarantined")[0];
   EXPECT_EQ(q["data"]["container"], "h-flap");
   ASSERT_TRUE(eventually([&] {
