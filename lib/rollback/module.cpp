@@ -1,12 +1,11 @@
 #include "rollback/module.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
-
-#include <cstdlib>
 
 #include "docker/identity.hpp"
 #include "http/fields.hpp"
+#include "rollback/deploy.hpp"
+#include "rollback/repos.hpp"
 
 namespace orch::rollback {
 
@@ -16,15 +15,8 @@ static long long now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-int run_deploy_command(const Settings& s, const std::string& repo) {
-  if (!s.has("ROLLBACK_DEPLOY_COMMAND")) return 0;
-  // From the configuration only, never from a request; run in the repository.
-  std::string cmd = "cd '" + repo + "' && " + s.str("ROLLBACK_DEPLOY_COMMAND");
-  int st = std::system(cmd.c_str());
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
+  configured_repos(ctx.config.settings);  // a malformed ROLLBACK_REPOS stops orch serve (78)
   ctx.http.allow("/rollback", "POST");
   ctx.http.guard("/rollback", http::Server::Rate::limited);
   ctx.http.routes().Post("/rollback", [this](const httplib::Request& req, httplib::Response& res) {
@@ -49,16 +41,13 @@ Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
       }
       if (const auto repo = http::field(*body, "repo", ""); !repo.empty()) {
         GitOptions o;
-        o.repo = repo;
+        o.repo = resolve_repo(s, repo);  // only ROLLBACK_REPOS, by name or exact path: else 400
         o.to = http::field(*body, "to", "");
         o.steps = http::field(*body, "steps", 1);
         o.mode = http::field(*body, "mode", "checkout");
         o.dry_run = http::field(*body, "dry_run", false);
         o.tag_pattern = s.str("ROLLBACK_TAG_PATTERN");
-        auto r = rollback_repo(o);
-        json j = r.to_json();
-        if (!o.dry_run) j["deploy_exit_code"] = run_deploy_command(s, o.repo);
-        return http::send_json(res, 200, j);
+        return http::send_json(res, 200, rollback_and_deploy(s, o));
       }
       throw UsageError("give service or repo");
     } catch (const UsageError& e) {

@@ -3,7 +3,8 @@
 // start, promotes an image to last-known-good after ORCH_LKG_AFTER healthy (tagging it
 // REPO:orch-lkg so it is not pruned), and rolls a service back to it — once per release — when,
 // within ROLLBACK_WINDOW of the image change, the container is quarantined by the healer or has
-// not been healthy for ROLLBACK_UNHEALTHY_AFTER. The service is then pinned. Also POST /rollback.
+// not been healthy for ROLLBACK_UNHEALTHY_AFTER. The service is then pinned. Also POST /rollback, for services and for the repositories in
+// ROLLBACK_REPOS.
 #include <map>
 #include <mutex>
 #include <thread>
@@ -38,8 +39,5 @@ class Module final : public orch::Module {
   std::thread thread_;
   std::vector<std::thread> rollbacks_;  // automatic rollbacks run off the bus thread; joined at stop
 };
-
-// Runs ROLLBACK_DEPLOY_COMMAND (if set) in the repository; returns its exit code (0 if none).
-int run_deploy_command(const Settings& s, const std::string& repo);
 
 }  // namespace orch::rollback
