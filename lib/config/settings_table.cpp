@@ -47,6 +47,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ORCH_HEAL_BACKOFF", K::string, "10s:300s", "restart backoff MIN:MAX (first restart is immediate)"},
       {"ORCH_HEAL_RESET_AFTER", K::duration, "10m", "healthy time after which backoff resets"},
       {"ORCH_LEADER_LEASE", K::duration, "15s", "healer leader lease in Redis"},
+      {"ORCH_RECONCILE_INTERVAL", K::duration, "30s", "period of the reconcile of the engine's whole state (also on start, reconnect, leadership); 0 = only then"},
       // --- pipeline (SPEC §8) ---
       {"DOCLING_CONVERT_PATH", K::string, "/v1/convert/source", "docling-serve conversion endpoint"},
       {"DOCLING_TO_FORMAT", K::string, "md", "docling output format: md, text, html, json"},
