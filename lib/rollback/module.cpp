@@ -43,12 +43,12 @@ Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
       }
       if (const auto repo = http::field(*body, "repo", ""); !repo.empty()) {
         GitOptions o;
-        o.repo = resolve_repo(s, repo);  // only ROLLBACK_REPOS, by name or exact path: else 400
         o.to = http::field(*body, "to", "");
         o.steps = http::field(*body, "steps", 1);
         o.mode = http::field(*body, "mode", "checkout");
         o.dry_run = http::field(*body, "dry_run", false);
         o.tag_pattern = s.str("ROLLBACK_TAG_PATTERN");
+        o.repo = resolve_repo(s, repo);  // only ROLLBACK_REPOS, by name or exact path: else 400
         return http::send_json(res, 200, rollback_and_deploy(s, o));
       }
       throw UsageError("give service or repo");
