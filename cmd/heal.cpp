@@ -45,7 +45,8 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
       std::cout << std::left << std::setw(28) << "CONTAINER" << std::setw(18) << "SERVICE" << std::setw(14) << "REASON" << "OUTCOME\n";
       for (const auto& a : report.actions)
         std::cout << std::setw(28) << a.container.substr(0, 27) << std::setw(18) << a.service.substr(0, 17) << std::setw(14)
-                  << a.reason << a.outcome << (a.error.empty() ? "" : ": " + a.error) << "\n";
+                  << a.reason << a.outcome << (a.error.empty() ? "" : ": " + a.error) << (a.detail.empty() ? "" : ": " + a.detail)
+                  << "\n";
     }
   }
   return report.exit_code();

@@ -4,9 +4,10 @@
 #include "cli.hpp"
 #include "core/text.hpp"
 #include "docker/client.hpp"
+#include "rollback/deploy.hpp"
 #include "rollback/git.hpp"
 #include "rollback/image.hpp"
-#include "rollback/module.hpp"
+#include "rollback/repos.hpp"
 #include "state/store.hpp"
 
 namespace orch::cli {
@@ -35,7 +36,9 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
   }
   if (!o.repo.empty()) {
     rollback::GitOptions go;
-    go.repo = o.repo;
+    // With ROLLBACK_REPOS set only its repositories (by name or path), as for POST /rollback;
+    // without it any path: the person running this can run git on the host anyway.
+    go.repo = rollback::configured_repos(s).empty() ? o.repo : rollback::resolve_repo(s, o.repo);
     go.to = o.to;
     go.steps = o.steps > 0 ? o.steps : 1;
     go.mode = o.mode;
@@ -47,23 +50,26 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
       go.author_name = author.substr(0, lt > 0 ? lt - 1 : 0);
       go.author_email = author.substr(lt + 1, author.find('>') - lt - 1);
     }
-    auto r = rollback::rollback_repo(go);
-    int deploy = o.dry_run ? 0 : rollback::run_deploy_command(s, o.repo);
+    rollback::DeployResult deploy;
+    // The deploy command's output is for the person running this: stderr (stdout may be JSON).
+    auto j = rollback::rollback_and_deploy(s, go, &deploy, [&g](const std::string& line) {
+      if (!g.quiet) std::cerr << "deploy: " << line << "\n";
+    });
     auto bus = make_cli_bus(cfg);
     if (!o.dry_run)
-      bus->publish(make_event(deploy == 0 ? "rollback.succeeded" : "rollback.failed", o.repo,
-                              {{"repo", o.repo}, {"from", r.from}, {"to", r.to}, {"reason", "requested"}}));
+      bus->publish(make_event(deploy.exit_code == 0 ? "rollback.succeeded" : "rollback.failed", go.repo,
+                              {{"repo", go.repo}, {"from", j["from"]}, {"to", j["to"]}, {"reason", "requested"}}));
     bus->close();
     if (as_json) {
-      auto j = r.to_json();
-      j["deploy_exit_code"] = deploy;
       std::cout << to_text(j, 2) << "\n";
     } else if (!g.quiet) {
-      std::cout << (o.dry_run ? "would roll " : "rolled ") << o.repo << " back from " << r.from << " to " << r.to << " (" << o.mode << ")"
-                << (r.new_commit.empty() ? "" : ", commit " + r.new_commit.substr(0, 12)) << "\n";
-      if (deploy != 0) std::cout << "deploy command failed with exit code " << deploy << "\n";
+      std::cout << (o.dry_run ? "would roll " : "rolled ") << go.repo << " back from " << j["from"].get<std::string>() << " to "
+                << j["to"].get<std::string>() << " (" << o.mode << ")"
+                << (j.contains("new_commit") ? ", commit " + j["new_commit"].get<std::string>().substr(0, 12) : "") << "\n";
+      if (deploy.timed_out) std::cout << "deploy command timed out\n";
+      else if (deploy.exit_code != 0) std::cout << "deploy command failed with exit code " << deploy.exit_code << "\n";
     }
-    return deploy == 0 ? 0 : 2;
+    return deploy.exit_code == 0 ? 0 : 2;
   }
   docker::Client docker(docker::endpoint_from(s));
   rollback::ServiceOptions so;
@@ -92,7 +98,7 @@ Registrar reg({"rollback", 40, [](CLI::App& root, GlobalOptions& g, CLI::App*& s
   auto o = std::make_shared<RollbackOptions>();
   sub = root.add_subcommand("rollback", "Roll a service back to its previous image, or a repo to a previous revision");
   sub->add_option("--service", o->service, "Service whose container is replaced from its last-known-good image");
-  sub->add_option("--repo", o->repo, "Deploy repository to roll back (libgit2)");
+  sub->add_option("--repo", o->repo, "Deploy repository to roll back (libgit2): a path, or a name from ROLLBACK_REPOS");
   sub->add_option("--to", o->to, "Image (with --service) or ref (with --repo) to roll back to");
   sub->add_option("--steps", o->steps, "With --repo: this many releases back (default 1)");
   sub->add_option("--mode", o->mode, "With --repo: checkout (move the worktree) or revert (add a commit)")

@@ -32,7 +32,7 @@ complete -c orch -n '__fish_seen_subcommand_from heal' -l dry-run -d 'Show what 
 complete -c orch -n '__fish_seen_subcommand_from heal' -l reset -r -d 'Lift the quarantine of a container and forget its heal history'
 complete -c orch -n '__fish_seen_subcommand_from heal' -l scope -r -d 'labelled (orch.heal=true or autoheal=true; default) or all'
 complete -c orch -n '__fish_seen_subcommand_from rollback' -l service -r -d 'Service whose container is replaced from its last-known-good image'
-complete -c orch -n '__fish_seen_subcommand_from rollback' -l repo -r -d 'Deploy repository to roll back (libgit2)'
+complete -c orch -n '__fish_seen_subcommand_from rollback' -l repo -r -d 'Deploy repository to roll back (libgit2): a path, or a name from ROLLBACK_REPOS'
 complete -c orch -n '__fish_seen_subcommand_from rollback' -l to -r -d 'Image (with --service) or ref (with --repo) to roll back to'
 complete -c orch -n '__fish_seen_subcommand_from rollback' -l steps -r -d 'With --repo: this many releases back (default 1)'
 complete -c orch -n '__fish_seen_subcommand_from rollback' -l mode -r -d 'With --repo: checkout (move the worktree) or revert (add a commit)'

@@ -47,6 +47,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ORCH_HEAL_BACKOFF", K::string, "10s:300s", "restart backoff MIN:MAX (first restart is immediate)"},
       {"ORCH_HEAL_RESET_AFTER", K::duration, "10m", "healthy time after which backoff resets"},
       {"ORCH_LEADER_LEASE", K::duration, "15s", "healer leader lease in Redis"},
+      {"ORCH_RECONCILE_INTERVAL", K::duration, "30s", "period of the reconcile of the engine's whole state (also on start, reconnect, leadership); 0 = only then"},
       // --- pipeline (SPEC §8) ---
       {"DOCLING_CONVERT_PATH", K::string, "/v1/convert/source", "docling-serve conversion endpoint"},
       {"DOCLING_TO_FORMAT", K::string, "md", "docling output format: md, text, html, json"},
@@ -73,7 +74,9 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ROLLBACK_UNHEALTHY_AFTER", K::duration, "5m", "not healthy this long after an image change: roll back"},
       {"ROLLBACK_HEALTH_TIMEOUT", K::duration, "60s", "the replacement must be healthy within this"},
       {"ROLLBACK_TAG_PATTERN", K::string, "v*", "git tags that are releases"},
-      {"ROLLBACK_DEPLOY_COMMAND", K::string, "", "shell command run in the repo after a git rollback"},
+      {"ROLLBACK_DEPLOY_COMMAND", K::string, "", "shell command run (sh -c) in the repo after a git rollback"},
+      {"ROLLBACK_DEPLOY_TIMEOUT", K::duration, "10m", "the deploy command is stopped after this"},
+      {"ROLLBACK_REPOS", K::string, "", "repositories that may be rolled back: name=/path or /path, comma-separated; POST /rollback refuses others"},
       {"ROLLBACK_GIT_AUTHOR", K::string, "orch <orch@localhost>", "author of revert commits"},
       // --- mcp (SPEC §9) ---
       {"ORCH_MCP_READ_ONLY", K::boolean, "false", "refuse MCP tools that change the stack (dry runs stay allowed)"},

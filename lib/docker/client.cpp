@@ -1,5 +1,8 @@
 #include "docker/client.hpp"
 
+#include <cctype>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <sstream>
 
@@ -317,6 +320,67 @@ Stats Client::stats(const std::string& id) {
                                "stats " + id));
 }
 
+static EventMessage event_of(const json& j) {
+  EventMessage m;
+  m.type = j.value("Type", "");
+  m.action = j.value("Action", "");
+  const auto& actor = j.value("Actor", json::object());
+  m.id = actor.value("ID", j.value("id", ""));
+  m.attributes = labels_of(actor.value("Attributes", json::object()));
+  m.time_nano = j.value("timeNano", 0LL);
+  return m;
+}
+
+// since/until are "seconds.nanoseconds" for the engine.
+static std::string engine_timestamp(long long ns) {
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%lld.%09lld", ns / 1'000'000'000, ns % 1'000'000'000);
+  return buf;
+}
+
+std::vector<EventMessage> Client::past_events(long long since_ns, const std::map<std::string, std::vector<std::string>>& filters) {
+  const long long now_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  std::string path = "/events?since=" + engine_timestamp(std::max(since_ns, 1'000'000'000LL)) + "&until=" + engine_timestamp(now_ns);
+  if (!filters.empty()) path += "&filters=" + filters_param(filters);
+  auto r = request("GET", path, "", std::chrono::seconds(15));
+  if (r.status != 200) checked(r, "events");
+  std::vector<EventMessage> out;
+  size_t pos = 0;
+  while (pos < r.body.size()) {
+    auto nl = r.body.find('\n', pos);
+    auto j = parse_json(std::string_view(r.body).substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
+    if (!j.is_discarded() && j.is_object()) out.push_back(event_of(j));
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return out;
+}
+
+std::optional<long long> engine_time_ns(const std::string& t) {
+  std::tm tm{};
+  int consumed = 0;
+  if (std::sscanf(t.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec,
+                  &consumed) != 6)
+    return std::nullopt;
+  if (tm.tm_year <= 1) return std::nullopt;  // Go's zero time
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  long long ns = 0;
+  size_t i = static_cast<size_t>(consumed);
+  if (i < t.size() && t[i] == '.') {
+    long long scale = 100'000'000;
+    for (++i; i < t.size() && std::isdigit(static_cast<unsigned char>(t[i])); ++i, scale /= 10)
+      if (scale > 0) ns += (t[i] - '0') * scale;
+  }
+  long long offset_s = 0;  // the engine writes UTC ("Z"), but a numeric offset is RFC 3339 too
+  if (i < t.size() && (t[i] == '+' || t[i] == '-')) {
+    int hh = 0, mm = 0;
+    if (std::sscanf(t.c_str() + i + 1, "%2d:%2d", &hh, &mm) == 2) offset_s = (t[i] == '+' ? 1 : -1) * (hh * 3600LL + mm * 60LL);
+  }
+  return (static_cast<long long>(timegm(&tm)) - offset_s) * 1'000'000'000LL + ns;
+}
+
 void Client::events(const EventFilter& filter, const std::function<void(const EventMessage&)>& on_event,
                     const std::function<bool()>& cancelled) {
   std::string path = prefix() + "/events?filters=" + filters_param(filter.filters);
@@ -335,14 +399,7 @@ void Client::events(const EventFilter& filter, const std::function<void(const Ev
             buffer.erase(0, nl + 1);
             auto j = parse_json(line);
             if (j.is_discarded() || !j.is_object()) continue;
-            EventMessage m;
-            m.type = j.value("Type", "");
-            m.action = j.value("Action", "");
-            const auto& actor = j.value("Actor", json::object());
-            m.id = actor.value("ID", j.value("id", ""));
-            m.attributes = labels_of(actor.value("Attributes", json::object()));
-            m.time_nano = j.value("timeNano", 0LL);
-            on_event(m);
+            on_event(event_of(j));
           }
           return !cancelled();
         },

@@ -119,6 +119,10 @@ struct EventFilter {
   std::optional<long long> since;  // unix seconds
 };
 
+// The engine's timestamps (RFC 3339 with nanoseconds, UTC) as nanoseconds since the epoch;
+// nullopt for an empty or zero time ("0001-01-01T00:00:00Z": never started or never finished).
+std::optional<long long> engine_time_ns(const std::string& rfc3339);
+
 class Client {
  public:
   explicit Client(Endpoint ep);
@@ -153,6 +157,9 @@ class Client {
   // ends (engine restarted). Throws UnreachableError when the engine cannot be reached.
   void events(const EventFilter& filter, const std::function<void(const EventMessage&)>& on_event,
               const std::function<bool()>& cancelled);
+  // The events the engine still holds from `since_ns` up to now (GET /events with since and until:
+  // answered from the engine's bounded in-memory log, oldest first; nothing is streamed).
+  std::vector<EventMessage> past_events(long long since_ns, const std::map<std::string, std::vector<std::string>>& filters = {});
 
   // Raw access for what the typed calls do not cover.
   http::Response request(const std::string& method, const std::string& path, const std::string& body = "",

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 #include "docker/identity.hpp"
@@ -10,8 +11,6 @@
 namespace orch::heal {
 
 using namespace std::chrono_literals;
-
-constexpr auto kManualStopWindow = 15s;  // a die this soon after a kill/stop from the API is a person's doing
 
 Scope parse_scope(const std::string& s) {
   if (s == "labelled" || s == "labeled") return Scope::labelled;
@@ -22,6 +21,7 @@ Scope parse_scope(const std::string& s) {
 json Action::to_json() const {
   json j = {{"container", container}, {"service", service}, {"reason", reason}, {"outcome", outcome}};
   if (!error.empty()) j["error"] = error;
+  if (!detail.empty()) j["detail"] = detail;
   return j;
 }
 
@@ -72,10 +72,10 @@ void Healer::sync_quarantine() {
   }
 }
 
-bool Healer::in_scope(const docker::ContainerInfo& c) const {
-  if (docker::monitor_only(c.labels)) return false;
+bool Healer::in_scope(const docker::Labels& labels) const {
+  if (docker::monitor_only(labels)) return false;
   if (scope_ == Scope::all) return true;
-  return docker::heal_labelled(c.labels);
+  return docker::heal_labelled(labels);
 }
 
 const ServiceSpec* Healer::service_spec(const docker::ContainerInfo& c) const {
@@ -99,20 +99,71 @@ void Healer::publish(const std::string& type, const std::string& subject, json d
   }
 }
 
+// The exit code in a list entry's status ("Exited (137) 2 minutes ago"); nullopt when absent.
+static std::optional<int> listed_exit_code(const std::string& status) {
+  int code = 0;
+  if (std::sscanf(status.c_str(), "Exited (%d)", &code) == 1) return code;
+  return std::nullopt;
+}
+
+Healer::Assessment Healer::assess(const docker::ContainerInfo& c, const StopEvidence& evidence) const {
+  Assessment a;
+  if (c.running && c.health && c.health->status == "unhealthy") {
+    a.reason = "unhealthy";
+    return a;
+  }
+  if (c.running || c.restarting || c.status != "exited") return a;
+  if (c.exit_code == 0 && !c.oom_killed) return a;  // a clean exit is not a failure
+  if (docker_will_restart(c)) return a;             // Docker's own restart policy acts
+  a.reason = c.oom_killed ? "oom" : "exited " + std::to_string(c.exit_code);
+  auto verdict = exit_cause(c, evidence);
+  if (verdict.cause != ExitCause::crashed) {
+    a.left = verdict.why;
+    a.person = verdict.cause == ExitCause::stopped;
+  }
+  return a;
+}
+
+void Healer::on_connected(long long ns) {
+  std::lock_guard lock(mu_);
+  live_since_ns_ = ns;
+}
+
+StopEvidence Healer::live_evidence(const std::string& id) {
+  StopEvidence ev;
+  std::lock_guard lock(mu_);
+  if (auto it = stops_.find(id); it != stops_.end()) ev.events = it->second;
+  if (live_since_ns_ > 0) ev.complete_from_ns = live_since_ns_;
+  return ev;
+}
+
+void Healer::add_live_evidence(StopEvidence& ev) {
+  std::lock_guard lock(mu_);
+  for (const auto& [id, list] : stops_) ev.events.insert(ev.events.end(), list.begin(), list.end());
+}
+
 void Healer::on_event(const docker::EventMessage& m) {
   const auto now = clock_.now();
   const std::string& action = m.action;
   std::unique_lock lock(mu_);
-  if (acting_.count(m.id)) {
-    if (action == "start") acting_.erase(m.id);  // our restart completed
+  if (action == "destroy") {
+    stops_.erase(m.id);
+    last_oom_.erase(m.id);
+    settled_.erase(m.id);
     return;
   }
   if (action == "kill" || action == "stop") {
-    last_kill_[m.id] = now;
+    auto& list = stops_[m.id];
+    list.push_back(m);
+    if (list.size() > 4) list.erase(list.begin());  // a stop is at most kill, kill, stop
     return;
   }
   if (action == "oom") {
-    last_oom_[m.id] = now;
+    last_oom_[m.id] = m.time_nano;
+    return;
+  }
+  if (acting_.count(m.id)) {
+    if (action == "start") acting_.erase(m.id);  // our restart completed
     return;
   }
   const auto name = m.attribute("name");
@@ -129,24 +180,27 @@ void Healer::on_event(const docker::EventMessage& m) {
   if (action == "health_status: unhealthy") {
     healthy_.labels({name}).set(0);
     lock.unlock();
-    trigger(m.id, "unhealthy");
+    docker::ContainerInfo c;
+    try {
+      c = docker_.inspect(m.id);
+    } catch (const Error& e) {
+      spdlog::warn("heal: cannot inspect {}: {}", name, e.what());
+      return;
+    }
+    if (in_scope(c) && c.running && c.health && c.health->status == "unhealthy") schedule(c, "unhealthy");
     return;
   }
   if (action == "die") {
     healthy_.labels({name}).set(0);
-    const auto exit_code = m.attribute("exitCode");
-    bool oom = last_oom_.count(m.id) && now - last_oom_[m.id] < kManualStopWindow;
-    if (auto k = last_kill_.find(m.id); k != last_kill_.end() && now - k->second < kManualStopWindow && !oom) {
-      spdlog::info("heal: {} was stopped through the API (docker stop/kill): left alone", name);
-      return;
-    }
-    if (exit_code == "0" && !oom) return;
+    auto oom = last_oom_.find(m.id);
+    const bool oom_event = oom != last_oom_.end() && m.time_nano - oom->second < 15'000'000'000LL;
+    if (m.attribute("exitCode") == "0" && !oom_event) return;
     lock.unlock();
-    trigger(m.id, oom ? "oom" : "exited " + exit_code);
+    on_die(m.id, oom_event);
   }
 }
 
-void Healer::trigger(const std::string& id, const std::string& reason) {
+void Healer::on_die(const std::string& id, bool oom_event) {
   docker::ContainerInfo c;
   try {
     c = docker_.inspect(id);
@@ -155,10 +209,30 @@ void Healer::trigger(const std::string& id, const std::string& reason) {
     return;
   }
   if (!in_scope(c)) return;
-  if (reason != "unhealthy" && docker_will_restart(c)) {
+  if (oom_event) c.oom_killed = true;  // the oom event came with this die
+  if (docker_will_restart(c) && !c.running) {
     spdlog::info("heal: {} exited; its restart policy '{}' restarts it", c.name, c.restart_policy);
     return;
   }
+  auto a = assess(c, live_evidence(c.id));
+  if (!a.left.empty() && !a.person) {
+    // The live stream began too recently to be sure (orch just started or reconnected): the
+    // engine's own log may reach back further.
+    auto ev = engine_evidence(docker_);
+    add_live_evidence(ev);
+    a = assess(c, ev);
+  }
+  if (a.reason.empty()) return;
+  if (!a.left.empty()) {
+    spdlog::info("heal: {} {}: left alone: {}", c.name, a.reason, a.left);
+    std::lock_guard lock(mu_);
+    settled_[c.id] = c.finished_at;
+    return;
+  }
+  schedule(c, a.reason);
+}
+
+void Healer::schedule(const docker::ContainerInfo& c, const std::string& reason) {
   std::vector<std::string> warnings;
   auto policy = policy_for(config_.settings, service_spec(c), c.labels, &warnings);
   for (const auto& w : warnings) spdlog::warn("heal: {}: {}", c.name, w);
@@ -194,6 +268,53 @@ void Healer::trigger(const std::string& id, const std::string& reason) {
   std::push_heap(jobs_.begin(), jobs_.end(), std::greater<>());
   if (d.delay.count() > 0) spdlog::info("heal: {} {}: restart in {} (backoff)", c.name, reason, format_duration(d.delay));
   cv_.notify_all();
+}
+
+void Healer::reconcile(const std::vector<docker::ContainerSummary>& all) {
+  sync_quarantine();
+  std::optional<StopEvidence> engine_log;  // read when the first exited candidate needs it
+  std::set<std::string> present;
+  for (const auto& s : all) {
+    present.insert(s.id);
+    const bool unhealthy = s.state == "running" && s.health() == "unhealthy";
+    healthy_.labels({s.name}).set(s.state == "running" && !unhealthy ? 1 : 0);
+    if (!in_scope(s.labels)) continue;
+    if (!unhealthy && s.state != "exited") continue;
+    if (s.state == "exited" && listed_exit_code(s.status) == 0) continue;
+    {
+      std::lock_guard lock(mu_);
+      if (scheduled_.count(s.id) || acting_.count(s.id) || tracker_.quarantined(s.name)) continue;
+    }
+    docker::ContainerInfo c;
+    try {
+      c = docker_.inspect(s.id);
+    } catch (const docker::NotFoundError&) {
+      continue;  // removed meanwhile
+    } catch (const Error& e) {
+      spdlog::warn("heal: reconcile: cannot inspect {}: {}", s.name, e.what());
+      return;
+    }
+    if (!c.running) {
+      std::lock_guard lock(mu_);
+      if (auto it = settled_.find(c.id); it != settled_.end() && it->second == c.finished_at) continue;  // judged before
+    }
+    if (!c.running && !engine_log) {
+      engine_log = engine_evidence(docker_);
+      add_live_evidence(*engine_log);
+    }
+    auto a = assess(c, c.running ? StopEvidence{} : *engine_log);
+    if (a.reason.empty()) continue;
+    if (!a.left.empty()) {
+      spdlog::info("heal: reconcile: {} {}: left alone: {}", c.name, a.reason, a.left);
+      std::lock_guard lock(mu_);
+      settled_[c.id] = c.finished_at;
+      continue;
+    }
+    spdlog::info("heal: reconcile: {} {}: healing", c.name, a.reason);
+    schedule(c, a.reason);
+  }
+  std::lock_guard lock(mu_);
+  for (auto it = settled_.begin(); it != settled_.end();) it = present.count(it->first) ? std::next(it) : settled_.erase(it);
 }
 
 void Healer::worker() {
@@ -241,6 +362,14 @@ void Healer::act(const Job& job) {
   auto policy = policy_for(config_.settings, service_spec(c), c.labels);
   // Still failing? A container that recovered while we waited out the backoff is left alone.
   bool failing = (c.health && c.health->status == "unhealthy") || (!c.running && !c.restarting);
+  // `docker stop` reports its `stop` event just after the `die`: a stop that arrived while the
+  // restart waited is a person's after all.
+  if (failing && !c.running && exit_cause(c, live_evidence(c.id)).cause == ExitCause::stopped) {
+    spdlog::info("heal: {} was stopped through the API: left alone", c.name);
+    std::lock_guard lock(mu_);
+    settled_[c.id] = c.finished_at;
+    failing = false;
+  }
   if (!failing) {
     std::lock_guard lock(mu_);
     acting_.erase(job.id);
@@ -254,13 +383,11 @@ void Healer::act(const Job& job) {
   Millis next{0};
   {
     std::lock_guard lock(mu_);
-    if (ok) {
-      tracker_.on_restarted(c.name, now);
-      recovering_.insert(c.id);
-    }
-    auto preview = tracker_.on_failure(c.name, policy, now);  // what the next failure would wait
-    attempt = preview.attempt - 1;
-    next = preview.delay;
+    // A failed restart counts against the budget too: reconciles retry it, and a container that
+    // cannot be restarted ends quarantined instead of failing every reconcile for ever.
+    attempt = tracker_.on_restarted(c.name, now);
+    next = tracker_.delay_after(c.name, policy);
+    if (ok) recovering_.insert(c.id);
     acting_.erase(job.id);
   }
   const auto service = service_of(c);
@@ -274,7 +401,7 @@ void Healer::act(const Job& job) {
   } else {
     actions_.labels({"failed"}).inc();
     auto e = make_event("heal.failed", c.name,
-                        {{"container", c.name}, {"service", service}, {"attempt", attempt + 1}, {"next_delay_s", nullptr},
+                        {{"container", c.name}, {"service", service}, {"attempt", attempt}, {"next_delay_s", nullptr},
                          {"reason", job.reason}, {"error", error}});
     try {
       bus_.publish(e);
@@ -330,58 +457,54 @@ void Healer::restart_dependents(const docker::ContainerInfo& healed) {
   }
 }
 
-void Healer::on_relist() {
-  std::vector<docker::ContainerSummary> all;
-  try {
-    all = docker_.list(true);
-  } catch (const Error& e) {
-    return;
-  }
-  for (const auto& s : all) {
-    bool unhealthy = s.health() == "unhealthy";
-    if (unhealthy) trigger(s.id, "unhealthy");
-    healthy_.labels({s.name}).set(s.state == "running" && !unhealthy ? 1 : 0);
-  }
-}
-
 PassReport Healer::run_pass(bool dry_run, const ContainerFilter& only) {
   PassReport report;
   sync_quarantine();
   auto all = docker_.list(true);  // UnreachableError propagates: exit 3
+  std::optional<StopEvidence> engine_log;
   for (const auto& s : all) {
+    // Only failing containers in scope need a closer look.
+    if (!in_scope(s.labels)) continue;
+    const bool unhealthy = s.state == "running" && s.health() == "unhealthy";
+    if (!unhealthy && (s.state != "exited" || listed_exit_code(s.status) == 0)) continue;
     docker::ContainerInfo c;
     try {
       c = docker_.inspect(s.id);
     } catch (const docker::NotFoundError&) {
       continue;  // removed meanwhile
     }
-    if (!in_scope(c) || (only && !only(c))) continue;
-    std::string reason;
-    if (c.health && c.health->status == "unhealthy") reason = "unhealthy";
-    else if (c.oom_killed && !c.running) reason = "oom";
-    // Exited non-zero, except 143 (SIGTERM: `docker stop`), which a one-shot pass cannot tell
-    // from a person's stop; and only where Docker's own restart policy will not act.
-    else if (c.status == "exited" && c.exit_code != 0 && c.exit_code != 143 && !docker_will_restart(c))
-      reason = "exited " + std::to_string(c.exit_code);
-    if (reason.empty()) continue;
-    Action a{c.name, service_of(c), reason, "", ""};
-    bool quarantined;
+    if (only && !only(c)) continue;
+    if (!c.running && !engine_log) {
+      engine_log = engine_evidence(docker_);
+      add_live_evidence(*engine_log);
+    }
+    auto assessment = assess(c, c.running ? StopEvidence{} : *engine_log);
+    if (assessment.reason.empty()) continue;
+    Action a{c.name, service_of(c), assessment.reason, "", "", ""};
+    bool quarantined, busy;
     {
       std::lock_guard lock(mu_);
       quarantined = tracker_.quarantined(c.name);
+      busy = scheduled_.count(c.id) || acting_.count(c.id);
     }
-    if (quarantined) a.outcome = "quarantined";
-    else if (dry_run) a.outcome = "would-restart";
+    if (!assessment.left.empty()) {
+      a.outcome = assessment.person ? "left-alone" : "skipped";
+      a.detail = assessment.left;
+    } else if (quarantined) a.outcome = "quarantined";
+    else if (busy) {
+      a.outcome = "skipped";
+      a.detail = "orch serve has a restart of it scheduled";
+    } else if (dry_run) a.outcome = "would-restart";
     else {
       auto policy = policy_for(config_.settings, service_spec(c), c.labels);
       if (restart_container(c, policy, a.error)) {
         a.outcome = "restarted";
         actions_.labels({"restarted"}).inc();
-        publish("heal.restarted", c.name, {{"container", c.name}, {"service", a.service}, {"attempt", 1}, {"next_delay_s", 0}, {"reason", reason}});
+        publish("heal.restarted", c.name, {{"container", c.name}, {"service", a.service}, {"attempt", 1}, {"next_delay_s", 0}, {"reason", a.reason}});
       } else {
         a.outcome = "failed";
         actions_.labels({"failed"}).inc();
-        publish("heal.failed", c.name, {{"container", c.name}, {"service", a.service}, {"attempt", 1}, {"reason", reason}, {"error", a.error}});
+        publish("heal.failed", c.name, {{"container", c.name}, {"service", a.service}, {"attempt", 1}, {"reason", a.reason}, {"error", a.error}});
       }
     }
     report.actions.push_back(std::move(a));

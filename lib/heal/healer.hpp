@@ -1,7 +1,7 @@
 #pragma once
-// The healer (SPEC §7): decides from Docker events (and a periodic pass) which containers to
-// restart, applies the policy (backoff, budget, quarantine), restarts them and their dependents,
-// and reports every action on the bus, in /metrics and to the notifier.
+// The healer (SPEC §7, §13): decides from Docker events and from reconciles of the engine's whole
+// state which containers to restart, applies the policy (backoff, budget, quarantine), restarts
+// them and their dependents, and reports every action on the bus, in /metrics and to the notifier.
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "docker/client.hpp"
+#include "heal/exit_cause.hpp"
 #include "heal/policy.hpp"
 #include "metrics/metrics.hpp"
 #include "notify/notifier.hpp"
@@ -34,14 +35,15 @@ struct Action {
   std::string container;
   std::string service;
   std::string reason;   // unhealthy, exited 1, oom
-  std::string outcome;  // restarted, would-restart, quarantined, failed, skipped
+  std::string outcome;  // restarted, would-restart, quarantined, failed, left-alone, skipped
   std::string error;
+  std::string detail;   // why it was left alone (a person stopped it) or skipped (orch cannot tell)
   json to_json() const;
 };
 
 struct PassReport {
   std::vector<Action> actions;
-  int exit_code() const;  // SPEC §3: 0 nothing to do, 1 healed, 2 failed/quarantined
+  int exit_code() const;  // SPEC §3: 0 nothing to do (or only left alone), 1 healed, 2 failed/quarantined
   json to_json() const;
 };
 
@@ -55,8 +57,14 @@ class Healer {
   void start();
   void stop();
   void on_event(const docker::EventMessage& m);
-  // After a (re)connect to the engine: heal what failed while we were not looking.
-  void on_relist();
+  // The watcher (re)connected at `ns` (engine time): events from then on arrive live, so a die
+  // seen later is judged by the kill/stop events seen with it.
+  void on_connected(long long ns);
+  // Reconcile (SPEC §13) from one list of every container: schedules what should be healed by the
+  // same rules as events (person-stopped ones, quarantined ones and those already scheduled are
+  // left), refreshes the health gauges and reloads the quarantine list. Inspects only failing
+  // containers in scope and reads the engine's event log at most once.
+  void reconcile(const std::vector<docker::ContainerSummary>& all);
 
   // One pass now over every container in scope (orch heal, POST /heal); `only`, when given,
   // narrows it further (MCP's ORCH_MCP_ALLOW).
@@ -65,7 +73,8 @@ class Healer {
   // Lifts quarantine and forgets the heal history of `container` (orch heal --reset).
   bool reset(const std::string& container);
 
-  bool in_scope(const docker::ContainerInfo& c) const;
+  bool in_scope(const docker::Labels& labels) const;
+  bool in_scope(const docker::ContainerInfo& c) const { return in_scope(c.labels); }
   std::string service_of(const docker::ContainerInfo& c) const;
 
  private:
@@ -74,7 +83,19 @@ class Healer {
     std::string id, name, reason;
     bool operator>(const Job& o) const { return due > o.due; }
   };
-  void trigger(const std::string& id, const std::string& reason);
+  // What a container needs: `reason` (unhealthy, oom, exited N) empty = nothing; `left` set =
+  // failed but not to be healed (a person stopped it: `person`; or orch cannot tell).
+  struct Assessment {
+    std::string reason;
+    std::string left;
+    bool person = false;
+  };
+  Assessment assess(const docker::ContainerInfo& c, const StopEvidence& evidence) const;
+  // What the events seen live say about `id`'s stops, complete since the watcher connected.
+  StopEvidence live_evidence(const std::string& id);
+  void add_live_evidence(StopEvidence& ev);
+  void on_die(const std::string& id, bool oom_event);
+  void schedule(const docker::ContainerInfo& c, const std::string& reason);
   void worker();
   void act(const Job& job);
   bool restart_container(const docker::ContainerInfo& c, const Policy& p, std::string& error);
@@ -100,9 +121,11 @@ class Healer {
   std::vector<Job> jobs_;                 // min-heap on due
   std::set<std::string> scheduled_;       // container ids with a pending job
   std::map<std::string, Clock::time_point> acting_;    // id -> since: orch's own restart in progress
-  std::map<std::string, Clock::time_point> last_kill_; // id -> time of a kill/stop from the API
-  std::map<std::string, Clock::time_point> last_oom_;
+  std::map<std::string, std::vector<docker::EventMessage>> stops_;  // id -> its last kill/stop events seen live
+  std::map<std::string, long long> last_oom_;          // id -> engine time of its last oom event
+  std::map<std::string, std::string> settled_;         // id -> FinishedAt of an exit judged not to heal
   std::set<std::string> recovering_;      // healed, waiting to be healthy again
+  long long live_since_ns_ = 0;           // when the watcher last connected; 0 = not watching
   bool stopping_ = false;
   std::thread worker_;
 };

@@ -22,10 +22,14 @@ Module::Module(ServeContext& ctx)
               parse_scope(ctx.config.settings.str("ORCH_HEAL_SCOPE"))),
       watcher_(ctx.docker, docker::WatcherCallbacks{[this](const docker::EventMessage& m) { on_container_event(m); },
                                                     [this] {
-                                                      if (!lease_ || lease_->is_leader()) healer_.on_relist();
+                                                      healer_.on_connected(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                                               std::chrono::system_clock::now().time_since_epoch())
+                                                                               .count());
+                                                      request_reconcile();
                                                     },
                                                     [this](bool up, const std::string& why) { on_connection(up, why); }}),
-      docker_connected_(ctx.metrics.gauge("orch_docker_connected", "1 when the Docker engine is reachable").get()) {
+      docker_connected_(ctx.metrics.gauge("orch_docker_connected", "1 when the Docker engine is reachable").get()),
+      reconciles_(ctx.metrics.counter("orch_reconcile_total", "Reconciles of the engine's whole state (SPEC §13)").get()) {
   ctx.status.set_component("docker", Health::off, {{"endpoint", ctx.docker.endpoint().describe()}}, ctx.docker_expected);
   ctx.http.allow("/heal", "POST");
   ctx.http.guard("/heal", http::Server::Rate::limited);
@@ -55,15 +59,80 @@ Module::~Module() { stop(); }
 
 void Module::start() {
   const auto& s = ctx_.config.settings;
-  lease_ = std::make_unique<LeaderLease>(s.str("REDIS_URL"), ctx_.instance_id, s.duration("ORCH_LEADER_LEASE"), nullptr);
+  // A new leader has not seen the events of its time as a follower: reconcile at once.
+  lease_ = std::make_unique<LeaderLease>(s.str("REDIS_URL"), ctx_.instance_id, s.duration("ORCH_LEADER_LEASE"), [this](bool leader) {
+    if (leader) request_reconcile();
+  });
   healer_.start();
+  reconciler_ = std::thread([this] { reconcile_loop(); });
   watcher_.start();
 }
 
 void Module::stop() {
   watcher_.stop();
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  if (reconciler_.joinable()) reconciler_.join();
   healer_.stop();
   lease_.reset();
+}
+
+void Module::on_reconcile(ReconcileListener listener) { listeners_.push_back(std::move(listener)); }
+
+bool Module::is_leader() const { return !lease_ || lease_->is_leader(); }
+
+void Module::request_reconcile() {
+  {
+    std::lock_guard lock(mu_);
+    requested_ = true;
+  }
+  cv_.notify_all();
+}
+
+// One thread runs every reconcile, so two never overlap; requests made meanwhile coalesce.
+void Module::reconcile_loop() {
+  const Millis interval = ctx_.config.settings.duration("ORCH_RECONCILE_INTERVAL");
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    if (!requested_) {
+      auto woken = [&] { return stopping_ || requested_; };
+      if (interval.count() > 0) cv_.wait_for(lock, interval, woken);
+      else cv_.wait(lock, woken);
+      if (stopping_) break;
+    }
+    requested_ = false;
+    lock.unlock();
+    reconcile_now();
+    lock.lock();
+  }
+}
+
+void Module::reconcile_now() {
+  if (!is_leader()) return;  // the leader reconciles; a follower catches up when it takes over
+  std::vector<docker::ContainerSummary> all;
+  try {
+    all = ctx_.docker.list(true);  // the one list of this reconcile
+  } catch (const Error& e) {
+    spdlog::debug("reconcile skipped: {}", e.what());  // the watcher's reconnect asks again
+    return;
+  }
+  reconciles_.inc();
+  spdlog::debug("reconcile: {} containers", all.size());
+  try {
+    healer_.reconcile(all);
+  } catch (const Error& e) {
+    spdlog::warn("reconcile: healer: {}", e.what());
+  }
+  for (const auto& listener : listeners_) {
+    try {
+      listener(all);
+    } catch (const Error& e) {
+      spdlog::warn("reconcile: {}", e.what());
+    }
+  }
 }
 
 void Module::on_connection(bool up, const std::string& why) {

@@ -1,6 +1,13 @@
 #pragma once
-// The Docker watcher and healer inside `orch serve`, plus POST /heal.
+// The Docker watcher and healer inside `orch serve`, plus POST /heal. Level-triggered (SPEC §13):
+// the engine's whole state is reconciled on start, after every reconnect of the watcher, when this
+// instance becomes the leader and every ORCH_RECONCILE_INTERVAL; events only make it react sooner.
+#include <condition_variable>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
 
 #include "docker/watcher.hpp"
 #include "heal/healer.hpp"
@@ -11,20 +18,37 @@ namespace orch::heal {
 
 class Module final : public orch::Module {
  public:
+  using ReconcileListener = std::function<void(const std::vector<docker::ContainerSummary>&)>;
   explicit Module(ServeContext& ctx);
   ~Module() override;
   const char* name() const override { return "healer"; }
   void start() override;
   void stop() override;
 
+  // Also handed each reconcile's container list (the rollback module records releases from it),
+  // so a reconcile lists the engine's containers once. Register before start().
+  void on_reconcile(ReconcileListener listener);
+  // This instance holds the healer lease (always, without Redis).
+  bool is_leader() const;
+
  private:
   void on_container_event(const docker::EventMessage& m);
   void on_connection(bool up, const std::string& why);
+  void request_reconcile();
+  void reconcile_loop();
+  void reconcile_now();
   ServeContext& ctx_;
   Healer healer_;
   docker::Watcher watcher_;
   std::unique_ptr<LeaderLease> lease_;
   Gauge& docker_connected_;
+  Counter& reconciles_;
+  std::vector<ReconcileListener> listeners_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool requested_ = true;  // the first reconcile runs on start
+  bool stopping_ = false;
+  std::thread reconciler_;
 };
 
 // container.* event type for an engine event, or "" for events that are not reported.

@@ -75,11 +75,16 @@ Decision Tracker::on_failure(const std::string& container, const Policy& p, Cloc
   return d;
 }
 
-void Tracker::on_restarted(const std::string& container, Clock::time_point now) {
+int Tracker::on_restarted(const std::string& container, Clock::time_point now) {
   auto& st = states_[container];
   st.heals.push_back(now);
   st.last_heal = now;
-  ++st.streak;
+  return ++st.streak;
+}
+
+Millis Tracker::delay_after(const std::string& container, const Policy& p) {
+  auto it = states_.find(container);
+  return backoff_delay(p, it == states_.end() ? 0 : it->second.streak);
 }
 
 void Tracker::on_healthy(const std::string& container, Clock::time_point now) {

@@ -51,7 +51,10 @@ class Tracker {
   explicit Tracker(unsigned seed = std::random_device{}()) : rng_(seed) {}
 
   Decision on_failure(const std::string& container, const Policy& p, Clock::time_point now);
-  void on_restarted(const std::string& container, Clock::time_point now);
+  // A restart was made (or tried): returns its attempt number in the streak, 1 for the first.
+  int on_restarted(const std::string& container, Clock::time_point now);
+  // What the next failure's restart would wait after the last one (no side effects on the streak).
+  Millis delay_after(const std::string& container, const Policy& p);
   void on_healthy(const std::string& container, Clock::time_point now);
 
   bool quarantined(const std::string& container) const;

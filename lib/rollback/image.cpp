@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "docker/recreate.hpp"
@@ -23,6 +24,27 @@ bool Releases::record_start(const std::string& service, const std::string& image
     s["current"] = {{"image_id", image_id}, {"image", image}, {"since_ms", now_ms}};
   });
   return is_new;
+}
+
+std::vector<std::string> Releases::record_running(const std::vector<Running>& running, long long now_ms) {
+  auto is_new = [](const json& doc, const Running& r) {
+    return !doc.is_object() || !doc.contains(r.service) || !doc[r.service].is_object() || !doc[r.service].contains("current") ||
+           doc[r.service]["current"].value("image_id", "") != r.image_id;
+  };
+  const json before = store_.load(kDoc);
+  if (std::none_of(running.begin(), running.end(), [&](const Running& r) { return is_new(before, r); })) return {};
+  std::vector<std::string> changed;
+  store_.update(kDoc, [&](json& doc) {
+    if (!doc.is_object()) doc = json::object();
+    for (const auto& r : running) {
+      if (!is_new(doc, r)) continue;
+      auto& s = doc[r.service];
+      if (!s.is_object()) s = json::object();
+      s["current"] = {{"image_id", r.image_id}, {"image", r.image}, {"since_ms", now_ms}};
+      changed.push_back(r.service);
+    }
+  });
+  return changed;
 }
 
 void Releases::set_lkg(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms) {
@@ -68,14 +90,28 @@ json ServiceResult::to_json() const {
   return j;
 }
 
-docker::ContainerInfo find_service_container(docker::Client& docker, const Config& cfg, const std::string& service) {
-  std::string wanted = service;
-  if (const auto* spec = cfg.service(service)) wanted = spec->container;
-  for (const auto& c : docker.list(true)) {
-    if (c.name.find("-orch-old-") != std::string::npos) continue;  // one we moved aside ourselves
-    if (c.name == wanted || docker::service_of(cfg, c.name, c.labels) == service) return docker.inspect(c.id);
+bool moved_aside(const std::string& container_name) { return container_name.find("-orch-old-") != std::string::npos; }
+
+static std::string wanted_container(const Config& cfg, const std::string& service) {
+  if (const auto* spec = cfg.service(service)) return spec->container;
+  return service;
+}
+
+const docker::ContainerSummary* find_service_summary(const std::vector<docker::ContainerSummary>& all, const Config& cfg,
+                                                     const std::string& service) {
+  const std::string wanted = wanted_container(cfg, service);
+  for (const auto& c : all) {
+    if (moved_aside(c.name)) continue;
+    if (c.name == wanted || docker::service_of(cfg, c.name, c.labels) == service) return &c;
   }
-  throw UsageError("no container for service '" + service + "' (looked for name or compose service '" + wanted + "')");
+  return nullptr;
+}
+
+docker::ContainerInfo find_service_container(docker::Client& docker, const Config& cfg, const std::string& service) {
+  const auto all = docker.list(true);
+  if (const auto* c = find_service_summary(all, cfg, service)) return docker.inspect(c->id);
+  throw UsageError("no container for service '" + service + "' (looked for name or compose service '" + wanted_container(cfg, service) +
+                   "')");
 }
 
 // Healthy (or, without a health check, running for 3 s) before the deadline.

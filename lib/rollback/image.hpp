@@ -4,6 +4,7 @@
 // previous image with the same configuration.
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "bus/bus.hpp"
 #include "config/config.hpp"
@@ -22,6 +23,12 @@ class Releases {
   // A container of `service` started with `image_id`: a new release when the image differs.
   // Returns true for a new release.
   bool record_start(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms);
+  struct Running {
+    std::string service, image_id, image;
+  };
+  // record_start for many services at once (a reconcile): one read, and a write only when some
+  // release is new. Returns the services with a new release.
+  std::vector<std::string> record_running(const std::vector<Running>& running, long long now_ms);
   void set_lkg(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms);
   json get(const std::string& service);
   void pin(const std::string& service, const std::string& reason);
@@ -50,6 +57,12 @@ struct ServiceResult {
 // The container of a service: the config's `container` (default the service name), matched by
 // name or compose service label. Throws UsageError when there is none.
 docker::ContainerInfo find_service_container(docker::Client& docker, const Config& cfg, const std::string& service);
+// The same match within a list already made; null when there is none. Containers a rollback moved
+// aside (NAME-orch-old-N) are not a service's.
+const docker::ContainerSummary* find_service_summary(const std::vector<docker::ContainerSummary>& all, const Config& cfg,
+                                                     const std::string& service);
+// True for a container a rollback renamed aside.
+bool moved_aside(const std::string& container_name);
 
 // Publishes rollback.started/succeeded/failed on `bus` (if given). Throws UsageError for a
 // request that cannot be carried out (no container, no known-good image, a rollback of a rollback).

@@ -1,12 +1,13 @@
 #include "rollback/module.hpp"
 
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
 
-#include <cstdlib>
+#include <set>
 
 #include "docker/identity.hpp"
 #include "http/fields.hpp"
+#include "rollback/deploy.hpp"
+#include "rollback/repos.hpp"
 
 namespace orch::rollback {
 
@@ -16,15 +17,8 @@ static long long now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-int run_deploy_command(const Settings& s, const std::string& repo) {
-  if (!s.has("ROLLBACK_DEPLOY_COMMAND")) return 0;
-  // From the configuration only, never from a request; run in the repository.
-  std::string cmd = "cd '" + repo + "' && " + s.str("ROLLBACK_DEPLOY_COMMAND");
-  int st = std::system(cmd.c_str());
-  return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-
 Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
+  configured_repos(ctx.config.settings);  // a malformed ROLLBACK_REPOS stops orch serve (78)
   ctx.http.allow("/rollback", "POST");
   ctx.http.guard("/rollback", http::Server::Rate::limited);
   ctx.http.routes().Post("/rollback", [this](const httplib::Request& req, httplib::Response& res) {
@@ -49,16 +43,13 @@ Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
       }
       if (const auto repo = http::field(*body, "repo", ""); !repo.empty()) {
         GitOptions o;
-        o.repo = repo;
         o.to = http::field(*body, "to", "");
         o.steps = http::field(*body, "steps", 1);
         o.mode = http::field(*body, "mode", "checkout");
         o.dry_run = http::field(*body, "dry_run", false);
         o.tag_pattern = s.str("ROLLBACK_TAG_PATTERN");
-        auto r = rollback_repo(o);
-        json j = r.to_json();
-        if (!o.dry_run) j["deploy_exit_code"] = run_deploy_command(s, o.repo);
-        return http::send_json(res, 200, j);
+        o.repo = resolve_repo(s, repo);  // only ROLLBACK_REPOS, by name or exact path: else 400
+        return http::send_json(res, 200, rollback_and_deploy(s, o));
       }
       throw UsageError("give service or repo");
     } catch (const UsageError& e) {
@@ -96,11 +87,28 @@ void Module::stop() {
 
 std::string Module::service_of(const docker::ContainerInfo& c) const { return docker::service_of(ctx_.config, c.name, c.labels); }
 
+void Module::reconcile(const std::vector<docker::ContainerSummary>& all) {
+  std::vector<Releases::Running> running;
+  std::set<std::string> seen;
+  for (const auto& c : all) {
+    if (c.state != "running" || moved_aside(c.name)) continue;
+    auto service = docker::service_of(ctx_.config, c.name, c.labels);
+    if (!seen.insert(service).second) continue;  // the first running container of a service, as the list orders them
+    running.push_back({service, c.image_id, c.image});
+  }
+  for (const auto& service : releases_.record_running(running, now_ms())) {
+    spdlog::info("release: {} runs a release not recorded before (found by reconcile)", service);
+    std::lock_guard lock(mu_);
+    healthy_since_ms_.erase(service);
+  }
+}
+
 void Module::on_event(const Event& e) {
+  if (!is_leader_()) return;  // the leader's module records and acts
   if (e.type == "container.started") {
     try {
       auto c = ctx_.docker.inspect(e.data.value("container", e.subject));
-      if (c.name.find("-orch-old-") != std::string::npos) return;
+      if (moved_aside(c.name)) return;
       auto service = service_of(c);
       if (releases_.record_start(service, c.image_id, c.image, now_ms())) {
         spdlog::info("release: {} now runs {} ({})", service, c.image, c.image_id.substr(0, 19));
@@ -122,13 +130,16 @@ void Module::on_event(const Event& e) {
 
 // Each tick: promote healthy releases to last-known-good; roll back ones not healthy in time.
 void Module::tick() {
+  if (!is_leader_()) return;
   json doc;
+  std::vector<docker::ContainerSummary> all;
   try {
     doc = ctx_.state.load("releases");
+    if (!doc.is_object()) return;
+    all = ctx_.docker.list(true);  // one list per tick, whatever the number of services
   } catch (const Error&) {
     return;
   }
-  if (!doc.is_object()) return;
   const auto& s = ctx_.config.settings;
   const long long now = now_ms();
   for (const auto& [service, h] : doc.items()) {
@@ -136,14 +147,10 @@ void Module::tick() {
     const auto& cur = h["current"];
     const std::string image_id = cur.value("image_id", "");
     bool is_lkg = h.contains("lkg") && h["lkg"].value("image_id", "") == image_id;
-    docker::ContainerInfo c;
-    try {
-      c = find_service_container(ctx_.docker, ctx_.config, service);
-    } catch (const Error&) {
-      continue;
-    }
-    if (c.image_id != image_id) continue;
-    bool healthy = c.running && (!c.health || c.health->status == "healthy");
+    const auto* c = find_service_summary(all, ctx_.config, service);
+    if (!c || c->image_id != image_id) continue;
+    const auto health = c->health();
+    bool healthy = c->state == "running" && (health.empty() || health == "healthy");
     long long since = 0;
     {
       std::lock_guard lock(mu_);

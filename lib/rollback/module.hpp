@@ -1,9 +1,12 @@
 #pragma once
 // Automatic rollback in `orch serve`: records each service's release (image) as its containers
-// start, promotes an image to last-known-good after ORCH_LKG_AFTER healthy (tagging it
-// REPO:orch-lkg so it is not pruned), and rolls a service back to it — once per release — when,
-// within ROLLBACK_WINDOW of the image change, the container is quarantined by the healer or has
-// not been healthy for ROLLBACK_UNHEALTHY_AFTER. The service is then pinned. Also POST /rollback.
+// start and, at every reconcile (SPEC §13), for the containers already running; promotes an image
+// to last-known-good after ORCH_LKG_AFTER healthy (tagging it REPO:orch-lkg so it is not pruned),
+// and rolls a service back to it — once per release — when, within ROLLBACK_WINDOW of the image
+// change, the container is quarantined by the healer or has not been healthy for
+// ROLLBACK_UNHEALTHY_AFTER. The service is then pinned. Only the healer's leader does this (SPEC
+// §11). Also POST /rollback, for services and for the repositories in ROLLBACK_REPOS.
+#include <functional>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -23,6 +26,11 @@ class Module final : public orch::Module {
   void start() override;
   void stop() override;
 
+  // Records a release for every running container of the list (one reconcile's).
+  void reconcile(const std::vector<docker::ContainerSummary>& all);
+  // Whether this instance may act (the healer's leader); default: always.
+  void set_leader_check(std::function<bool()> is_leader) { is_leader_ = std::move(is_leader); }
+
  private:
   void on_event(const Event& e);
   void tick();
@@ -37,9 +45,7 @@ class Module final : public orch::Module {
   StopSignal stop_;
   std::thread thread_;
   std::vector<std::thread> rollbacks_;  // automatic rollbacks run off the bus thread; joined at stop
+  std::function<bool()> is_leader_ = [] { return true; };
 };
-
-// Runs ROLLBACK_DEPLOY_COMMAND (if set) in the repository; returns its exit code (0 if none).
-int run_deploy_command(const Settings& s, const std::string& repo);
 
 }  // namespace orch::rollback

@@ -15,10 +15,16 @@ std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx) {
   std::vector<std::unique_ptr<Module>> m;
   m.push_back(std::make_unique<HealthEndpoints>(ctx));
   m.push_back(std::make_unique<webhook::Endpoint>(ctx));
-  m.push_back(std::make_unique<heal::Module>(ctx));
+  auto healer = std::make_unique<heal::Module>(ctx);
+  auto rollback = std::make_unique<rollback::Module>(ctx);
+  // One reconcile lists the engine's containers once, for the healer and the release history;
+  // releases are recorded and rolled back by the healer's leader only.
+  healer->on_reconcile([r = rollback.get()](const std::vector<docker::ContainerSummary>& all) { r->reconcile(all); });
+  rollback->set_leader_check([h = healer.get()] { return h->is_leader(); });
+  m.push_back(std::move(healer));
   m.push_back(std::make_unique<diagnose::Module>(ctx));
   m.push_back(std::make_unique<pipeline::Module>(ctx));
-  m.push_back(std::make_unique<rollback::Module>(ctx));
+  m.push_back(std::move(rollback));
   m.push_back(std::make_unique<mcp::HttpModule>(ctx));
   m.push_back(std::make_unique<live::Module>(ctx));
   return m;

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <thread>
 
 #include "support/docker_engine.hpp"
@@ -184,6 +186,46 @@ TEST(DockerClient, EventsStreamDeliversDieWithExitCode) {
     EXPECT_GT(m.time_nano, 0);
   }
   c.remove("ev1", true);
+}
+
+// The engine's bounded log, read back without streaming: kill/die/stop of a `docker stop`, in
+// order, at or after the container's start and around its FinishedAt.
+TEST(DockerClient, PastEventsAnswerFromTheEnginesLog) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "ev2", engine->image(), "sleep", "300"});
+  engine->must({"stop", "ev2"});
+  auto info = c.inspect("ev2");
+  const auto started = engine_time_ns(info.started_at), finished = engine_time_ns(info.finished_at);
+  ASSERT_TRUE(started && finished) << info.started_at << " " << info.finished_at;
+  const auto before = std::chrono::steady_clock::now();
+  auto events = c.past_events(*started - 1'000'000'000LL, {{"container", {info.id}}});
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 5s);  // answered, not streamed
+  std::vector<std::string> actions;
+  for (const auto& m : events) {
+    EXPECT_EQ(m.id, info.id);
+    EXPECT_GE(m.time_nano, *started - 1'000'000'000LL);
+    actions.push_back(m.action);
+  }
+  auto at = [&](const std::string& a) { return std::find(actions.begin(), actions.end(), a) - actions.begin(); };
+  ASSERT_LT(at("die"), static_cast<long>(actions.size()));
+  EXPECT_LT(at("start"), at("kill"));
+  EXPECT_LT(at("kill"), at("die"));
+  EXPECT_LT(at("die"), at("stop"));
+  for (const auto& m : events) {
+    if (m.action == "die") {
+      EXPECT_LT(std::llabs(m.time_nano - *finished), 1'000'000'000LL);
+    }
+  }
+  c.remove("ev2", true);
+}
+
+TEST(DockerClient, EngineTimes) {
+  EXPECT_EQ(engine_time_ns("2026-01-02T03:04:05.123456789Z"), 1767323045123456789LL);
+  EXPECT_EQ(engine_time_ns("2026-01-02T03:04:05Z"), 1767323045000000000LL);
+  EXPECT_EQ(engine_time_ns("2026-01-02T05:04:05.5+02:00"), 1767323045500000000LL);
+  EXPECT_FALSE(engine_time_ns("0001-01-01T00:00:00Z"));
+  EXPECT_FALSE(engine_time_ns(""));
 }
 
 TEST(DockerClient, CreateFromInspectAndImageTag) {

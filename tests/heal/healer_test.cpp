@@ -9,6 +9,7 @@
 #include "support/docker_engine.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
+#include "support/socket_proxy.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -44,6 +45,43 @@ docker::Client client() { return docker::Client(docker::Endpoint{engine->socket(
 
 std::string started_at(const std::string& name) { return client().inspect(name).started_at; }
 
+// Pushes `n` image events (tag + untag) through the engine: it keeps only its last 256 events, so
+// what happened before is no longer in its log.
+void flood_engine_events(int n) {
+  auto c = client();
+  for (int i = 0; i < n / 2; ++i) {
+    c.image_tag(engine->image(), "orch-test/flood", "t");
+    c.request("DELETE", "/images/orch-test%2Fflood:t?noprune=1");
+  }
+}
+
+// A labelled container that ignores SIGTERM, stopped by `docker stop` (SIGKILL after 1 s): exit
+// 137, exactly as a crash killed by a signal looks in `docker inspect`.
+void run_and_stop_by_person(const std::string& name) {
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", name, "--label", "orch.heal=true", engine->image(),
+                "sh", "-c", "trap '' TERM; sleep 3600"});
+  engine->must({"stop", name});
+  ASSERT_EQ(client().inspect(name).exit_code, 137);
+}
+
+// Crashes on its first run only (a restart finds /tmp/ran and keeps running): one failure, one heal.
+constexpr const char* kCrashOnce = "test -f /tmp/ran && exec sleep 3600; touch /tmp/ran; exit 3";
+
+// The pass's action for `container` in `orch heal -o json` output, or null.
+json action_for(const std::string& output, const std::string& container) {
+  auto j = json::parse(output.substr(output.find('{')));
+  for (const auto& a : j["actions"])
+    if (a["container"] == container) return a;
+  return nullptr;
+}
+
+std::vector<int> attempts_of(const std::vector<json>& events, const std::string& container) {
+  std::vector<int> out;
+  for (const auto& e : events)
+    if (e["subject"] == container) out.push_back(e["data"]["attempt"].get<int>());
+  return out;
+}
+
 struct HealerTest : ::testing::Test {
   RedisServer redis;
   std::unique_ptr<OrchServer> orch;
@@ -58,7 +96,8 @@ struct HealerTest : ::testing::Test {
   }
   void TearDown() override {
     orch.reset();
-    if (engine) engine->docker({"rm", "-f", "h-unhealthy", "h-exit", "h-plain", "h-stopped", "h-flap", "h-dep", "h-mon", "h-after"});
+    if (engine)
+      engine->docker({"rm", "-f", "h-unhealthy", "h-exit", "h-plain", "h-stopped", "h-flap", "h-dep", "h-mon", "h-after", "h-old"});
   }
 };
 
@@ -127,6 +166,9 @@ TEST_F(HealerTest, FlappingContainerEndsQuarantinedAndNotified) {
                 "sleep 1; exit 1"});
   ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.quarantined", "h-flap"); }, 40s)) << orch->log();
   EXPECT_EQ(bus_events(redis, "heal.restarted").size(), 2u);
+  // Each restart carries its number in the streak, in order (never 0 or -1).
+  EXPECT_EQ(attempts_of(bus_events(redis, "heal.restarted"), "h-flap"), (std::vector<int>{1, 2})) << orch->log();
+  EXPECT_NE(orch->log().find("attempt 2)"), std::string::npos) << orch->log();
   auto q = bus_events(redis, "heal.quarantined")[0];
   EXPECT_EQ(q["data"]["container"], "h-flap");
   ASSERT_TRUE(eventually([&] {
@@ -203,6 +245,138 @@ TEST_F(HealerTest, WatcherSurvivesADockerdRestart) {
   engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-after", "--label", "orch.heal=true", engine->image(), "sh",
                 "-c", "sleep 1; exit 5"});
   ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-after"); }, 20s)) << orch->log();
+}
+
+// `orch heal` (cron) has no live events: a person's `docker stop` (exit 137) is told from a crash by
+// the engine's kill/stop events; once its event log no longer reaches back, exit 137 is undecidable
+// and left alone too, while a process's own exit code (3) is still a crash.
+TEST_F(HealerTest, OneShotHealLeavesAPersonsStopAlone) {
+  REQUIRE_ENGINE();
+  run_and_stop_by_person("h-stopped");
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-exit", "--label", "orch.heal=true", engine->image(), "sh",
+                "-c", "sleep 1; exit 3"});
+  ASSERT_TRUE(eventually([&] { return client().inspect("h-exit").status == "exited"; }));
+  const auto stopped_at = started_at("h-stopped"), crashed_at = started_at("h-exit");
+
+  auto pass = run({ORCH_BINARY, "heal", "-o", "json"}, env());
+  EXPECT_EQ(pass.code, 1) << pass.output;  // h-exit healed
+  auto left = action_for(pass.output, "h-stopped");
+  ASSERT_FALSE(left.is_null()) << pass.output;
+  EXPECT_EQ(left["outcome"], "left-alone") << pass.output;
+  EXPECT_EQ(left["reason"], "exited 137");
+  EXPECT_NE(left["detail"].get<std::string>().find("stopped through the API"), std::string::npos) << pass.output;
+  EXPECT_EQ(action_for(pass.output, "h-exit")["outcome"], "restarted") << pass.output;
+  EXPECT_EQ(client().inspect("h-stopped").status, "exited");
+  EXPECT_EQ(started_at("h-stopped"), stopped_at);
+  EXPECT_NE(started_at("h-exit"), crashed_at);
+  EXPECT_FALSE(has_event(redis, "heal.restarted", "h-stopped"));
+
+  // The engine's log forgets the stop: orch cannot tell any more, and still does not restart it.
+  ASSERT_TRUE(eventually([&] { return client().inspect("h-exit").status == "exited"; }));
+  flood_engine_events(320);
+  auto unsure = run({ORCH_BINARY, "heal", "-o", "json"}, env());
+  EXPECT_EQ(unsure.code, 1) << unsure.output;
+  auto skipped = action_for(unsure.output, "h-stopped");
+  ASSERT_FALSE(skipped.is_null()) << unsure.output;
+  EXPECT_EQ(skipped["outcome"], "skipped") << unsure.output;
+  EXPECT_NE(skipped["detail"].get<std::string>().find("cannot tell"), std::string::npos) << unsure.output;
+  EXPECT_EQ(action_for(unsure.output, "h-exit")["outcome"], "restarted") << unsure.output;
+  EXPECT_EQ(started_at("h-stopped"), stopped_at);
+
+  // Only a person's stop left: nothing healed, exit 0.
+  engine->must({"rm", "-f", "h-exit"});
+  auto quiet = run({ORCH_BINARY, "heal", "-o", "json"}, env());
+  EXPECT_EQ(quiet.code, 0) << quiet.output;
+}
+
+// SPEC §13: what failed before `orch serve` started is healed when it starts (no event will come
+// for it), with and without Redis (with Redis, only once the leader lease is held); a person's stop
+// from before the start stays stopped.
+struct ReconcileOnStart : HealerTest, ::testing::WithParamInterface<bool> {};
+
+TEST_P(ReconcileOnStart, FailuresFromBeforeTheStartAreHealedAPersonsStopIsNot) {
+  REQUIRE_ENGINE();
+  const bool with_redis = GetParam();
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-exit", "--label", "orch.heal=true", engine->image(), "sh",
+                "-c", kCrashOnce});
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-unhealthy", "--label", "orch.heal=true",
+                "--health-cmd", "test ! -f /tmp/bad", "--health-interval", "1s", "--health-retries", "1", engine->image(), "sh", "-c",
+                "touch /tmp/bad; sleep 3600"});
+  run_and_stop_by_person("h-stopped");
+  ASSERT_TRUE(eventually([&] { return client().inspect("h-exit").status == "exited"; }));
+  ASSERT_TRUE(eventually([&] { return client().inspect("h-unhealthy").health->status == "unhealthy"; }, 20s));
+  const auto exit_at = started_at("h-exit"), unhealthy_at = started_at("h-unhealthy"), stopped_at = started_at("h-stopped");
+
+  start_orch(with_redis ? Env{} : Env{{"REDIS_URL", "\x01unset"}});
+  EXPECT_TRUE(eventually([&] { return started_at("h-exit") != exit_at; }, 20s)) << orch->log();
+  EXPECT_TRUE(eventually([&] { return started_at("h-unhealthy") != unhealthy_at; }, 20s)) << orch->log();
+  if (with_redis) {
+    EXPECT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-exit"); })) << orch->log();
+    EXPECT_TRUE(has_event(redis, "heal.restarted", "h-unhealthy"));
+    EXPECT_FALSE(has_event(redis, "heal.restarted", "h-stopped"));
+  }
+  EXPECT_EQ(started_at("h-stopped"), stopped_at);
+  EXPECT_EQ(client().inspect("h-stopped").status, "exited");
+  EXPECT_NE(orch->get("/metrics").body.find("orch_reconcile_total"), std::string::npos);
+}
+
+INSTANTIATE_TEST_SUITE_P(Bus, ReconcileOnStart, ::testing::Values(true, false),
+                         [](const auto& info) { return info.param ? "Redis" : "InProcess"; });
+
+// Periodic reconciles (ORCH_RECONCILE_INTERVAL) run, and never restart a person's stop.
+TEST_F(HealerTest, PeriodicReconcilesLeaveAPersonsStopAlone) {
+  REQUIRE_ENGINE();
+  run_and_stop_by_person("h-stopped");
+  const auto stopped_at = started_at("h-stopped");
+  start_orch({{"ORCH_RECONCILE_INTERVAL", "200ms"}});
+  auto reconciles = [&] {
+    auto body = orch->get("/metrics").body;
+    auto at = body.find("\norch_reconcile_total ");
+    return at == std::string::npos ? 0.0 : std::stod(body.substr(at + 22));
+  };
+  ASSERT_TRUE(eventually([&] { return reconciles() >= 5; }, 15s)) << orch->get("/metrics").body;
+  EXPECT_EQ(started_at("h-stopped"), stopped_at);
+  EXPECT_FALSE(has_event(redis, "heal.restarted", "h-stopped"));
+}
+
+// SPEC §11 + §13: a follower ignores events; when it takes the lease over from a leader that died,
+// it reconciles and heals what crashed in between.
+TEST_F(HealerTest, ANewLeaderHealsWhatFailedBeforeItTookOver) {
+  REQUIRE_ENGINE();
+  start_orch({{"ORCH_LEADER_LEASE", "4s"}, {"ORCH_INSTANCE_ID", "first"}});
+  ASSERT_TRUE(eventually([&] { return redis.cli({"GET", "orch:leader"}).find("first") != std::string::npos; }));
+  auto e = env();
+  e["ORCH_LEADER_LEASE"] = "4s";
+  e["ORCH_INSTANCE_ID"] = "second";
+  OrchServer second(e);
+  ASSERT_TRUE(eventually([&] { return second.get("/readyz").status == 200; }, 20s)) << second.log();
+  orch->process().signal(SIGKILL);  // the lease stays until it runs out
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-exit", "--label", "orch.heal=true", engine->image(), "sh",
+                "-c", kCrashOnce});
+  ASSERT_TRUE(eventually([&] { return client().inspect("h-exit").status == "exited"; }));
+  ASSERT_EQ(redis.cli({"GET", "orch:leader"}).find("second"), std::string::npos) << "took over before the crash: the test proves nothing";
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-exit"); }, 20s)) << second.log();
+  EXPECT_NE(redis.cli({"GET", "orch:leader"}).find("second"), std::string::npos);
+}
+
+// SPEC §13: after the watcher reconnects, a reconcile finds a container that crashed while orch's
+// connection to the engine was down, even when the engine's event log no longer has its `die`.
+TEST_F(HealerTest, AReconcileAfterReconnectFindsACrashFromWhileDisconnected) {
+  REQUIRE_ENGINE();
+  SocketProxy proxy(engine->socket());
+  start_orch({{"DOCKER_HOST", proxy.host()}, {"ORCH_RECONCILE_INTERVAL", "0"}});
+  proxy.stop();
+  ASSERT_TRUE(eventually([&] { return orch->get("/readyz").status == 503; }, 15s)) << orch->log();
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-exit", "--label", "orch.heal=true", engine->image(), "sh",
+                "-c", kCrashOnce});
+  ASSERT_TRUE(eventually([&] { return client().inspect("h-exit").status == "exited"; }));
+  const auto crashed_at = started_at("h-exit");
+  flood_engine_events(320);  // the replay of missed events cannot deliver the die
+  proxy.start();
+  ASSERT_TRUE(eventually([&] { return orch->get("/readyz").status == 200; }, 20s)) << orch->log();
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-exit"); }, 20s)) << orch->log();
+  EXPECT_NE(started_at("h-exit"), crashed_at);
+  EXPECT_FALSE(has_event(redis, "container.died", "h-exit"));  // no event told orch: the reconcile did
 }
 
 }  // namespace

@@ -1,7 +1,11 @@
-// orch rollback --repo against real git repositories made with the git CLI.
+// orch rollback --repo and POST /rollback against real git repositories made with the git CLI.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "core/json.hpp"
+#include "core/text.hpp"
+#include "support/orch_server.hpp"
 #include "support/process.hpp"
 
 using namespace orch;
@@ -9,8 +13,14 @@ using namespace orch::test;
 
 namespace {
 
+// A git repository with releases v1..v3, at `path` (default a fresh temp dir).
 struct GitRepo {
-  TempDir dir;
+  TempDir tmp;
+  struct Dir {
+    std::string p;
+    const std::string& path() const { return p; }
+    std::string file(const std::string& name) const { return p + "/" + name; }
+  } dir;
   std::map<std::string, std::string> env = {{"GIT_AUTHOR_NAME", "dev"}, {"GIT_AUTHOR_EMAIL", "dev@example.com"},
                                             {"GIT_COMMITTER_NAME", "dev"}, {"GIT_COMMITTER_EMAIL", "dev@example.com"}};
   int day = 1;
@@ -29,7 +39,8 @@ struct GitRepo {
     git({"commit", "-q", "-m", "release " + version});
     git({"tag", version});
   }
-  GitRepo() {
+  explicit GitRepo(const std::string& path = "") : dir{path.empty() ? tmp.path() : path} {
+    std::filesystem::create_directories(dir.path());
     git({"init", "-q", "-b", "main"});
     release("v1");
     release("v2");
@@ -115,6 +126,89 @@ TEST(GitRollback, DeployCommandRunsAfterARollback) {
   EXPECT_EQ(read_file(repo.dir.file("deployed.txt")), "version v2\n");
   GitRepo failing;
   EXPECT_EQ(run({ORCH_BINARY, "rollback", "--repo", failing.dir.path()}, {{"REDIS_URL", ""}, {"ROLLBACK_DEPLOY_COMMAND", "exit 3"}}).code, 2);
+}
+
+// The request's repo path is never shell text: a repository whose path is a shell injection
+// payload is rolled back and deployed, and the payload runs nothing (it used to: `cd '<repo>' && …`).
+TEST(RepoRollback, AnInjectionPayloadInTheRepoPathRunsNothing) {
+  TempDir base;
+  const std::string pwned = base.file("PWNED");
+  GitRepo repo(base.path() + "/x';touch " + pwned + ";'");
+  const std::map<std::string, std::string> env = {
+      {"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent.sock"}, {"ROLLBACK_REPOS", "evil=" + repo.dir.path()},
+      {"ROLLBACK_DEPLOY_COMMAND", "pwd > deployed-in.txt"}};
+  OrchServer orch(env);
+  auto r = orch.post("/rollback", to_text(json{{"repo", repo.dir.path()}}));
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["deploy_exit_code"], 0) << r.body;
+  EXPECT_FALSE(std::filesystem::exists(pwned));
+  EXPECT_EQ(read_file(repo.dir.file("deployed-in.txt")), repo.dir.path() + "\n");
+
+  // The CLI, too (with and without ROLLBACK_REPOS).
+  GitRepo again(base.path() + "/y';touch " + pwned + ";'");
+  auto cli = run({ORCH_BINARY, "rollback", "--repo", again.dir.path()},
+                 {{"REDIS_URL", ""}, {"ROLLBACK_DEPLOY_COMMAND", "pwd > deployed-in.txt"}});
+  EXPECT_EQ(cli.code, 0) << cli.output;
+  EXPECT_FALSE(std::filesystem::exists(pwned));
+  EXPECT_EQ(read_file(again.dir.file("deployed-in.txt")), again.dir.path() + "\n");
+}
+
+// POST /rollback reaches only the repositories in ROLLBACK_REPOS: by name or exact path. Other
+// repositories, `..` forms and relative paths are 400 and nothing changes.
+TEST(RepoRollback, OnlyListedRepositoriesByNameOrExactPath) {
+  TempDir base;
+  GitRepo listed(base.path() + "/deploy"), other(base.path() + "/other");
+  const auto listed_head = listed.git({"rev-parse", "HEAD"}), other_head = other.git({"rev-parse", "HEAD"});
+  std::map<std::string, std::string> env = {{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent.sock"},
+                                            {"ROLLBACK_DEPLOY_COMMAND", "pwd > deployed-in.txt; echo deploy-output-line"}};
+  {
+    OrchServer unconfigured(env);  // no ROLLBACK_REPOS: no repository over HTTP
+    auto r = unconfigured.post("/rollback", to_text(json{{"repo", listed.dir.path()}}));
+    EXPECT_EQ(r.status, 400) << r.body;
+    EXPECT_NE(r.body.find("ROLLBACK_REPOS"), std::string::npos) << r.body;
+  }
+  env["ROLLBACK_REPOS"] = "app=" + listed.dir.path();
+  OrchServer orch(env);
+  for (const std::string& bad : std::vector<std::string>{other.dir.path(), listed.dir.path() + "/../other", listed.dir.path() + "/../deploy",
+                                listed.dir.path() + "/.", "deploy/../other", "../other", "other", "/", listed.dir.path() + "/.."}) {
+    auto r = orch.post("/rollback", to_text(json{{"repo", bad}}));
+    EXPECT_EQ(r.status, 400) << bad << ": " << r.body;
+  }
+  EXPECT_EQ(listed.git({"rev-parse", "HEAD"}), listed_head);
+  EXPECT_EQ(other.git({"rev-parse", "HEAD"}), other_head);
+  EXPECT_FALSE(std::filesystem::exists(other.dir.file("deployed-in.txt")));
+
+  auto by_name = orch.post("/rollback", to_text(json{{"repo", "app"}}));
+  ASSERT_EQ(by_name.status, 200) << by_name.body;
+  EXPECT_EQ(json::parse(by_name.body)["to"], "v2");
+  EXPECT_EQ(read_file(listed.dir.file("app.txt")), "version v2\n");
+  EXPECT_EQ(read_file(listed.dir.file("deployed-in.txt")), listed.dir.path() + "\n");  // ran in the repository
+  EXPECT_TRUE(eventually([&] { return orch.log().find("rollback deploy: deploy-output-line") != std::string::npos; })) << orch.log();
+  auto by_path = orch.post("/rollback", to_text(json{{"repo", listed.dir.path() + "/"}, {"to", "v1"}}));
+  EXPECT_EQ(by_path.status, 200) << by_path.body;
+  EXPECT_EQ(read_file(listed.dir.file("app.txt")), "version v1\n");
+
+  // The CLI with ROLLBACK_REPOS set: the same list (a usage error outside it); names work.
+  std::map<std::string, std::string> cli_env = {{"REDIS_URL", ""}, {"ROLLBACK_REPOS", "app=" + listed.dir.path()}};
+  EXPECT_EQ(run({ORCH_BINARY, "rollback", "--repo", other.dir.path()}, cli_env).code, 64);
+  EXPECT_EQ(other.git({"rev-parse", "HEAD"}), other_head);
+  auto cli = run({ORCH_BINARY, "rollback", "--repo", "app", "--to", "v3", "-o", "json"}, cli_env);
+  EXPECT_EQ(cli.code, 0) << cli.output;
+  EXPECT_EQ(read_file(listed.dir.file("app.txt")), "version v3\n");
+  // A malformed list is a configuration error.
+  EXPECT_EQ(run({ORCH_BINARY, "rollback", "--repo", "app"}, {{"REDIS_URL", ""}, {"ROLLBACK_REPOS", "app=relative/path"}}).code, 78);
+}
+
+// The deploy command is stopped after ROLLBACK_DEPLOY_TIMEOUT (exit 2, reported as timed out).
+TEST(RepoRollback, DeployCommandTimesOut) {
+  GitRepo repo;
+  const auto started = std::chrono::steady_clock::now();
+  auto r = run({ORCH_BINARY, "rollback", "--repo", repo.dir.path(), "-o", "json"},
+               {{"REDIS_URL", ""}, {"ROLLBACK_DEPLOY_COMMAND", "echo started; sleep 30"}, {"ROLLBACK_DEPLOY_TIMEOUT", "1s"}});
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(15));
+  EXPECT_NE(r.output.find("\"deploy_timed_out\": true"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("deploy: started"), std::string::npos) << r.output;
 }
 
 }  // namespace

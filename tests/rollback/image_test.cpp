@@ -135,4 +135,35 @@ TEST_F(ImageRollback, ManualRollbackKeepsNameAndConfig) {
   EXPECT_EQ(run({ORCH_BINARY, "rollback", "--service", "app"}, env()).code, 64);
 }
 
+// SPEC §13: a service already running when orch serve starts gets its release recorded by the
+// start's reconcile (no container.started event will come), becomes last-known-good after
+// ORCH_LKG_AFTER, and a later `orch rollback --service` finds that last-known-good.
+TEST_F(ImageRollback, AServiceRunningBeforeStartGetsAReleaseAndALastKnownGood) {
+  REQUIRE_ENGINE();
+  run_app("orch-test/app:v1");
+  ASSERT_TRUE(eventually([&] { return client().inspect("app").health->status == "healthy"; }, 20s));
+  auto releases = [&] {
+    auto text = redis.cli({"GET", "orch:state:releases"});
+    auto j = parse_json(text);
+    return j.is_object() ? j : json::object();
+  };
+  {
+    OrchServer orch(env());
+    ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s));
+    ASSERT_TRUE(eventually([&] { return releases().contains("app"); }, 10s)) << orch.log();
+    EXPECT_EQ(releases()["app"]["current"]["image_id"], image_id("orch-test/app:v1"));
+    ASSERT_TRUE(eventually([&] { return releases()["app"].contains("lkg"); }, 20s)) << orch.log();
+    EXPECT_EQ(releases()["app"]["lkg"]["image_id"], image_id("orch-test/app:v1"));
+  }
+  // A new release deployed while orch is away; the last-known-good is there to go back to.
+  engine->must({"rm", "-f", "app"});
+  run_app("orch-test/app:v2");
+  auto dry = run({ORCH_BINARY, "rollback", "--service", "app", "--dry-run", "-o", "json"}, env());
+  ASSERT_EQ(dry.code, 0) << dry.output;
+  auto j = json::parse(dry.output);
+  EXPECT_EQ(j["dry_run"], true);
+  EXPECT_NE(j["to"].get<std::string>().find(image_id("orch-test/app:v1").substr(0, 19)), std::string::npos) << dry.output;
+  EXPECT_EQ(client().inspect("app").image_id, image_id("orch-test/app:v2"));
+}
+
 }  // namespace
