@@ -154,26 +154,25 @@ TEST(McpStdio, LoggingLevelsAndMessages) {
 
 // sync_test changes no container, so no container name allows it: a restricting list must name it.
 TEST(McpStdio, AllowListWithoutSyncTestRefusesIt) {
+  auto call_sync_test = [](const Env& env) {
+    auto replies = raw_stdio(init_line("2025-06-18") +
+                                 R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sync_test","arguments":{"timeout":"1s"}}})" "\n",
+                             env);
+    for (const auto& j : replies)
+      if (j.is_object() && j.value("id", json()) == 2) return j;
+    ADD_FAILURE() << "no answer to the call: " << json(replies).dump();
+    return json::object();
+  };
   Env env = kBase;
   env["ORCH_MCP_ALLOW"] = "web,rag_service";
-  auto replies = raw_stdio(init_line("2025-06-18") +
-                               R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sync_test","arguments":{"timeout":"1s"}}})" "\n",
-                           env);
-  json refused;
-  for (const auto& j : replies)
-    if (j.is_object() && j.value("id", json()) == 2) refused = j;
-  ASSERT_TRUE(refused.contains("result")) << json(replies).dump();
+  json refused = call_sync_test(env);
+  ASSERT_TRUE(refused.contains("result")) << refused.dump();
   EXPECT_EQ(refused["result"]["isError"], true);
   EXPECT_NE(refused["result"]["content"][0]["text"].get<std::string>().find("does not name sync_test"), std::string::npos) << refused.dump();
   // Named, it runs (and fails its stages here: nothing answers).
   env["ORCH_MCP_ALLOW"] = "web,sync_test";
-  replies = raw_stdio(init_line("2025-06-18") +
-                          R"({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"sync_test","arguments":{"timeout":"1s"}}})" "\n",
-                      env);
-  json ran;
-  for (const auto& j : replies)
-    if (j.is_object() && j.value("id", json()) == 2) ran = j;
-  ASSERT_TRUE(ran.contains("result")) << json(replies).dump();
+  json ran = call_sync_test(env);
+  ASSERT_TRUE(ran.contains("result")) << ran.dump();
   EXPECT_EQ(ran["result"]["content"][0]["text"].get<std::string>().find("ORCH_MCP_ALLOW"), std::string::npos) << ran.dump();
 }
 
