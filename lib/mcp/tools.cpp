@@ -5,7 +5,7 @@
 #include "docker/identity.hpp"
 #include "heal/healer.hpp"
 #include "mcp/server.hpp"
-#include "pipeline/sync_test.hpp"
+#include "pipeline/synctest.hpp"
 #include "rollback/image.hpp"
 
 namespace orch::mcp {

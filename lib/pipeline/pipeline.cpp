@@ -6,7 +6,7 @@
 
 #include "http/fields.hpp"
 #include "pipeline/stages.hpp"
-#include "pipeline/sync_test.hpp"
+#include "pipeline/synctest.hpp"
 
 namespace orch::pipeline {
 

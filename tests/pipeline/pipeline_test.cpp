@@ -10,7 +10,7 @@
 #include "core/json.hpp"
 #include "core/text.hpp"
 #include "http/client.hpp"
-#include "pipeline/sync_test.hpp"
+#include "pipeline/synctest.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
 

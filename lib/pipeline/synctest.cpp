@@ -1,4 +1,4 @@
-#include "pipeline/sync_test.hpp"
+#include "pipeline/synctest.hpp"
 
 #include <thread>
 

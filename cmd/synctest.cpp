@@ -4,7 +4,7 @@
 #include "cli.hpp"
 #include "core/text.hpp"
 #include "http/client.hpp"
-#include "pipeline/sync_test.hpp"
+#include "pipeline/synctest.hpp"
 
 namespace orch::cli {
 namespace {
