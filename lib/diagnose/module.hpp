@@ -5,7 +5,7 @@
 #include <thread>
 
 #include "diagnose/report.hpp"
-#include "serve/module.hpp"
+#include "app/module.hpp"
 
 namespace orch::diagnose {
 

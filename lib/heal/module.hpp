@@ -12,7 +12,7 @@
 #include "docker/watcher.hpp"
 #include "heal/healer.hpp"
 #include "heal/leader.hpp"
-#include "serve/module.hpp"
+#include "app/module.hpp"
 
 namespace orch::heal {
 
@@ -50,8 +50,5 @@ class Module final : public orch::Module {
   bool stopping_ = false;
   std::thread reconciler_;
 };
-
-// container.* event type for an engine event, or "" for events that are not reported.
-std::string container_event_type(const docker::EventMessage& m);
 
 }  // namespace orch::heal

@@ -8,7 +8,7 @@
 
 #include "live/fanout.hpp"
 #include "live/hub.hpp"
-#include "serve/module.hpp"
+#include "app/module.hpp"
 
 namespace orch::live {
 

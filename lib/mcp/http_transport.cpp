@@ -7,7 +7,7 @@
 #include <cctype>
 
 #include "core/text.hpp"
-#include "serve/health_endpoints.hpp"
+#include "app/health.hpp"
 
 namespace orch::mcp {
 

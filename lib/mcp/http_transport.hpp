@@ -11,7 +11,7 @@
 #include <memory>
 
 #include "mcp/server.hpp"
-#include "serve/module.hpp"
+#include "app/module.hpp"
 
 namespace orch::mcp {
 

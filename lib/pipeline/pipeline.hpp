@@ -10,7 +10,7 @@
 
 #include "bus/redis.hpp"
 #include "core/stop_token.hpp"
-#include "serve/module.hpp"
+#include "app/module.hpp"
 
 namespace orch::pipeline {
 

@@ -14,7 +14,7 @@
 
 #include "rollback/git.hpp"
 #include "rollback/image.hpp"
-#include "serve/module.hpp"
+#include "app/module.hpp"
 
 namespace orch::rollback {
 

@@ -3,7 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
-#include "serve/module.hpp"
+#include "app/health.hpp"
+#include "serve/modules.hpp"
 
 namespace orch {
 
@@ -26,6 +27,7 @@ Daemon::Daemon(const Config& config) : config_(config), parts_(std::make_unique<
 Daemon::~Daemon() { shutdown(); }
 
 int Daemon::start() {
+  mark_started();
   auto& p = *parts_;
   const auto& s = config_.settings;
   std::string instance = s.has("ORCH_INSTANCE_ID") ? s.str("ORCH_INSTANCE_ID") : hostname() + "-" + std::to_string(getpid());

@@ -1,19 +1,10 @@
 #include "serve/health_endpoints.hpp"
 
-#include <chrono>
+#include "app/health.hpp"
 
 namespace orch {
 
-namespace {
-// When orch serve started: the first HealthEndpoints (the first module) fixes it.
-std::chrono::steady_clock::time_point started() {
-  static const auto at = std::chrono::steady_clock::now();
-  return at;
-}
-}  // namespace
-
 HealthEndpoints::HealthEndpoints(ServeContext& ctx) : ctx_(ctx) {
-  started();
   auto& r = ctx.http.routes();
   for (const char* path : {"/healthz", "/readyz", "/health", "/metrics"}) ctx.http.allow(path, "GET");
   r.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
@@ -35,19 +26,6 @@ HealthEndpoints::HealthEndpoints(ServeContext& ctx) : ctx_(ctx) {
         .set(h.connected ? 1 : 0);
     res.set_content(ctx_.metrics.render(), "text/plain; version=0.0.4; charset=utf-8");
   });
-}
-
-json health_document(ServeContext& ctx) {
-  auto doc = ctx.status.snapshot();
-  auto bus = ctx.bus.health();
-  json redis = {{"kind", bus.kind}, {"connected", bus.connected}, {"outbox_depth", bus.outbox_depth}};
-  if (!bus.error.empty()) redis["error"] = bus.error;
-  redis["status"] = bus.connected ? "ok" : "down";
-  doc["components"]["redis"] = redis;
-  if (!bus.connected && doc["status"] == "ok") doc["status"] = "degraded";
-  doc["version"] = ORCH_VERSION;
-  doc["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started()).count();
-  return doc;
 }
 
 }  // namespace orch

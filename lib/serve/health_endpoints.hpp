@@ -1,11 +1,8 @@
 #pragma once
 // GET /health, /healthz, /readyz, /metrics (SPEC §5, §10).
-#include "serve/module.hpp"
+#include "app/module.hpp"
 
 namespace orch {
-
-// The /health document: the status board, the bus, version and uptime. Also MCP's orch://status.
-json health_document(ServeContext& ctx);
 
 class HealthEndpoints final : public Module {
  public:

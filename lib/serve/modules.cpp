@@ -1,4 +1,5 @@
-// The modules of `orch serve`, in start order (stopped in reverse).
+#include "serve/modules.hpp"
+
 #include "diagnose/module.hpp"
 #include "heal/module.hpp"
 #include "live/endpoints.hpp"
@@ -6,7 +7,6 @@
 #include "pipeline/pipeline.hpp"
 #include "rollback/module.hpp"
 #include "serve/health_endpoints.hpp"
-#include "serve/module.hpp"
 #include "webhook/endpoint.hpp"
 
 namespace orch {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "http/front.hpp"
-#include "serve/module.hpp"
+#include "app/module.hpp"
 #include "webhook/payload.hpp"
 #include "webhook/signature.hpp"
 

@@ -1,4 +1,4 @@
-#include "serve/status_board.hpp"
+#include "app/status_board.hpp"
 
 namespace orch {
 

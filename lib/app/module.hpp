@@ -1,21 +1,22 @@
 #pragma once
-// What `orch serve` is made of. Each concern (webhook, healer, pipeline, health loop, MCP, live
-// view) is a Module: it registers its routes when built, runs its loops between start() and
-// stop(), and reads the shared pieces from ServeContext.
+// The contract between `orch serve` and its features: each concern (webhook, healer, pipeline,
+// health loop, MCP, live view) is a Module that registers its routes when built, runs its loops
+// between start() and stop(), and reads the shared pieces from ServeContext. Features include
+// this header, never serve/ (the composition root that includes every feature; ARCHITECTURE.md).
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "app/status_board.hpp"
 #include "bus/bus.hpp"
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/stop_token.hpp"
 #include "docker/client.hpp"
-#include "notify/notifier.hpp"
-#include "state/store.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
-#include "serve/status_board.hpp"
+#include "notify/notifier.hpp"
+#include "state/store.hpp"
 
 namespace orch {
 
@@ -42,8 +43,5 @@ class Module {
   // Called in reverse order of start, after the HTTP server stopped accepting.
   virtual void stop() {}
 };
-
-// The modules of `orch serve`, in start order. Add a new concern here.
-std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx);
 
 }  // namespace orch
