@@ -8,7 +8,6 @@
 #include "core/stop_token.hpp"
 #include "docker/client.hpp"
 #include "docker/watcher.hpp"
-#include "heal/module.hpp"
 #include "live/sse_client.hpp"
 #include "serve/signals.hpp"
 #include "watch/format.hpp"

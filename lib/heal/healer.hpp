@@ -20,12 +20,10 @@
 #include "heal/policy.hpp"
 #include "metrics/metrics.hpp"
 #include "notify/notifier.hpp"
+#include "state/documents.hpp"
 #include "state/store.hpp"
 
 namespace orch::heal {
-
-// The state document (StateStore) holding the quarantine list: {container: {since, reason}}.
-inline constexpr const char* kQuarantineDocument = "heal-quarantine";
 
 enum class Scope { labelled, all };
 Scope parse_scope(const std::string& s);  // throws ConfigError

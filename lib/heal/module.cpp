@@ -2,19 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "docker/identity.hpp"
+#include "docker/container_events.hpp"
 #include "http/fields.hpp"
 
 namespace orch::heal {
-
-std::string container_event_type(const docker::EventMessage& m) {
-  if (m.action == "start") return "container.started";
-  if (m.action == "die") return "container.died";
-  if (m.action == "oom") return "container.oom";
-  if (m.action == "health_status: unhealthy") return "container.unhealthy";
-  if (m.action == "health_status: healthy") return "container.healthy";
-  return "";
-}
 
 Module::Module(ServeContext& ctx)
     : ctx_(ctx),
@@ -146,15 +137,9 @@ void Module::on_connection(bool up, const std::string& why) {
 
 void Module::on_container_event(const docker::EventMessage& m) {
   if (lease_ && !lease_->is_leader()) return;  // one instance per host reports and heals
-  auto type = container_event_type(m);
-  if (!type.empty()) {
-    const auto name = m.attribute("name");
-    json data = {{"container", name},
-                 {"service", docker::service_of(ctx_.config, name, m.attributes)},
-                 {"image", m.attribute("image")},
-                 {"exit_code", m.attribute("exitCode").empty() ? json(nullptr) : json(std::atoi(m.attribute("exitCode").c_str()))}};
+  if (const auto type = docker::container_event_type(m); !type.empty()) {
     try {
-      ctx_.bus.publish(make_event(type, name, data));
+      ctx_.bus.publish(docker::container_event(type, m, ctx_.config));
     } catch (const BusError& e) {
       spdlog::error("container event not stored: {}", e.what());
     }

@@ -10,10 +10,10 @@
 #include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "docker/identity.hpp"
-#include "heal/healer.hpp"
 #include "http/connection.hpp"
 #include "live/status_page.hpp"
 #include "live/websocket.hpp"
+#include "state/documents.hpp"
 
 namespace orch::live {
 
@@ -64,7 +64,7 @@ json stack_status(ServeContext& ctx) {
     doc["containers_error"] = e.what();
   }
   try {
-    auto quarantine = ctx.state.load(heal::kQuarantineDocument);
+    auto quarantine = ctx.state.load(kQuarantineDocument);
     doc["quarantine"] = quarantine.is_object() ? quarantine : json::object();
   } catch (const Error& e) {
     doc["quarantine"] = nullptr;

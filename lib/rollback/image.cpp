@@ -7,11 +7,12 @@
 
 #include "docker/recreate.hpp"
 #include "docker/identity.hpp"
+#include "state/documents.hpp"
 
 namespace orch::rollback {
 
 using namespace std::chrono_literals;
-constexpr const char* kDoc = "releases";
+constexpr const char* kDoc = kReleasesDocument;
 
 bool Releases::record_start(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms) {
   bool is_new = false;

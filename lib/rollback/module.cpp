@@ -8,6 +8,7 @@
 #include "http/fields.hpp"
 #include "rollback/deploy.hpp"
 #include "rollback/repos.hpp"
+#include "state/documents.hpp"
 
 namespace orch::rollback {
 
@@ -134,7 +135,7 @@ void Module::tick() {
   json doc;
   std::vector<docker::ContainerSummary> all;
   try {
-    doc = ctx_.state.load("releases");
+    doc = ctx_.state.load(kReleasesDocument);
     if (!doc.is_object()) return;
     all = ctx_.docker.list(true);  // one list per tick, whatever the number of services
   } catch (const Error&) {
@@ -202,7 +203,7 @@ void Module::automatic(const std::string& service, const std::string& reason) {
   if (r.ok) {
     releases_.pin(service, "automatic rollback: " + reason);
     // The replacement carries the same name: lift the healer's quarantine of that name.
-    ctx_.state.update("heal-quarantine", [&](json& q) {
+    ctx_.state.update(kQuarantineDocument, [&](json& q) {
       if (q.is_object()) q.erase(r.container);
     });
   }

@@ -1,8 +1,7 @@
 #include "watch/format.hpp"
 
 #include "core/text.hpp"
-#include "docker/identity.hpp"
-#include "heal/module.hpp"
+#include "docker/container_events.hpp"
 
 namespace orch::watch {
 
@@ -53,12 +52,9 @@ std::string human_line(const Event& e, bool colour) {
 }
 
 Event from_engine(const docker::EventMessage& m, const Config& cfg) {
-  auto type = heal::container_event_type(m);
+  auto type = docker::container_event_type(m);
   if (type.empty()) type = "container." + m.action.substr(0, m.action.find(':'));
-  const auto name = m.attribute("name");
-  json data = {{"container", name}, {"service", docker::service_of(cfg, name, m.attributes)}, {"image", m.attribute("image")}};
-  if (!m.attribute("exitCode").empty()) data["exit_code"] = std::atoi(m.attribute("exitCode").c_str());
-  return make_event(type, name, data);
+  return docker::container_event(type, m, cfg);
 }
 
 }  // namespace orch::watch

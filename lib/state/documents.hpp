@@ -1,0 +1,12 @@
+#pragma once
+// The state documents orch keeps (StateStore: Redis key orch:state:<name>, or <name>.json under
+// ORCH_STATE_DIR), named once for every reader and writer.
+namespace orch {
+
+// {container: {since_ms, reason}}: the healer's quarantine list. Written by the healer and
+// `orch heal --reset`; lifted by an automatic rollback; shown by /status (docs/heal.md).
+inline constexpr const char* kQuarantineDocument = "heal-quarantine";
+// {service: {current, lkg, pinned, rolled_back, gone_since_ms}}: the release history (docs/rollback.md).
+inline constexpr const char* kReleasesDocument = "releases";
+
+}  // namespace orch
