@@ -51,7 +51,7 @@ int run_watch(const GlobalOptions& g, const WatchOptions& o) {
   } else {
     if (!o.no_bus && cfg.settings.has("REDIS_URL")) {
       sources.emplace_back([&] {
-        follow_events(parse_redis_url(cfg.settings.str("REDIS_URL")), "$", print, cancelled,
+        follow_events(redis::parse_url(cfg.settings.str("REDIS_URL")), "$", print, cancelled,
                       [&](bool up, const std::string& why) {
                         if (!up && stderr_is_tty()) std::cerr << "redis: " << why << " (retrying)\n";
                       });

@@ -11,7 +11,7 @@
 #include <map>
 #include <string>
 
-#include "bus/redis.hpp"
+#include "redis/connection.hpp"
 #include "http/client.hpp"
 #include "core/json.hpp"
 #include "webhook_load.hpp"
@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
-  RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
   std::map<std::string, double> published, done;
   bool all = eventually([&] {
     published.clear();

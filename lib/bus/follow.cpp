@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "bus/bus.hpp"
+#include "redis/client.hpp"
 
 namespace orch {
 
@@ -13,7 +14,7 @@ constexpr auto kGather = 10ms;  // the most a live event waits for company
 namespace {
 
 // An entry without a `type` field (an older publisher) is parsed to find out.
-bool wanted(const std::vector<RedisReply>& fields, const std::function<bool(std::string_view)>& wants) {
+bool wanted(const std::vector<redis::Reply>& fields, const std::function<bool(std::string_view)>& wants) {
   for (size_t i = 0; i + 1 < fields.size(); i += 2)
     if (fields[i].str == "type") return wants(fields[i + 1].str);
   return true;
@@ -21,26 +22,22 @@ bool wanted(const std::vector<RedisReply>& fields, const std::function<bool(std:
 
 }  // namespace
 
-
-void follow_events(const RedisUrl& url, std::string after, const std::function<void(const Event&)>& on_event,
+void follow_events(const redis::Url& url, std::string after, const std::function<void(const Event&)>& on_event,
                    const std::function<bool()>& cancelled, const std::function<void(bool, const std::string&)>& on_connection,
                    const std::function<bool(std::string_view type)>& wants) {
-  std::unique_ptr<RedisConnection> c;
-  Millis backoff = 100ms;
+  redis::Client c(url, {.connect_timeout = 1000ms, .timeout = 3000ms, .max_backoff = 2000ms});
   while (!cancelled()) {
     try {
-      if (!c || c->broken()) {
-        c = std::make_unique<RedisConnection>(url, 1000ms);
-        c->set_timeout(3000ms);
-        backoff = 100ms;
+      if (!c.connected()) {
+        c.connection();
         if (on_connection) on_connection(true, "");
         if (after == "$") {
           // Pin "$" to a concrete id so a reconnect resumes where we were, without a gap.
-          auto last = c->command({"XREVRANGE", kEventsStream, "+", "-", "COUNT", "1"});
+          auto last = c.command({"XREVRANGE", kEventsStream, "+", "-", "COUNT", "1"});
           after = last.elements.empty() ? "0-0" : last.elements[0].elements[0].str;
         }
       }
-      auto reply = c->command({"XREAD", "COUNT", "500", "BLOCK", "1000", "STREAMS", kEventsStream, after});
+      auto reply = c.command({"XREAD", "COUNT", "500", "BLOCK", "1000", "STREAMS", kEventsStream, after});
       if (reply.is_nil() || reply.elements.empty()) continue;
       // Under a stream of events, reading as soon as one arrives costs a round trip (and a wake-up
       // on both sides) per event; a short pause after a partial batch lets them gather instead.
@@ -62,10 +59,9 @@ void follow_events(const RedisUrl& url, std::string after, const std::function<v
         }
       }
     } catch (const Error& e) {
-      c.reset();
+      if (c.connected()) c.reset(e.what());  // an answer we cannot read: start afresh
       if (on_connection) on_connection(false, e.what());
-      std::this_thread::sleep_for(backoff);
-      backoff = std::min<Millis>(backoff * 2, 2000ms);
+      std::this_thread::sleep_for(std::max(c.retry_in(), Millis(100)));
     }
   }
 }

@@ -18,6 +18,7 @@
 #include "core/stop_token.hpp"
 #include "core/text.hpp"
 #include "metrics/metrics.hpp"
+#include "redis/client.hpp"
 
 namespace orch {
 namespace {
@@ -72,7 +73,7 @@ std::string sha1_hex(const std::string& text) {
 }
 const std::string kPublishOnceSha = sha1_hex(kPublishOnce);
 
-Event event_from_fields(const RedisReply& entry) {
+Event event_from_fields(const redis::Reply& entry) {
   // entry = [id, [field, value, ...]]
   Event e;
   if (entry.elements.size() < 2) return e;
@@ -92,7 +93,7 @@ Event event_from_fields(const RedisReply& entry) {
   return e;
 }
 
-std::vector<Event> events_from_entries(const RedisReply& entries) {
+std::vector<Event> events_from_entries(const redis::Reply& entries) {
   std::vector<Event> out;
   for (const auto& entry : entries.elements) {
     auto e = event_from_fields(entry);
@@ -103,65 +104,68 @@ std::vector<Event> events_from_entries(const RedisReply& entries) {
 
 class RedisWorkQueue final : public WorkQueue {
  public:
-  RedisWorkQueue(RedisUrl url, std::string group, std::string consumer, Millis claim_idle, Millis timeout)
-      : url_(std::move(url)), group_(std::move(group)), consumer_(std::move(consumer)), claim_idle_(claim_idle), timeout_(timeout) {}
+  RedisWorkQueue(redis::Url url, std::string group, std::string consumer, Millis claim_idle, Millis timeout)
+      : group_(std::move(group)),
+        consumer_(std::move(consumer)),
+        claim_idle_(claim_idle),
+        timeout_(timeout),
+        client_(std::move(url), {.connect_timeout = timeout, .timeout = timeout, .on_connect = [this](redis::Connection& c) {
+                                   try {
+                                     c.command({"XGROUP", "CREATE", kEventsStream, group_, "$", "MKSTREAM"});
+                                   } catch (const redis::ReplyError& e) {
+                                     if (std::string(e.what()).find("BUSYGROUP") == std::string::npos) throw;
+                                   }
+                                 }}) {}
 
   std::optional<WorkItem> next(Millis wait) override {
     try {
-      auto& c = connection();
       // Entries another consumer took and left unacknowledged too long come first.
-      auto claimed = c.command({"XAUTOCLAIM", kEventsStream, group_, consumer_, std::to_string(claim_idle_.count()),
+      auto claimed = client_.command({"XAUTOCLAIM", kEventsStream, group_, consumer_, std::to_string(claim_idle_.count()),
                                 claim_cursor_, "COUNT", "1"});
       if (claimed.elements.size() >= 2) {
         claim_cursor_ = claimed.elements[0].str;
         auto events = events_from_entries(claimed.elements[1]);
         if (!events.empty()) return WorkItem{events.front(), 2};
       }
-      c.set_timeout(wait + timeout_);
-      auto reply = c.command({"XREADGROUP", "GROUP", group_, consumer_, "COUNT", "1", "BLOCK",
+      client_.connection().set_timeout(wait + timeout_);
+      auto reply = client_.command({"XREADGROUP", "GROUP", group_, consumer_, "COUNT", "1", "BLOCK",
                               std::to_string(std::max<long long>(1, wait.count())), "STREAMS", kEventsStream, ">"});
-      c.set_timeout(timeout_);
+      client_.connection().set_timeout(timeout_);
       if (reply.is_nil() || reply.elements.empty()) return std::nullopt;
       auto events = events_from_entries(reply.elements[0].elements[1]);
       if (events.empty()) {
         // Entries that are not events (foreign writers) are acknowledged so they do not linger.
         for (const auto& entry : reply.elements[0].elements[1].elements)
-          c.command({"XACK", kEventsStream, group_, entry.elements[0].str});
+          client_.command({"XACK", kEventsStream, group_, entry.elements[0].str});
         return std::nullopt;
       }
       return WorkItem{events.front(), 1};
     } catch (const UnreachableError& e) {
-      conn_.reset();
       spdlog::warn("work queue {}: {}", group_, e.what());
       std::this_thread::sleep_for(std::min<Millis>(wait, 1000ms));
       return std::nullopt;
     }
   }
 
-  void ack(const WorkItem& item) override { connection().command({"XACK", kEventsStream, group_, item.event.stream_id}); }
+  void ack(const WorkItem& item) override { client_.command({"XACK", kEventsStream, group_, item.event.stream_id}); }
 
  private:
-  RedisConnection& connection() {
-    if (!conn_ || conn_->broken()) {
-      conn_ = std::make_unique<RedisConnection>(url_, timeout_);
-      try {
-        conn_->command({"XGROUP", "CREATE", kEventsStream, group_, "$", "MKSTREAM"});
-      } catch (const RedisReplyError& e) {
-        if (std::string(e.what()).find("BUSYGROUP") == std::string::npos) throw;
-      }
-    }
-    return *conn_;
-  }
-  RedisUrl url_;
   std::string group_, consumer_;
   Millis claim_idle_, timeout_;
   std::string claim_cursor_ = "0-0";
-  std::unique_ptr<RedisConnection> conn_;
+  redis::Client client_;  // after group_: its on_connect creates the group
 };
 
 class RedisBus final : public Bus {
  public:
-  explicit RedisBus(RedisBusOptions opts) : opts_(std::move(opts)), outbox_(opts_.outbox_path, opts_.outbox_max) {
+  explicit RedisBus(RedisBusOptions opts)
+      : opts_(std::move(opts)),
+        outbox_(opts_.outbox_path, opts_.outbox_max),
+        // Loaded on every (re)connect: a restarted Redis has forgotten it.
+        conn_(opts_.url, {.connect_timeout = opts_.connect_timeout,
+                          .timeout = opts_.connect_timeout,
+                          .on_connect = [](redis::Connection& c) { c.command({"SCRIPT", "LOAD", kPublishOnce}); }}),
+        query_(opts_.url, {.connect_timeout = opts_.connect_timeout, .timeout = opts_.connect_timeout}) {
     if (opts_.metrics) {
       published_ = &opts_.metrics->counter("orch_events_published_total", "Events published on the bus", {"type"});
       outboxed_ = &opts_.metrics->counter("orch_events_outboxed_total", "Events written to the outbox while Redis was down").get();
@@ -229,17 +233,13 @@ class RedisBus final : public Bus {
 
   std::vector<Event> read_after(const std::string& after, size_t count) override {
     std::lock_guard lock(query_mu_);
-    auto& c = query_connection();
     std::string start = after.empty() ? "-" : "(" + after;
-    return guarded([&] { return events_from_entries(c.command({"XRANGE", kEventsStream, start, "+", "COUNT", std::to_string(count)})); });
+    return events_from_entries(query_.command({"XRANGE", kEventsStream, start, "+", "COUNT", std::to_string(count)}));
   }
 
   std::vector<Event> recent(size_t count) override {
     std::lock_guard lock(query_mu_);
-    auto& c = query_connection();
-    auto events = guarded([&] {
-      return events_from_entries(c.command({"XREVRANGE", kEventsStream, "+", "-", "COUNT", std::to_string(count)}));
-    });
+    auto events = events_from_entries(query_.command({"XREVRANGE", kEventsStream, "+", "-", "COUNT", std::to_string(count)}));
     std::reverse(events.begin(), events.end());
     return events;
   }
@@ -405,33 +405,26 @@ class RedisBus final : public Bus {
     for (auto* p : batch)
       if (!p->tick) items.push_back(p);
     if (items.empty()) return;
-    if (conn_ && outbox_.depth() == 0 && send(items)) return;
+    if (conn_.connected() && outbox_.depth() == 0 && send(items)) return;
     to_outbox(items);
   }
 
+  // The publishing connection's policy is redis::Client's: reconnect on the next batch or tick,
+  // attempts spaced by its backoff while Redis stays away.
   void ensure_connected() {
-    if (conn_ && !conn_->broken()) {
-      if (outbox_.depth() > 0) flush_outbox();
-      return;
-    }
-    conn_.reset();
-    auto now = std::chrono::steady_clock::now();
-    if (now < next_attempt_) return;
-    try {
-      conn_ = std::make_unique<RedisConnection>(opts_.url, opts_.connect_timeout);
-      // Loaded on every (re)connect: a restarted Redis has forgotten it.
-      conn_->command({"SCRIPT", "LOAD", kPublishOnce});
+    if (!conn_.connected()) {
+      if (conn_.retry_in().count() > 0) return;
+      try {
+        conn_.connection();
+      } catch (const Error& e) {
+        if (connected_ || last_error_.empty()) spdlog::warn("redis bus unreachable ({}); events go to the outbox", e.what());
+        set_state(false, e.what());
+        return;
+      }
       set_state(true, "");
-      backoff_ = 100ms;
-      spdlog::info("redis bus connected to {}:{}", opts_.url.host, opts_.url.port);
-      if (outbox_.depth() > 0) flush_outbox();
-    } catch (const Error& e) {
-      conn_.reset();
-      if (connected_ || last_error_.empty()) spdlog::warn("redis bus unreachable ({}); events go to the outbox", e.what());
-      set_state(false, e.what());
-      next_attempt_ = now + backoff_;
-      backoff_ = std::min<Millis>(backoff_ * 2, 5000ms);
+      spdlog::info("redis bus connected to {}", conn_.describe());
     }
+    if (outbox_.depth() > 0) flush_outbox();
   }
 
   void set_state(bool connected, const std::string& error) {
@@ -449,7 +442,7 @@ class RedisBus final : public Bus {
   // Appends the commands that store `records` in order (keys[i]: record i's dedupe key, or empty).
   // A run of keyed records for one stream is one EVALSHA of kPublishOnce; the rest XADD (+ PUBLISH).
   void append_commands(const std::vector<const OutboxRecord*>& records, const std::vector<std::string>& keys,
-                       RespCommands& commands, std::vector<ReplyAt>& at) const {
+                       redis::RespCommands& commands, std::vector<ReplyAt>& at) const {
     auto maxlen = [this](const OutboxRecord& r) { return r.stream == kEventsStream ? static_cast<long long>(opts_.stream_maxlen) : 10'000LL; };
     for (size_t i = 0; i < records.size();) {
       const auto& first = *records[i];
@@ -491,7 +484,7 @@ class RedisBus final : public Bus {
     }
   }
 
-  static const RedisReply& reply_at(const std::vector<RedisReply>& replies, const ReplyAt& at) {
+  static const redis::Reply& reply_at(const std::vector<redis::Reply>& replies, const ReplyAt& at) {
     const auto& r = replies.at(at.command);
     return at.element < 0 ? r : r.elements.at(static_cast<size_t>(at.element));
   }
@@ -509,12 +502,12 @@ class RedisBus final : public Bus {
       keys.push_back(p->record.dedupe_key);
       sent.push_back(p);
     }
-    RespCommands commands;
+    redis::RespCommands commands;
     std::vector<ReplyAt> at;
     append_commands(records, keys, commands, at);
-    std::vector<RedisReply> replies;
+    std::vector<redis::Reply> replies;
     try {
-      if (commands.size() > 0) replies = conn_->pipeline(commands);
+      if (commands.size() > 0) replies = conn_.pipeline(commands);
       for (size_t i = 0; i < sent.size(); ++i) {
         const auto& r = reply_at(replies, at[i]);
         if (!r.is_nil()) sent[i]->result = PublishReceipt{r.str, false};  // nil: duplicate per Redis
@@ -525,9 +518,8 @@ class RedisBus final : public Bus {
         p->result.reset();
         if (!p->record.dedupe_key.empty()) local_seen_.erase(p->record.dedupe_key);
       }
-      conn_.reset();
+      if (conn_.connected()) conn_.reset(e.what());  // an error reply: the next batch starts afresh
       set_state(false, e.what());
-      next_attempt_ = std::chrono::steady_clock::now() + backoff_;
       return false;
     }
     return true;
@@ -567,7 +559,7 @@ class RedisBus final : public Bus {
     const size_t chunk = 500;
     try {
       while (sent < records.size()) {
-        RespCommands commands;
+        redis::RespCommands commands;
         std::vector<ReplyAt> at;
         size_t end = std::min(records.size(), sent + chunk);
         std::vector<const OutboxRecord*> part;
@@ -577,7 +569,7 @@ class RedisBus final : public Bus {
           keys.push_back(records[i].dedupe_key.empty() ? "event:" + records[i].event_id : records[i].dedupe_key);
         }
         append_commands(part, keys, commands, at);
-        conn_->pipeline(commands);
+        conn_.pipeline(commands);
         sent = end;
       }
       outbox_.replace({});
@@ -589,7 +581,7 @@ class RedisBus final : public Bus {
       outbox_keys_.clear();
       for (size_t i = sent; i < records.size(); ++i)
         if (!records[i].dedupe_key.empty()) outbox_keys_.insert(records[i].dedupe_key);
-      conn_.reset();
+      if (conn_.connected()) conn_.reset(e.what());
       set_state(false, e.what());
     }
   }
@@ -617,21 +609,6 @@ class RedisBus final : public Bus {
         });
   }
 
-  RedisConnection& query_connection() {
-    if (!query_ || query_->broken()) query_ = std::make_unique<RedisConnection>(opts_.url, opts_.connect_timeout);
-    return *query_;
-  }
-
-  template <class F>
-  std::vector<Event> guarded(F f) {
-    try {
-      return f();
-    } catch (const UnreachableError&) {
-      query_.reset();
-      throw;
-    }
-  }
-
   RedisBusOptions opts_;
   Outbox outbox_;
   // Redis decides what is a duplicate; this only spares it the redeliveries of the last moments
@@ -648,9 +625,7 @@ class RedisBus final : public Bus {
   bool closing_ = false;
   std::thread maintenance_;
   StopSignal maintenance_stop_;
-  std::unique_ptr<RedisConnection> conn_;
-  std::chrono::steady_clock::time_point next_attempt_{};
-  Millis backoff_{100};
+  redis::Client conn_;  // the publishing connection: used by the group commit's leader only
 
   std::mutex async_mu_;
   std::condition_variable async_cv_;
@@ -673,7 +648,7 @@ class RedisBus final : public Bus {
   std::atomic<bool> reader_stop_{false};
 
   std::mutex query_mu_;
-  std::unique_ptr<RedisConnection> query_;
+  redis::Client query_;  // read_after, recent
 };
 
 }  // namespace

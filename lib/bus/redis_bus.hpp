@@ -3,14 +3,14 @@
 #include <string>
 
 #include "bus/bus.hpp"
-#include "bus/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace orch {
 
 class Metrics;
 
 struct RedisBusOptions {
-  RedisUrl url;
+  redis::Url url;
   std::string outbox_path;
   size_t outbox_max = 100'000;
   size_t stream_maxlen = 100'000;  // XADD MAXLEN ~

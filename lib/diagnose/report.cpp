@@ -5,11 +5,11 @@
 #include <future>
 #include <thread>
 
-#include "bus/redis.hpp"
 #include "core/text.hpp"
 #include "docker/identity.hpp"
 #include "docker/recreate.hpp"
 #include "http/client.hpp"
+#include "redis/client.hpp"
 
 namespace orch::diagnose {
 
@@ -151,7 +151,7 @@ static json check_redis(const Config& cfg) {
   json r = {{"configured", true}};
   try {
     auto t0 = std::chrono::steady_clock::now();
-    RedisConnection c(parse_redis_url(cfg.settings.str("REDIS_URL")), std::chrono::seconds(2));
+    redis::Client c(redis::parse_url(cfg.settings.str("REDIS_URL")));
     c.command({"PING"});
     r["reachable"] = true;
     r["latency_ms"] = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();

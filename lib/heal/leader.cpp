@@ -25,7 +25,7 @@ LeaderLease::~LeaderLease() {
   if (thread_.joinable()) thread_.join();
 }
 
-bool LeaderLease::try_acquire_or_renew(RedisConnection& c) {
+bool LeaderLease::try_acquire_or_renew(redis::Client& c) {
   const auto px = std::to_string(lease_.count());
   auto set = c.command({"SET", "orch:leader", id_, "NX", "PX", px});
   if (!set.is_nil()) return true;
@@ -33,7 +33,7 @@ bool LeaderLease::try_acquire_or_renew(RedisConnection& c) {
 }
 
 void LeaderLease::run() {
-  std::unique_ptr<RedisConnection> conn;
+  redis::Client conn(redis::parse_url(url_), {.connect_timeout = std::chrono::seconds(1), .timeout = std::chrono::seconds(1)});
   auto last_renewal = std::chrono::steady_clock::now() - lease_;
   auto set_leader = [&](bool v) {
     if (leader_.exchange(v) != v) {
@@ -43,19 +43,17 @@ void LeaderLease::run() {
   };
   do {
     try {
-      if (!conn || conn->broken()) conn = std::make_unique<RedisConnection>(parse_redis_url(url_), std::chrono::seconds(1));
-      bool held = try_acquire_or_renew(*conn);
+      bool held = try_acquire_or_renew(conn);
       if (held) last_renewal = std::chrono::steady_clock::now();
       set_leader(held);
     } catch (const Error& e) {
-      conn.reset();
       // Keep acting only while the lease we hold has not run out.
       if (std::chrono::steady_clock::now() - last_renewal >= lease_) set_leader(false);
     }
   } while (!stop_.wait_for(lease_ / 3));
-  if (leader_ && conn) {
+  if (leader_ && conn.connected()) {
     try {
-      conn->command({"EVAL", kRelease, "1", "orch:leader", id_});  // hand over at once on shutdown
+      conn.command({"EVAL", kRelease, "1", "orch:leader", id_});  // hand over at once on shutdown
     } catch (const Error&) {
     }
   }

@@ -9,7 +9,7 @@
 #include <string>
 #include <thread>
 
-#include "bus/redis.hpp"
+#include "redis/client.hpp"
 #include "core/duration.hpp"
 #include "core/stop_token.hpp"
 
@@ -24,7 +24,7 @@ class LeaderLease {
 
  private:
   void run();
-  bool try_acquire_or_renew(RedisConnection& c);
+  bool try_acquire_or_renew(redis::Client& c);
   std::string url_, id_;
   Millis lease_;
   std::function<void(bool)> on_change_;

@@ -20,18 +20,16 @@ struct StageOutcome {
 struct Stopping {};
 
 DoneSet::DoneSet(const std::string& redis_url) {
-  if (!redis_url.empty()) url_ = parse_redis_url(redis_url);
+  if (!redis_url.empty()) client_ = std::make_unique<redis::Client>(redis::parse_url(redis_url));
 }
 
 bool DoneSet::contains(const std::string& key) {
   std::lock_guard lock(mu_);
   if (local_.count(key)) return true;
-  if (!url_) return false;
+  if (!client_) return false;
   try {
-    if (!conn_ || conn_->broken()) conn_ = std::make_unique<RedisConnection>(*url_, 2s);
-    return conn_->command({"EXISTS", "orch:pipeline:done:" + key}).integer == 1;
+    return client_->command({"EXISTS", "orch:pipeline:done:" + key}).integer == 1;
   } catch (const Error& e) {
-    conn_.reset();
     return false;  // unknown: doing the job again is safe, it is idempotent downstream
   }
 }
@@ -40,12 +38,10 @@ void DoneSet::add(const std::string& key) {
   std::lock_guard lock(mu_);
   local_.insert(key);
   if (local_.size() > 100'000) local_.clear();
-  if (!url_) return;
+  if (!client_) return;
   try {
-    if (!conn_ || conn_->broken()) conn_ = std::make_unique<RedisConnection>(*url_, 2s);
-    conn_->command({"SET", "orch:pipeline:done:" + key, "1", "EX", "604800"});
+    client_->command({"SET", "orch:pipeline:done:" + key, "1", "EX", "604800"});
   } catch (const Error& e) {
-    conn_.reset();
   }
 }
 

@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "bus/redis.hpp"
+#include "redis/client.hpp"
 #include "core/stop_token.hpp"
 #include "app/module.hpp"
 
@@ -23,8 +23,7 @@ class DoneSet {
 
  private:
   std::mutex mu_;
-  std::optional<RedisUrl> url_;
-  std::unique_ptr<RedisConnection> conn_;
+  std::unique_ptr<redis::Client> client_;  // under mu_; null without Redis
   std::set<std::string> local_;
 };
 

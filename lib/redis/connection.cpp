@@ -1,16 +1,18 @@
-#include "bus/redis.hpp"
+#include "redis/connection.hpp"
 
 #include <hiredis/hiredis.h>
 
 #include <cstring>
 #include <sys/time.h>
 
-namespace orch {
+#include "core/number.hpp"
 
-RedisUrl parse_redis_url(const std::string& url) {
+namespace orch::redis {
+
+Url parse_url(const std::string& url) {
   constexpr std::string_view scheme = "redis://";
   if (url.rfind(scheme, 0) != 0) throw ConfigError("REDIS_URL must start with redis:// (rediss:// needs TLS, which hiredis 0.14 lacks)");
-  RedisUrl u;
+  Url u;
   std::string rest = url.substr(scheme.size());
   if (auto at = rest.rfind('@'); at != std::string::npos) {
     std::string cred = rest.substr(0, at);
@@ -27,17 +29,17 @@ RedisUrl parse_redis_url(const std::string& url) {
     rest = rest.substr(0, slash);
     if (!db.empty()) {
       try {
-        u.db = std::stoi(db);
-      } catch (const std::exception&) {
-        throw ConfigError("REDIS_URL: database '" + db + "' is not a number");
+        u.db = static_cast<int>(parse_integer(db, 0, 2'147'483'647));
+      } catch (const ConfigError& e) {
+        throw ConfigError(std::string("REDIS_URL: database ") + e.what());
       }
     }
   }
   if (auto colon = rest.rfind(':'); colon != std::string::npos && rest.find(']') == std::string::npos) {
     try {
-      u.port = std::stoi(rest.substr(colon + 1));
-    } catch (const std::exception&) {
-      throw ConfigError("REDIS_URL: port is not a number");
+      u.port = static_cast<int>(parse_integer(rest.substr(colon + 1), 1, 65535));
+    } catch (const ConfigError& e) {
+      throw ConfigError(std::string("REDIS_URL: port ") + e.what());
     }
     rest = rest.substr(0, colon);
   }
@@ -52,24 +54,24 @@ static timeval to_timeval(std::chrono::milliseconds ms) {
   return tv;
 }
 
-static RedisReply convert(const redisReply* r) {
-  RedisReply out;
+static Reply convert(const redisReply* r) {
+  Reply out;
   switch (r->type) {
-    case REDIS_REPLY_STRING: out.type = RedisReply::Type::string; out.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_STATUS: out.type = RedisReply::Type::status; out.str.assign(r->str, r->len); break;
-    case REDIS_REPLY_INTEGER: out.type = RedisReply::Type::integer; out.integer = r->integer; break;
+    case REDIS_REPLY_STRING: out.type = Reply::Type::string; out.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_STATUS: out.type = Reply::Type::status; out.str.assign(r->str, r->len); break;
+    case REDIS_REPLY_INTEGER: out.type = Reply::Type::integer; out.integer = r->integer; break;
     case REDIS_REPLY_ARRAY:
-      out.type = RedisReply::Type::array;
+      out.type = Reply::Type::array;
       out.elements.reserve(r->elements);
       for (size_t i = 0; i < r->elements; ++i) out.elements.push_back(convert(r->element[i]));
       break;
-    case REDIS_REPLY_ERROR: throw RedisReplyError(std::string(r->str, r->len));
+    case REDIS_REPLY_ERROR: throw ReplyError(std::string(r->str, r->len));
     default: break;
   }
   return out;
 }
 
-RedisConnection::RedisConnection(const RedisUrl& url, std::chrono::milliseconds timeout) {
+Connection::Connection(const Url& url, std::chrono::milliseconds timeout) {
   auto tv = to_timeval(timeout);
   ctx_ = redisConnectWithTimeout(url.host.c_str(), url.port, tv);
   if (!ctx_ || ctx_->err) {
@@ -86,18 +88,18 @@ RedisConnection::RedisConnection(const RedisUrl& url, std::chrono::milliseconds 
       else command({"AUTH", url.username, url.password});
     }
     if (url.db != 0) command({"SELECT", std::to_string(url.db)});
-  } catch (const RedisReplyError& e) {
+  } catch (const ReplyError& e) {
     redisFree(ctx_);
     ctx_ = nullptr;
     throw UnreachableError(std::string("redis refused the connection: ") + e.what());
   }
 }
 
-RedisConnection::~RedisConnection() {
+Connection::~Connection() {
   if (ctx_) redisFree(ctx_);
 }
 
-void RedisConnection::set_timeout(std::chrono::milliseconds timeout) { redisSetTimeout(ctx_, to_timeval(timeout)); }
+void Connection::set_timeout(std::chrono::milliseconds timeout) { redisSetTimeout(ctx_, to_timeval(timeout)); }
 
 RespCommands& RespCommands::command(size_t argc) {
   text_ += '*';
@@ -118,7 +120,7 @@ RespCommands& RespCommands::arg(std::string_view a) {
 
 RespCommands& RespCommands::arg(long long n) { return arg(std::to_string(n)); }
 
-std::vector<RedisReply> RedisConnection::pipeline(const std::vector<std::vector<std::string>>& commands) {
+std::vector<Reply> Connection::pipeline(const std::vector<std::vector<std::string>>& commands) {
   RespCommands resp;
   for (const auto& argv : commands) {
     resp.command(argv.size());
@@ -127,13 +129,13 @@ std::vector<RedisReply> RedisConnection::pipeline(const std::vector<std::vector<
   return pipeline(resp);
 }
 
-std::vector<RedisReply> RedisConnection::pipeline(const RespCommands& commands) {
+std::vector<Reply> Connection::pipeline(const RespCommands& commands) {
   if (broken_) throw UnreachableError("redis connection is broken");
   if (redisAppendFormattedCommand(ctx_, commands.text().data(), commands.text().size()) != REDIS_OK) {
     broken_ = true;
     throw UnreachableError(std::string("redis: ") + ctx_->errstr);
   }
-  std::vector<RedisReply> replies;
+  std::vector<Reply> replies;
   replies.reserve(commands.size());
   std::string first_error;
   for (size_t i = 0; i < commands.size(); ++i) {
@@ -146,15 +148,15 @@ std::vector<RedisReply> RedisConnection::pipeline(const RespCommands& commands) 
     // Read every reply before reporting an error so the connection stays in step.
     try {
       replies.push_back(convert(reply.get()));
-    } catch (const RedisReplyError& e) {
+    } catch (const ReplyError& e) {
       if (first_error.empty()) first_error = e.what();
       replies.emplace_back();
     }
   }
-  if (!first_error.empty()) throw RedisReplyError(first_error.substr(7));
+  if (!first_error.empty()) throw ReplyError(first_error.substr(7));
   return replies;
 }
 
-RedisReply RedisConnection::command(const std::vector<std::string>& argv) { return pipeline({argv}).front(); }
+Reply Connection::command(const std::vector<std::string>& argv) { return pipeline({argv}).front(); }
 
-}  // namespace orch
+}  // namespace orch::redis

@@ -1,7 +1,8 @@
 #pragma once
-// A small synchronous Redis client over hiredis: parse REDIS_URL, connect with timeouts,
-// AUTH/SELECT, run commands given as argument vectors (binary safe, no format strings).
-// A lost connection is an UnreachableError; an error reply is a RedisReplyError.
+// One synchronous Redis connection over hiredis: parse REDIS_URL, connect with timeouts,
+// AUTH/SELECT, run commands given as argument vectors (binary safe, no format strings) or as
+// pipelines. A lost connection is an UnreachableError (and the connection is broken() from then
+// on); an error reply is a ReplyError. What reconnects, and when, is redis::Client (client.hpp).
 #include <chrono>
 #include <memory>
 #include <string>
@@ -12,9 +13,9 @@
 
 struct redisContext;
 
-namespace orch {
+namespace orch::redis {
 
-struct RedisUrl {
+struct Url {
   std::string host = "127.0.0.1";
   int port = 6379;
   std::string password;
@@ -22,18 +23,18 @@ struct RedisUrl {
   int db = 0;
 };
 // Throws ConfigError for anything that is not redis://[[user]:password@]host[:port][/db].
-RedisUrl parse_redis_url(const std::string& url);
+Url parse_url(const std::string& url);
 
-struct RedisReply {
+struct Reply {
   enum class Type { nil, string, integer, array, status } type = Type::nil;
   std::string str;
   long long integer = 0;
-  std::vector<RedisReply> elements;
+  std::vector<Reply> elements;
   bool is_nil() const { return type == Type::nil; }
 };
 
-struct RedisReplyError : Error {
-  explicit RedisReplyError(const std::string& m) : Error(ExitCode::critical, "redis: " + m) {}
+struct ReplyError : Error {
+  explicit ReplyError(const std::string& m) : Error(ExitCode::critical, "redis: " + m) {}
 };
 
 // Commands written in the Redis protocol as they are built: no argument vectors and no copies in
@@ -52,18 +53,18 @@ class RespCommands {
   size_t count_ = 0;
 };
 
-class RedisConnection {
+class Connection {
  public:
   // Throws UnreachableError when Redis cannot be reached or refuses AUTH.
-  RedisConnection(const RedisUrl& url, std::chrono::milliseconds timeout);
-  ~RedisConnection();
-  RedisConnection(const RedisConnection&) = delete;
-  RedisConnection& operator=(const RedisConnection&) = delete;
+  Connection(const Url& url, std::chrono::milliseconds timeout);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
-  RedisReply command(const std::vector<std::string>& argv);
+  Reply command(const std::vector<std::string>& argv);
   // Sends several commands in one round trip; returns their replies in order.
-  std::vector<RedisReply> pipeline(const std::vector<std::vector<std::string>>& commands);
-  std::vector<RedisReply> pipeline(const RespCommands& commands);
+  std::vector<Reply> pipeline(const std::vector<std::vector<std::string>>& commands);
+  std::vector<Reply> pipeline(const RespCommands& commands);
   // Changes the read timeout (blocking reads such as XREAD BLOCK need a longer one).
   void set_timeout(std::chrono::milliseconds timeout);
   bool broken() const { return broken_; }
@@ -73,4 +74,4 @@ class RedisConnection {
   bool broken_ = false;
 };
 
-}  // namespace orch
+}  // namespace orch::redis

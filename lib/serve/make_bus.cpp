@@ -8,7 +8,7 @@ std::unique_ptr<Bus> make_bus(const Config& config, Metrics* metrics) {
   const auto& s = config.settings;
   if (!s.has("REDIS_URL")) return make_memory_bus(10'000, metrics);
   RedisBusOptions o;
-  o.url = parse_redis_url(s.str("REDIS_URL"));
+  o.url = redis::parse_url(s.str("REDIS_URL"));
   o.outbox_path = state_dir(s) + "/outbox.ndjson";
   o.outbox_max = static_cast<size_t>(s.integer("ORCH_OUTBOX_MAX"));
   o.metrics = metrics;

@@ -4,10 +4,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "bus/redis.hpp"
 #include "config/settings.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "redis/client.hpp"
 
 namespace orch {
 
@@ -50,27 +50,22 @@ class FileStateStore final : public StateStore {
 
 class RedisStateStore final : public StateStore {
  public:
-  explicit RedisStateStore(std::string url) : url_(parse_redis_url(url)) {}
+  explicit RedisStateStore(const std::string& url) : client_(redis::parse_url(url)) {}
   json load(const std::string& name) override {
     std::lock_guard lock(mu_);
-    auto r = connection().command({"GET", "orch:state:" + name});
+    auto r = client_.command({"GET", "orch:state:" + name});
     if (r.is_nil()) return nullptr;
     auto j = parse_json(r.str);
     return j.is_discarded() ? json(nullptr) : j;
   }
   void save(const std::string& name, const json& doc) override {
     std::lock_guard lock(mu_);
-    connection().command({"SET", "orch:state:" + name, to_text(doc)});
+    client_.command({"SET", "orch:state:" + name, to_text(doc)});
   }
 
  private:
-  RedisConnection& connection() {  // with mu_ held
-    if (!conn_ || conn_->broken()) conn_ = std::make_unique<RedisConnection>(url_, std::chrono::seconds(2));
-    return *conn_;
-  }
-  RedisUrl url_;
   std::mutex mu_;
-  std::unique_ptr<RedisConnection> conn_;
+  redis::Client client_;  // under mu_
 };
 
 }  // namespace

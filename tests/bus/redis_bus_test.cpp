@@ -27,14 +27,14 @@ struct Fixture : ::testing::Test {
   TempDir dir;
   std::unique_ptr<Bus> make(size_t outbox_max = 1000) {
     RedisBusOptions o;
-    o.url = parse_redis_url(redis.url());
+    o.url = redis::parse_url(redis.url());
     o.outbox_path = dir.file("state/outbox.ndjson");
     o.outbox_max = outbox_max;
     o.connect_timeout = 200ms;
     return make_redis_bus(o);
   }
   long long stream_len(const char* stream = kEventsStream) {
-    RedisConnection c(parse_redis_url(redis.url()), 1s);
+    redis::Connection c(redis::parse_url(redis.url()), 1s);
     return c.command({"XLEN", stream}).integer;
   }
 };
@@ -70,7 +70,7 @@ TEST_F(RedisBusTest, PublishUniqueDeduplicatesAcrossBusInstances) {
   EXPECT_FALSE(a->publish_unique(make_event("t", "s", {}), "k1", 1h));
   TempDir other;
   RedisBusOptions o;
-  o.url = parse_redis_url(redis.url());
+  o.url = redis::parse_url(redis.url());
   o.outbox_path = other.file("outbox.ndjson");
   auto b = make_redis_bus(o);
   EXPECT_FALSE(b->publish_unique(make_event("t", "s", {}), "k1", 1h));
@@ -103,7 +103,7 @@ TEST_F(RedisBusTest, ABatchIsStoredInOrderWithDuplicatesLeftOut) {
   // Another instance (no local memory of the keys) learns the duplicates from Redis itself.
   TempDir other;
   RedisBusOptions o;
-  o.url = parse_redis_url(redis.url());
+  o.url = redis::parse_url(redis.url());
   o.outbox_path = other.file("outbox.ndjson");
   auto again = make_redis_bus(o)->publish_unique_batch({{make_event("t", "s", {}), "k5", 1h}, {make_event("t", "s", {}), "k6", 1h}});
   EXPECT_FALSE(again[0]);
@@ -203,11 +203,11 @@ TEST_F(RedisBusTest, LiveSubscribersSeeEventsFromEveryInstance) {
     seen.push_back(e.type);
   });
   std::this_thread::sleep_for(200ms);  // the reader starts at the stream's end
-  RedisConnection c(parse_redis_url(redis.url()), 1s);
+  redis::Connection c(redis::parse_url(redis.url()), 1s);
   a->publish(make_event("one", "s", {}));
   TempDir other;
   RedisBusOptions o;
-  o.url = parse_redis_url(redis.url());
+  o.url = redis::parse_url(redis.url());
   o.outbox_path = other.file("outbox.ndjson");
   make_redis_bus(o)->publish(make_event("two", "s", {}));
   ASSERT_TRUE(eventually([&] {
@@ -240,7 +240,7 @@ TEST_F(RedisBusTest, TypedSubscribersGetOnlyTheirTypesAndEntriesCarryTheType) {
     EXPECT_EQ(heal, (std::vector<std::string>{"heal.restarted", "container.started", "heal.failed"}));
   }
   // The stream entry names its type in a field of its own, which readers filter on unparsed.
-  RedisConnection c(parse_redis_url(redis.url()), 1s);
+  redis::Connection c(redis::parse_url(redis.url()), 1s);
   auto entries = c.command({"XRANGE", kEventsStream, "-", "+", "COUNT", "1"});
   const auto& fields = entries.elements[0].elements[1].elements;
   ASSERT_EQ(fields.size(), 4u);

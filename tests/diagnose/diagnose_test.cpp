@@ -5,7 +5,7 @@
 #include <atomic>
 #include <thread>
 
-#include "bus/redis.hpp"
+#include "redis/connection.hpp"
 #include "core/json.hpp"
 #include "diagnose/report.hpp"
 #include "support/docker_engine.hpp"
@@ -247,7 +247,7 @@ TEST(HealthLoop, EmitsOneEventPerChangeAndFeedsHealth) {
   OrchServer orch(Env{{"ORCH_CONFIG", d.file("orch.yaml")}, {"REDIS_URL", redis.url()}, {"HEALTH_INTERVAL", "200ms"},
                       {"DOCKER_HOST", "unix:///nonexistent.sock"}});
   auto types = [&] {
-    RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+    redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
     std::vector<std::string> out;
     for (const auto& e : c.command({"XRANGE", "orch:events", "-", "+"}).elements)
       out.push_back(json::parse(e.elements[1].elements[1].str)["type"]);

@@ -3,7 +3,7 @@
 
 #include <httplib.h>
 
-#include "bus/redis.hpp"
+#include "redis/connection.hpp"
 #include "core/json.hpp"
 #include "docker/client.hpp"
 #include "support/docker_engine.hpp"
@@ -21,7 +21,7 @@ using Env = std::map<std::string, std::string>;
 DockerEngine*& engine = share_engine();
 
 std::vector<json> bus_events(const RedisServer& redis, const std::string& type_prefix = "") {
-  RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
   auto reply = c.command({"XRANGE", "orch:events", "-", "+"});
   std::vector<json> out;
   for (const auto& entry : reply.elements) {

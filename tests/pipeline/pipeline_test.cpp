@@ -4,7 +4,7 @@
 
 #include <sstream>
 
-#include "bus/redis.hpp"
+#include "redis/connection.hpp"
 #include "bus/redis_bus.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
@@ -59,7 +59,7 @@ Env merge(Env a, const Env& b) {
 }
 
 std::vector<json> events(const RedisServer& redis, const char* stream = "orch:events") {
-  RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
   std::vector<json> out;
   for (const auto& e : c.command({"XRANGE", stream, "-", "+"}).elements)
     for (size_t i = 0; i + 1 < e.elements[1].elements.size(); i += 2)
@@ -136,7 +136,7 @@ TEST(Pipeline, RagAlwaysFailingEndsInTheDeadLetterStream) {
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
   ASSERT_EQ(publish(orch, "doomed", 7).status, 202);
   ASSERT_TRUE(eventually([&] {
-    RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+    redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
     return c.command({"XLEN", "orch:dead"}).integer == 1;
   }, 15s)) << orch.log();
   auto evs = events(redis);
@@ -145,7 +145,7 @@ TEST(Pipeline, RagAlwaysFailingEndsInTheDeadLetterStream) {
   for (const auto& e : evs)
     if (e["type"] == "ingest.failed" && e["data"].value("final", false)) final_seen = true;
   EXPECT_TRUE(final_seen);
-  RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
   auto dead = c.command({"XRANGE", "orch:dead", "-", "+"}).elements[0].elements[1].elements;
   EXPECT_EQ(dead[0].str, "event");
   EXPECT_EQ(json::parse(dead[1].str)["data"]["id"], "doomed");
@@ -208,7 +208,7 @@ TEST(Pipeline, ARedeliveredRevisionIsNotProcessedAgain) {
   Standins s;
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
   TempDir dir;
-  auto bus = make_redis_bus({RedisUrl{"127.0.0.1", redis.port()}, dir.path() + "/outbox"});
+  auto bus = make_redis_bus({redis::Url{"127.0.0.1", redis.port()}, dir.path() + "/outbox"});
   json data = {{"model", "page"}, {"id", "again"}, {"name", "again"}, {"url", "/pages/again"}, {"revision", "42"}, {"operation", "publish"}};
   bus->publish(make_event("content.published", "page/again", data));
   ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 10s)) << orch.log();
@@ -236,7 +236,7 @@ TEST(Pipeline, AJobOfAKilledInstanceIsFinishedByTheOther) {
   orch["inst-b"] = std::make_unique<OrchServer>(merge(env, {{"ORCH_INSTANCE_ID", "inst-b"}}));
   ASSERT_EQ(publish(*orch["inst-a"], "survivor", 1).status, 202);
   ASSERT_TRUE(eventually([&] { return s.calls()["reindex"] == 1; }, 10s));  // hanging inside the RAG call
-  RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
   auto pending = c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements;
   ASSERT_EQ(pending.size(), 1u);
   const std::string consumer = pending[0].elements[1].str;  // <instance>-<worker>

@@ -2,7 +2,7 @@
 // of a failing release, restore when the target fails, dry run.
 #include <gtest/gtest.h>
 
-#include "bus/redis.hpp"
+#include "redis/connection.hpp"
 #include "core/json.hpp"
 #include "docker/client.hpp"
 #include "support/docker_engine.hpp"
@@ -54,7 +54,7 @@ struct ImageRollback : ::testing::Test {
     if (engine) engine->docker({"rm", "-f", "app"});
   }
   bool has_event(const std::string& type) {
-    RedisConnection c(RedisUrl{"127.0.0.1", redis.port()}, 2s);
+    redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
     for (const auto& e : c.command({"XRANGE", "orch:events", "-", "+"}).elements)
       if (json::parse(e.elements[1].elements[1].str)["type"] == type) return true;
     return false;

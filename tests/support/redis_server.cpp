@@ -2,7 +2,7 @@
 
 #include <stdexcept>
 
-#include "bus/redis.hpp"
+#include "redis/connection.hpp"
 
 namespace orch::test {
 
@@ -15,7 +15,7 @@ void RedisServer::start() {
                   {}, dir_.file("redis.log"));
   bool up = eventually([&] {
     try {
-      RedisConnection c(RedisUrl{"127.0.0.1", port_}, std::chrono::milliseconds(200));
+      redis::Connection c(redis::Url{"127.0.0.1", port_}, std::chrono::milliseconds(200));
       return c.command({"PING"}).str == "PONG";
     } catch (const std::exception&) {
       return false;

@@ -3,7 +3,7 @@
 
 #include <filesystem>
 
-#include "bus/redis.hpp"
+#include "redis/connection.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "support/orch_server.hpp"
@@ -29,7 +29,7 @@ std::string signature(const std::string& body, const std::string& secret = kSecr
 
 // Every event in orch:events, oldest first.
 std::vector<json> stream_events(int port) {
-  RedisConnection c(RedisUrl{"127.0.0.1", port}, std::chrono::seconds(2));
+  redis::Connection c(redis::Url{"127.0.0.1", port}, std::chrono::seconds(2));
   auto reply = c.command({"XRANGE", "orch:events", "-", "+"});
   std::vector<json> out;
   for (const auto& entry : reply.elements) {
