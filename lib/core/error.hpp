@@ -42,5 +42,9 @@ struct UnreachableError : Error {
 struct OperationError : Error {
   explicit OperationError(const std::string& m) : Error(ExitCode::critical, m) {}
 };
+// What a request names does not exist (a container, an image): exit 2; 404 from a control endpoint.
+struct NotFoundError : OperationError {
+  explicit NotFoundError(const std::string& m) : OperationError(m) {}
+};
 
 }  // namespace orch
