@@ -75,7 +75,7 @@ int run_diagnose(const GlobalOptions& g, const DiagnoseOptions& o) {
   if (!o.actions.empty()) opts.actions = o.actions;
   opts.tail = o.tail;
   opts.timeout = cfg.settings.duration("DIAGNOSE_TIMEOUT");
-  auto report = diagnose::run(cfg, docker, opts);
+  auto report = diagnose::run(cfg, docker, docker, opts);
   if (output_format(g) != Output::table) std::cout << to_text(report.to_json(), 2) << "\n";
   else if (!g.quiet) print_table(report, use_colour());
   return report.exit_code();

@@ -25,7 +25,7 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
   auto bus = make_cli_bus(cfg);
   Notifier notifier(cfg.settings.str("NOTIFY_WEBHOOK_URL"));
   Metrics metrics;
-  heal::Healer healer(cfg, docker, *bus, metrics, *state, notifier, SystemClock::instance(),
+  heal::Healer healer(cfg, docker, docker, *bus, metrics, *state, notifier, SystemClock::instance(),
                       heal::parse_scope(cfg.settings.str("ORCH_HEAL_SCOPE")));
   if (!o.reset.empty()) {
     bool was = healer.reset(o.reset);

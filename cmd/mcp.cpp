@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "config/orch_url.hpp"
 #include "diagnose/report.hpp"
 #include "docker/client.hpp"
 #include "log/log.hpp"
@@ -28,12 +29,12 @@ int run_mcp(const GlobalOptions& g, const McpOptions& o) {
   auto state = make_state_store(s);
   Notifier notifier(s.str("NOTIFY_WEBHOOK_URL"));
   Metrics metrics;
-  mcp::Context ctx{cfg, *bus, docker, *state, notifier, metrics, s.boolean("ORCH_MCP_READ_ONLY"), mcp::split_list(s.str("ORCH_MCP_ALLOW")),
-                   s.has("ORCH_URL") ? s.str("ORCH_URL") : "http://127.0.0.1:" + s.str("PORT"),
+  mcp::Context ctx{cfg, *bus, docker, docker, *state, notifier, metrics, s.boolean("ORCH_MCP_READ_ONLY"), mcp::split_list(s.str("ORCH_MCP_ALLOW")),
+                   orch_url(s),
                    [&] {
                      diagnose::Options d;
                      d.timeout = s.duration("DIAGNOSE_TIMEOUT");
-                     return diagnose::run(cfg, docker, d).to_json();
+                     return diagnose::run(cfg, docker, docker, d).to_json();
                    }};
   mcp::Server server(ctx);
   mcp::serve_stdio(server, std::cin, std::cout);

@@ -81,7 +81,7 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
   if (stderr_is_tty() && !g.quiet && !o.dry_run) std::cerr << "rolling back " << o.service << "...\n";
   rollback::ServiceResult r;
   try {
-    r = rollback::rollback_service(docker, releases, cfg, &*bus, so);
+    r = rollback::rollback_service(docker, docker, releases, cfg, &*bus, so);
   } catch (const docker::NotFoundError& e) {
     throw UsageError(e.what());
   }

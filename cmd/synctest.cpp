@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "config/orch_url.hpp"
 #include "core/text.hpp"
 #include "http/client.hpp"
 #include "pipeline/synctest.hpp"
@@ -30,7 +31,7 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
   opts.model = o.model;
   opts.marker = o.marker;
   opts.timeout = parse_duration(o.timeout);
-  opts.orch_url = !o.orch_url.empty() ? o.orch_url : s.has("ORCH_URL") ? s.str("ORCH_URL") : "http://127.0.0.1:" + s.str("PORT");
+  opts.orch_url = !o.orch_url.empty() ? o.orch_url : orch_url(s);
   if (!s.has("TRUSTED_WEBHOOK_SECRET") && !s.has("BUILDER_PRIVATE_KEY")) throw ConfigError("sync-test signs its webhook with TRUSTED_WEBHOOK_SECRET, which is not set (nor BUILDER_PRIVATE_KEY)");
   pipeline::SyncTestResult result;
   if (s.has("REDIS_URL")) {
@@ -74,7 +75,7 @@ Registrar reg({"sync-test", 50, [](CLI::App& root, GlobalOptions& g, CLI::App*& 
   sub->add_option("--model", o->model, "Builder model of the test entry (default page)");
   sub->add_option("--marker", o->marker, "Marker text (default: a unique one)");
   sub->add_option("--timeout", o->timeout, "Overall deadline (default 120s)");
-  sub->add_option("--orch-url", o->orch_url, "orch serve to send the webhook to (default $ORCH_URL or http://127.0.0.1:$PORT)");
+  sub->add_option("--orch-url", o->orch_url, "orch serve to send the webhook to (default $ORCH_URL, else BIND and PORT: http://127.0.0.1:$PORT)");
   return std::function<int()>([&g, o] { return run_sync(g, *o); });
 }});
 

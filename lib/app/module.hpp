@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "core/stop_token.hpp"
+#include "docker/cache.hpp"
 #include "docker/client.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
@@ -30,6 +31,9 @@ struct ServeContext {
   StopSignal& stop;
   std::string instance_id;
   docker::Client& docker;  // may be unreachable: calls throw UnreachableError
+  // The engine's containers, kept in step by events (docker/cache.hpp): read lists here, never
+  // docker.list(), so that orch serve lists once per ORCH_RECONCILE_INTERVAL whatever asks.
+  docker::ContainerCache& containers;
   bool docker_expected;    // configured or default socket present: gates /readyz
   StateStore& state;       // quarantine, release history (Redis or files)
   Notifier& notifier;      // NOTIFY_WEBHOOK_URL

@@ -67,7 +67,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"PIPELINE_WORKERS", K::integer, "2", "pipeline workers per orch serve"},
       {"PIPELINE_CLAIM_IDLE", K::duration, "60s", "a job unacknowledged this long is taken over by another consumer"},
       {"BUILDER_WRITE_URL", K::string, "https://builder.io/api/v1/write", "Builder Write API base (sync-test with BUILDER_PRIVATE_KEY)"},
-      {"ORCH_URL", K::string, "", "where sync-test reaches orch (default http://127.0.0.1:$PORT)"},
+      {"ORCH_URL", K::string, "", "where sync-test and MCP's sync_test reach orch serve (default from BIND and PORT: http://127.0.0.1:$PORT for 127.0.0.1 or 0.0.0.0, http://[::1]:$PORT for ::, else http://$BIND:$PORT)"},
       // --- rollback ---
       {"ORCH_LKG_AFTER", K::duration, "60s", "healthy (or running) this long makes an image last-known-good"},
       {"ROLLBACK_WINDOW", K::duration, "10m", "automatic rollback only this soon after an image change"},
@@ -78,6 +78,8 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ROLLBACK_DEPLOY_TIMEOUT", K::duration, "10m", "the deploy command is stopped after this"},
       {"ROLLBACK_REPOS", K::string, "", "repositories that may be rolled back: name=/path or /path, comma-separated; POST /rollback refuses others"},
       {"ROLLBACK_GIT_AUTHOR", K::string, "orch <orch@localhost>", "author of revert commits"},
+      {"ROLLBACK_HISTORY_RETENTION", K::duration, "7d", "a service without any container this long is dropped from the release history"},
+      {"ROLLBACK_HISTORY_MAX", K::integer, "1000", "services the release history keeps at most; beyond, those gone longest are dropped first (never one with a container)"},
       // --- mcp (SPEC §9) ---
       {"ORCH_MCP_READ_ONLY", K::boolean, "false", "refuse MCP tools that change the stack (dry runs stay allowed)"},
       {"ORCH_MCP_ALLOW", K::string, "", "comma-separated services, compose services or container names MCP's destructive tools may change (also outside orch's scope; sync_test only if named); empty = containers in orch's scope"},

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "http/control.hpp"
 #include "http/fields.hpp"
 
 namespace orch::diagnose {
@@ -24,24 +25,13 @@ Module::Module(ServeContext& ctx)
     : ctx_(ctx),
       up_(ctx.metrics.gauge("orch_service_up", "1 up, 0.5 degraded, 0 down, per service", {"service"})),
       response_ms_(ctx.metrics.gauge("orch_service_response_ms", "Last health probe response time, per service", {"service"})) {
-  ctx.http.allow("/diagnose", "POST");
-  ctx.http.guard("/diagnose", http::Server::Rate::limited);
-  ctx.http.routes().Post("/diagnose", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
-    auto parsed = http::read_json_object_or_empty(req, res);
-    if (!parsed) return;
-    const json& body = *parsed;
+  http::control(ctx.http, "/diagnose", ctx.config.settings.str("ORCH_API_TOKEN"), [this](const json& body) -> http::Reply {
     Options o;
     o.timeout = ctx_.config.settings.duration("DIAGNOSE_TIMEOUT");
-    try {
-      o.services = http::field(body, "services", o.services);
-      o.actions = http::field(body, "actions", o.actions);
-      o.tail = http::field(body, "tail", o.tail);
-      validate(ctx_.config, o);
-    } catch (const UsageError& e) {
-      return http::send_error(res, 400, "bad_request", e.what());
-    }
-    http::send_json(res, 200, run(ctx_.config, ctx_.docker, o).to_json());
+    o.services = http::field(body, "services", o.services);
+    o.actions = http::field(body, "actions", o.actions);
+    o.tail = http::field(body, "tail", o.tail);
+    return run(ctx_.config, ctx_.docker, ctx_.containers, o).to_json();  // validate()s first: UsageError, 400
   });
 }
 

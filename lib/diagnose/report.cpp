@@ -162,7 +162,7 @@ static json check_redis(const Config& cfg) {
   return r;
 }
 
-Report run(const Config& cfg, docker::Client& docker, const Options& o) {
+Report run(const Config& cfg, docker::Client& docker, docker::ContainerSource& containers, const Options& o) {
   validate(cfg, o);
   const auto start = std::chrono::steady_clock::now();
   std::vector<ServiceSpec> selected;
@@ -175,9 +175,9 @@ Report run(const Config& cfg, docker::Client& docker, const Options& o) {
 
   // Containers of the selected services (by container name or compose service).
   report.docker = {{"endpoint", docker.endpoint().describe()}, {"expected", docker::docker_expected(cfg.settings)}};
-  std::vector<docker::ContainerSummary> all;
+  docker::ContainerList listed;
   try {
-    all = docker.list(true);
+    listed = containers.containers();
     report.docker["reachable"] = true;
     report.docker["api_version"] = docker.api_version();
   } catch (const UnreachableError& e) {
@@ -192,7 +192,8 @@ Report run(const Config& cfg, docker::Client& docker, const Options& o) {
   // after: labelled ones count even when no service is configured (and all of them under
   // ORCH_HEAL_SCOPE=all).
   const bool scope_all = cfg.settings.str("ORCH_HEAL_SCOPE") == "all";
-  for (const auto& c : all) {
+  static const std::vector<docker::ContainerSummary> none;
+  for (const auto& c : listed ? *listed : none) {
     const auto* spec = docker::configured_service(cfg, c.name, c.labels);
     if (spec) {
       if (o.services.empty() || has(o.services, spec->name)) matches.push_back({c.id, spec->name});

@@ -70,7 +70,9 @@ struct Report {
   json to_json() const;
 };
 
-Report run(const Config& cfg, docker::Client& docker, const Options& o);
+// `containers`: where the list comes from (orch serve: its cache; orch diagnose: the engine); each
+// selected container is then inspected (and its logs and stats read) on the engine.
+Report run(const Config& cfg, docker::Client& docker, docker::ContainerSource& containers, const Options& o);
 
 // Error-looking log lines: error, exception, fatal, panic, traceback, critical (case-insensitive).
 bool looks_like_error(const std::string& line);

@@ -145,6 +145,8 @@ std::vector<ContainerSummary> Client::list(bool all, const std::map<std::string,
     s.state = c.value("State", "");
     s.status = c.value("Status", "");
     s.labels = labels_of(c.value("Labels", json::object()));
+    s.network_mode = c.value("HostConfig", json::object()).value("NetworkMode", "");
+    s.created = c.value("Created", 0LL);
     out.push_back(std::move(s));
   }
   return out;

@@ -5,6 +5,7 @@
 // (NotFound for 404), carrying the engine's message.
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -38,8 +39,9 @@ struct DockerError : OperationError {
   DockerError(long status, const std::string& m) : OperationError(m), status(status) {}
   long status;
 };
-struct NotFoundError : DockerError {
-  explicit NotFoundError(const std::string& m) : DockerError(404, m) {}
+// The engine answered 404 (no such container or image).
+struct NotFoundError : orch::NotFoundError {
+  explicit NotFoundError(const std::string& m) : orch::NotFoundError(m) {}
 };
 
 using Labels = std::map<std::string, std::string>;
@@ -52,8 +54,21 @@ struct ContainerSummary {
   std::string state;   // created, running, exited, ...
   std::string status;  // "Up 3 minutes (healthy)"
   Labels labels;
+  std::string network_mode;     // HostConfig.NetworkMode: "container:<id>" shares another's namespace
+  long long created = 0;        // unix seconds; the engine lists newest first
+  unsigned long long revision = 0;  // ContainerCache: changes when the container does; 0 = not kept
   // From `status`: healthy, unhealthy, starting, or "" when the container has no health check.
   std::string health() const;
+};
+using ContainerList = std::shared_ptr<const std::vector<ContainerSummary>>;
+
+// Where a list of every container comes from: the engine itself, one GET /containers/json per call
+// (Client: the one-shot commands), or what orch serve keeps (ContainerCache, docker/cache.hpp).
+class ContainerSource {
+ public:
+  virtual ~ContainerSource() = default;
+  // Every container, stopped ones too, newest first. Throws UnreachableError.
+  virtual ContainerList containers() = 0;
 };
 
 struct HealthState {
@@ -123,7 +138,7 @@ struct EventFilter {
 // nullopt for an empty or zero time ("0001-01-01T00:00:00Z": never started or never finished).
 std::optional<long long> engine_time_ns(const std::string& rfc3339);
 
-class Client {
+class Client final : public ContainerSource {
  public:
   explicit Client(Endpoint ep);
 
@@ -133,6 +148,7 @@ class Client {
   json version();
 
   std::vector<ContainerSummary> list(bool all = true, const std::map<std::string, std::vector<std::string>>& filters = {});
+  ContainerList containers() override { return std::make_shared<const std::vector<ContainerSummary>>(list(true)); }
   ContainerInfo inspect(const std::string& id_or_name);
   void start(const std::string& id);
   // `timeout_s` = seconds the engine waits before SIGKILL (the container's own by default); the

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "docker/identity.hpp"
+#include "heal/events.hpp"
 
 namespace orch::heal {
 
@@ -40,9 +41,16 @@ json PassReport::to_json() const {
   return {{"actions", list}, {"exit_code", exit_code()}};
 }
 
-Healer::Healer(const Config& config, docker::Client& docker, Bus& bus, Metrics& metrics, StateStore& state,
-               Notifier& notifier, Clock& clock, Scope scope)
-    : config_(config), docker_(docker), bus_(bus), state_(state), notifier_(notifier), clock_(clock), scope_(scope),
+Healer::Healer(const Config& config, docker::Client& docker, docker::ContainerSource& containers, Bus& bus, Metrics& metrics,
+               StateStore& state, Notifier& notifier, Clock& clock, Scope scope)
+    : config_(config),
+      docker_(docker),
+      containers_(containers),
+      bus_(bus),
+      state_(state),
+      notifier_(notifier),
+      clock_(clock),
+      scope_(scope),
       actions_(metrics.counter("orch_heal_actions_total", "Heal actions, by result", {"result"})),
       healthy_(metrics.gauge("orch_container_healthy", "1 healthy/running, 0 unhealthy/exited, per watched container", {"container"})) {
   sync_quarantine();
@@ -91,12 +99,14 @@ bool Healer::docker_will_restart(const docker::ContainerInfo& c) const {
   return false;
 }
 
-void Healer::publish(const std::string& type, const std::string& subject, json data) {
+Event Healer::publish(HealEvent kind, const HealData& data) {
+  auto e = make_heal_event(kind, data);
   try {
-    bus_.publish(make_event(type, subject, std::move(data)));
-  } catch (const BusError& e) {
-    spdlog::error("heal: event {} not stored: {}", type, e.what());
+    bus_.publish(e);
+  } catch (const BusError& err) {
+    spdlog::error("heal: event {} not stored: {}", e.type, err.what());
   }
+  return e;
 }
 
 // The exit code in a list entry's status ("Exited (137) 2 minutes ago"); nullopt when absent.
@@ -150,6 +160,7 @@ void Healer::on_event(const docker::EventMessage& m) {
     stops_.erase(m.id);
     last_oom_.erase(m.id);
     settled_.erase(m.id);
+    settled_revision_.erase(m.id);
     return;
   }
   if (action == "kill" || action == "stop") {
@@ -172,7 +183,7 @@ void Healer::on_event(const docker::EventMessage& m) {
     healthy_.labels({name}).set(1);
     if (action == "health_status: healthy" && recovering_.erase(m.id)) {
       lock.unlock();
-      publish("heal.recovered", name, {{"container", name}, {"attempt", 0}, {"next_delay_s", 0}, {"reason", "healthy again"}});
+      publish(HealEvent::recovered, {name, docker::service_of(config_, name, m.attributes), 0, std::nullopt, "healthy again", ""});
       actions_.labels({"recovered"}).inc();
     }
     return;
@@ -250,14 +261,7 @@ void Healer::schedule(const docker::ContainerInfo& c, const std::string& reason)
     } catch (const Error& e) {
       spdlog::error("heal: quarantine of {} not persisted: {}", c.name, e.what());
     }
-    json data = {{"container", c.name}, {"service", service_of(c)}, {"attempt", policy.max_restarts}, {"next_delay_s", nullptr},
-                 {"reason", d.reason}};
-    auto e = make_event("heal.quarantined", c.name, data);
-    try {
-      bus_.publish(e);
-    } catch (const BusError& err) {
-      spdlog::error("heal: event heal.quarantined not stored: {}", err.what());
-    }
+    auto e = publish(HealEvent::quarantined, {c.name, service_of(c), policy.max_restarts, std::nullopt, d.reason, ""});
     actions_.labels({"quarantined"}).inc();
     notifier_.send(e, "orch quarantined " + c.name + " (" + d.reason + "); lift with: orch heal --reset " + c.name);
     spdlog::warn("heal: {} quarantined: {}", c.name, d.reason);
@@ -284,6 +288,8 @@ void Healer::reconcile(const std::vector<docker::ContainerSummary>& all) {
     {
       std::lock_guard lock(mu_);
       if (scheduled_.count(s.id) || acting_.count(s.id) || tracker_.quarantined(s.name)) continue;
+      // Judged before and unchanged since (the cache says so): no inspect.
+      if (auto it = settled_revision_.find(s.id); s.revision != 0 && it != settled_revision_.end() && it->second == s.revision) continue;
     }
     docker::ContainerInfo c;
     try {
@@ -296,7 +302,10 @@ void Healer::reconcile(const std::vector<docker::ContainerSummary>& all) {
     }
     if (!c.running) {
       std::lock_guard lock(mu_);
-      if (auto it = settled_.find(c.id); it != settled_.end() && it->second == c.finished_at) continue;  // judged before
+      if (auto it = settled_.find(c.id); it != settled_.end() && it->second == c.finished_at) {
+        if (s.revision != 0) settled_revision_[c.id] = s.revision;
+        continue;  // judged before
+      }
     }
     if (!c.running && !engine_log) {
       engine_log = engine_evidence(docker_);
@@ -308,6 +317,7 @@ void Healer::reconcile(const std::vector<docker::ContainerSummary>& all) {
       spdlog::info("heal: reconcile: {} {}: left alone: {}", c.name, a.reason, a.left);
       std::lock_guard lock(mu_);
       settled_[c.id] = c.finished_at;
+      if (s.revision != 0) settled_revision_[c.id] = s.revision;
       continue;
     }
     spdlog::info("heal: reconcile: {} {}: healing", c.name, a.reason);
@@ -315,6 +325,8 @@ void Healer::reconcile(const std::vector<docker::ContainerSummary>& all) {
   }
   std::lock_guard lock(mu_);
   for (auto it = settled_.begin(); it != settled_.end();) it = present.count(it->first) ? std::next(it) : settled_.erase(it);
+  for (auto it = settled_revision_.begin(); it != settled_revision_.end();)
+    it = present.count(it->first) ? std::next(it) : settled_revision_.erase(it);
 }
 
 void Healer::worker() {
@@ -393,64 +405,53 @@ void Healer::act(const Job& job) {
   const auto service = service_of(c);
   if (ok) {
     actions_.labels({"restarted"}).inc();
-    publish("heal.restarted", c.name,
-            {{"container", c.name}, {"service", service}, {"attempt", attempt}, {"next_delay_s", next.count() / 1000.0},
-             {"reason", job.reason}});
+    publish(HealEvent::restarted, {c.name, service, attempt, next.count() / 1000.0, job.reason, ""});
     spdlog::info("heal: restarted {} ({}; attempt {})", c.name, job.reason, attempt);
     restart_dependents(c);
   } else {
     actions_.labels({"failed"}).inc();
-    auto e = make_event("heal.failed", c.name,
-                        {{"container", c.name}, {"service", service}, {"attempt", attempt}, {"next_delay_s", nullptr},
-                         {"reason", job.reason}, {"error", error}});
-    try {
-      bus_.publish(e);
-    } catch (const BusError&) {
-    }
+    auto e = publish(HealEvent::failed, {c.name, service, attempt, std::nullopt, job.reason, error});
     notifier_.send(e, "orch could not restart " + c.name + ": " + error);
     spdlog::error("heal: restart of {} failed: {}", c.name, error);
   }
 }
 
 void Healer::restart_dependents(const docker::ContainerInfo& healed) {
-  std::vector<docker::ContainerSummary> all;
+  docker::ContainerList all;
   try {
-    all = docker_.list(true);
+    all = containers_.containers();
   } catch (const Error& e) {
     spdlog::warn("heal: cannot list dependents of {}: {}", healed.name, e.what());
     return;
   }
   const auto service = service_of(healed);
-  for (const auto& s : all) {
+  for (const auto& s : *all) {
     if (s.id == healed.id) continue;
-    bool depends = false;
+    // The list carries the network mode: no inspect per container.
+    bool depends = s.network_mode == "container:" + healed.id || s.network_mode == "container:" + healed.name;
     if (auto it = s.labels.find("orch.depends-on"); it != s.labels.end()) {
       std::stringstream ss(it->second);
       std::string item;
       while (std::getline(ss, item, ','))
         if (item == healed.name || item == service) depends = true;
     }
-    if (!depends) {
-      try {
-        auto info = docker_.inspect(s.id);
-        const auto& mode = info.network_mode;
-        depends = mode == "container:" + healed.id || mode == "container:" + healed.name;
-        if (!depends) continue;
-      } catch (const Error&) {
-        continue;
-      }
-    }
+    if (!depends) continue;
     {
       std::lock_guard lock(mu_);
       acting_[s.id] = clock_.now();
     }
+    const HealData data{s.name, docker::service_of(config_, s.name, s.labels), 1, 0.0, "depends on " + healed.name, ""};
     try {
       docker_.restart(s.id);
       actions_.labels({"dependent_restarted"}).inc();
-      publish("heal.restarted", s.name,
-              {{"container", s.name}, {"attempt", 1}, {"next_delay_s", 0}, {"reason", "depends on " + healed.name}});
+      publish(HealEvent::restarted, data);
     } catch (const Error& e) {
       spdlog::error("heal: restart of dependent {} failed: {}", s.name, e.what());
+      actions_.labels({"failed"}).inc();
+      auto failed = data;
+      failed.next_delay_s.reset();
+      failed.error = e.what();
+      publish(HealEvent::failed, failed);
       std::lock_guard lock(mu_);
       acting_.erase(s.id);
     }
@@ -460,9 +461,9 @@ void Healer::restart_dependents(const docker::ContainerInfo& healed) {
 PassReport Healer::run_pass(bool dry_run, const ContainerFilter& only) {
   PassReport report;
   sync_quarantine();
-  auto all = docker_.list(true);  // UnreachableError propagates: exit 3
+  auto all = containers_.containers();  // UnreachableError propagates: exit 3 (503 for POST /heal)
   std::optional<StopEvidence> engine_log;
-  for (const auto& s : all) {
+  for (const auto& s : *all) {
     // Only failing containers in scope need a closer look.
     if (!in_scope(s.labels)) continue;
     const bool unhealthy = s.state == "running" && s.health() == "unhealthy";
@@ -500,11 +501,11 @@ PassReport Healer::run_pass(bool dry_run, const ContainerFilter& only) {
       if (restart_container(c, policy, a.error)) {
         a.outcome = "restarted";
         actions_.labels({"restarted"}).inc();
-        publish("heal.restarted", c.name, {{"container", c.name}, {"service", a.service}, {"attempt", 1}, {"next_delay_s", 0}, {"reason", a.reason}});
+        publish(HealEvent::restarted, {c.name, a.service, 1, 0.0, a.reason, ""});
       } else {
         a.outcome = "failed";
         actions_.labels({"failed"}).inc();
-        publish("heal.failed", c.name, {{"container", c.name}, {"service", a.service}, {"attempt", 1}, {"reason", a.reason}, {"error", a.error}});
+        publish(HealEvent::failed, {c.name, a.service, 1, std::nullopt, a.reason, a.error});
       }
     }
     report.actions.push_back(std::move(a));

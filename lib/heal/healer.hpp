@@ -16,6 +16,7 @@
 #include "config/config.hpp"
 #include "core/clock.hpp"
 #include "docker/client.hpp"
+#include "heal/events.hpp"
 #include "heal/exit_cause.hpp"
 #include "heal/policy.hpp"
 #include "metrics/metrics.hpp"
@@ -47,8 +48,9 @@ struct PassReport {
 
 class Healer {
  public:
-  Healer(const Config& config, docker::Client& docker, Bus& bus, Metrics& metrics, StateStore& state,
-         Notifier& notifier, Clock& clock, Scope scope);
+  // `containers`: where lists come from (orch serve: its cache; orch heal: the engine).
+  Healer(const Config& config, docker::Client& docker, docker::ContainerSource& containers, Bus& bus, Metrics& metrics,
+         StateStore& state, Notifier& notifier, Clock& clock, Scope scope);
   ~Healer();
 
   // Live mode (orch serve): feed it container events; restarts run on a worker thread.
@@ -61,7 +63,8 @@ class Healer {
   // Reconcile (SPEC §13) from one list of every container: schedules what should be healed by the
   // same rules as events (person-stopped ones, quarantined ones and those already scheduled are
   // left), refreshes the health gauges and reloads the quarantine list. Inspects only failing
-  // containers in scope and reads the engine's event log at most once.
+  // containers in scope (and, with the cache's revisions, not again one judged before that has not
+  // changed since) and reads the engine's event log at most once.
   void reconcile(const std::vector<docker::ContainerSummary>& all);
 
   // One pass now over every container in scope (orch heal, POST /heal); `only`, when given,
@@ -99,12 +102,13 @@ class Healer {
   bool restart_container(const docker::ContainerInfo& c, const Policy& p, std::string& error);
   void restart_dependents(const docker::ContainerInfo& healed);
   bool docker_will_restart(const docker::ContainerInfo& c) const;
-  void publish(const std::string& type, const std::string& subject, json data);
+  Event publish(HealEvent kind, const HealData& data);  // also returned for the notifier
   void sync_quarantine();
   const ServiceSpec* service_spec(const docker::ContainerInfo& c) const;
 
   const Config& config_;
   docker::Client& docker_;
+  docker::ContainerSource& containers_;
   Bus& bus_;
   StateStore& state_;
   Notifier& notifier_;
@@ -122,6 +126,7 @@ class Healer {
   std::map<std::string, std::vector<docker::EventMessage>> stops_;  // id -> its last kill/stop events seen live
   std::map<std::string, long long> last_oom_;          // id -> engine time of its last oom event
   std::map<std::string, std::string> settled_;         // id -> FinishedAt of an exit judged not to heal
+  std::map<std::string, unsigned long long> settled_revision_;  // id -> its cache revision when judged
   std::set<std::string> recovering_;      // healed, waiting to be healthy again
   long long live_since_ns_ = 0;           // when the watcher last connected; 0 = not watching
   bool stopping_ = false;

@@ -3,46 +3,28 @@
 #include <spdlog/spdlog.h>
 
 #include "docker/container_events.hpp"
+#include "http/control.hpp"
 #include "http/fields.hpp"
 
 namespace orch::heal {
 
 Module::Module(ServeContext& ctx)
     : ctx_(ctx),
-      healer_(ctx.config, ctx.docker, ctx.bus, ctx.metrics, ctx.state, ctx.notifier, ctx.clock,
+      healer_(ctx.config, ctx.docker, ctx.containers, ctx.bus, ctx.metrics, ctx.state, ctx.notifier, ctx.clock,
               parse_scope(ctx.config.settings.str("ORCH_HEAL_SCOPE"))),
-      watcher_(ctx.docker, docker::WatcherCallbacks{[this](const docker::EventMessage& m) { on_container_event(m); },
-                                                    [this] {
-                                                      healer_.on_connected(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                                               std::chrono::system_clock::now().time_since_epoch())
-                                                                               .count());
-                                                      request_reconcile();
-                                                    },
-                                                    [this](bool up, const std::string& why) { on_connection(up, why); }}),
       docker_connected_(ctx.metrics.gauge("orch_docker_connected", "1 when the Docker engine is reachable").get()),
       reconciles_(ctx.metrics.counter("orch_reconcile_total", "Reconciles of the engine's whole state (SPEC §13)").get()) {
   ctx.status.set_component("docker", Health::off, {{"endpoint", ctx.docker.endpoint().describe()}}, ctx.docker_expected);
-  ctx.http.allow("/heal", "POST");
-  ctx.http.guard("/heal", http::Server::Rate::limited);
-  ctx.http.routes().Post("/heal", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
-    auto parsed = http::read_json_object_or_empty(req, res);
-    if (!parsed) return;
-    const json& body = *parsed;
-    try {
-      if (body.contains("reset")) {
-        const auto reset = http::field(body, "reset", "");
-        if (reset.empty()) throw UsageError("reset must be a container name");
-        bool was = healer_.reset(reset);
-        return http::send_json(res, 200, {{"reset", reset}, {"was_quarantined", was}});
-      }
-      auto report = healer_.run_pass(http::field(body, "dry_run", false));
-      http::send_json(res, 200, report.to_json());
-    } catch (const UsageError& e) {
-      http::send_error(res, 400, "bad_request", e.what());
-    } catch (const UnreachableError& e) {
-      http::send_error(res, 503, "docker_unreachable", e.what());
+  ctx.containers.add_listener({[this](bool up, const std::string& why) { on_connection(up, why); },
+                               [this](const docker::EventMessage& m) { on_container_event(m); },
+                               [this](docker::ContainerCache::ListReason reason) { on_list(reason); }});
+  http::control(ctx.http, "/heal", ctx.config.settings.str("ORCH_API_TOKEN"), [this](const json& body) -> http::Reply {
+    if (body.contains("reset")) {
+      const auto reset = http::field(body, "reset", "");
+      if (reset.empty()) throw UsageError("reset must be a container name");
+      return json{{"reset", reset}, {"was_quarantined", healer_.reset(reset)}};
     }
+    return healer_.run_pass(http::field(body, "dry_run", false)).to_json();
   });
 }
 
@@ -56,11 +38,9 @@ void Module::start() {
   });
   healer_.start();
   reconciler_ = std::thread([this] { reconcile_loop(); });
-  watcher_.start();
 }
 
 void Module::stop() {
-  watcher_.stop();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;
@@ -83,17 +63,22 @@ void Module::request_reconcile() {
   cv_.notify_all();
 }
 
-// One thread runs every reconcile, so two never overlap; requests made meanwhile coalesce.
+void Module::on_list(docker::ContainerCache::ListReason reason) {
+  // Connected (again): events from now on arrive live, so a die seen later is judged by the
+  // kill/stop events seen with it.
+  if (reason == docker::ContainerCache::ListReason::connected)
+    healer_.on_connected(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  request_reconcile();
+}
+
+// One thread runs every reconcile, so two never overlap; requests made meanwhile coalesce. The
+// interval is the cache's: each of its periodic lists asks for one.
 void Module::reconcile_loop() {
-  const Millis interval = ctx_.config.settings.duration("ORCH_RECONCILE_INTERVAL");
   std::unique_lock lock(mu_);
   while (!stopping_) {
-    if (!requested_) {
-      auto woken = [&] { return stopping_ || requested_; };
-      if (interval.count() > 0) cv_.wait_for(lock, interval, woken);
-      else cv_.wait(lock, woken);
-      if (stopping_) break;
-    }
+    cv_.wait(lock, [&] { return stopping_ || requested_; });
+    if (stopping_) break;
     requested_ = false;
     lock.unlock();
     reconcile_now();
@@ -103,23 +88,23 @@ void Module::reconcile_loop() {
 
 void Module::reconcile_now() {
   if (!is_leader()) return;  // the leader reconciles; a follower catches up when it takes over
-  std::vector<docker::ContainerSummary> all;
+  docker::ContainerList all;
   try {
-    all = ctx_.docker.list(true);  // the one list of this reconcile
+    all = ctx_.containers.containers();  // as the cache's last list and the events since left them
   } catch (const Error& e) {
-    spdlog::debug("reconcile skipped: {}", e.what());  // the watcher's reconnect asks again
+    spdlog::debug("reconcile skipped: {}", e.what());  // the cache's next list asks again
     return;
   }
   reconciles_.inc();
-  spdlog::debug("reconcile: {} containers", all.size());
+  spdlog::debug("reconcile: {} containers", all->size());
   try {
-    healer_.reconcile(all);
+    healer_.reconcile(*all);
   } catch (const Error& e) {
     spdlog::warn("reconcile: healer: {}", e.what());
   }
   for (const auto& listener : listeners_) {
     try {
-      listener(all);
+      listener(*all);
     } catch (const Error& e) {
       spdlog::warn("reconcile: {}", e.what());
     }

@@ -1,7 +1,8 @@
 #pragma once
-// The Docker watcher and healer inside `orch serve`, plus POST /heal. Level-triggered (SPEC §13):
-// the engine's whole state is reconciled on start, after every reconnect of the watcher, when this
-// instance becomes the leader and every ORCH_RECONCILE_INTERVAL; events only make it react sooner.
+// The healer inside `orch serve`, plus POST /heal. Level-triggered (SPEC §13): the engine's whole
+// state is reconciled after every full list of the container cache (on start, after every
+// reconnect of its watcher, and every ORCH_RECONCILE_INTERVAL) and when this instance becomes the
+// leader; the cache's events only make it react sooner. It reads the cache, never lists itself.
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -9,7 +10,6 @@
 #include <thread>
 #include <vector>
 
-#include "docker/watcher.hpp"
 #include "heal/healer.hpp"
 #include "heal/leader.hpp"
 #include "app/module.hpp"
@@ -34,19 +34,19 @@ class Module final : public orch::Module {
  private:
   void on_container_event(const docker::EventMessage& m);
   void on_connection(bool up, const std::string& why);
+  void on_list(docker::ContainerCache::ListReason reason);
   void request_reconcile();
   void reconcile_loop();
   void reconcile_now();
   ServeContext& ctx_;
   Healer healer_;
-  docker::Watcher watcher_;
   std::unique_ptr<LeaderLease> lease_;
   Gauge& docker_connected_;
   Counter& reconciles_;
   std::vector<ReconcileListener> listeners_;
   std::mutex mu_;
   std::condition_variable cv_;
-  bool requested_ = true;  // the first reconcile runs on start
+  bool requested_ = false;  // the cache's first list asks for the first reconcile
   bool stopping_ = false;
   std::thread reconciler_;
 };

@@ -7,10 +7,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "docker/identity.hpp"
 #include "http/connection.hpp"
+#include "http/control.hpp"
 #include "live/status_page.hpp"
 #include "live/websocket.hpp"
 #include "state/documents.hpp"
@@ -53,7 +53,7 @@ json stack_status(ServeContext& ctx) {
   json doc = json::object();
   json containers = json::array();
   try {
-    for (const auto& c : ctx.docker.list(true)) {
+    for (const auto& c : *ctx.containers.containers()) {  // the cache's: no engine request
       auto service = docker::service_of(ctx.config, c.name, c.labels);
       containers.push_back({{"name", c.name}, {"service", service}, {"image", c.image}, {"state", c.state},
                             {"health", c.health()}, {"status", c.status}});
@@ -80,31 +80,24 @@ Module::Module(ServeContext& ctx)
               ctx.metrics.gauge("orch_live_ws_viewers", "Connected /ws viewers").get()) {
   ctx.http.allow("/events", "GET");
   ctx.http.allow("/ws", "GET");
-  ctx.http.allow("/status", "GET");
   ctx.http.allow("/", "GET");
-  for (const char* path : {"/events", "/ws", "/status", "/"}) ctx.http.guard(path, http::Server::Rate::unlimited);
+  for (const char* path : {"/events", "/ws", "/"}) ctx.http.guard(path, http::Server::Rate::unlimited);
   ctx.http.routes().Get("/events", [this](const httplib::Request& req, httplib::Response& res) { events(req, res); });
   ctx.http.routes().Get("/ws", [this](const httplib::Request& req, httplib::Response& res) { websocket(req, res); });
-  ctx.http.routes().Get("/status", [this](const httplib::Request& req, httplib::Response& res) { status(req, res); });
   ctx.http.routes().Get("/", [this](const httplib::Request& req, httplib::Response& res) { page(req, res); });
+  http::control(ctx.http, "/status", ctx.config.settings.str("ORCH_API_TOKEN"), [this](const json&) -> http::Reply { return stack_status(ctx_); },
+                {.method = "GET", .rate = http::Server::Rate::unlimited, .token_in_query = true});
 }
 
 // Bearer token, or ?token= (browsers' EventSource and WebSocket cannot send headers), or loopback
 // without a token.
 bool Module::authorized(const httplib::Request& req, httplib::Response& res) {
-  const auto& token = ctx_.config.settings.str("ORCH_API_TOKEN");
-  if (!token.empty() && req.has_param("token") && constant_time_equal(req.get_param_value("token"), token)) return true;
-  return http::authorize_control(req, res, token);
+  return http::authorize(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"), /*token_in_query=*/true);
 }
 
 void Module::page(const httplib::Request& req, httplib::Response& res) {
   if (!authorized(req, res)) return;
   res.set_content(status_page_html(), "text/html; charset=utf-8");
-}
-
-void Module::status(const httplib::Request& req, httplib::Response& res) {
-  if (!authorized(req, res)) return;
-  http::send_json(res, 200, stack_status(ctx_));
 }
 
 void Module::hand_over(const httplib::Request& req, httplib::Response& res, const std::string& head, Fanout::Kind kind) {

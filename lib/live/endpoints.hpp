@@ -22,7 +22,6 @@ class Module final : public orch::Module {
   void events(const httplib::Request& req, httplib::Response& res);
   void websocket(const httplib::Request& req, httplib::Response& res);
   void page(const httplib::Request& req, httplib::Response& res);
-  void status(const httplib::Request& req, httplib::Response& res);
   bool authorized(const httplib::Request& req, httplib::Response& res);
   // Takes the connection, writes `head` on it and hands it to the fan-out.
   void hand_over(const httplib::Request& req, httplib::Response& res, const std::string& head, Fanout::Kind kind);
@@ -31,8 +30,9 @@ class Module final : public orch::Module {
   Fanout fanout_;
 };
 
-// GET /status: what /health does not show: containers (state, health, service) and the heal
-// quarantine list. Docker or the state store being down shows as an error field, never a 5xx.
+// GET /status: what /health does not show: containers (state, health, service; from the container
+// cache) and the heal quarantine list. Docker or the state store being down shows as an error
+// field, never a 5xx.
 json stack_status(ServeContext& ctx);
 
 }  // namespace orch::live

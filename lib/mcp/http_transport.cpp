@@ -8,6 +8,7 @@
 
 #include "core/text.hpp"
 #include "app/health.hpp"
+#include "config/orch_url.hpp"
 
 namespace orch::mcp {
 
@@ -58,9 +59,9 @@ class HttpModule::Use {
 
 HttpModule::HttpModule(ServeContext& ctx) : ctx_(ctx) {
   const auto& s = ctx.config.settings;
-  Context mc{ctx.config, ctx.bus, ctx.docker, ctx.state, ctx.notifier, ctx.metrics, s.boolean("ORCH_MCP_READ_ONLY"),
+  Context mc{ctx.config, ctx.bus, ctx.docker, ctx.containers, ctx.state, ctx.notifier, ctx.metrics, s.boolean("ORCH_MCP_READ_ONLY"),
              split_list(s.str("ORCH_MCP_ALLOW")), "", [&ctx] { return health_document(ctx); }};
-  mc.orch_url = "http://127.0.0.1:" + s.str("PORT");
+  mc.orch_url = orch_url(s);
   server_ = std::make_unique<Server>(std::move(mc));
   for (const auto& h : split_list(s.str("ORCH_MCP_HOSTS"))) hosts_.push_back(lower(h));
   origins_ = split_list(s.str("ORCH_MCP_ORIGINS"));

@@ -35,6 +35,7 @@ struct Context {
   const Config& config;
   Bus& bus;
   docker::Client& docker;
+  docker::ContainerSource& containers;  // orch serve: its cache; orch mcp: the engine
   StateStore& state;
   Notifier& notifier;
   Metrics& metrics;

@@ -86,7 +86,7 @@ std::vector<Tool> make_tools(Context& ctx) {
                      }
                      o.timeout = ctx.config.settings.duration("DIAGNOSE_TIMEOUT");
                      progress(0, 1, "probing services and containers");
-                     auto r = diagnose::run(ctx.config, ctx.docker, o).to_json();
+                     auto r = diagnose::run(ctx.config, ctx.docker, ctx.containers, o).to_json();
                      progress(1, 1, "done");
                      return r;
                    }});
@@ -98,7 +98,10 @@ std::vector<Tool> make_tools(Context& ctx) {
                    output_schema({{"containers", {{"type", "array"}}}}), true, false, true, false,
                    [&ctx](const json& args, const auto&) {
                      json list = json::array();
-                     for (const auto& c : ctx.docker.list(args.value("all", true))) {
+                     const bool all = args.value("all", true);
+                     for (const auto& c : *ctx.containers.containers()) {
+                       // As the engine's all=0: what runs (paused and restarting ones too).
+                       if (!all && c.state != "running" && c.state != "paused" && c.state != "restarting") continue;
                        const auto why = refusal(ctx, c.name, c.labels);
                        json entry = {{"id", c.id.substr(0, 12)}, {"name", c.name}, {"image", c.image}, {"state", c.state},
                                      {"status", c.status}, {"service", docker::service_of(ctx.config, c.name, c.labels)},
@@ -143,8 +146,8 @@ std::vector<Tool> make_tools(Context& ctx) {
                    object_schema({{"dry_run", boolean("only report what would be restarted (allowed in read-only mode)", false)}}),
                    output_schema({{"actions", {{"type", "array"}}}, {"exit_code", integer("")}}), false, true, false, false,
                    [&ctx](const json& args, const auto&) {
-                     heal::Healer healer(ctx.config, ctx.docker, ctx.bus, ctx.metrics, ctx.state, ctx.notifier, SystemClock::instance(),
-                                         heal::parse_scope(ctx.config.settings.str("ORCH_HEAL_SCOPE")));
+                     heal::Healer healer(ctx.config, ctx.docker, ctx.containers, ctx.bus, ctx.metrics, ctx.state, ctx.notifier,
+                                         SystemClock::instance(), heal::parse_scope(ctx.config.settings.str("ORCH_HEAL_SCOPE")));
                      // The healer keeps to its own scope (ORCH_HEAL_SCOPE); the allow list narrows it further.
                      return healer
                          .run_pass(args.value("dry_run", false),
@@ -166,7 +169,7 @@ std::vector<Tool> make_tools(Context& ctx) {
                      o.to = args.value("to", "");
                      o.dry_run = args.value("dry_run", false);
                      o.health_timeout = ctx.config.settings.duration("ROLLBACK_HEALTH_TIMEOUT");
-                     auto c = rollback::find_service_container(ctx.docker, ctx.config, o.service);
+                     auto c = rollback::find_service_container(ctx.docker, ctx.containers, ctx.config, o.service);
                      check_may_change(ctx, c);
                      rollback::Releases releases(ctx.state);
                      // The library's refusals speak the CLI's flags; these two are the ones an agent can act on.
@@ -177,7 +180,7 @@ std::vector<Tool> make_tools(Context& ctx) {
                        throw UsageError("no last-known-good image is recorded for '" + o.service +
                                         "'; pass `to` (an image reference or id) to choose one");
                      progress(0, 1, "rolling back " + o.service);
-                     auto r = rollback::rollback_service(ctx.docker, releases, ctx.config, &ctx.bus, o);
+                     auto r = rollback::rollback_service(ctx.docker, ctx.containers, releases, ctx.config, &ctx.bus, o);
                      if (!r.ok) throw OperationError("rollback failed, the previous container was restored: " + r.error);
                      return r.to_json();
                    }});

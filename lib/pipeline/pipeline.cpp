@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "config/orch_url.hpp"
+#include "http/control.hpp"
 #include "http/fields.hpp"
 #include "pipeline/stages.hpp"
 #include "pipeline/synctest.hpp"
@@ -53,24 +55,19 @@ Module::Module(ServeContext& ctx)
                                      {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120})) {
   // Bad docling settings stop orch serve at start (ConfigError) rather than failing every job.
   if (ctx.config.settings.has("DOCLING_API_URL")) docling_request(ctx.config.settings, "http://check");
-  ctx.http.allow("/sync-test", "POST");
-  ctx.http.guard("/sync-test", http::Server::Rate::limited);
-  ctx.http.routes().Post("/sync-test", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
-    auto parsed = http::read_json_object_or_empty(req, res);
-    if (!parsed) return;
-    const json& body = *parsed;
+  http::control(ctx.http, "/sync-test", ctx.config.settings.str("ORCH_API_TOKEN"), [this](const json& body) -> http::Reply {
     SyncTestOptions o;
-    try {
-      o.model = http::field(body, "model", o.model);
-      o.marker = http::field(body, "marker", "");
-      if (const auto timeout = http::field(body, "timeout", ""); !timeout.empty()) o.timeout = parse_duration(timeout);
-    } catch (const Error& e) {  // UsageError, or parse_duration's ConfigError
-      return http::send_error(res, 400, "bad_request", e.what());
+    o.model = http::field(body, "model", o.model);
+    o.marker = http::field(body, "marker", "");
+    if (const auto timeout = http::field(body, "timeout", ""); !timeout.empty()) {
+      try {
+        o.timeout = parse_duration(timeout);
+      } catch (const ConfigError& e) {
+        throw UsageError(e.what());  // a bad value in the request, not in orch's configuration
+      }
     }
-    o.orch_url = "http://127.0.0.1:" + std::to_string(ctx_.http.port());
-    auto result = run_sync_test(ctx_.config.settings, o, ctx_.bus);
-    http::send_json(res, 200, result.to_json());
+    o.orch_url = orch_url(ctx_.config.settings, ctx_.http.port());
+    return run_sync_test(ctx_.config.settings, o, ctx_.bus).to_json();
   });
 }
 

@@ -85,6 +85,47 @@ void Releases::mark_rolled_back(const std::string& service, const std::string& r
   });
 }
 
+// gone_since_ms marks a service without a container; forgetting drops the longest gone first.
+static std::vector<std::string> prune(json& doc, const std::set<std::string>& present, long long now_ms, Millis retention,
+                                      size_t max_services, bool& changed) {
+  std::vector<std::string> forgotten;
+  if (!doc.is_object()) return forgotten;
+  std::vector<std::pair<long long, std::string>> gone;  // since, service
+  for (auto& [service, h] : doc.items()) {
+    if (!h.is_object()) continue;
+    if (present.count(service)) {
+      if (h.contains("gone_since_ms")) h.erase("gone_since_ms"), changed = true;
+      continue;
+    }
+    if (!h.contains("gone_since_ms") || !h["gone_since_ms"].is_number_integer()) h["gone_since_ms"] = now_ms, changed = true;
+    gone.emplace_back(h["gone_since_ms"].get<long long>(), service);
+  }
+  std::sort(gone.begin(), gone.end());
+  size_t kept = doc.size();
+  for (const auto& [since, service] : gone) {
+    if (now_ms - since <= retention.count() && kept <= max_services) break;
+    doc.erase(service);
+    forgotten.push_back(service);
+    --kept;
+    changed = true;
+  }
+  return forgotten;
+}
+
+std::vector<std::string> Releases::forget_gone(const std::set<std::string>& present, long long now_ms, Millis retention,
+                                               size_t max_services) {
+  json before = store_.load(kDoc);
+  bool changed = false;
+  prune(before, present, now_ms, retention, max_services, changed);
+  if (!changed) return {};
+  std::vector<std::string> forgotten;
+  store_.update(kDoc, [&](json& doc) {
+    bool ignored = false;
+    forgotten = prune(doc, present, now_ms, retention, max_services, ignored);
+  });
+  return forgotten;
+}
+
 json ServiceResult::to_json() const {
   json j = {{"service", service}, {"container", container}, {"from", from}, {"to", to}, {"ok", ok}, {"dry_run", dry_run}};
   if (!error.empty()) j["error"] = error;
@@ -98,19 +139,30 @@ static std::string wanted_container(const Config& cfg, const std::string& servic
   return service;
 }
 
-const docker::ContainerSummary* find_service_summary(const std::vector<docker::ContainerSummary>& all, const Config& cfg,
-                                                     const std::string& service) {
-  const std::string wanted = wanted_container(cfg, service);
-  for (const auto& c : all) {
-    if (moved_aside(c.name)) continue;
-    if (c.name == wanted || docker::service_of(cfg, c.name, c.labels) == service) return &c;
+ServiceContainers::ServiceContainers(const std::vector<docker::ContainerSummary>& all, const Config& cfg) : all_(all), cfg_(cfg) {
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (moved_aside(all[i].name)) continue;
+    by_name_.try_emplace(all[i].name, i);
+    by_service_.try_emplace(docker::service_of(cfg, all[i].name, all[i].labels), i);
   }
-  return nullptr;
 }
 
-docker::ContainerInfo find_service_container(docker::Client& docker, const Config& cfg, const std::string& service) {
-  const auto all = docker.list(true);
-  if (const auto* c = find_service_summary(all, cfg, service)) return docker.inspect(c->id);
+const docker::ContainerSummary* ServiceContainers::find(const std::string& service) const {
+  size_t best = all_.size();
+  if (auto it = by_name_.find(wanted_container(cfg_, service)); it != by_name_.end()) best = it->second;
+  if (auto it = by_service_.find(service); it != by_service_.end()) best = std::min(best, it->second);
+  return best < all_.size() ? &all_[best] : nullptr;
+}
+
+const docker::ContainerSummary* find_service_summary(const std::vector<docker::ContainerSummary>& all, const Config& cfg,
+                                                     const std::string& service) {
+  return ServiceContainers(all, cfg).find(service);
+}
+
+docker::ContainerInfo find_service_container(docker::Client& docker, docker::ContainerSource& containers, const Config& cfg,
+                                             const std::string& service) {
+  const auto all = containers.containers();
+  if (const auto* c = find_service_summary(*all, cfg, service)) return docker.inspect(c->id);
   throw UsageError("no container for service '" + service + "' (looked for name or compose service '" + wanted_container(cfg, service) +
                    "')");
 }
@@ -159,11 +211,12 @@ static json without_image_defaults(json body, const json& old_image_config) {
   return body;
 }
 
-ServiceResult rollback_service(docker::Client& docker, Releases& releases, const Config& cfg, Bus* bus, const ServiceOptions& o) {
+ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& containers, Releases& releases, const Config& cfg,
+                               Bus* bus, const ServiceOptions& o) {
   ServiceResult r;
   r.service = o.service;
   r.dry_run = o.dry_run;
-  auto c = find_service_container(docker, cfg, o.service);
+  auto c = find_service_container(docker, containers, cfg, o.service);
   r.container = c.name;
   r.from = c.image + " (" + c.image_id.substr(0, 19) + ")";
   auto history = releases.get(o.service);

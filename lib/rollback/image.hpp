@@ -2,7 +2,9 @@
 // Image rollback of a service (SPEC §7, `orch rollback --service`): release history with a
 // last-known-good image, and the safe replacement of the service's container by one made from a
 // previous image with the same configuration.
+#include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +36,10 @@ class Releases {
   void pin(const std::string& service, const std::string& reason);
   bool clear(const std::string& service);  // unpin; true if it was pinned
   void mark_rolled_back(const std::string& service, const std::string& release_image_id);
+  // Forgets services that have had no container (`present`: the services that have one) for
+  // longer than `retention`, and beyond `max_services` those gone longest; a service with a
+  // container is never forgotten. Writes only when something changed. Returns what it forgot.
+  std::vector<std::string> forget_gone(const std::set<std::string>& present, long long now_ms, Millis retention, size_t max_services);
 
  private:
   StateStore& store_;
@@ -56,9 +62,21 @@ struct ServiceResult {
 
 // The container of a service: the config's `container` (default the service name), matched by
 // name or compose service label. Throws UsageError when there is none.
-docker::ContainerInfo find_service_container(docker::Client& docker, const Config& cfg, const std::string& service);
-// The same match within a list already made; null when there is none. Containers a rollback moved
-// aside (NAME-orch-old-N) are not a service's.
+docker::ContainerInfo find_service_container(docker::Client& docker, docker::ContainerSource& containers, const Config& cfg,
+                                             const std::string& service);
+// The same match within a list already made, for many services at once (the rollback tick): the
+// first container of the list whose name is the service's container or whose service it is.
+// Containers a rollback moved aside (NAME-orch-old-N) are not a service's.
+class ServiceContainers {
+ public:
+  ServiceContainers(const std::vector<docker::ContainerSummary>& all, const Config& cfg);
+  const docker::ContainerSummary* find(const std::string& service) const;  // null when none
+
+ private:
+  const std::vector<docker::ContainerSummary>& all_;
+  const Config& cfg_;
+  std::map<std::string, size_t> by_name_, by_service_;  // the first index in all_
+};
 const docker::ContainerSummary* find_service_summary(const std::vector<docker::ContainerSummary>& all, const Config& cfg,
                                                      const std::string& service);
 // True for a container a rollback renamed aside.
@@ -66,7 +84,7 @@ bool moved_aside(const std::string& container_name);
 
 // Publishes rollback.started/succeeded/failed on `bus` (if given). Throws UsageError for a
 // request that cannot be carried out (no container, no known-good image, a rollback of a rollback).
-ServiceResult rollback_service(docker::Client& docker, Releases& releases, const Config& cfg, Bus* bus,
-                               const ServiceOptions& o);
+ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& containers, Releases& releases, const Config& cfg,
+                               Bus* bus, const ServiceOptions& o);
 
 }  // namespace orch::rollback

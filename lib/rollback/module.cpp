@@ -5,6 +5,7 @@
 #include <set>
 
 #include "docker/identity.hpp"
+#include "http/control.hpp"
 #include "http/fields.hpp"
 #include "rollback/deploy.hpp"
 #include "rollback/repos.hpp"
@@ -20,48 +21,34 @@ static long long now_ms() {
 
 Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
   configured_repos(ctx.config.settings);  // a malformed ROLLBACK_REPOS stops orch serve (78)
-  ctx.http.allow("/rollback", "POST");
-  ctx.http.guard("/rollback", http::Server::Rate::limited);
-  ctx.http.routes().Post("/rollback", [this](const httplib::Request& req, httplib::Response& res) {
-    if (!http::authorize_control(req, res, ctx_.config.settings.str("ORCH_API_TOKEN"))) return;
-    auto body = http::read_json_body(req, res);
-    if (!body) return;
+  http::control(ctx.http, "/rollback", ctx.config.settings.str("ORCH_API_TOKEN"), [this](const json& body) -> http::Reply {
     const auto& s = ctx_.config.settings;
-    try {
-      if (!body->is_object()) throw UsageError("body must be a JSON object");
-      if (const auto clear = http::field(*body, "clear", ""); !clear.empty()) {
-        bool was = releases_.clear(clear);
-        return http::send_json(res, 200, {{"cleared", clear}, {"was_pinned", was}});
-      }
-      if (const auto service = http::field(*body, "service", ""); !service.empty()) {
-        ServiceOptions o;
-        o.service = service;
-        o.to = http::field(*body, "to", "");
-        o.dry_run = http::field(*body, "dry_run", false);
-        o.health_timeout = s.duration("ROLLBACK_HEALTH_TIMEOUT");
-        auto r = rollback_service(ctx_.docker, releases_, ctx_.config, &ctx_.bus, o);
-        return http::send_json(res, r.ok ? 200 : 500, r.to_json());
-      }
-      if (const auto repo = http::field(*body, "repo", ""); !repo.empty()) {
-        GitOptions o;
-        o.to = http::field(*body, "to", "");
-        o.steps = http::field(*body, "steps", 1);
-        o.mode = http::field(*body, "mode", "checkout");
-        o.dry_run = http::field(*body, "dry_run", false);
-        o.tag_pattern = s.str("ROLLBACK_TAG_PATTERN");
-        o.repo = resolve_repo(s, repo);  // only ROLLBACK_REPOS, by name or exact path: else 400
-        return http::send_json(res, 200, rollback_and_deploy(s, o));
-      }
-      throw UsageError("give service or repo");
-    } catch (const UsageError& e) {
-      http::send_error(res, 400, "bad_request", e.what());
-    } catch (const docker::NotFoundError& e) {
-      http::send_error(res, 400, "bad_request", e.what());
-    } catch (const UnreachableError& e) {
-      http::send_error(res, 503, "unreachable", e.what());
-    } catch (const OperationError& e) {
-      http::send_error(res, 409, "rollback_failed", e.what());
+    if (const auto clear = http::field(body, "clear", ""); !clear.empty()) {
+      bool was = releases_.clear(clear);
+      return json{{"cleared", clear}, {"was_pinned", was}};
     }
+    if (const auto service = http::field(body, "service", ""); !service.empty()) {
+      ServiceOptions o;
+      o.service = service;
+      o.to = http::field(body, "to", "");
+      o.dry_run = http::field(body, "dry_run", false);
+      o.health_timeout = s.duration("ROLLBACK_HEALTH_TIMEOUT");
+      auto r = rollback_service(ctx_.docker, ctx_.containers, releases_, ctx_.config, &ctx_.bus, o);
+      // A rollback that ran, failed and was restored: the status of every failed operation, with
+      // its report (what was tried, the error) as the body.
+      return {r.ok ? 200 : http::kOperationFailed, r.to_json()};
+    }
+    if (const auto repo = http::field(body, "repo", ""); !repo.empty()) {
+      GitOptions o;
+      o.to = http::field(body, "to", "");
+      o.steps = http::field(body, "steps", 1);
+      o.mode = http::field(body, "mode", "checkout");
+      o.dry_run = http::field(body, "dry_run", false);
+      o.tag_pattern = s.str("ROLLBACK_TAG_PATTERN");
+      o.repo = resolve_repo(s, repo);  // only ROLLBACK_REPOS, by name or exact path: else 400
+      return rollback_and_deploy(s, o);
+    }
+    throw UsageError("give service or repo");
   });
 }
 
@@ -86,16 +73,38 @@ void Module::stop() {
   for (auto& t : running) t.join();
 }
 
-std::string Module::service_of(const docker::ContainerInfo& c) const { return docker::service_of(ctx_.config, c.name, c.labels); }
+// From the cache when it holds the container with its image id (it inspected it when it was
+// created), else from the engine.
+docker::ContainerSummary Module::container(const std::string& name) {
+  if (auto c = ctx_.containers.find(name); c && !c->image_id.empty()) return *c;
+  const auto info = ctx_.docker.inspect(name);
+  docker::ContainerSummary c;
+  c.id = info.id;
+  c.name = info.name;
+  c.image = info.image;
+  c.image_id = info.image_id;
+  c.labels = info.labels;
+  return c;
+}
 
 void Module::reconcile(const std::vector<docker::ContainerSummary>& all) {
   std::vector<Releases::Running> running;
-  std::set<std::string> seen;
+  std::set<std::string> seen, present;
   for (const auto& c : all) {
-    if (c.state != "running" || moved_aside(c.name)) continue;
+    if (moved_aside(c.name)) continue;
     auto service = docker::service_of(ctx_.config, c.name, c.labels);
+    present.insert(service);
+    if (c.state != "running" || c.image_id.empty()) continue;
     if (!seen.insert(service).second) continue;  // the first running container of a service, as the list orders them
     running.push_back({service, c.image_id, c.image});
+  }
+  const auto& s = ctx_.config.settings;
+  for (const auto& service : releases_.forget_gone(present, now_ms(), s.duration("ROLLBACK_HISTORY_RETENTION"),
+                                                   static_cast<size_t>(s.integer("ROLLBACK_HISTORY_MAX")))) {
+    spdlog::info("release: {} forgotten (no container for {}, or over ROLLBACK_HISTORY_MAX)", service,
+                 format_duration(s.duration("ROLLBACK_HISTORY_RETENTION")));
+    std::lock_guard lock(mu_);
+    healthy_since_ms_.erase(service);
   }
   for (const auto& service : releases_.record_running(running, now_ms())) {
     spdlog::info("release: {} runs a release not recorded before (found by reconcile)", service);
@@ -108,9 +117,9 @@ void Module::on_event(const Event& e) {
   if (!is_leader_()) return;  // the leader's module records and acts
   if (e.type == "container.started") {
     try {
-      auto c = ctx_.docker.inspect(e.data.value("container", e.subject));
+      const auto c = container(e.data.value("container", e.subject));
       if (moved_aside(c.name)) return;
-      auto service = service_of(c);
+      auto service = docker::service_of(ctx_.config, c.name, c.labels);
       if (releases_.record_start(service, c.image_id, c.image, now_ms())) {
         spdlog::info("release: {} now runs {} ({})", service, c.image, c.image_id.substr(0, 19));
         std::lock_guard lock(mu_);
@@ -121,9 +130,11 @@ void Module::on_event(const Event& e) {
     }
   } else if (e.type == "heal.quarantined") {
     try {
-      auto c = ctx_.docker.inspect(e.data.value("container", e.subject));
+      const auto c = container(e.data.value("container", e.subject));
       std::lock_guard lock(mu_);
-      rollbacks_.emplace_back([this, service = service_of(c)] { automatic(service, "quarantined by the healer"); });
+      rollbacks_.emplace_back([this, service = docker::service_of(ctx_.config, c.name, c.labels)] {
+        automatic(service, "quarantined by the healer");
+      });
     } catch (const Error&) {
     }
   }
@@ -133,14 +144,15 @@ void Module::on_event(const Event& e) {
 void Module::tick() {
   if (!is_leader_()) return;
   json doc;
-  std::vector<docker::ContainerSummary> all;
+  docker::ContainerList all;
   try {
     doc = ctx_.state.load(kReleasesDocument);
     if (!doc.is_object()) return;
-    all = ctx_.docker.list(true);  // one list per tick, whatever the number of services
+    all = ctx_.containers.containers();  // the cache's: no engine request, whatever the number of services
   } catch (const Error&) {
     return;
   }
+  const ServiceContainers by_service(*all, ctx_.config);
   const auto& s = ctx_.config.settings;
   const long long now = now_ms();
   for (const auto& [service, h] : doc.items()) {
@@ -148,7 +160,7 @@ void Module::tick() {
     const auto& cur = h["current"];
     const std::string image_id = cur.value("image_id", "");
     bool is_lkg = h.contains("lkg") && h["lkg"].value("image_id", "") == image_id;
-    const auto* c = find_service_summary(all, ctx_.config, service);
+    const auto* c = by_service.find(service);
     if (!c || c->image_id != image_id) continue;
     const auto health = c->health();
     bool healthy = c->state == "running" && (health.empty() || health == "healthy");
@@ -194,7 +206,7 @@ void Module::automatic(const std::string& service, const std::string& reason) {
   o.health_timeout = s.duration("ROLLBACK_HEALTH_TIMEOUT");
   ServiceResult r;
   try {
-    r = rollback_service(ctx_.docker, releases_, ctx_.config, &ctx_.bus, o);
+    r = rollback_service(ctx_.docker, ctx_.containers, releases_, ctx_.config, &ctx_.bus, o);
   } catch (const Error& e) {
     spdlog::warn("automatic rollback of {} not done: {}", service, e.what());
     return;

@@ -1,6 +1,7 @@
 #pragma once
 // Automatic rollback in `orch serve`: records each service's release (image) as its containers
-// start and, at every reconcile (SPEC §13), for the containers already running; promotes an image
+// start and, at every reconcile (SPEC §13), for the containers already running, forgetting services
+// gone longer than ROLLBACK_HISTORY_RETENTION (or beyond ROLLBACK_HISTORY_MAX); promotes an image
 // to last-known-good after ORCH_LKG_AFTER healthy (tagging it REPO:orch-lkg so it is not pruned),
 // and rolls a service back to it — once per release — when, within ROLLBACK_WINDOW of the image
 // change, the container is quarantined by the healer or has not been healthy for
@@ -33,9 +34,9 @@ class Module final : public orch::Module {
 
  private:
   void on_event(const Event& e);
-  void tick();
+  void tick();  // every 2 s, from the container cache
   void automatic(const std::string& service, const std::string& reason);
-  std::string service_of(const docker::ContainerInfo& c) const;
+  docker::ContainerSummary container(const std::string& name);
 
   ServeContext& ctx_;
   Releases releases_;

@@ -14,6 +14,7 @@ struct Daemon::Parts {
   std::unique_ptr<http::Server> http;
   StatusBoard status;
   std::unique_ptr<docker::Client> docker;
+  std::unique_ptr<docker::ContainerCache> containers;
   std::unique_ptr<StateStore> state;
   std::unique_ptr<Notifier> notifier;
   std::unique_ptr<ServeContext> ctx;
@@ -42,16 +43,19 @@ int Daemon::start() {
   auto& limited = p.metrics.counter("orch_http_rate_limited_total", "Requests answered 429, by limit", {"limit"});
   p.http->on_rate_limited([&limited](const char* limit) { limited.labels({limit}).inc(); });
   p.docker = std::make_unique<docker::Client>(docker::endpoint_from(s));
+  p.containers = std::make_unique<docker::ContainerCache>(*p.docker, s.duration("ORCH_RECONCILE_INTERVAL"));
   p.state = make_state_store(s);
   p.notifier = std::make_unique<Notifier>(s.str("NOTIFY_WEBHOOK_URL"));
   p.ctx.reset(new ServeContext{config_, *p.bus, p.metrics, *p.http, p.status, SystemClock::instance(), stop_, instance,
-                               *p.docker, docker::docker_expected(s), *p.state, *p.notifier});
+                               *p.docker, *p.containers, docker::docker_expected(s), *p.state, *p.notifier});
   p.modules = make_modules(*p.ctx);
   for (auto& m : p.modules) {
     m->start();
     ++p.started;
     spdlog::debug("module {} started", m->name());
   }
+  // After the modules: they listen to it from their constructors or start().
+  p.containers->start();
   p.http->start();
   spdlog::info("orch serve listening on {}:{} (instance {}, bus {})", s.str("BIND"), p.http->port(), instance,
                p.bus->health().kind);
@@ -71,6 +75,7 @@ void Daemon::shutdown() {
   stop_.request_stop();
   spdlog::info("shutting down: finishing in-flight requests");
   if (p.http) p.http->stop();
+  if (p.containers) p.containers->stop();
   for (size_t i = p.started; i-- > 0;) {
     p.modules[i]->stop();
     spdlog::debug("module {} stopped", p.modules[i]->name());

@@ -71,7 +71,7 @@ TEST(DockerClient, LifecycleInspectRenameRemove) {
   c.rename(id, "lc1-renamed");
   EXPECT_EQ(c.inspect(id).name, "lc1-renamed");
   c.remove(id, true);
-  EXPECT_THROW(c.inspect(id), NotFoundError);
+  EXPECT_THROW(c.inspect(id), docker::NotFoundError);
 }
 
 TEST(DockerClient, HealthStateAndFailingStreak) {

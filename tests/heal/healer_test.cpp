@@ -3,9 +3,10 @@
 
 #include <httplib.h>
 
-#include "redis/connection.hpp"
 #include "core/json.hpp"
 #include "docker/client.hpp"
+#include "heal/heal_docs.hpp"
+#include "redis/connection.hpp"
 #include "support/docker_engine.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
@@ -96,6 +97,13 @@ struct HealerTest : ::testing::Test {
   }
   void TearDown() override {
     orch.reset();
+    // Whatever each test made orch publish: every heal.* event has exactly docs/heal.md's fields.
+    const auto documented = documented_heal_fields();
+    for (const auto& e : bus_events(redis, "heal.")) {
+      const std::string type = e["type"];
+      ASSERT_TRUE(documented.count(type)) << type << " is not in docs/heal.md";
+      EXPECT_EQ(field_names(e["data"]), documented.at(type)) << e.dump();
+    }
     if (engine)
       engine->docker({"rm", "-f", "h-unhealthy", "h-exit", "h-plain", "h-stopped", "h-flap", "h-dep", "h-mon", "h-after", "h-old"});
   }

@@ -106,6 +106,23 @@ TEST_F(ImageRollback, ATargetThatFailsRestoresThePreviousContainer) {
   EXPECT_TRUE(after.running);
   EXPECT_EQ(after.name, "app");
   EXPECT_TRUE(has_event("rollback.failed"));
+
+  // POST /rollback: an operation that ran and failed is 409 (it was 500), with the report as body;
+  // an image that does not exist is 404; a service without a container 400 (README, "HTTP API").
+  OrchServer orch(env());
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s)) << orch.log();
+  auto failed = orch.post("/rollback", R"({"service":"app","to":"orch-test/app:broken"})");
+  EXPECT_EQ(failed.status, 409) << failed.body;
+  auto report = json::parse(failed.body);
+  EXPECT_EQ(report["ok"], false) << failed.body;
+  EXPECT_NE(report["error"].get<std::string>().find("exited"), std::string::npos) << failed.body;
+  EXPECT_EQ(client().inspect("app").id, before.id);
+  auto missing = orch.post("/rollback", R"({"service":"app","to":"orch-test/app:nonexistent"})");
+  EXPECT_EQ(missing.status, 404) << missing.body;
+  EXPECT_EQ(json::parse(missing.body)["error"], "not_found") << missing.body;
+  auto nobody = orch.post("/rollback", R"({"service":"nope"})");
+  EXPECT_EQ(nobody.status, 400) << nobody.body;
+  EXPECT_EQ(json::parse(nobody.body)["error"], "bad_request") << nobody.body;
 }
 
 TEST_F(ImageRollback, DryRunChangesNothingAndNoHistoryIsAUsageError) {

@@ -5,13 +5,13 @@
 
 namespace orch::test {
 
-OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args)
+OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args, std::string binary)
     : port_(free_port()), log_file_(dir_.file("orch.log")) {
   env.emplace("PORT", std::to_string(port_));
   env.emplace("BIND", "127.0.0.1");
   env.emplace("ORCH_STATE_DIR", dir_.path() + "/state");
   env.emplace("ORCH_CONFIG", "");  // never pick up an orch.yaml from the working directory
-  std::vector<std::string> argv = {ORCH_BINARY, "serve"};
+  std::vector<std::string> argv = {std::move(binary), "serve"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   proc_ = Process(argv, env, log_file_);
   bool up = eventually(

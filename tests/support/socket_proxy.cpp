@@ -80,9 +80,24 @@ void SocketProxy::accept_loop() {
   }
 }
 
+// Request lines among the bytes a client sends: lines that start with a method and end with the
+// HTTP version (orch's bodies to the engine are JSON on one line, so they never look like one).
+static void scan_requests(std::string& pending, const char* data, size_t n, const std::function<void(std::string_view)>& observer) {
+  pending.append(data, n);
+  size_t start = 0;
+  for (size_t nl; (nl = pending.find("\r\n", start)) != std::string::npos; start = nl + 2) {
+    std::string_view line(pending.data() + start, nl - start);
+    for (const char* method : {"GET ", "POST ", "PUT ", "DELETE ", "HEAD "})
+      if (line.rfind(method, 0) == 0 && line.find(" HTTP/1.") != std::string_view::npos) observer(line);
+  }
+  pending.erase(0, start);
+  if (pending.size() > 65536) pending.clear();  // a large body without line ends
+}
+
 void SocketProxy::pump(int a, int b) {
   char buf[65536];
   bool open = true;
+  std::string pending;  // client bytes after the last line end
   while (open && !stopping_) {
     pollfd p[2] = {{a, POLLIN, 0}, {b, POLLIN, 0}};
     if (poll(p, 2, 50) <= 0) continue;
@@ -90,6 +105,7 @@ void SocketProxy::pump(int a, int b) {
       if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = read(p[i].fd, buf, sizeof buf);
       open = n > 0 && write_all(p[1 - i].fd, buf, static_cast<size_t>(n));
+      if (open && i == 0 && on_request_) scan_requests(pending, buf, static_cast<size_t>(n), on_request_);
     }
   }
   close(a);
