@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/error.hpp"
+#include "core/number.hpp"
 #include "core/text.hpp"
 
 namespace orch {
@@ -71,9 +72,9 @@ static ServiceSpec parse_service(const std::string& name, const json& j) {
         const std::string where = at + ".heal." + hk;
         if (hk == "max_restarts") {
           try {
-            s.heal.max_restarts = std::stoi(scalar(hv, where));
-          } catch (const std::invalid_argument&) {
-            throw ConfigError(where + ": not a number");
+            s.heal.max_restarts = static_cast<int>(parse_integer(scalar(hv, where), 0, 1'000'000));
+          } catch (const ConfigError& e) {
+            throw ConfigError(where + ": " + e.what());
           }
         } else if (hk == "window") s.heal.window = parse_duration(scalar(hv, where));
         else if (hk == "backoff") s.heal.backoff = parse_backoff(scalar(hv, where));

@@ -8,6 +8,7 @@
 
 #include "config/secrets.hpp"
 #include "core/error.hpp"
+#include "core/number.hpp"
 
 extern char** environ;
 
@@ -88,23 +89,22 @@ bool Settings::has(const std::string& env) const { return !get(env).value.empty(
 SettingSource Settings::source(const std::string& env) const { return get(env).source; }
 
 long long Settings::integer(const std::string& env) const {
-  const auto& v = get(env).value;
+  const auto* spec = find_setting(env);
   try {
-    size_t used = 0;
-    long long n = std::stoll(v, &used);
-    if (used != v.size()) throw std::invalid_argument(v);
-    return n;
-  } catch (const std::exception&) {
-    throw ConfigError(env + ": '" + v + "' is not a whole number");
+    return parse_integer(get(env).value, spec->min, spec->max);
+  } catch (const ConfigError& e) {
+    throw ConfigError(env + ": " + e.what());
   }
 }
 
 bool Settings::boolean(const std::string& env) const {
-  std::string v = get(env).value;
-  std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (v == "1" || v == "true" || v == "yes" || v == "on") return true;
-  if (v.empty() || v == "0" || v == "false" || v == "no" || v == "off") return false;
-  throw ConfigError(env + ": '" + v + "' is not a boolean");
+  const auto& v = get(env).value;
+  if (v.empty()) return false;
+  try {
+    return parse_boolean(v);
+  } catch (const ConfigError& e) {
+    throw ConfigError(env + ": " + e.what());
+  }
 }
 
 Millis Settings::duration(const std::string& env) const {
@@ -167,8 +167,6 @@ void Settings::validate() const {
       default: break;
     }
   }
-  auto port = integer("PORT");
-  if (port < 0 || port > 65535) throw ConfigError("PORT: " + std::to_string(port) + " is out of range");
   auto fmt = str("ORCH_LOG_FORMAT");
   if (fmt != "text" && fmt != "json") throw ConfigError("ORCH_LOG_FORMAT: must be text or json, got '" + fmt + "'");
 }

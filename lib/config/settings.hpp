@@ -28,6 +28,9 @@ struct SettingSpec {
   SettingKind kind;
   std::string default_value;
   std::string help;
+  // integer only: the values allowed (core/number.hpp reads them; outside is a ConfigError, 78).
+  long long min = 0;
+  long long max = 1'000'000'000;
 };
 
 // All settings orch knows, in the order `orch config` prints them.
@@ -52,6 +55,8 @@ class Settings {
 
   std::string str(const std::string& env) const;
   bool has(const std::string& env) const;  // set and non-empty
+  // Strictly, by the setting's kind (core/number.hpp, core/duration.hpp): "5x", "-1" or a value
+  // beyond the table's range is a ConfigError naming the setting (exit 78).
   long long integer(const std::string& env) const;
   bool boolean(const std::string& env) const;
   Millis duration(const std::string& env) const;

@@ -8,7 +8,7 @@ const std::vector<SettingSpec>& setting_specs() {
   using K = SettingKind;
   static const std::vector<SettingSpec> specs = {
       // --- server and bus ---
-      {"PORT", K::integer, "9000", "HTTP port of orch serve"},
+      {"PORT", K::integer, "9000", "HTTP port of orch serve (0: any free port)", 0, 65535},
       {"BIND", K::string, "127.0.0.1", "listen address"},
       {"REDIS_URL", K::url_with_secret, "", "redis://[:password@]host:port[/db]; unset = in-process bus"},
       {"ORCH_CONFIG", K::string, "", "config file (default ./orch.yaml if present)"},

@@ -5,6 +5,7 @@
 
 #include "config/config.hpp"
 #include "core/error.hpp"
+#include "core/number.hpp"
 
 namespace orch::heal {
 
@@ -30,10 +31,7 @@ Policy policy_for(const Settings& s, const ServiceSpec* service, const std::map<
     }
   };
   label("orch.heal.max-restarts", [&](const std::string& v) {
-    size_t used = 0;
-    int n = std::stoi(v, &used);
-    if (used != v.size() || n < 0) throw std::invalid_argument("not a whole number");
-    p.max_restarts = n;
+    p.max_restarts = static_cast<int>(parse_integer(v, 0, 1'000'000));
   });
   label("orch.heal.window", [&](const std::string& v) { p.window = parse_duration(v); });
   label("orch.heal.backoff", [&](const std::string& v) { p.backoff = parse_backoff(v); });

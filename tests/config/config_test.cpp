@@ -111,6 +111,44 @@ TEST(Config, BadValuesAreConfigErrors) {
   EXPECT_THROW(load_with({}, std::string("/nonexistent/orch.yaml")), ConfigError);
 }
 
+// One strict parser per kind, for the environment and the config file alike: the whole text or
+// nothing, within the setting's range; every refusal is a ConfigError (exit 78) naming the key.
+TEST(Config, NumbersAreReadStrictlyFromEveryPath) {
+  TempDir d;
+  auto refused = [&](const std::string& yaml, const std::string& key) {
+    write_file(d.file("c.yaml"), yaml);
+    try {
+      load_with({}, d.file("c.yaml")).settings.validate();
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(key), std::string::npos) << e.what();
+      return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(refused("port: 5x\n", "PORT"));
+  EXPECT_TRUE(refused("port: -1\n", "PORT"));
+  EXPECT_TRUE(refused("port: 70000\n", "PORT"));
+  EXPECT_TRUE(refused("orch_outbox_max: 99999999999999999999999\n", "ORCH_OUTBOX_MAX"));
+  EXPECT_TRUE(refused("pipeline_workers: -2\n", "PIPELINE_WORKERS"));
+  EXPECT_TRUE(refused("orch_mcp_read_only: maybe\n", "ORCH_MCP_READ_ONLY"));
+  EXPECT_TRUE(refused("services:\n  web: { heal: { max_restarts: 5x } }\n", "services.web.heal.max_restarts"));
+  EXPECT_TRUE(refused("services:\n  web: { heal: { max_restarts: -1 } }\n", "services.web.heal.max_restarts"));
+  EXPECT_TRUE(refused("services:\n  web: { heal: { max_restarts: 99999999999999999999 } }\n", "services.web.heal.max_restarts"));
+  EXPECT_FALSE(refused("port: 0\npipeline_workers: 3\norch_mcp_read_only: YES\n", ""));
+  EXPECT_THROW(load_with({{"PORT", "9000 "}}).settings.validate(), ConfigError);
+  EXPECT_THROW(load_with({{"ORCH_RATE_LIMIT", "-5"}}).settings.validate(), ConfigError);
+  EXPECT_EQ(load_with({{"PORT", "65535"}}).settings.integer("PORT"), 65535);
+}
+
+TEST(ConfigCommand, OutOfRangeNumberInTheFileExits78) {
+  TempDir d;
+  for (const std::string yaml : {"port: 5x\n", "port: -1\n", "services:\n  web: { heal: { max_restarts: 99999999999999999999 } }\n"}) {
+    write_file(d.file("c.yaml"), yaml);
+    auto r = orch::test::run({ORCH_BINARY, "config", "--check", "--config", d.file("c.yaml")});
+    EXPECT_EQ(r.code, 78) << yaml << r.output;
+  }
+}
+
 // The CLI: `orch config` prints sources, masks secrets, and --check exits 0 / 78.
 TEST(ConfigCommand, PrintsJsonWithSourcesAndMasksSecrets) {
   auto r = orch::test::run({ORCH_BINARY, "config", "-o", "json"},
