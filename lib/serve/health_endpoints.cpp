@@ -15,7 +15,11 @@ std::chrono::steady_clock::time_point started() {
 HealthEndpoints::HealthEndpoints(ServeContext& ctx) : ctx_(ctx) {
   started();
   auto& r = ctx.http.routes();
-  for (const char* path : {"/healthz", "/readyz", "/health", "/metrics"}) ctx.http.allow(path, "GET");
+  // The probe lane: a Docker HEALTHCHECK must never wait behind a sync-test or a rollback.
+  for (const char* path : {"/healthz", "/readyz", "/health", "/metrics"}) {
+    ctx.http.allow(path, "GET");
+    ctx.http.probe(path);
+  }
   r.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     http::send_json(res, 200, {{"status", "ok"}});
   });
