@@ -1,6 +1,7 @@
 #include "support/orch_server.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace orch::test {
@@ -11,7 +12,9 @@ OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::
   env.emplace("BIND", "127.0.0.1");
   env.emplace("ORCH_STATE_DIR", dir_.path() + "/state");
   env.emplace("ORCH_CONFIG", "");  // never pick up an orch.yaml from the working directory
-  std::vector<std::string> argv = {ORCH_BINARY, "serve"};
+  // Benchmarks may run another build's binary (interleaved comparisons): ORCH_BINARY_UNDER_TEST.
+  const char* binary = std::getenv("ORCH_BINARY_UNDER_TEST");
+  std::vector<std::string> argv = {binary && *binary ? binary : ORCH_BINARY, "serve"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   proc_ = Process(argv, env, log_file_);
   bool up = eventually(
