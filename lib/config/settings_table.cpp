@@ -25,6 +25,7 @@ const std::vector<SettingSpec>& setting_specs() {
       // --- credentials ---
       {"TRUSTED_WEBHOOK_SECRET", K::credential, "", "CMS webhook secret, at least 16 characters, or whsec_<base64 of 24-64 bytes> (Standard Webhooks); unset = webhook answers 503"},
       {"TRUSTED_WEBHOOK_SECRET_PREVIOUS", K::credential, "", "previous webhook secret, accepted during rotation"},
+      {"WEBHOOK_SECRET_HEADER", K::string, "x-builder-secret", "header that carries TRUSTED_WEBHOOK_SECRET as it is (Builder sends the custom headers set on its webhook; Authorization: Bearer <secret> is always accepted too)"},
       {"ORCH_API_TOKEN", K::credential, "", "bearer token for control endpoints, at least 16 characters; unset = loopback only"},
       {"BUILDER_PRIVATE_KEY", K::secret, "", "Builder.io private key for sync-test's Write API path"},
       // --- services ---
@@ -67,6 +68,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"PIPELINE_WORKERS", K::integer, "2", "pipeline workers per orch serve"},
       {"PIPELINE_CLAIM_IDLE", K::duration, "60s", "a job unacknowledged this long is taken over by another consumer"},
       {"BUILDER_WRITE_URL", K::string, "https://builder.io/api/v1/write", "Builder Write API base (sync-test with BUILDER_PRIVATE_KEY)"},
+      {"BUILDER_API_KEY", K::string, "", "Builder.io public API key: looks up payload-less webhooks (\"Disable Payload\") in the Content API"},
       {"ORCH_URL", K::string, "", "where sync-test reaches orch (default http://127.0.0.1:$PORT)"},
       // --- rollback ---
       {"ORCH_LKG_AFTER", K::duration, "60s", "healthy (or running) this long makes an image last-known-good"},
