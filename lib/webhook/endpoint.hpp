@@ -38,6 +38,8 @@ class Endpoint final : public Module {
 
   ServeContext& ctx_;
   Secrets secrets_;
+  std::string secret_header_;  // WEBHOOK_SECRET_HEADER, lower-cased
+  bool lookup_key_;            // BUILDER_API_KEY is set: payload-less deliveries can be resolved
   Family<Counter>& received_;
   Counter &accepted_, &duplicate_;  // the two results of every stored request, looked up once
 };
