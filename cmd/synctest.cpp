@@ -12,6 +12,7 @@ namespace {
 
 struct SyncTestCliOptions {
   std::string model = "page", marker, timeout = "120s", orch_url;
+  bool keep = false;
 };
 
 void print(const pipeline::SyncTestResult& r, bool colour) {
@@ -20,6 +21,9 @@ void print(const pipeline::SyncTestResult& r, bool colour) {
     std::cout << mark << "  " << s.name << std::string(10 - std::min<size_t>(9, s.name.size()), ' ') << s.ms << " ms"
               << (s.error.empty() ? "" : "  " + s.error) << "\n";
   }
+  if (!r.test_entry.empty())
+    std::cout << "test entry " << r.test_entry << " " << r.test_entry_state
+              << (r.test_entry_error.empty() ? "" : ": " + r.test_entry_error) << "\n";
   std::cout << (r.exit_code() == 0 ? "in sync" : r.exit_code() == 3 ? "UNKNOWN: orch or Redis is unreachable" : "NOT in sync")
             << " (marker " << r.marker << ")\n";
 }
@@ -31,6 +35,7 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
   opts.model = o.model;
   opts.marker = o.marker;
   opts.timeout = parse_duration(o.timeout);
+  opts.keep = o.keep;
   opts.orch_url = !o.orch_url.empty() ? o.orch_url : orch_url(s);
   if (!s.has("TRUSTED_WEBHOOK_SECRET") && !s.has("BUILDER_PRIVATE_KEY")) throw ConfigError("sync-test signs its webhook with TRUSTED_WEBHOOK_SECRET, which is not set (nor BUILDER_PRIVATE_KEY)");
   pipeline::SyncTestResult result;
@@ -49,7 +54,7 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
     req.timeout = opts.timeout + std::chrono::seconds(30);
     req.headers = {{"Content-Type", "application/json"}};
     if (s.has("ORCH_API_TOKEN")) req.headers.emplace_back("Authorization", "Bearer " + s.str("ORCH_API_TOKEN"));
-    req.body = to_text(json{{"model", opts.model}, {"marker", opts.marker}, {"timeout", o.timeout}});
+    req.body = to_text(json{{"model", opts.model}, {"marker", opts.marker}, {"timeout", o.timeout}, {"keep", o.keep}});
     http::Response res;
     try {
       res = http::send(req);
@@ -63,6 +68,11 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
     result.marker = j.value("marker", "");
     result.unreachable = j.value("exit_code", 0) == 3;
     for (const auto& st : j["stages"]) result.stages.push_back({st["name"], st["ok"], st["ms"], st.value("error", "")});
+    if (j.contains("test_entry") && j["test_entry"].is_object()) {
+      result.test_entry = j["test_entry"].value("id", "");
+      result.test_entry_state = j["test_entry"].value("state", "");
+      result.test_entry_error = j["test_entry"].value("error", "");
+    }
   }
   if (output_format(g) != Output::table) std::cout << to_text(result.to_json(), 2) << "\n";
   else if (!g.quiet) print(result, use_colour());
@@ -76,6 +86,7 @@ Registrar reg({"sync-test", 50, [](CLI::App& root, GlobalOptions& g, CLI::App*& 
   sub->add_option("--marker", o->marker, "Marker text (default: a unique one)");
   sub->add_option("--timeout", o->timeout, "Overall deadline (default 120s)");
   sub->add_option("--orch-url", o->orch_url, "orch serve to send the webhook to (default $ORCH_URL, else BIND and PORT: http://127.0.0.1:$PORT)");
+  sub->add_flag("--keep", o->keep, "Leave the Builder test entry (BUILDER_PRIVATE_KEY) in place instead of deleting it");
   return std::function<int()>([&g, o] { return run_sync(g, *o); });
 }});
 

@@ -14,7 +14,7 @@ _orch() {
     watch) COMPREPLY=($(compgen -W "--service --type --remote --no-docker --no-bus --help $global" -- "$cur"));;
     heal) COMPREPLY=($(compgen -W "--dry-run --reset --scope --help $global" -- "$cur"));;
     rollback) COMPREPLY=($(compgen -W "--service --repo --to --steps --mode --dry-run --force --clear --help $global" -- "$cur"));;
-    sync-test) COMPREPLY=($(compgen -W "--model --marker --timeout --orch-url --help $global" -- "$cur"));;
+    sync-test) COMPREPLY=($(compgen -W "--model --marker --timeout --orch-url --keep --help $global" -- "$cur"));;
     mcp) COMPREPLY=($(compgen -W "--read-only --help $global" -- "$cur"));;
     config) COMPREPLY=($(compgen -W "--check --help $global" -- "$cur"));;
     version) COMPREPLY=($(compgen -W "--help $global" -- "$cur"));;

@@ -42,6 +42,7 @@ complete -c orch -n '__fish_seen_subcommand_from rollback' -l clear -r -d 'Unpin
 complete -c orch -n '__fish_seen_subcommand_from sync-test' -l model -r -d 'Builder model of the test entry (default page)'
 complete -c orch -n '__fish_seen_subcommand_from sync-test' -l marker -r -d 'Marker text (default: a unique one)'
 complete -c orch -n '__fish_seen_subcommand_from sync-test' -l timeout -r -d 'Overall deadline (default 120s)'
-complete -c orch -n '__fish_seen_subcommand_from sync-test' -l orch-url -r -d 'orch serve to send the webhook to (default $ORCH_URL or http://127.0.0.1:$PORT)'
+complete -c orch -n '__fish_seen_subcommand_from sync-test' -l orch-url -r -d 'orch serve to send the webhook to (default $ORCH_URL, else BIND and PORT: http://127.0.0.1:$PORT)'
+complete -c orch -n '__fish_seen_subcommand_from sync-test' -l keep -d 'Leave the Builder test entry (BUILDER_PRIVATE_KEY) in place instead of deleting it'
 complete -c orch -n '__fish_seen_subcommand_from mcp' -l read-only -d 'Refuse tools that change the stack (env ORCH_MCP_READ_ONLY)'
 complete -c orch -n '__fish_seen_subcommand_from config' -l check -d 'Validate the configuration; exit 0, or 78 when it is invalid'

@@ -37,7 +37,9 @@ def parse(text):
 
 def settings():
     src = open(os.path.join(ROOT, "lib/config/settings_table.cpp")).read()
-    return re.findall(r'\{"([A-Z_]+)", K::\w+, "([^"]*)", "([^"]*)"\}', src)
+    # A row: {"NAME", K::kind, "default", "help"[, min, max]}; the help may hold escaped quotes.
+    rows = re.findall(r'\{"([A-Z_]+)", K::\w+, "([^"]*)", "((?:[^"\\]|\\.)*)"(?:, [-0-9\']+)*\}', src)
+    return [(name, default, help_.replace('\\"', '"')) for name, default, help_ in rows]
 
 top_desc, top_opts, subs = parse(help_of([]))
 cmds = {name: parse(help_of([name])) for name, _ in subs}

@@ -6,10 +6,10 @@
 // engine requests orch made per minute, by kind: list (GET /containers/json), inspect
 // (GET /containers/{id}/json), events (GET /events), other.
 //
-//   bench_engine [--seconds 60] [--containers 0,20,500] [--viewer] [--orch PATH]
+//   bench_engine [--seconds 60] [--containers 0,20,500] [--viewer]
 //
-// --viewer keeps GET /status polled every 5 s, as an open status page does. --orch runs another
-// orch binary (e.g. an older build, to compare); LD_LIBRARY_PATH is passed through.
+// --viewer keeps GET /status polled every 5 s, as an open status page does. ORCH_BINARY_UNDER_TEST
+// runs another orch binary (e.g. an older build, to compare); LD_LIBRARY_PATH is passed through.
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -113,15 +113,15 @@ int main(int argc, char** argv) {
   int seconds = 60;
   std::vector<int> sizes = {0, 20, 500};
   bool viewer = false;
-  std::string binary = ORCH_BINARY;
+  const char* under_test = std::getenv("ORCH_BINARY_UNDER_TEST");
+  const std::string binary = under_test && *under_test ? under_test : ORCH_BINARY;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--seconds" && i + 1 < argc) seconds = std::atoi(argv[++i]);
     else if (a == "--containers" && i + 1 < argc) sizes = parse_list(argv[++i]);
     else if (a == "--viewer") viewer = true;
-    else if (a == "--orch" && i + 1 < argc) binary = argv[++i];
     else {
-      std::fprintf(stderr, "usage: bench_engine [--seconds 60] [--containers 0,20,500] [--viewer] [--orch PATH]\n");
+      std::fprintf(stderr, "usage: bench_engine [--seconds 60] [--containers 0,20,500] [--viewer]\n");
       return 64;
     }
   }
@@ -143,7 +143,7 @@ int main(int argc, char** argv) {
     make_containers(engine, dockerd.image(), n);
     std::map<std::string, std::string> env = {{"DOCKER_HOST", proxy.host()}, {"REDIS_URL", ""}};
     if (const char* ld = std::getenv("LD_LIBRARY_PATH")) env["LD_LIBRARY_PATH"] = ld;
-    test::OrchServer orch(env, {}, binary);
+    test::OrchServer orch(env);
     test::eventually([&] { return orch.get("/readyz").status == 200; }, 30s);
     std::this_thread::sleep_for(5s);  // past the first reconcile
     for (const bool busy : {false, true}) {

@@ -129,6 +129,8 @@ static void derive_services(Config& cfg) {
     s.url = cfg.settings.str(env);
     s.source = cfg.settings.source(env);
     if (s.url.empty()) continue;
+    // docling-serve answers /health as soon as it runs, /ready only once its models are loaded.
+    if (s.name == "docling_service") s.extra["ready"] = "/ready";
     cfg.services.push_back(std::move(s));
   }
 }

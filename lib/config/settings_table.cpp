@@ -6,6 +6,8 @@ namespace orch {
 
 const std::vector<SettingSpec>& setting_specs() {
   using K = SettingKind;
+  // One row per line (scripts/gen-docs.py reads them so): not wrapped by clang-format.
+  // clang-format off
   static const std::vector<SettingSpec> specs = {
       // --- server and bus ---
       {"PORT", K::integer, "9000", "HTTP port of orch serve (0: any free port)", 0, 65535},
@@ -17,7 +19,11 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ORCH_BODY_LIMIT", K::integer, "1048576", "largest request body in bytes (413 above)"},
       {"ORCH_RATE_LIMIT", K::integer, "600", "control requests (/diagnose /heal /rollback /sync-test /mcp) per client address per minute; 429 above; 0 = no limit"},
       {"ORCH_AUTH_FAILURE_LIMIT", K::integer, "30", "failed authentications (401) per client address per minute before it gets 429; 0 = no limit"},
-      {"ORCH_HTTP_THREADS", K::integer, "256", "HTTP worker threads (one per request in progress outside the webhook path; idle keep-alive connections and live viewers hold none)"},
+      {"ORCH_HTTP_THREADS", K::integer, "16", "most HTTP worker threads for requests outside the webhook, probe and control paths (started on demand, ended when idle)"},
+      {"ORCH_CONTROL_CONCURRENCY", K::integer, "4", "control requests (/diagnose /heal /rollback /sync-test /mcp) served at once; 16 more may wait, beyond that 503 busy"},
+      {"ORCH_HTTP_MAX_CONNECTIONS", K::integer, "10000", "open HTTP connections in all; new ones beyond are refused (503)"},
+      {"ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS", K::integer, "256", "open HTTP connections per client address; new ones beyond are refused (503)"},
+      {"ORCH_HTTP_HEAD_TIMEOUT", K::duration, "10s", "a request head must arrive within this (408 and close): slow clients cannot hold connections"},
       {"ORCH_INSTANCE_ID", K::string, "", "this instance's id on the bus (default hostname-pid)"},
       {"ORCH_LOG_FORMAT", K::string, "text", "text or json"},
       {"ORCH_LOG_LEVEL", K::string, "info", "trace, debug, info, warn, error, critical"},
@@ -25,8 +31,10 @@ const std::vector<SettingSpec>& setting_specs() {
       // --- credentials ---
       {"TRUSTED_WEBHOOK_SECRET", K::credential, "", "CMS webhook secret, at least 16 characters, or whsec_<base64 of 24-64 bytes> (Standard Webhooks); unset = webhook answers 503"},
       {"TRUSTED_WEBHOOK_SECRET_PREVIOUS", K::credential, "", "previous webhook secret, accepted during rotation"},
+      {"WEBHOOK_SECRET_HEADER", K::string, "x-builder-secret", "header that carries TRUSTED_WEBHOOK_SECRET as it is (Builder sends the custom headers set on its webhook; Authorization: Bearer <secret> is always accepted too)"},
       {"ORCH_API_TOKEN", K::credential, "", "bearer token for control endpoints, at least 16 characters; unset = loopback only"},
       {"BUILDER_PRIVATE_KEY", K::secret, "", "Builder.io private key for sync-test's Write API path"},
+      {"RAG_API_KEY", K::secret, "", "sent to the RAG service as Authorization: Bearer (re-index, delete, sync-test's query)"},
       // --- services ---
       {"WEB_API_URL", K::string, "", "base URL of the web frontend"},
       {"RAG_API_URL", K::string, "", "base URL of the RAG service"},
@@ -49,10 +57,14 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ORCH_LEADER_LEASE", K::duration, "15s", "healer leader lease in Redis"},
       {"ORCH_RECONCILE_INTERVAL", K::duration, "30s", "period of the reconcile of the engine's whole state (also on start, reconnect, leadership); 0 = only then"},
       // --- pipeline (SPEC §8) ---
-      {"DOCLING_CONVERT_PATH", K::string, "/v1/convert/source", "docling-serve conversion endpoint"},
-      {"DOCLING_TO_FORMAT", K::string, "md", "docling output format: md, text, html, json"},
-      {"DOCLING_TIMEOUT", K::duration, "120s", "timeout of one conversion"},
-      {"DOCLING_SOURCE_FORM", K::string, "sources", "request form: sources (docling-serve 1.x) or http_sources (0.x)"},
+      {"DOCLING_API_VERSION", K::string, "v1", "docling-serve API: v1 (1.x: /v1/..., sources, target inbody) or v1alpha (0.x: /v1alpha/..., http_sources)"},
+      {"DOCLING_MODE", K::string, "sync", "sync (POST .../convert/source) or async (convert/source/async, then poll status and fetch the result: long documents)"},
+      {"DOCLING_TO_FORMAT", K::string, "md", "docling output format read back as the text: md, text, html, json, doctags"},
+      {"DOCLING_TIMEOUT", K::duration, "150s", "timeout of one docling call; above docling-serve's own 120 s sync wait, so its 504 arrives"},
+      {"DOCLING_POLL_WAIT", K::duration, "5s", "async mode: how long one status poll may wait for a change (?wait=)"},
+      {"DOCLING_TASK_TIMEOUT", K::duration, "30m", "async mode: the longest one conversion task is waited for"},
+      {"DOCLING_CONVERT_PATH", K::string, "", "deprecated: sync conversion path (default /<DOCLING_API_VERSION>/convert/source)"},
+      {"DOCLING_SOURCE_FORM", K::string, "", "deprecated: sources or http_sources; use DOCLING_API_VERSION (http_sources = v1alpha)"},
       {"DOCLING_OPTIONS", K::string, "", "extra docling conversion options, a JSON object (e.g. {\"do_ocr\":false})"},
       {"DOCLING_API_KEY", K::secret, "", "sent as X-Api-Key (docling-serve's DOCLING_SERVE_API_KEY)"},
       {"CONTENT_SOURCE_URL", K::string, "", "base URL docling fetches content pages from (default WEB_API_URL)"},
@@ -67,6 +79,9 @@ const std::vector<SettingSpec>& setting_specs() {
       {"PIPELINE_WORKERS", K::integer, "2", "pipeline workers per orch serve"},
       {"PIPELINE_CLAIM_IDLE", K::duration, "60s", "a job unacknowledged this long is taken over by another consumer"},
       {"BUILDER_WRITE_URL", K::string, "https://builder.io/api/v1/write", "Builder Write API base (sync-test with BUILDER_PRIVATE_KEY)"},
+      {"BUILDER_API_KEY", K::string, "", "Builder.io public API key: looks up payload-less webhooks (\"Disable Payload\") in the Content API"},
+      {"BUILDER_CONTENT_URL", K::string, "https://cdn.builder.io", "Builder Content API base"},
+      {"BUILDER_PAGE_MODELS", K::string, "page", "comma-separated page models: sync-test writes their URL as the urlPath query and the marker as a Text block"},
       {"ORCH_URL", K::string, "", "where sync-test and MCP's sync_test reach orch serve (default from BIND and PORT: http://127.0.0.1:$PORT for 127.0.0.1 or 0.0.0.0, http://[::1]:$PORT for ::, else http://$BIND:$PORT)"},
       // --- rollback ---
       {"ORCH_LKG_AFTER", K::duration, "60s", "healthy (or running) this long makes an image last-known-good"},
@@ -89,6 +104,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ORCH_MCP_MAX_SESSIONS", K::integer, "100", "MCP HTTP sessions at most; a new one ends the least recently used idle one (503 if all are in use)"},
       {"ORCH_MCP_KEEPALIVE", K::duration, "15s", "interval of keep-alive comments on a quiet MCP SSE stream (GET /mcp)"},
   };
+  // clang-format on
   return specs;
 }
 

@@ -59,6 +59,18 @@ ServiceReport probe_service(const ServiceSpec& s, std::chrono::milliseconds time
   if (body.is_discarded()) body = nullptr;
   for (const auto& c : conditions)
     if (!c.holds(p, body)) r.failed_conditions.push_back(c.text);
+  // A second probe for readiness (`ready:`; docling_service derived from DOCLING_API_URL gets
+  // docling-serve's /ready): alive but not ready, e.g. while models load (503), is degraded.
+  if (auto ready = s.extra.find("ready"); ready != s.extra.end() && ready->is_string() && res.status < 500) {
+    req.url = s.url + ready->get<std::string>();
+    std::string failed;
+    try {
+      if (auto rr = http::send(req); rr.status >= 300) failed = "GET " + ready->get<std::string>() + " answered " + std::to_string(rr.status);
+    } catch (const http::TransportError& e) {
+      failed = "GET " + ready->get<std::string>() + ": " + e.what();
+    }
+    if (!failed.empty()) r.failed_conditions.push_back("[READY] " + failed);
+  }
   if (res.status >= 500) r.state = ServiceState::down;
   else if (!r.failed_conditions.empty() || (conditions.empty() && res.status >= 400)) r.state = ServiceState::degraded;
   else r.state = ServiceState::up;

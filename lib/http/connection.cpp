@@ -1,11 +1,8 @@
 #include "http/connection.hpp"
 
-#include <dirent.h>
-#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,63 +22,6 @@ bool address_of(int fd, bool peer, std::string& ip, int& port) {
   ip = host;
   port = std::atoi(serv);
   return true;
-}
-
-namespace {
-
-// Calls f(fd) for each socket descriptor of this process until it returns true; returns that fd or -1.
-template <class F>
-int find_socket(F f) {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (!dir) return -1;
-  int found = -1;
-  while (dirent* entry = ::readdir(dir)) {
-    char* end = nullptr;
-    const long fd = std::strtol(entry->d_name, &end, 10);
-    if (end == entry->d_name || *end != '\0' || fd == ::dirfd(dir)) continue;
-    struct stat st {};
-    if (::fstat(static_cast<int>(fd), &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    if (f(static_cast<int>(fd))) {
-      found = static_cast<int>(fd);
-      break;
-    }
-  }
-  ::closedir(dir);
-  return found;
-}
-
-}  // namespace
-
-bool raise_listen_backlog(int port, int backlog) {
-  const int fd = find_socket([port](int fd) {
-    int listening = 0;
-    socklen_t len = sizeof listening;
-    std::string ip;
-    int local_port = 0;
-    return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening && address_of(fd, false, ip, local_port) &&
-           local_port == port;
-  });
-  return fd >= 0 && ::listen(fd, backlog) == 0;
-}
-
-int take_connection(const httplib::Request& req) {
-  const int fd = find_socket([&req](int fd) {
-    std::string ip;
-    int port = 0;
-    return address_of(fd, true, ip, port) && port == req.remote_port && ip == req.remote_addr && address_of(fd, false, ip, port) &&
-           port == req.local_port;
-  });
-  if (fd < 0) return -1;
-  const int owned = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
-  if (owned < 0) return -1;
-  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  if (null < 0 || ::dup3(null, fd, O_CLOEXEC) < 0) {
-    if (null >= 0) ::close(null);
-    ::close(owned);
-    return -1;
-  }
-  ::close(null);
-  return owned;
 }
 
 bool send_all(int fd, std::string_view bytes, std::chrono::milliseconds timeout) {

@@ -1,9 +1,7 @@
 #include "http/server.hpp"
 
 #include <spdlog/spdlog.h>
-#include <netdb.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <sys/resource.h>
 
 #include <cerrno>
 #include <cstring>
@@ -22,24 +20,28 @@ static const Clock& clock_of(const ServerOptions& opts) { return opts.clock ? *o
 constexpr int kKeepAliveSeconds = 2;
 constexpr int kKeepAliveMax = 100000;
 
-bool HttplibCore::process_and_close_socket(socket_t sock) {
-  front_.adopt(sock);
-  return true;
-}
-
 Server::Server(ServerOptions opts)
     : opts_(std::move(opts)),
       front_(FrontOptions{
           .body_limit = opts_.body_limit,
           .keep_alive_timeout = std::chrono::seconds(kKeepAliveSeconds),
           .keep_alive_max = kKeepAliveMax,
-          .workers = opts_.threads,
+          .limits = {.head_deadline = opts_.head_timeout,
+                     .connections = opts_.max_connections,
+                     .connections_per_address = opts_.max_connections_per_address},
+          .control_threads = opts_.control_threads,
+          .general_threads = opts_.threads,
+          .control_queue = opts_.control_queue,
+          .lane = [this](std::string_view, std::string_view path) { return lane_of(path); },
           .admit = [this](const httplib::Request& req, httplib::Response& res) { return admit(req, res); },
           .after = [this](const httplib::Request& req, httplib::Response& res) { count_auth_failure(req, res); },
+          .refused =
+              [this](std::string_view path, int status) {
+                if (auto it = error_observers_.find(std::string(path)); it != error_observers_.end()) it->second(status);
+              },
           .process = [this](httplib::Stream& stream, bool close_connection, bool& closed) {
             return server_.process_request(stream, close_connection, closed, nullptr);
           }}),
-      server_(front_),
       auth_failures_(opts_.auth_failures_per_minute, clock_of(opts_)),
       requests_(opts_.requests_per_minute, clock_of(opts_)) {
   // Runs before the route's handler: a refused client costs no handler work.
@@ -47,15 +49,8 @@ Server::Server(ServerOptions opts)
     return admit(req, res) ? httplib::Server::HandlerResponse::Unhandled : httplib::Server::HandlerResponse::Handled;
   });
   server_.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) { count_auth_failure(req, res); });
-  server_.set_tcp_nodelay(true);
-  // SO_REUSEADDR only: httplib's default also sets SO_REUSEPORT, and then a second `orch serve` on
-  // the same port starts without error and the kernel splits the connections between the two.
-  server_.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-  });
-  // httplib's own pool only passes accepted connections to the front end, which has the workers.
-  server_.new_task_queue = [] { return new httplib::ThreadPool(1); };
+  // httplib never accepts: its task queue is never used, so it gets no threads.
+  server_.new_task_queue = [] { return new httplib::ThreadPool(0); };
   server_.set_keep_alive_max_count(kKeepAliveMax);
   server_.set_keep_alive_timeout(kKeepAliveSeconds);
   server_.set_payload_max_length(opts_.body_limit);
@@ -92,25 +87,14 @@ Server::Server(ServerOptions opts)
   });
 }
 
-// Why binding failed, for the message: httplib only says that it did.
-static std::string bind_error(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV;
-  addrinfo* found = nullptr;
-  if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0 || !found) return "not an address of this host";
-  std::string why = "unknown reason";
-  const int fd = ::socket(found->ai_family, found->ai_socktype | SOCK_CLOEXEC, found->ai_protocol);
-  if (fd >= 0) {
-    int yes = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    if (::bind(fd, found->ai_addr, found->ai_addrlen) != 0 || ::listen(fd, 1) != 0)
-      why = errno == EADDRINUSE ? "address already in use (another orch serve, or another program, listens there)" : std::strerror(errno);
-    ::close(fd);
+// Each connection is a descriptor: the soft limit (often 1024) would refuse connections long
+// before the front end's own caps do.
+static void raise_descriptor_limit() {
+  rlimit lim{};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) == 0 && lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &lim);
   }
-  freeaddrinfo(found);
-  return why;
 }
 
 Server::~Server() { stop(); }
@@ -122,15 +106,8 @@ void Server::guard(const std::string& path, Rate rate) { guarded_[path] = rate; 
 bool Server::admit(const httplib::Request& req, httplib::Response& res) {
   auto it = guarded_.find(req.path);
   if (it == guarded_.end()) return true;
+  // The front end read the whole request already, so a refusal keeps the connection usable.
   auto refuse = [&](std::chrono::milliseconds wait, const char* reason, const char* message) {
-    // This runs before httplib reads the body, and httplib does not skip an unread one: the
-    // connection cannot carry another request. Marking the request "Connection: close" makes
-    // httplib answer so (the request object is httplib's own, non-const; only the view is const).
-    if (const auto length = req.get_header_value("Content-Length"); (!length.empty() && length != "0") || req.has_header("Transfer-Encoding")) {
-      auto& headers = const_cast<httplib::Request&>(req).headers;
-      headers.erase("Connection");
-      headers.emplace("Connection", "close");
-    }
     res.set_header("Retry-After", std::to_string((wait.count() + 999) / 1000));
     send_error(res, 429, "rate_limited", message);
     if (on_rate_limited_) on_rate_limited_(reason);
@@ -166,26 +143,20 @@ void Server::on_error(const std::string& path, std::function<void(int)> observer
   error_observers_[path] = std::move(observer);
 }
 
+Lane Server::lane_of(std::string_view path) const {
+  if (probes_.count(path)) return Lane::probe;
+  if (auto it = guarded_.find(std::string(path)); it != guarded_.end() && it->second == Rate::limited) return Lane::control;
+  return Lane::general;
+}
+
 void Server::start() {
-  if (opts_.port == 0) {
-    port_ = server_.bind_to_any_port(opts_.bind);
-    if (port_ < 0) throw ConfigError("cannot bind " + opts_.bind);
-  } else {
-    if (!server_.bind_to_port(opts_.bind, opts_.port))
-      throw ConfigError("cannot listen on " + opts_.bind + ":" + std::to_string(opts_.port) + ": " + bind_error(opts_.bind, opts_.port));
-    port_ = opts_.port;
-  }
-  if (!raise_listen_backlog(port_, SOMAXCONN)) spdlog::warn("http: could not raise the listen backlog of port {}", port_);
+  raise_descriptor_limit();
+  port_ = front_.listen(opts_.bind, opts_.port);
   front_.start();
-  thread_ = std::thread([this] { server_.listen_after_bind(); });
 }
 
 void Server::stop() {
   stopping_ = true;
-  if (thread_.joinable()) {
-    server_.stop();
-    thread_.join();
-  }
   front_.stop();
 }
 

@@ -1,12 +1,13 @@
 #pragma once
-// The HTTP server of `orch serve`: cpp-httplib's listener, routing and request processing behind an
-// epoll front end (http/front.hpp) that keeps idle keep-alive connections off the worker pool and
-// serves batched routes itself; TCP_NODELAY, a body limit, and JSON errors (SPEC §5).
+// The HTTP server of `orch serve`: orch's own front end (http/front.hpp: listening socket, event
+// loops, every byte of every request read and checked there, worker lanes) with cpp-httplib's
+// routing and request processing behind it; a body limit, rate limits and JSON errors (SPEC §5).
 #include <httplib.h>
 
 #include <atomic>
 #include <functional>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -21,23 +22,22 @@ namespace orch::http {
 struct ServerOptions {
   std::string bind = "127.0.0.1";
   int port = 9000;  // 0 = any free port (tests)
-  size_t threads = 256;
+  size_t threads = 16;  // workers for requests outside the probe and control lanes (ORCH_HTTP_THREADS)
   size_t body_limit = 1 << 20;
   // Per client address and minute; 0 = no limit (ORCH_AUTH_FAILURE_LIMIT, ORCH_RATE_LIMIT).
   long long auth_failures_per_minute = 0;
   long long requests_per_minute = 0;
   const Clock* clock = nullptr;  // null = the system clock
+  size_t control_threads = 4;    // long control requests at once (ORCH_CONTROL_CONCURRENCY)
+  size_t control_queue = 16;     // control requests that may wait for one; 503 `busy` beyond
+  size_t max_connections = 10'000, max_connections_per_address = 256;
+  std::chrono::seconds head_timeout{10};  // a request head must arrive within this (408)
 };
 
-// httplib's server, with each accepted connection handed to the front end instead of a worker.
+// httplib's routing and request processing; it never listens (the front end owns the sockets).
 class HttplibCore final : public httplib::Server {
  public:
-  explicit HttplibCore(Front& front) : front_(front) {}
   using httplib::Server::process_request;  // protected in httplib; the front end's workers call it
-
- private:
-  bool process_and_close_socket(socket_t sock) override;
-  Front& front_;
 };
 
 class Server {
@@ -54,7 +54,7 @@ class Server {
   // say) reach the same handler as a batch of one.
   void post_batched(const std::string& path, BatchHandler handler);
 
-  // Binds and serves on a background thread. Throws ConfigError when the address cannot be bound.
+  // Listens and serves. Throws ConfigError when the address cannot be listened on.
   void start();
   // Stops accepting, lets in-flight requests finish, joins the workers.
   void stop();
@@ -69,8 +69,12 @@ class Server {
   // often (its 401s used up auth_failures_per_minute) gets 429 on every guarded path until its
   // bucket refills; on a Rate::limited path every request also counts against requests_per_minute.
   // Probes and /metrics stay unguarded: a limit must never fail a healthcheck.
+  // A limited path is also a control request: it runs in the control lane (bounded concurrency,
+  // 503 `busy` beyond), apart from probes and everything else.
   enum class Rate { unlimited, limited };
   void guard(const std::string& path, Rate rate);
+  // A liveness/readiness/metrics path: served by the probe lane, which control work never fills.
+  void probe(const std::string& path) { probes_.insert(path); }
   // Called with "auth_failures" or "requests" for each 429 the limits answer (metrics).
   void on_rate_limited(std::function<void(const char* reason)> observer) { on_rate_limited_ = std::move(observer); }
 
@@ -78,8 +82,8 @@ class Server {
   ServerOptions opts_;
   Front front_;
   HttplibCore server_;
-  std::thread thread_;
   int port_ = 0;
+  std::set<std::string, std::less<>> probes_;
   std::atomic<bool> stopping_{false};
   std::map<std::string, std::function<void(int)>> error_observers_;
   std::map<std::string, std::string> allowed_methods_;
@@ -88,6 +92,7 @@ class Server {
   std::function<void(const char*)> on_rate_limited_;
 
   bool admit(const httplib::Request& req, httplib::Response& res);
+  Lane lane_of(std::string_view path) const;
   // Every 401 (webhook or control endpoint) spends one of the client's failure tokens.
   void count_auth_failure(const httplib::Request& req, const httplib::Response& res);
 };

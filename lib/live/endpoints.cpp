@@ -105,7 +105,7 @@ void Module::hand_over(const httplib::Request& req, httplib::Response& res, cons
   auto feed = std::make_unique<Feed>(hub_, ctx_.bus, feed_options(req));
   const int fd = http::take_connection(req);
   if (fd < 0) return http::send_error(res, 500, "internal", "cannot take over the connection");
-  res.status = kind == Fanout::Kind::sse ? 200 : 101;  // for the access log; httplib's own reply goes to /dev/null
+  res.status = kind == Fanout::Kind::sse ? 200 : 101;  // for the access log; httplib's own reply is dropped
   if (!http::send_all(fd, head, kWriteTimeout)) {
     ::close(fd);
     return;

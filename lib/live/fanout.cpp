@@ -1,7 +1,5 @@
 #include "live/fanout.hpp"
 
-#include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -34,23 +32,17 @@ struct Fanout::Viewer {
 
 Fanout::Fanout(Hub& hub, Gauge& sse_viewers, Gauge& ws_viewers, FanoutOptions opts)
     : hub_(hub), sse_viewers_(sse_viewers), ws_viewers_(ws_viewers), opts_(opts) {
-  epoll_fd_ = ::epoll_create1(EPOLL_CLOEXEC);
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (epoll_fd_ < 0 || wake_fd_ < 0) throw Error(ExitCode::unknown, "live fan-out: epoll/eventfd failed");
-  for (int fd : {wake_fd_, hub_.notify_fd()}) {
-    epoll_event ev{};
-    ev.events = EPOLLIN;
-    ev.data.fd = fd;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
-  }
-  thread_ = std::thread([this] { run(); });
+  last_collect_ = Clock::now() - opts_.pace;
+  reactor_.watch(hub_.notify_fd(), EPOLLIN, [this](uint32_t) { on_notified(); });
+  thread_ = std::thread([this] {
+    // Viewers yield to the API under load (best effort: needs no privilege to lower our priority).
+    ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), opts_.nice);
+    tick();
+    reactor_.run(1s);
+  });
 }
 
-Fanout::~Fanout() {
-  stop();
-  ::close(wake_fd_);
-  ::close(epoll_fd_);
-}
+Fanout::~Fanout() { stop(); }
 
 void Fanout::add(int fd, Kind kind, std::unique_ptr<Feed> feed) {
   auto v = std::make_unique<Viewer>(fd, kind, std::move(feed));
@@ -60,28 +52,107 @@ void Fanout::add(int fd, Kind kind, std::unique_ptr<Feed> feed) {
       ::close(fd);
       return;
     }
-    incoming_.push_back(std::move(v));
   }
   (kind == Kind::sse ? sse_viewers_ : ws_viewers_).inc();
-  const uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  Viewer* raw = v.release();
+  reactor_.post([this, raw] { attach(std::unique_ptr<Viewer>(raw)); });
 }
 
 void Fanout::stop() {
   {
     std::lock_guard lock(mu_);
+    if (stopping_) {
+      if (thread_.joinable()) thread_.join();
+      return;
+    }
     stopping_ = true;
   }
-  const uint64_t one = 1;
-  [[maybe_unused]] auto n = ::write(wake_fd_, &one, sizeof one);
+  reactor_.post([this] { begin_stop(); });
   if (thread_.joinable()) thread_.join();
+}
+
+void Fanout::attach(std::unique_ptr<Viewer> v) {
+  const int fd = v->fd;
+  if (static_cast<size_t>(fd) >= viewers_by_fd_.size()) viewers_by_fd_.resize(static_cast<size_t>(fd) + 1);
+  Viewer* raw = v.get();
+  viewers_by_fd_[static_cast<size_t>(fd)] = std::move(v);
+  reactor_.watch(fd, EPOLLIN | EPOLLRDHUP, [this, raw](uint32_t events) { on_event(*raw, events); });
+  if (stop_begun_) return begin_close(*raw, ws::kGoingAway, "server stopping");
+  on_notified();  // a new viewer may have a backlog
+}
+
+// Events wait for the pace: a burst is sent as one batch per viewer, not one write per event.
+void Fanout::on_notified() {
+  hub_.clear_notification();
+  if (collect_scheduled_ || stop_begun_) return;
+  collect_scheduled_ = true;
+  const auto wait = std::max<Clock::duration>(Clock::duration::zero(), last_collect_ + opts_.pace - Clock::now());
+  reactor_.after(wait, [this] {
+    collect_scheduled_ = false;
+    last_collect_ = Clock::now();
+    if (!stop_begun_) collect_all();
+  });
+}
+
+void Fanout::on_event(Viewer& v, uint32_t events) {
+  const int fd = v.fd;
+  if (events & (EPOLLERR | EPOLLHUP)) return drop(fd);
+  if (events & EPOLLOUT) flush(v);
+  if (static_cast<size_t>(fd) < viewers_by_fd_.size() && viewers_by_fd_[static_cast<size_t>(fd)].get() == &v &&
+      (events & (EPOLLIN | EPOLLRDHUP)))
+    on_readable(v);
+}
+
+// Once a second: keep-alives for quiet viewers, and closes that were not answered in time.
+void Fanout::tick() {
+  const auto now = Clock::now();
+  for (size_t fd = 0; fd < viewers_by_fd_.size(); ++fd) {
+    auto& slot = viewers_by_fd_[fd];
+    if (!slot) continue;
+    Viewer& v = *slot;
+    if (v.close_by) {
+      if (now >= *v.close_by) drop(v.fd);
+      continue;
+    }
+    const auto idle = now - v.last_write;
+    if (v.kind == Kind::sse && idle >= opts_.sse_keepalive) {
+      v.out += ": keep-alive\n\n";
+      flush(v);
+    } else if (v.kind == Kind::websocket && idle >= opts_.ws_ping) {
+      v.out += ws::encode_frame(ws::Opcode::ping, "");
+      flush(v);
+    }
+  }
+  if (!stop_begun_) reactor_.after(1s, [this] { tick(); });
+}
+
+void Fanout::begin_stop() {
+  stop_begun_ = true;
+  stop_deadline_ = Clock::now() + 1s;
+  for (auto& slot : viewers_by_fd_)
+    if (slot) begin_close(*slot, ws::kGoingAway, "server stopping");
+  check_stopped();
+}
+
+// Stopping: done when every viewer is gone (WebSocket closes answered), or a second has passed.
+void Fanout::check_stopped() {
+  bool any = false;
+  for (auto& slot : viewers_by_fd_) any = any || slot != nullptr;
+  if (!any || Clock::now() >= stop_deadline_) {
+    for (size_t fd = 0; fd < viewers_by_fd_.size(); ++fd)
+      if (viewers_by_fd_[fd]) drop(static_cast<int>(fd));
+    reactor_.forget(hub_.notify_fd());
+    reactor_.stop();
+    return;
+  }
+  reactor_.after(50ms, [this] { check_stopped(); });
 }
 
 void Fanout::drop(int fd) {
   auto& slot = viewers_by_fd_[static_cast<size_t>(fd)];
   if (!slot) return;
   (slot->kind == Kind::sse ? sse_viewers_ : ws_viewers_).inc(-1);
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, fd, nullptr);
+  reactor_.forget(fd);
   ::close(fd);
   slot.reset();
 }
@@ -110,10 +181,7 @@ void Fanout::flush(Viewer& v) {
   const bool want_write = !v.out.empty();
   if (want_write != v.want_write) {
     v.want_write = want_write;
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLRDHUP | (want_write ? uint32_t{EPOLLOUT} : 0u);
-    ev.data.fd = v.fd;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, v.fd, &ev);
+    reactor_.modify(v.fd, EPOLLIN | EPOLLRDHUP | (want_write ? uint32_t{EPOLLOUT} : 0u));
   }
   // A closing SSE viewer, or a WebSocket whose close was answered, ends once flushed.
   if (v.close_by && v.out.empty() && (v.kind == Kind::sse || *v.close_by <= Clock::now())) drop(v.fd);
@@ -167,101 +235,6 @@ void Fanout::collect_all() {
     v.out.reserve(v.out.size() + bytes);
     for (const auto& e : batch) v.out += v.kind == Kind::sse ? e->sse : e->ws;
     flush(v);
-  }
-}
-
-void Fanout::run() {
-  // Viewers yield to the API under load (best effort: needs no privilege to lower our priority).
-  ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), opts_.nice);
-  auto last_collect = Clock::now() - opts_.pace;
-  auto last_tick = Clock::now();
-  bool pending = false;
-  bool stopping = false;
-  Clock::time_point stop_deadline;
-  epoll_event events[256];
-  for (;;) {
-    auto now = Clock::now();
-    int timeout_ms = 1000;
-    if (pending) timeout_ms = static_cast<int>(std::max<long long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(last_collect + opts_.pace - now).count()));
-    if (stopping) timeout_ms = 50;
-    const int n = ::epoll_wait(epoll_fd_, events, 256, timeout_ms);
-    for (int i = 0; i < n; ++i) {
-      const int fd = events[i].data.fd;
-      if (fd == wake_fd_) {
-        uint64_t count;
-        [[maybe_unused]] auto r = ::read(wake_fd_, &count, sizeof count);
-        std::vector<std::unique_ptr<Viewer>> fresh;
-        {
-          std::lock_guard lock(mu_);
-          fresh.swap(incoming_);
-          if (stopping_ && !stopping) {
-            stopping = true;
-            stop_deadline = Clock::now() + 1s;
-          }
-        }
-        for (auto& v : fresh) {
-          const int vfd = v->fd;
-          if (static_cast<size_t>(vfd) >= viewers_by_fd_.size()) viewers_by_fd_.resize(static_cast<size_t>(vfd) + 1);
-          viewers_by_fd_[static_cast<size_t>(vfd)] = std::move(v);
-          epoll_event ev{};
-          ev.events = EPOLLIN | EPOLLRDHUP;
-          ev.data.fd = vfd;
-          ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, vfd, &ev);
-        }
-        pending = true;  // a new viewer may have a backlog
-        if (stopping) {
-          for (auto& slot : viewers_by_fd_)
-            if (slot) begin_close(*slot, ws::kGoingAway, "server stopping");
-        }
-      } else if (fd == hub_.notify_fd()) {
-        hub_.clear_notification();
-        pending = true;
-      } else if (static_cast<size_t>(fd) < viewers_by_fd_.size() && viewers_by_fd_[static_cast<size_t>(fd)]) {
-        Viewer& v = *viewers_by_fd_[static_cast<size_t>(fd)];
-        if (events[i].events & (EPOLLERR | EPOLLHUP)) {
-          drop(fd);
-          continue;
-        }
-        if (events[i].events & EPOLLOUT) flush(v);
-        if (viewers_by_fd_[static_cast<size_t>(fd)] && (events[i].events & (EPOLLIN | EPOLLRDHUP))) on_readable(v);
-      }
-    }
-    now = Clock::now();
-    if (stopping) {
-      bool any = false;
-      for (auto& slot : viewers_by_fd_) any = any || slot != nullptr;
-      if (!any || now >= stop_deadline) {
-        for (size_t fd = 0; fd < viewers_by_fd_.size(); ++fd)
-          if (viewers_by_fd_[fd]) drop(static_cast<int>(fd));
-        return;
-      }
-      continue;
-    }
-    if (pending && now >= last_collect + opts_.pace) {
-      pending = false;
-      last_collect = now;
-      collect_all();
-    }
-    if (now - last_tick >= 1s) {
-      last_tick = now;
-      for (size_t fd = 0; fd < viewers_by_fd_.size(); ++fd) {
-        auto& slot = viewers_by_fd_[fd];
-        if (!slot) continue;
-        Viewer& v = *slot;
-        if (v.close_by) {
-          if (now >= *v.close_by) drop(v.fd);
-          continue;
-        }
-        const auto idle = now - v.last_write;
-        if (v.kind == Kind::sse && idle >= opts_.sse_keepalive) {
-          v.out += ": keep-alive\n\n";
-          flush(v);
-        } else if (v.kind == Kind::websocket && idle >= opts_.ws_ping) {
-          v.out += ws::encode_frame(ws::Opcode::ping, "");
-          flush(v);
-        }
-      }
-    }
   }
 }
 

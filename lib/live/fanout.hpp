@@ -1,7 +1,7 @@
 #pragma once
-// Serves every live viewer (GET /events and GET /ws) from one thread: epoll over the viewers'
-// sockets and the Hub's notification, non-blocking writes, at most one batch per viewer every
-// `pace`. The thread runs at the lowest CPU priority (nice 19): viewers get the CPU the API
+// Serves every live viewer (GET /events and GET /ws) from one thread: an event loop
+// (core/reactor) over the viewers' sockets and the Hub's notification, non-blocking writes, at
+// most one batch per viewer every `pace`. The thread runs at the lowest CPU priority (nice 19): viewers get the CPU the API
 // leaves, so a saturating burst of webhooks lags the viewers instead of slowing the API. A viewer
 // more than `max_buffered` bytes or the Hub's ring behind is disconnected, and resumes losslessly
 // with Last-Event-ID (bench/live measures both sides).
@@ -11,6 +11,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/reactor.hpp"
 #include "live/feed.hpp"
 #include "metrics/metrics.hpp"
 
@@ -40,23 +41,32 @@ class Fanout {
 
  private:
   struct Viewer;
-  void run();
+  // All on the loop's thread.
+  void attach(std::unique_ptr<Viewer> v);
+  void on_notified();
   void collect_all();
+  void on_event(Viewer& v, uint32_t events);
   void on_readable(Viewer& v);
   void flush(Viewer& v);
   void begin_close(Viewer& v, uint16_t code, std::string_view reason);
   void drop(int fd);
+  void tick();
+  void begin_stop();
+  void check_stopped();
 
   Hub& hub_;
   Gauge& sse_viewers_;
   Gauge& ws_viewers_;
   FanoutOptions opts_;
-  int epoll_fd_ = -1;
-  int wake_fd_ = -1;  // eventfd: new viewers or stop
+  Reactor reactor_;
   std::mutex mu_;
-  std::vector<std::unique_ptr<Viewer>> incoming_;
-  bool stopping_ = false;
-  std::vector<std::unique_ptr<Viewer>> viewers_by_fd_;  // index = fd; owned by the thread
+  bool stopping_ = false;  // guarded by mu_: add() refuses once set
+  // Loop thread only.
+  std::vector<std::unique_ptr<Viewer>> viewers_by_fd_;  // index = fd
+  bool collect_scheduled_ = false;
+  std::chrono::steady_clock::time_point last_collect_;
+  bool stop_begun_ = false;
+  std::chrono::steady_clock::time_point stop_deadline_;
   std::thread thread_;
 };
 

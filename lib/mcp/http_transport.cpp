@@ -51,6 +51,7 @@ class HttpModule::Use {
   Use& operator=(const Use&) = delete;
   HttpSession& operator*() const { return *s_; }
   HttpSession* operator->() const { return s_.get(); }
+  const std::shared_ptr<HttpSession>& shared() const { return s_; }
 
  private:
   HttpModule& module_;
@@ -128,7 +129,8 @@ void HttpModule::end_locked(std::shared_ptr<HttpSession> s, const char* why) {
   {
     std::lock_guard slock(s->mu);
     s->closed = true;
-    s->cv.notify_all();
+    // Its GET stream ends with its last chunk (the HTTP loop then calls the stream's on_close).
+    if (s->stream) s->stream->finish();
   }
   sessions_gauge_->set(static_cast<double>(sessions_.size()));
   spdlog::debug("mcp session {} ended: {}", s->id, why);
@@ -149,8 +151,8 @@ std::shared_ptr<HttpModule::Use> HttpModule::open_session(httplib::Response& res
   hs->session = std::make_unique<Session>([weak](const json& note) {
     if (auto s = weak.lock()) {
       std::lock_guard lock(s->mu);
-      if (s->outbox.size() < 1000) s->outbox.push_back(to_text(note));
-      s->cv.notify_all();
+      if (s->stream && s->stream->send(sse_frame(to_text(note)))) return;
+      if (s->outbox.size() < 1000) s->outbox.push_back(to_text(note));  // until a GET stream opens
     }
   });
   std::lock_guard lock(mu_);
@@ -238,21 +240,13 @@ void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
                               msg["params"].contains("_meta") && msg["params"]["_meta"].is_object() &&
                               msg["params"]["_meta"].contains("progressToken");
   if (wants_progress && req.get_header_value("Accept").find("text/event-stream") != std::string::npos) {
-    res.set_header("Cache-Control", "no-cache");
-    res.set_chunked_content_provider("text/event-stream", [this, use, msg](size_t, httplib::DataSink& sink) {
-      bool open = true;
-      auto send = [&](const json& m) {
-        const std::string frame = sse_frame(to_text(m));
-        if (open) open = sink.write(frame.data(), frame.size());
-      };
-      auto response = server_->handle(msg, *(*use)->session, send);
-      if (!response.is_null()) send(response);
-      if (!open) return false;  // the client went away: the connection is done
-      sink.done();
-      // true: httplib counts a provider's false as a cancelled response and closes the
-      // connection, although it advertised keep-alive; after done() it simply ends the stream.
-      return true;
-    });
+    // Written by this worker as the tool runs (chunked); the connection stays usable afterwards.
+    http::ChunkedReply reply(req, 200, "text/event-stream", {{"Cache-Control", "no-cache"}, {"Mcp-Session-Id", hs.id}});
+    if (!reply.ok()) return;
+    auto send = [&](const json& m) { reply.write(sse_frame(to_text(m))); };
+    auto response = server_->handle(msg, *hs.session, send);
+    if (!response.is_null()) send(response);
+    if (reply.ok()) reply.end();
     return;
   }
   auto response = server_->handle(msg, *hs.session);
@@ -269,32 +263,44 @@ void HttpModule::get(const httplib::Request& req, httplib::Response& res) {
   if (id.empty()) return http::send_error(res, 400, "missing_session", "Mcp-Session-Id header is required: initialize first");
   auto use = use_session(id);
   if (!use) return http::send_error(res, 404, "unknown_session", "unknown, ended or expired Mcp-Session-Id: initialize again");
-  res.set_header("Cache-Control", "no-cache");
-  res.set_header("Mcp-Session-Id", id);
-  const auto wait = std::min<Clock::duration>(keep_alive_, 500ms);
-  res.set_chunked_content_provider("text/event-stream", [this, use, wait, last = Clock::now()](size_t, httplib::DataSink& sink) mutable {
-    HttpSession& hs = **use;
-    std::unique_lock lock(hs.mu);
-    hs.cv.wait_for(lock, wait, [&] { return hs.closed || !hs.outbox.empty() || ctx_.http.stopping(); });
-    if (hs.closed || ctx_.http.stopping()) {
-      lock.unlock();
-      sink.done();
-      return true;  // the stream ends; the connection stays usable
+  // The stream is written by the HTTP front end's loop: no worker waits on it while it is open.
+  std::weak_ptr<HttpSession> weak = use->shared();
+  http::OutStreamOptions o;
+  o.headers = {{"Cache-Control", "no-cache"}, {"Mcp-Session-Id", id}};
+  o.keep_alive = std::chrono::duration_cast<std::chrono::milliseconds>(keep_alive_);
+  auto self = std::make_shared<std::weak_ptr<http::OutStream>>();
+  o.on_close = [weak, self] {
+    std::shared_ptr<Use> released;  // dropped outside the session's lock (it takes the module's)
+    if (auto s = weak.lock()) {
+      std::lock_guard lock(s->mu);
+      if (s->stream && s->stream == self->lock()) {  // not a newer stream that replaced this one
+        s->stream.reset();
+        released = std::move(s->stream_use);
+      }
     }
-    std::string out;
+  };
+  auto stream = http::detach_stream(req, std::move(o));
+  if (!stream) return http::send_error(res, 500, "internal", "cannot stream on this connection");
+  *self = stream;
+  HttpSession& hs = **use;
+  std::shared_ptr<http::OutStream> previous;
+  std::shared_ptr<Use> previous_use;
+  {
+    std::lock_guard lock(hs.mu);
+    if (hs.closed) {
+      stream->finish();
+      return;
+    }
+    previous = std::move(hs.stream);  // one stream per session: a newer GET replaces it
+    previous_use = std::move(hs.stream_use);
+    hs.stream = stream;
+    hs.stream_use = use;
     while (!hs.outbox.empty()) {
-      out += sse_frame(hs.outbox.front());
+      stream->send(sse_frame(hs.outbox.front()));
       hs.outbox.pop_front();
     }
-    lock.unlock();
-    const auto now = Clock::now();
-    // A comment line now and then keeps proxies and NATs from dropping a quiet stream, and lets a
-    // vanished client be noticed (the write fails).
-    if (out.empty() && now - last >= keep_alive_) out = ": keep-alive\n\n";
-    if (out.empty()) return true;  // nothing yet; wait again (keeps shutdown prompt)
-    last = now;
-    return sink.write(out.data(), out.size());
-  });
+  }
+  if (previous) previous->finish();
 }
 
 void HttpModule::del(const httplib::Request& req, httplib::Response& res) {

@@ -5,7 +5,6 @@
 // Mcp-Session-Id, expire when idle and are capped in number; Host and Origin are checked
 // (DNS-rebinding protection) and the bearer token rules of the other control endpoints apply.
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <map>
 #include <memory>
@@ -24,20 +23,21 @@ class HttpModule final : public orch::Module {
 
  private:
   using Clock = std::chrono::steady_clock;
+  class Use;
   struct HttpSession {
     std::string id;
     std::unique_ptr<Session> session;
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<std::string> outbox;  // notifications waiting for the GET stream
+    std::mutex mu;                   // guards the three below; taken after the module's mu_
+    std::deque<std::string> outbox;  // notifications waiting for a GET stream
+    std::shared_ptr<http::OutStream> stream;  // the open GET stream, written by the HTTP loop
+    std::shared_ptr<Use> stream_use;          // keeps the session in use while it is open
     bool closed = false;
     // Under the module's mu_: a session with a request or GET stream in progress is in use, so it
     // neither expires nor is evicted; its idle time counts from when the last one ended.
     int in_use = 0;
     Clock::time_point last_used = Clock::now();
   };
-  // Holds a session in use for as long as it lives (a request, or an SSE stream's provider).
-  class Use;
+  // Holds a session in use for as long as it lives (a request, or an open GET stream).
 
   bool host_allowed(const httplib::Request& req) const;
   bool origin_allowed(const httplib::Request& req) const;

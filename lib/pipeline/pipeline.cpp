@@ -5,10 +5,14 @@
 #include <cmath>
 
 #include "config/orch_url.hpp"
+#include "core/text.hpp"
 #include "http/control.hpp"
 #include "http/fields.hpp"
+#include "pipeline/builder.hpp"
+#include "pipeline/docling.hpp"
 #include "pipeline/stages.hpp"
 #include "pipeline/synctest.hpp"
+#include "content/payload.hpp"
 
 namespace orch::pipeline {
 
@@ -54,11 +58,12 @@ Module::Module(ServeContext& ctx)
       seconds_(ctx.metrics.histogram("orch_pipeline_job_seconds", "Content pipeline job duration", {},
                                      {0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120})) {
   // Bad docling settings stop orch serve at start (ConfigError) rather than failing every job.
-  if (ctx.config.settings.has("DOCLING_API_URL")) docling_request(ctx.config.settings, "http://check");
+  if (ctx.config.settings.has("DOCLING_API_URL")) DoclingApi::from(ctx.config.settings);
   http::control(ctx.http, "/sync-test", ctx.config.settings.str("ORCH_API_TOKEN"), [this](const json& body) -> http::Reply {
     SyncTestOptions o;
     o.model = http::field(body, "model", o.model);
     o.marker = http::field(body, "marker", "");
+    o.keep = http::field(body, "keep", false);
     if (const auto timeout = http::field(body, "timeout", ""); !timeout.empty()) {
       try {
         o.timeout = parse_duration(timeout);
@@ -127,6 +132,7 @@ bool Module::run_stage(const Event& e, const std::string& stage, const std::func
   for (int attempt = 1; attempt <= max_attempts; ++attempt) {
     emit("ingest.started", e, {{"stage", stage}, {"attempt", attempt}});
     auto outcome = attempt_once().result;
+    if (outcome.stopped) throw Stopping{};
     if (outcome.ok) {
       emit("ingest.succeeded", e, {{"stage", stage}, {"attempt", attempt}});
       return true;
@@ -146,9 +152,53 @@ bool Module::run_stage(const Event& e, const std::string& stage, const std::func
   return false;
 }
 
+// Removals cannot be looked up: the Content API answers published entries only.
+static bool is_removal(const std::string& operation) {
+  return operation == "unpublish" || operation == "archive" || operation == "delete" || operation == "scheduledEnd";
+}
+
+bool Module::resolve(const Event& e) {
+  const auto& s = ctx_.config.settings;
+  const std::string model = e.data.value("model", ""), operation = e.data.value("operation", "");
+  json entry;
+  bool ok = false;
+  try {
+    ok = run_stage(e, "resolve", [&]() -> StageOutcome {
+      if (is_removal(operation))
+        return {{false, false, "a payload-less " + operation + " cannot be looked up (the Content API lists published entries only): "
+                                                              "enable the payload of this webhook in Builder"}};
+      return {latest_entry(s, model, entry)};
+    });
+  } catch (const Stopping&) {
+    return false;
+  }
+  if (!ok) {
+    jobs_.labels({"dead_lettered"}).inc();
+    return true;
+  }
+  // The entry is read exactly as the webhook reads one, then published as the change it was.
+  const json payload = {{"modelName", model}, {"operation", operation.empty() ? "publish" : operation}, {"newValue", entry}};
+  auto parsed = content::parse_builder_payload(to_text(payload));
+  if (!parsed.change) {
+    emit("ingest.failed", e, {{"stage", "resolve"}, {"attempt", 1}, {"error", parsed.error.message}, {"final", true}, {"unreachable", false}});
+    ctx_.bus.dead_letter(e, {{"stage", "resolve"}, {"attempts", 1}, {"error", parsed.error.message}});
+    jobs_.labels({"dead_lettered"}).inc();
+    return true;
+  }
+  const auto& change = *parsed.change;
+  auto data = change.to_data();
+  data["resolved_from"] = e.id;
+  // Two payload-less deliveries close together resolve to the same newest entry: one event.
+  ctx_.bus.publish_unique(make_event(change.type, change.model + "/" + change.id, data), content::dedupe_key("", change), 24h);
+  spdlog::info("pipeline: payload-less {} of {} resolved to {} revision {}", e.type, model, change.id, change.revision);
+  jobs_.labels({"resolved"}).inc();
+  return true;
+}
+
 bool Module::handle(const Event& e) {
   const auto& s = ctx_.config.settings;
   const auto& d = e.data;
+  if (d.value("unresolved", false)) return resolve(e);
   const std::string key = d.value("model", "") + ":" + d.value("id", "") + ":" + d.value("revision", "") + ":" + e.type;
   if (!d.value("revision", "").empty() && done_.contains(key)) {
     jobs_.labels({"duplicate"}).inc();
@@ -162,9 +212,19 @@ bool Module::handle(const Event& e) {
       ok = run_stage(e, "rag", [&] { return StageOutcome{remove(s, doc)}; });
     } else {
       std::string text;
+      // The text indexed is what docling makes of the page the frontend renders at the entry's
+      // URL (a page model's blocks become visible text only there), not the entry's data.
+      int attempt = 0;
+      DoclingHooks hooks{[this] { return stop_.stop_requested(); }, [&](const json& progress) {
+                           json extra = progress;
+                           extra["stage"] = "docling";
+                           extra["attempt"] = attempt;
+                           emit("ingest.progress", e, extra);
+                         }};
       ok = !s.has("DOCLING_API_URL") ||
            run_stage(e, "docling", [&] {
-             auto r = convert(s, source_url(s, d.value("url", "")));
+             ++attempt;
+             auto r = convert(s, source_url(s, d.value("url", "")), hooks);
              text = r.text;
              return StageOutcome{r};
            });

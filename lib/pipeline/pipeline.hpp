@@ -40,6 +40,9 @@ class Module final : public orch::Module {
   // Runs one job; returns when it succeeded, failed for good (dead letter) or orch is stopping
   // (false: leave it unacknowledged for another consumer).
   bool handle(const Event& e);
+  // A payload-less webhook's event (data.unresolved): looks the change up in Builder's Content
+  // API and publishes it as the content.* event it was; the job of that event does the rest.
+  bool resolve(const Event& e);
   bool run_stage(const Event& e, const std::string& stage, const std::function<struct StageOutcome()>& attempt);
   void emit(const std::string& type, const Event& content, json extra);
 

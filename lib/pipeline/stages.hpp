@@ -1,10 +1,13 @@
 #pragma once
-// The two outbound calls of the content pipeline, shaped after the real services:
-// docling-serve's POST /v1/convert/source, and the RAG service's re-index / delete.
+// The outbound calls of the content pipeline, shaped after the real services: the RAG service's
+// re-index / delete (docling's conversion is in docling.hpp), and the HTTP call they share.
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "config/settings.hpp"
 #include "core/json.hpp"
+#include "http/client.hpp"
 
 namespace orch::pipeline {
 
@@ -14,20 +17,22 @@ struct StageResult {
   std::string error;
   std::string text;  // docling's converted document
   bool unreachable = false;  // no answer at all (connection refused, timeout)
+  bool stopped = false;      // orch is stopping: the job is left pending, neither done nor failed
 };
 
-// docling-serve: {"sources":[{"kind":"http","url":...}],"options":{"to_formats":[fmt]}} →
-// {"document":{"md_content"|"text_content"|"html_content"|"json_content":...},"status":"success"|...}.
-// With DOCLING_API_KEY the call carries `X-Api-Key` (docling-serve's DOCLING_SERVE_API_KEY).
-StageResult convert(const Settings& s, const std::string& source_url);
+using Headers = std::vector<std::pair<std::string, std::string>>;
 
-// The request body: DOCLING_SOURCE_FORM `sources` (1.x) or `http_sources` ({"http_sources":[{"url"}]},
-// 0.x); options are DOCLING_OPTIONS (a JSON object) plus to_formats. Bad settings: ConfigError.
-json docling_request(const Settings& s, const std::string& source_url);
+// METHOD url with a JSON body (none for GET), JSON accepted; throws http::TransportError.
+http::Response json_call(const std::string& method, const std::string& url, const json& body, Millis timeout, Headers headers = {});
 
-// RAG: METHOD {RAG_API_URL}{RAG_REINDEX_PATH} {id, model, url, text}; delete likewise.
+// A 2xx is ok; anything else is an error naming `what`, retried when 5xx, 408 or 429.
+StageResult from_status(const http::Response& r, const std::string& what);
+
+// RAG: METHOD {RAG_API_URL}{RAG_REINDEX_PATH} {id, model, url, text}; delete likewise. With
+// RAG_API_KEY every call (sync-test's query too) carries `Authorization: Bearer <key>`.
 StageResult reindex(const Settings& s, const json& doc);
 StageResult remove(const Settings& s, const json& doc);
+Headers rag_headers(const Settings& s);
 
 // Where docling fetches a content entry: CONTENT_SOURCE_URL (else WEB_API_URL) + the entry's url.
 std::string source_url(const Settings& s, const std::string& content_url);

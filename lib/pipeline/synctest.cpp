@@ -5,6 +5,8 @@
 #include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "http/client.hpp"
+#include "pipeline/builder.hpp"
+#include "pipeline/stages.hpp"
 
 namespace orch::pipeline {
 
@@ -31,20 +33,27 @@ json SyncTestResult::to_json() const {
       failed = s.name;
       break;
     }
-  return {{"marker", marker}, {"passed", exit_code() == 0}, {"exit_code", exit_code()}, {"failed_stage", failed.empty() ? json(nullptr) : json(failed)},
-          {"stages", stages_json}};
+  json out = {{"marker", marker}, {"passed", exit_code() == 0}, {"exit_code", exit_code()}, {"failed_stage", failed.empty() ? json(nullptr) : json(failed)},
+              {"stages", stages_json}};
+  if (!test_entry.empty()) {
+    out["test_entry"] = {{"id", test_entry}, {"state", test_entry_state}};
+    if (!test_entry_error.empty()) out["test_entry"]["error"] = test_entry_error;
+  }
+  return out;
 }
 
-json synctest_payload(const std::string& model, const std::string& marker) {
+bool rag_answer_finds(const std::string& body, const std::string& id, const std::string& url, const std::string& marker) {
+  for (const auto* needle : {&id, &url, &marker})
+    if (!needle->empty() && body.find(*needle) != std::string::npos) return true;
+  return false;
+}
+
+json synctest_payload(const Settings& s, const std::string& model, const std::string& marker) {
   long long now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  return {{"modelName", model},
-          {"operation", "publish"},
-          {"newValue",
-           {{"id", "orch-synctest-" + marker},
-            {"name", "orch sync-test " + marker},
-            {"published", "published"},
-            {"lastUpdated", now_ms},
-            {"data", {{"url", "/orch-sync-test/" + marker}, {"title", "orch sync-test " + marker}, {"text", "sync marker " + marker}}}}}};
+  json entry = synctest_entry(s, model, marker, "/orch-sync-test/" + marker);
+  entry["id"] = "orch-synctest-" + marker;
+  entry["lastUpdated"] = now_ms;
+  return {{"modelName", model}, {"operation", "publish"}, {"newValue", entry}};
 }
 
 namespace {
@@ -103,40 +112,13 @@ std::string http_get(const std::string& url, long& status) {
 
 }  // namespace
 
-json builder_write_body(const json& entry) {
-  return {{"name", entry.value("name", "")}, {"published", "published"}, {"data", entry.value("data", json::object())}};
-}
-
-std::optional<std::string> builder_write(const Settings& s, const std::string& model, const json& entry, std::string& error) {
-  http::Request req;
-  req.method = "POST";
-  req.url = s.str("BUILDER_WRITE_URL") + "/" + http::url_encode(model);
-  req.body = to_text(builder_write_body(entry));
-  req.timeout = 15s;
-  req.headers = {{"Content-Type", "application/json"}, {"Authorization", "Bearer " + s.str("BUILDER_PRIVATE_KEY")}};
-  http::Response res;
-  try {
-    res = http::send(req);
-  } catch (const http::TransportError& e) {
-    // Builder is a stage's service: refusing or timing out fails the stage (exit 2), not orch.
-    error = std::string("final:builder write api: ") + e.what();
-    return std::nullopt;
-  }
-  auto j = parse_json(res.body);
-  if (res.status < 200 || res.status >= 300 || !j.is_object() || !j.contains("id") || !j["id"].is_string()) {
-    error = "final:builder write api answered " + std::to_string(res.status) + ": " + res.body.substr(0, 200);
-    return std::nullopt;
-  }
-  return j["id"].get<std::string>();
-}
-
 SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& bus,
                              const std::function<void(const StageReport&)>& progress) {
   Runner run{s, o, bus, {}, Clock::now() + o.timeout, progress};
   run.result.marker = o.marker.empty() ? "orchsync" + new_uuid().substr(0, 8) : o.marker;
   const auto& marker = run.result.marker;
-  const auto payload = synctest_payload(o.model, marker);
-  const std::string url = payload["newValue"]["data"]["url"];
+  const auto payload = synctest_payload(s, o.model, marker);
+  const std::string url = "/orch-sync-test/" + marker;
 
   // Where the bus is now, so that only what follows is read.
   std::string cursor;
@@ -147,14 +129,15 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
   }
   std::string event_id;
   std::string content_id = payload["newValue"]["id"];
-  bool ok;
+  bool ok, written = false;
   if (s.has("BUILDER_PRIVATE_KEY")) {
     // A real entry through Builder's Write API; Builder then sends orch its webhook, so the bus
     // stage looks for the entry's id rather than an event id orch handed back.
     ok = run.stage("webhook", [&](std::string& error) {
-      auto written = builder_write(s, o.model, payload["newValue"], error);
-      if (!written) return false;
-      content_id = *written;
+      auto id = builder_write(s, o.model, payload["newValue"], error);
+      if (!id) return false;
+      content_id = *id;
+      written = true;
       return true;
     });
   } else {
@@ -211,16 +194,15 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
   ok = ok && run.stage("rag", [&](std::string& error) {
     std::string path = s.str("RAG_QUERY_PATH");
     if (auto p = path.find("{q}"); p != std::string::npos) path.replace(p, 3, http::url_encode(marker));
-    long status = 0;
-    std::string body;
+    http::Response res;
     try {
-      body = http_get(s.str("RAG_API_URL") + path, status);
+      res = json_call("GET", s.str("RAG_API_URL") + path, nullptr, 10s, rag_headers(s));
     } catch (const http::TransportError& e) {
       error = std::string("final:rag: ") + e.what();
       return false;
     }
-    if (status != 200) error = "rag query answered " + std::to_string(status);
-    return status == 200 && body.find(marker) != std::string::npos;
+    if (res.status != 200) error = "rag query answered " + std::to_string(res.status);
+    return res.status == 200 && rag_answer_finds(res.body, content_id, url, marker);
   });
   ok = ok && run.stage("frontend", [&](std::string& error) {
     long status = 0;
@@ -234,6 +216,18 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
     if (status != 200) error = "frontend answered " + std::to_string(status);
     return status == 200 && body.find(marker) != std::string::npos;
   });
+  // The Write API's test entry is deleted whatever happened (Builder then sends the delete
+  // webhook, so the RAG index forgets it too), unless it is kept to look at.
+  if (written) {
+    run.result.test_entry = content_id;
+    std::string error;
+    if (o.keep) run.result.test_entry_state = "kept";
+    else if (builder_delete(s, o.model, content_id, error)) run.result.test_entry_state = "deleted";
+    else {
+      run.result.test_entry_state = "left";
+      run.result.test_entry_error = error;
+    }
+  }
   auto r = run.result;
   try {
     bus.publish(make_event(r.exit_code() == 0 ? "synctest.passed" : "synctest.failed", o.model + "/" + content_id,

@@ -17,6 +17,7 @@ struct SyncTestOptions {
   std::string marker;  // generated when empty
   Millis timeout{120'000};
   std::string orch_url;  // where the webhook is sent
+  bool keep = false;     // leave the Builder test entry in place (debugging) instead of deleting it
 };
 
 struct StageReport {
@@ -32,6 +33,10 @@ struct SyncTestResult {
   // orch itself (orch serve) or Redis could not be reached: the test could not run. A stage's own
   // service refusing or timing out is a failed stage instead (SPEC §8).
   bool unreachable = false;
+  // The entry written through Builder's Write API (BUILDER_PRIVATE_KEY), and what became of it
+  // afterwards: deleted (the default, also after a failed stage), kept (--keep), or the error of
+  // the delete. Empty without the Write API.
+  std::string test_entry, test_entry_state, test_entry_error;
   int exit_code() const;     // 0 all passed, 2 a stage failed, 3 orch or Redis unreachable
   json to_json() const;
 };
@@ -41,13 +46,12 @@ struct SyncTestResult {
 SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& bus,
                              const std::function<void(const StageReport&)>& progress = {});
 
-// The Builder.io publish payload sync-test sends (exposed for tests).
-json synctest_payload(const std::string& model, const std::string& marker);
+// The Builder.io publish payload sync-test sends without the Write API (exposed for tests): the
+// entry shaped as Builder shapes one of `model` (pipeline/builder.hpp synctest_entry).
+json synctest_payload(const Settings& s, const std::string& model, const std::string& marker);
 
-// Builder's Write API: POST {BUILDER_WRITE_URL}/<model> with `Authorization: Bearer
-// BUILDER_PRIVATE_KEY` and {name, published: "published", data}; answers the new entry with its
-// "id". Returns that id, or nullopt with `error` ("final:..." — not retried); unreachable throws.
-json builder_write_body(const json& entry);
-std::optional<std::string> builder_write(const Settings& s, const std::string& model, const json& entry, std::string& error);
+// Whether a RAG query answer finds the entry: its id, its URL or the marker appear in it. A vector
+// search need not echo the marker, but returns the documents it found by id or URL.
+bool rag_answer_finds(const std::string& body, const std::string& id, const std::string& url, const std::string& marker);
 
 }  // namespace orch::pipeline

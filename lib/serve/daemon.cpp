@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "app/health.hpp"
 #include "serve/modules.hpp"
 
@@ -39,7 +41,11 @@ int Daemon::start() {
       .threads = static_cast<size_t>(s.integer("ORCH_HTTP_THREADS")),
       .body_limit = static_cast<size_t>(s.integer("ORCH_BODY_LIMIT")),
       .auth_failures_per_minute = s.integer("ORCH_AUTH_FAILURE_LIMIT"),
-      .requests_per_minute = s.integer("ORCH_RATE_LIMIT")});
+      .requests_per_minute = s.integer("ORCH_RATE_LIMIT"),
+      .control_threads = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_CONTROL_CONCURRENCY"))),
+      .max_connections = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_HTTP_MAX_CONNECTIONS"))),
+      .max_connections_per_address = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS"))),
+      .head_timeout = std::chrono::ceil<std::chrono::seconds>(s.duration("ORCH_HTTP_HEAD_TIMEOUT"))});
   auto& limited = p.metrics.counter("orch_http_rate_limited_total", "Requests answered 429, by limit", {"limit"});
   p.http->on_rate_limited([&limited](const char* limit) { limited.labels({limit}).inc(); });
   p.docker = std::make_unique<docker::Client>(docker::endpoint_from(s));

@@ -6,7 +6,11 @@ namespace orch {
 
 HealthEndpoints::HealthEndpoints(ServeContext& ctx) : ctx_(ctx) {
   auto& r = ctx.http.routes();
-  for (const char* path : {"/healthz", "/readyz", "/health", "/metrics"}) ctx.http.allow(path, "GET");
+  // The probe lane: a Docker HEALTHCHECK must never wait behind a sync-test or a rollback.
+  for (const char* path : {"/healthz", "/readyz", "/health", "/metrics"}) {
+    ctx.http.allow(path, "GET");
+    ctx.http.probe(path);
+  }
   r.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     http::send_json(res, 200, {{"status", "ok"}});
   });

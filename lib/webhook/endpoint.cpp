@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "core/text.hpp"
+#include "http/server.hpp"
 
 namespace orch::webhook {
 
@@ -14,6 +15,8 @@ constexpr std::chrono::hours kDedupeWindow{24};
 Endpoint::Endpoint(ServeContext& ctx)
     : ctx_(ctx),
       secrets_(Secrets::from(ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET"), ctx.config.settings.str("TRUSTED_WEBHOOK_SECRET_PREVIOUS"))),
+      secret_header_(secret_header_name(ctx.config.settings.str("WEBHOOK_SECRET_HEADER"))),
+      lookup_key_(ctx.config.settings.has("BUILDER_API_KEY")),
       received_(ctx.metrics.counter("orch_webhooks_received_total", "CMS webhooks received, by result", {"result"})),
       accepted_(received_.labels({"accepted"})),
       duplicate_(received_.labels({"duplicate"})) {
@@ -29,7 +32,7 @@ Endpoint::Endpoint(ServeContext& ctx)
     spdlog::warn("TRUSTED_WEBHOOK_SECRET is not set: POST /webhook/builder answers 503 to every request");
   else if (!secrets_.any_standard_key())
     spdlog::info("TRUSTED_WEBHOOK_SECRET is not a Standard Webhooks secret (whsec_<base64>): webhook-signature is refused; "
-                 "x-builder-secret and x-builder-signature are accepted");
+                 "{}, Authorization: Bearer and x-builder-signature are accepted", secret_header_);
 }
 
 void Endpoint::reject(http::Exchange& ex, const std::string& request_id, int status, const char* result, const char* code,
@@ -50,13 +53,16 @@ struct WebhookHeaders {
   Credentials creds;
 };
 
-WebhookHeaders read_headers(const httplib::Headers& headers) {
+WebhookHeaders read_headers(const httplib::Headers& headers, const std::string& secret_header) {
   WebhookHeaders h;
   for (auto it = headers.rbegin(); it != headers.rend(); ++it) {
     const auto& [name, value] = *it;
     if (iequals(name, "X-Request-Id")) h.request_id = value;
     else if (iequals(name, "Content-Type")) h.content_type = value;
-    else if (iequals(name, "x-builder-secret")) h.creds.builder_secret = value;
+    else if (iequals(name, secret_header)) h.creds.builder_secret = value;
+    // What Builder's own custom-header example sends. Another scheme (Basic for a proxy in front)
+    // is not a webhook credential.
+    else if (iequals(name, "Authorization")) h.creds.bearer = std::string(http::bearer_token(value).value_or(""));
     else if (iequals(name, "x-builder-signature")) h.creds.builder_signature = value;
     // Svix sends the same scheme under its own names.
     else if (iequals(name, "webhook-id") || iequals(name, "svix-id")) h.creds.webhook_id = value;
@@ -80,7 +86,7 @@ bool usable_request_id(std::string_view id) {
 std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
   static std::atomic<unsigned long long> next_request{0};
   const auto& req = ex.req;
-  auto headers = read_headers(req.headers);
+  auto headers = read_headers(req.headers, secret_header_);
   auto request_id = headers.request_id && usable_request_id(*headers.request_id) ? std::move(*headers.request_id)
                                                                                  : "wh-" + std::to_string(++next_request);
   ex.res.set_header("X-Request-Id", request_id);
@@ -104,12 +110,19 @@ std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
   const auto& type = headers.content_type;
   if (!type.empty() && type.find("json") == std::string::npos)
     return refuse(415, "bad_request", "unsupported_media_type", "body must be application/json");
-  auto parsed = parse_builder_payload(req.body);
+  // Legacy payloads name no model: the webhook URL can (`/webhook/builder?model=page`).
+  auto parsed = content::parse_builder_payload(req.body, req.get_param_value("model"));
   if (parsed.not_json) return refuse(400, "bad_request", "bad_json", "body is not valid JSON");
   if (!parsed.change) return refuse(400, "bad_request", "bad_payload", parsed.error.message);
   auto& change = *parsed.change;
+  // A "Disable Payload" delivery: the pipeline looks the change up in the Content API, which
+  // needs the public key. Refused now rather than accepted and dead-lettered later.
+  if (change.unresolved && !lookup_key_)
+    return refuse(400, "bad_request", "bad_payload",
+                  "payload has no content entry (Builder's \"Disable Payload\"): set BUILDER_API_KEY so orch can look the change up "
+                  "in the Content API, or send the payload");
   auto event = make_event(change.type, change.model + "/" + change.id, change.to_data());
-  auto key = dedupe_key(creds.webhook_id, change);
+  auto key = content::dedupe_key(creds.webhook_id, change);
   Accepted a{&ex, std::move(request_id), std::move(change), event.id, event.subject, {}};
   a.publish = {std::move(event), std::move(key), kDedupeWindow};
   return a;

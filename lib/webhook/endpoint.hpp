@@ -8,7 +8,7 @@
 
 #include "http/front.hpp"
 #include "app/module.hpp"
-#include "webhook/payload.hpp"
+#include "content/payload.hpp"
 #include "webhook/signature.hpp"
 
 namespace orch::webhook {
@@ -23,7 +23,7 @@ class Endpoint final : public Module {
   struct Accepted {
     http::Exchange* exchange;
     std::string request_id;
-    ContentChange change;
+    content::ContentChange change;
     std::string event_id, subject;  // for the answer and the log line (the type is change.type)
     Bus::UniqueEvent publish;
   };
@@ -38,6 +38,8 @@ class Endpoint final : public Module {
 
   ServeContext& ctx_;
   Secrets secrets_;
+  std::string secret_header_;  // WEBHOOK_SECRET_HEADER, lower-cased
+  bool lookup_key_;            // BUILDER_API_KEY is set: payload-less deliveries can be resolved
   Family<Counter>& received_;
   Counter &accepted_, &duplicate_;  // the two results of every stored request, looked up once
 };

@@ -1,10 +1,12 @@
 #include "webhook/signature.hpp"
 
+#include <algorithm>
 #include <cctype>
 #include <functional>
 
 #include "config/secrets.hpp"
 #include "core/crypto.hpp"
+#include "core/error.hpp"
 
 namespace orch::webhook {
 
@@ -16,6 +18,20 @@ const char* to_string(Verdict v) {
     case Verdict::stale: return "stale";
   }
   return "?";
+}
+
+std::string secret_header_name(const std::string& configured) {
+  std::string name = configured;
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool token = !name.empty() && std::all_of(name.begin(), name.end(), [](unsigned char c) {
+    return std::isalnum(c) || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
+  });
+  if (!token) throw ConfigError("WEBHOOK_SECRET_HEADER: '" + configured + "' is not an HTTP header name");
+  // Authorization is read as a bearer token anyway; the others carry other credentials or the body.
+  for (const char* taken : {"authorization", "x-builder-signature", "webhook-id", "webhook-timestamp", "webhook-signature",
+                            "svix-id", "svix-timestamp", "svix-signature", "content-type", "content-length", "x-request-id"})
+    if (name == taken) throw ConfigError("WEBHOOK_SECRET_HEADER: '" + configured + "' is already read for something else");
+  return name;
 }
 
 Secrets Secrets::from(const std::string& current, const std::string& previous) {
@@ -106,10 +122,11 @@ Verdict verify(const Credentials& c, std::string_view body, const Secrets& secre
     return verify_standard(c, body, secrets, now);
   }
   if (!c.builder_signature.empty()) return verify_hmac_header(c.builder_signature, body, secrets);
-  if (!c.builder_secret.empty())
-    return matches_any(secrets, [&](const Secret& secret) { return constant_time_equal(c.builder_secret, secret.text); })
-               ? Verdict::ok
-               : Verdict::invalid;
+  // The shared secret itself, from the configured header or else a bearer token.
+  const std::string& given = !c.builder_secret.empty() ? c.builder_secret : c.bearer;
+  if (!given.empty())
+    return matches_any(secrets, [&](const Secret& secret) { return constant_time_equal(given, secret.text); }) ? Verdict::ok
+                                                                                                              : Verdict::invalid;
   return Verdict::missing;
 }
 

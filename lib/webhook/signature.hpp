@@ -1,8 +1,10 @@
 #pragma once
-// Webhook authenticity (SPEC §6): any one of the shared-secret header, an HMAC-SHA256 of the raw
-// body (`x-builder-signature`), or Standard Webhooks signatures (`webhook-*`, or Svix's `svix-*`
-// names). Every comparison is constant time and every accepted secret (the current one and, during
-// rotation, the previous one) is tried.
+// Webhook authenticity (SPEC §6): any one of the shared secret (in the configured header,
+// WEBHOOK_SECRET_HEADER, or as `Authorization: Bearer`: what Builder's custom headers send, since
+// Builder signs nothing), an HMAC-SHA256 of the raw body (`x-builder-signature`: relays, sync-test),
+// or Standard Webhooks signatures (`webhook-*`, or Svix's `svix-*` names). Every comparison is
+// constant time and every accepted secret (the current one and, during rotation, the previous one)
+// is tried.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -13,7 +15,7 @@ namespace orch::webhook {
 
 // One configured secret, ready for each scheme.
 struct Secret {
-  std::string text;  // compared with x-builder-secret; the HMAC key of x-builder-signature
+  std::string text;  // compared with the secret header and the bearer token; the HMAC key of x-builder-signature
   // The Standard Webhooks key (config/secrets.hpp: whsec_ or plain base64 of 24-64 bytes, as the
   // reference libraries read it); nullopt: this secret cannot check Standard Webhooks signatures.
   std::optional<std::string> standard_key;
@@ -30,12 +32,17 @@ struct Secrets {
 
 // The headers that can carry credentials; empty = absent.
 struct Credentials {
-  std::string builder_secret;     // x-builder-secret
+  std::string builder_secret;     // the WEBHOOK_SECRET_HEADER header (x-builder-secret)
+  std::string bearer;             // the token of `Authorization: Bearer <token>`
   std::string builder_signature;  // x-builder-signature: sha256=<hex> | <hex>
   std::string webhook_id;         // Standard Webhooks (or svix-id)
   std::string webhook_timestamp;
   std::string webhook_signature;  // "v1,<base64> v1,<base64>"
 };
+
+// The header the shared secret comes in (WEBHOOK_SECRET_HEADER), lower-cased. ConfigError for a
+// name that is not an HTTP token or that another credential or orch itself already reads.
+std::string secret_header_name(const std::string& configured);
 
 enum class Verdict { ok, missing, invalid, stale };
 const char* to_string(Verdict v);

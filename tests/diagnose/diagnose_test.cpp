@@ -117,6 +117,30 @@ TEST_F(DiagnoseCli, ClosedPortIsCriticalNotUnknown) {
   EXPECT_FALSE(j["services"][1]["error"].get<std::string>().empty());
 }
 
+TEST(DiagnoseDocling, ReadyIsProbedBesideHealthWhileModelsLoad) {
+  // docling-serve answers /health as soon as it runs and /ready (503) only once its models are
+  // loaded: the docling_service derived from DOCLING_API_URL is degraded until then.
+  const int port = free_port();
+  Process standin({ORCH_STANDINS, "--docling-port", std::to_string(port), "--docling-loading-ms", "60000"});
+  const std::string url = "http://127.0.0.1:" + std::to_string(port);
+  ASSERT_TRUE(eventually([&] { return run({"curl", "-sf", url + "/health"}).code == 0; }));
+  Env env = kNoDocker;
+  env["DOCLING_API_URL"] = url;
+  env["ORCH_CONFIG"] = "";
+  auto r = run({ORCH_BINARY, "diagnose", "-o", "json"}, env);
+  ASSERT_EQ(r.code, 1) << r.output;
+  auto j = json::parse(r.output);
+  EXPECT_EQ(j["services"][0]["name"], "docling_service");
+  EXPECT_EQ(j["services"][0]["state"], "degraded");
+  EXPECT_EQ(j["services"][0]["status"], 200);  // /health itself is fine
+  EXPECT_EQ(j["services"][0]["failed_conditions"][0], "[READY] GET /ready answered 503") << r.output;
+  // Loaded: up.
+  standin.stop();
+  Process loaded({ORCH_STANDINS, "--docling-port", std::to_string(port)});
+  ASSERT_TRUE(eventually([&] { return run({"curl", "-sf", url + "/ready"}).code == 0; }));
+  EXPECT_EQ(run({ORCH_BINARY, "diagnose", "-o", "json"}, env).code, 0);
+}
+
 TEST_F(DiagnoseCli, TableFitsEightyColumnsAndUsageErrors) {
   FakeService a;
   write_file(dir.file("orch.yaml"), config_for({{"web", a.url()}}, kExpect));

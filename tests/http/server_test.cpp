@@ -107,9 +107,10 @@ TEST(Server, LimitsControlRequestsAndFailedAuthenticationsPerClient) {
   EXPECT_EQ(blocked.header("retry-after"), "30");
   EXPECT_EQ(post("/control", "right").status, 429);
   EXPECT_EQ(http::send({"GET", base + "/healthz"}).status, 200);
-  // The body of a refused request is not read, so its connection is not kept alive.
-  EXPECT_EQ(blocked.header("connection"), "close");
-  EXPECT_EQ(http::send({"GET", base + "/control"}).status, 429) << "no body: the connection may stay";
+  // The front end reads a request whole before anything answers it: a refused one leaves the
+  // connection usable (it once had to close it, its body unread).
+  EXPECT_NE(blocked.header("connection"), "close");
+  EXPECT_EQ(http::send({"GET", base + "/control"}).status, 429);
   clock.advance(std::chrono::seconds(30));
   EXPECT_EQ(post("/hook", "right").status, 200);
 

@@ -1,5 +1,10 @@
 // GET /ws: RFC 6455 framing, and the endpoint driven by a real WebSocket client (Node's `ws`).
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <filesystem>
@@ -172,6 +177,130 @@ TEST(WebSocket, NodeClientGetsBacklogThenLiveEventsAndClosesCleanly) {
   EXPECT_TRUE(client.saw("close 1000 ")) << orch.log();
   // The server freed the viewer once the close handshake finished.
   EXPECT_TRUE(eventually([&] { return orch.get("/metrics").body.find("orch_live_ws_viewers 0") != std::string::npos; }));
+}
+
+// A WebSocket client on a raw socket, for frames a library would not send.
+class RawWs {
+ public:
+  RawWs(int port, const std::string& path) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(static_cast<uint16_t>(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) return;
+    const std::string hello = "GET " + path + " HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n";
+    send(hello);
+    while (buf_.find("\r\n\r\n") == std::string::npos && fill()) {
+    }
+    const auto end = buf_.find("\r\n\r\n");
+    if (end == std::string::npos) return;
+    head_ = buf_.substr(0, end);
+    buf_.erase(0, end + 4);
+  }
+  ~RawWs() { ::close(fd_); }
+  const std::string& head() const { return head_; }
+  void send(const std::string& bytes) { ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL); }
+  // The next server frame: {opcode, payload}; opcode -1 when the server closed or nothing came.
+  std::pair<int, std::string> frame() {
+    for (;;) {
+      if (buf_.size() >= 2) {
+        size_t len = static_cast<unsigned char>(buf_[1]) & 0x7f, at = 2;
+        if (len == 126 && buf_.size() >= 4) len = (static_cast<unsigned char>(buf_[2]) << 8) | static_cast<unsigned char>(buf_[3]), at = 4;
+        if (len < 126 || at == 4)
+          if (buf_.size() >= at + len) {
+            std::pair<int, std::string> f{static_cast<unsigned char>(buf_[0]) & 0x0f, buf_.substr(at, len)};
+            buf_.erase(0, at + len);
+            return f;
+          }
+      }
+      if (!fill()) return {-1, ""};
+    }
+  }
+  // Skips event frames (text) until a frame of another kind arrives.
+  std::pair<int, std::string> control_frame() {
+    for (;;) {
+      auto f = frame();
+      if (f.first != 0x1) return f;
+    }
+  }
+  bool closed_by_server() {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 2000) <= 0) return false;
+    char c;
+    return ::recv(fd_, &c, 1, 0) == 0;
+  }
+
+ private:
+  bool fill() {
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, 3000) <= 0) return false;
+    char tmp[4096];
+    const ssize_t n = ::recv(fd_, tmp, sizeof tmp, 0);
+    if (n <= 0) return false;
+    buf_.append(tmp, static_cast<size_t>(n));
+    return true;
+  }
+  int fd_ = -1;
+  std::string buf_, head_;
+};
+
+uint16_t code_of(const std::string& close_payload) {
+  return close_payload.size() >= 2 ? static_cast<uint16_t>((static_cast<unsigned char>(close_payload[0]) << 8) |
+                                                           static_cast<unsigned char>(close_payload[1]))
+                                   : 1005;
+}
+
+std::string close_payload(uint16_t code) { return std::string{static_cast<char>(code >> 8), static_cast<char>(code & 0xff)}; }
+
+TEST(WebSocket, FramesEndToEndOnTheFanOutsLoop) {
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"DOCKER_HOST", "unix:///nonexistent.sock"}});
+  {
+    // Masked ping, a message fragmented around another ping (control frames may interleave), and
+    // a close that is echoed with its code.
+    RawWs ws(orch.port(), "/ws");
+    ASSERT_NE(ws.head().find("101"), std::string::npos) << ws.head();
+    ws.send(client_frame(0x89, "are-you-there"));
+    auto pong = ws.control_frame();
+    EXPECT_EQ(pong.first, 0xA);
+    EXPECT_EQ(pong.second, "are-you-there");
+    ws.send(client_frame(0x01, "frag"));  // text, FIN clear
+    ws.send(client_frame(0x89, "mid"));
+    EXPECT_EQ(ws.control_frame(), std::make_pair(0xA, std::string("mid")));
+    ws.send(client_frame(0x80, "ment"));  // continuation, FIN set: the feed is one-way, so it is dropped
+    ws.send(client_frame(0x88, close_payload(1000)));
+    auto close = ws.control_frame();
+    EXPECT_EQ(close.first, 0x8);
+    EXPECT_EQ(code_of(close.second), 1000);
+    EXPECT_TRUE(ws.closed_by_server());
+  }
+  {
+    RawWs ws(orch.port(), "/ws");  // an unmasked frame: protocol error
+    ws.send(std::string("\x81\x02hi", 4));
+    auto close = ws.control_frame();
+    EXPECT_EQ(close.first, 0x8);
+    EXPECT_EQ(code_of(close.second), ws::kProtocolError);
+  }
+  {
+    RawWs ws(orch.port(), "/ws");  // a frame over the size limit: 1009
+    std::string big("\x82\xFF", 2);
+    big += std::string("\x00\x00\x00\x00\x00\x10\x00\x00", 8);
+    big += std::string("\x01\x02\x03\x04", 4);
+    ws.send(big);
+    auto close = ws.control_frame();
+    EXPECT_EQ(close.first, 0x8);
+    EXPECT_EQ(code_of(close.second), ws::kMessageTooBig);
+  }
+  {
+    RawWs ws(orch.port(), "/ws");  // a close without a code is answered without one
+    ws.send(client_frame(0x88, ""));
+    auto close = ws.control_frame();
+    EXPECT_EQ(close.first, 0x8);
+    EXPECT_EQ(close.second, "");
+  }
+  EXPECT_TRUE(eventually([&] { return orch.get("/metrics").body.find("orch_live_ws_viewers 0") != std::string::npos; }));
+  EXPECT_EQ(orch.get("/healthz").status, 200);
 }
 
 TEST(WebSocket, ServerShutdownClosesWithGoingAway) {

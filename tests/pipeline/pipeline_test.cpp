@@ -28,8 +28,7 @@ struct Standins {
   Process proc;
   explicit Standins(std::vector<std::string> knobs = {}) {
     std::vector<std::string> argv = {ORCH_STANDINS, "--docling-port", std::to_string(docling), "--rag-port", std::to_string(rag),
-                                     "--web-port", std::to_string(web), "--builder-port", std::to_string(builder),
-                                     "--builder-secret", kSecret};
+                                     "--web-port", std::to_string(web), "--builder-port", std::to_string(builder)};
     argv.insert(argv.end(), knobs.begin(), knobs.end());
     proc = Process(argv);
     eventually([&] {
@@ -45,6 +44,25 @@ struct Standins {
     http::Request r;
     r.url = url(rag) + "/_calls";
     return json::parse(http::send(r).body);
+  }
+  http::Response post(int port, const std::string& path, const std::string& body) const {
+    http::Request r;
+    r.method = "POST";
+    r.url = url(port) + path;
+    r.body = body;
+    return http::send(r);
+  }
+  // An entry that exists in Builder (the frontend renders it at /pages/<id>), as a page model
+  // carries it: the URL in the urlPath query, the text in a Text block.
+  json page(const std::string& id, long long revision) const {
+    json e = {{"id", id}, {"name", id}, {"published", "published"}, {"lastUpdated", revision}, {"modelId", "mdl-page"},
+              {"query", json::array({{{"property", "urlPath"}, {"operator", "is"}, {"value", "/pages/" + id}}})},
+              {"data", {{"title", id}, {"blocks", json::array({{{"@type", "@builder.io/sdk:Element"},
+                                                               {"component", {{"name", "Text"}, {"options", {{"text", "text of " + id}}}}}}})}}}};
+    auto seeded = e;
+    seeded["modelName"] = "page";
+    post(builder, "/_entries", seeded.dump());
+    return e;
   }
   Env env() const {
     return {{"DOCLING_API_URL", url(docling)}, {"RAG_API_URL", url(rag)}, {"WEB_API_URL", url(web)},
@@ -74,26 +92,32 @@ int count(const std::vector<json>& evs, const std::string& type, const std::stri
   return n;
 }
 
-http::Response publish(const OrchServer& orch, const std::string& id, long long revision, const std::string& op = "publish") {
-  json body = {{"modelName", "page"},
-               {"operation", op},
-               {"newValue", {{"id", id}, {"name", id}, {"lastUpdated", revision}, {"data", {{"url", "/pages/" + id}}}}}};
+// Builder's publish webhook for a page that exists in the Builder stand-in (so the frontend
+// stand-in renders it and docling can fetch it).
+http::Response publish(const OrchServer& orch, const Standins& s, const std::string& id, long long revision, const std::string& op = "publish") {
+  json body = {{"modelName", "page"}, {"operation", op}, {"newValue", s.page(id, revision)}};
   auto b = body.dump();
   return orch.post("/webhook/builder", b, {{"x-builder-signature", "sha256=" + to_hex(hmac_sha256(kSecret, b))}});
 }
 
 TEST(Pipeline, PublishIsConvertedIndexedAndSyncTestPasses) {
   RedisServer redis;
-  Standins s;
+  Standins s({"--web-synctest-route"});
   auto env = merge(s.env(), {{"REDIS_URL", redis.url()}});
   OrchServer orch(env);
-  ASSERT_EQ(publish(orch, "about", 1).status, 202);
+  ASSERT_EQ(publish(orch, s, "about", 1).status, 202);
   ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
   auto evs = events(redis);
   EXPECT_EQ(count(evs, "ingest.started", "docling"), 1);
   EXPECT_EQ(count(evs, "ingest.succeeded", "docling"), 1);
   EXPECT_EQ(s.calls()["convert"], 1);
   EXPECT_EQ(s.calls()["indexed"], 1);
+  // The text indexed is what the frontend renders of the page (its Text block), as docling
+  // converted it from the page's URL; the entry's data is not what is indexed.
+  auto doc = s.calls()["index"]["about"];
+  EXPECT_EQ(s.calls()["last_convert"]["sources"][0]["url"], s.url(s.web) + "/pages/about");
+  EXPECT_NE(doc["text"].get<std::string>().find("text of about"), std::string::npos) << doc;
+  EXPECT_EQ(doc["url"], "/pages/about");
 
   env["ORCH_URL"] = orch.url();
   auto r = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "20s"}, env);
@@ -117,7 +141,7 @@ TEST(Pipeline, RagFailingTwiceThenSucceedingIsRetried) {
   RedisServer redis;
   Standins s({"--rag-fail", "2"});
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
-  ASSERT_EQ(publish(orch, "retry-me", 1).status, 202);
+  ASSERT_EQ(publish(orch, s, "retry-me", 1).status, 202);
   ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
   auto evs = events(redis);
   EXPECT_EQ(count(evs, "ingest.failed", "rag"), 2);
@@ -134,7 +158,7 @@ TEST(Pipeline, RagAlwaysFailingEndsInTheDeadLetterStream) {
   RedisServer redis;
   Standins s({"--rag-fail-always"});
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
-  ASSERT_EQ(publish(orch, "doomed", 7).status, 202);
+  ASSERT_EQ(publish(orch, s, "doomed", 7).status, 202);
   ASSERT_TRUE(eventually([&] {
     redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
     return c.command({"XLEN", "orch:dead"}).integer == 1;
@@ -156,37 +180,176 @@ TEST(Pipeline, DuplicateWebhookMakesOneJobAndUnpublishDeletes) {
   RedisServer redis;
   Standins s;
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
-  ASSERT_EQ(publish(orch, "twice", 5).status, 202);
-  ASSERT_EQ(publish(orch, "twice", 5).status, 200);
+  ASSERT_EQ(publish(orch, s, "twice", 5).status, 202);
+  ASSERT_EQ(publish(orch, s, "twice", 5).status, 200);
   ASSERT_TRUE(eventually([&] { return s.calls()["indexed"] == 1; }, 10s));
   std::this_thread::sleep_for(500ms);
   EXPECT_EQ(s.calls()["reindex"], 1);
-  ASSERT_EQ(publish(orch, "twice", 6, "unpublish").status, 202);
+  ASSERT_EQ(publish(orch, s, "twice", 6, "unpublish").status, 202);
   ASSERT_TRUE(eventually([&] { return s.calls()["indexed"] == 0; }, 10s));
   EXPECT_EQ(s.calls()["delete"], 1);
 }
 
-TEST(Pipeline, DoclingRequestFormOptionsAndApiKeyAreConfigurable) {
+TEST(Pipeline, DoclingApiKeyOptionsAndTheInbodyTarget) {
   RedisServer redis;
   Standins s({"--docling-api-key", "dk-1"});
   auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
   {
     // Without the key docling answers 401: not retried, dead-lettered at once.
     OrchServer orch(env);
-    ASSERT_EQ(publish(orch, "keyless", 1).status, 202);
+    ASSERT_EQ(publish(orch, s, "keyless", 1).status, 202);
     ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "docling") == 1; }, 10s)) << orch.log();
     EXPECT_EQ(s.calls()["reindex"], 0);
   }
-  OrchServer orch(merge(env, {{"DOCLING_API_KEY", "dk-1"}, {"DOCLING_SOURCE_FORM", "http_sources"},
-                              {"DOCLING_OPTIONS", R"({"do_ocr":false,"to_formats":["html"]})"}, {"DOCLING_TO_FORMAT", "md"}}));
-  ASSERT_EQ(publish(orch, "keyed", 1).status, 202);
+  OrchServer orch(merge(env, {{"DOCLING_API_KEY", "dk-1"}, {"DOCLING_OPTIONS", R"({"do_ocr":false,"to_formats":["html"]})"},
+                              {"DOCLING_TO_FORMAT", "md"}}));
+  ASSERT_EQ(publish(orch, s, "keyed", 1).status, 202);
   ASSERT_TRUE(eventually([&] { return s.calls()["indexed"] == 1; }, 10s)) << orch.log();
   auto sent = s.calls()["last_convert"];
-  EXPECT_EQ(sent["http_sources"][0]["url"], s.url(s.web) + "/pages/keyed");
-  EXPECT_FALSE(sent.contains("sources"));
+  EXPECT_EQ(sent["sources"][0]["url"], s.url(s.web) + "/pages/keyed");
+  EXPECT_EQ(sent["sources"][0]["kind"], "http");
+  EXPECT_EQ(sent["target"], json({{"kind", "inbody"}}));
   EXPECT_EQ(sent["options"]["do_ocr"], false);
   EXPECT_EQ(sent["options"]["to_formats"], json::array({"md"}));  // DOCLING_TO_FORMAT wins: the text is read from it
   EXPECT_EQ(orch.get("/metrics").body.find("dk-1"), std::string::npos);
+}
+
+TEST(Docling, AServerWithArtifactStorageStillAnswersTheDocument) {
+  // docling-serve turns an omitted target into presigned_url when it has artifact storage: the
+  // answer then carries no document. orch always asks for the document in the body.
+  RedisServer redis;
+  Standins s({"--docling-artifacts"});
+  OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}}));
+  ASSERT_EQ(publish(orch, s, "stored", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") + count(events(redis), "ingest.failed") > 0; }, 10s));
+  EXPECT_EQ(count(events(redis), "ingest.succeeded", "rag"), 1) << orch.log();
+  EXPECT_NE(s.calls()["index"]["stored"].value("text", "").find("text of stored"), std::string::npos);
+}
+
+TEST(Docling, TheZeroXApiIsOneSettingAndTheOneXServerRefusesItsForm) {
+  RedisServer redis;
+  Standins v1;
+  // The 0.x body on a 1.x server: FastAPI's 422 naming the missing `sources`.
+  auto r422 = v1.post(v1.docling, "/v1/convert/source", R"({"http_sources":[{"url":"http://x/"}]})");
+  EXPECT_EQ(r422.status, 422);
+  EXPECT_EQ(json::parse(r422.body)["detail"][0]["loc"], json::array({"body", "sources"}));
+
+  Standins legacy({"--docling-legacy"});
+  auto env = merge(legacy.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}, {"DOCLING_API_VERSION", "v1alpha"}});
+  {
+    OrchServer orch(env);
+    ASSERT_EQ(publish(orch, legacy, "old-server", 1).status, 202);
+    ASSERT_TRUE(eventually([&] { return legacy.calls()["indexed"] == 1; }, 10s)) << orch.log();
+    auto sent = legacy.calls()["last_convert"];
+    EXPECT_EQ(sent["http_sources"][0]["url"], legacy.url(legacy.web) + "/pages/old-server");
+    EXPECT_FALSE(sent.contains("sources"));
+    EXPECT_FALSE(sent.contains("target"));  // 0.x has none
+  }
+  // The deprecated DOCLING_SOURCE_FORM=http_sources still means the 0.x API.
+  RedisServer redis2;
+  OrchServer orch(merge(legacy.env(), {{"REDIS_URL", redis2.url()}, {"DOCLING_SOURCE_FORM", "http_sources"}}));
+  ASSERT_EQ(publish(orch, legacy, "old-form", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return legacy.calls()["indexed"] == 2; }, 10s)) << orch.log();
+}
+
+TEST(Docling, TaskResultNotFoundIsRetried) {
+  // A failed task, or a result held by another docling worker, reads back as 404.
+  RedisServer redis;
+  Standins s({"--docling-lose", "2"});
+  OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
+  ASSERT_EQ(publish(orch, s, "lost", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 10s)) << orch.log();
+  EXPECT_EQ(count(events(redis), "ingest.failed", "docling"), 2);
+  EXPECT_TRUE(events(redis, "orch:dead").empty());
+}
+
+TEST(Docling, ItsSyncWaitRunningOutIsA504FromAReachableService) {
+  // docling-serve answers 504 after DOCLING_SERVE_MAX_SYNC_WAIT (120 s): orch's own timeout is
+  // longer, so the 504 arrives and is retried as "reachable, slow" rather than "unreachable".
+  auto cfg = run({ORCH_BINARY, "config", "-o", "json"}, {{"ORCH_CONFIG", ""}});
+  ASSERT_EQ(cfg.code, 0) << cfg.output;
+  EXPECT_GT(parse_duration(json::parse(cfg.output)["settings"]["DOCLING_TIMEOUT"]["value"].get<std::string>()), 120s);
+  // The stand-in's wait scaled down: 400 ms, for a conversion that takes 2 s.
+  RedisServer redis;
+  Standins s({"--docling-slow-ms", "2000", "--docling-max-wait-ms", "400"});
+  OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "2"}}));
+  ASSERT_EQ(publish(orch, s, "long-doc", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "docling") == 2; }, 10s)) << orch.log();
+  for (const auto& e : events(redis)) {
+    if (e["type"] != "ingest.failed") continue;
+    EXPECT_EQ(e["data"]["unreachable"], false);
+    EXPECT_NE(e["data"]["error"].get<std::string>().find("504"), std::string::npos) << e;
+    EXPECT_NE(e["data"]["error"].get<std::string>().find("DOCLING_MODE=async"), std::string::npos) << e;
+  }
+}
+
+TEST(Docling, NullContentIsAFailedConversionNeverTheTextNull) {
+  RedisServer redis;
+  Standins s({"--docling-null-content"});
+  OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}}));
+  ASSERT_EQ(publish(orch, s, "empty", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "docling") + count(events(redis), "ingest.succeeded", "rag") > 0; }, 10s));
+  EXPECT_EQ(count(events(redis), "ingest.failed", "docling"), 1) << orch.log();
+  EXPECT_EQ(s.calls()["reindex"], 0);
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(s.calls()["indexed"], 0) << s.calls()["index"];
+}
+
+TEST(Docling, AsyncModePollsTheTaskAndReportsProgress) {
+  RedisServer redis;
+  Standins s({"--docling-slow-ms", "1500"});
+  OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"DOCLING_MODE", "async"}, {"DOCLING_POLL_WAIT", "1s"}}));
+  ASSERT_EQ(publish(orch, s, "book", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
+  std::vector<std::string> states;
+  for (const auto& e : events(redis))
+    if (e["type"] == "ingest.progress") {
+      EXPECT_EQ(e["data"]["stage"], "docling");
+      EXPECT_EQ(e["data"]["id"], "book");
+      EXPECT_EQ(e["data"]["task_id"].get<std::string>().rfind("task-", 0), 0u);
+      states.push_back(e["data"]["task_status"]);
+    }
+  ASSERT_FALSE(states.empty());
+  EXPECT_EQ(states.back(), "success");
+  EXPECT_GE(s.calls()["poll"].get<int>(), 1);
+  EXPECT_NE(s.calls()["index"]["book"].value("text", "").find("text of book"), std::string::npos);
+}
+
+TEST(Docling, AStopDuringAnAsyncTaskLeavesTheJobPendingForAnotherInstance) {
+  RedisServer redis;
+  Standins s({"--docling-slow-ms", "4000"});
+  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"DOCLING_MODE", "async"}, {"DOCLING_POLL_WAIT", "500ms"},
+                             {"PIPELINE_CLAIM_IDLE", "1s"}});
+  auto first = std::make_unique<OrchServer>(merge(env, {{"ORCH_INSTANCE_ID", "first"}}));
+  ASSERT_EQ(publish(*first, s, "interrupted", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.progress") > 0; }, 10s)) << first->log();
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(first->stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s) << "the stop waits for one poll at most, not for the task";
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
+  ASSERT_EQ(c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements.size(), 1u) << "left unacknowledged";
+  EXPECT_EQ(count(events(redis), "ingest.succeeded", "docling"), 0);
+  first.reset();
+  OrchServer second(merge(env, {{"ORCH_INSTANCE_ID", "second"}}));
+  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 20s)) << second.log();
+  ASSERT_TRUE(eventually([&] { return c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements.empty(); }, 5s));
+}
+
+TEST(Rag, TheApiKeyIsSentAsABearerToken) {
+  RedisServer redis;
+  Standins s({"--rag-api-key", "rag-key-1"});
+  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  {
+    OrchServer orch(env);  // without RAG_API_KEY the RAG service refuses: 401, not retried
+    ASSERT_EQ(publish(orch, s, "keyless", 1).status, 202);
+    ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "rag") == 1; }, 10s)) << orch.log();
+  }
+  OrchServer orch(merge(env, {{"RAG_API_KEY", "rag-key-1"}}));
+  ASSERT_EQ(publish(orch, s, "keyed", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return s.calls()["indexed"] == 1; }, 10s)) << orch.log();
+  EXPECT_EQ(s.calls()["rag_authorization"], "Bearer rag-key-1");
+  EXPECT_EQ(orch.get("/metrics").body.find("rag-key-1"), std::string::npos);
+  EXPECT_EQ(run({ORCH_BINARY, "config"}, merge(env, {{"RAG_API_KEY", "rag-key-1"}, {"ORCH_CONFIG", ""}})).output.find("rag-key-1"), std::string::npos);
 }
 
 TEST(Pipeline, BadDoclingSettingsStopOrchServeAtStart) {
@@ -196,9 +359,13 @@ TEST(Pipeline, BadDoclingSettingsStopOrchServeAtStart) {
   EXPECT_EQ(r.code, 78) << r.output;
   EXPECT_NE(r.output.find("DOCLING_OPTIONS"), std::string::npos) << r.output;
   env["DOCLING_OPTIONS"] = "";
-  env["DOCLING_SOURCE_FORM"] = "files";
-  r = run({ORCH_BINARY, "serve"}, env, 20s);
-  EXPECT_EQ(r.code, 78) << r.output;
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"DOCLING_SOURCE_FORM", "files"}, {"DOCLING_TO_FORMAT", "pdf"}, {"DOCLING_API_VERSION", "v2"}, {"DOCLING_MODE", "later"}}) {
+    auto bad = merge(env, {{name, value}});
+    r = run({ORCH_BINARY, "serve"}, bad, 20s);
+    EXPECT_EQ(r.code, 78) << name << "=" << value << ": " << r.output;
+    EXPECT_NE(r.output.find(name), std::string::npos) << r.output;
+  }
 }
 
 TEST(Pipeline, ARedeliveredRevisionIsNotProcessedAgain) {
@@ -209,6 +376,7 @@ TEST(Pipeline, ARedeliveredRevisionIsNotProcessedAgain) {
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
   TempDir dir;
   auto bus = make_redis_bus({redis::Url{"127.0.0.1", redis.port()}, dir.path() + "/outbox"});
+  s.page("again", 42);
   json data = {{"model", "page"}, {"id", "again"}, {"name", "again"}, {"url", "/pages/again"}, {"revision", "42"}, {"operation", "publish"}};
   bus->publish(make_event("content.published", "page/again", data));
   ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 10s)) << orch.log();
@@ -234,7 +402,7 @@ TEST(Pipeline, AJobOfAKilledInstanceIsFinishedByTheOther) {
   std::map<std::string, std::unique_ptr<OrchServer>> orch;
   orch["inst-a"] = std::make_unique<OrchServer>(merge(env, {{"ORCH_INSTANCE_ID", "inst-a"}}));
   orch["inst-b"] = std::make_unique<OrchServer>(merge(env, {{"ORCH_INSTANCE_ID", "inst-b"}}));
-  ASSERT_EQ(publish(*orch["inst-a"], "survivor", 1).status, 202);
+  ASSERT_EQ(publish(*orch["inst-a"], s, "survivor", 1).status, 202);
   ASSERT_TRUE(eventually([&] { return s.calls()["reindex"] == 1; }, 10s));  // hanging inside the RAG call
   redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
   auto pending = c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements;
@@ -271,7 +439,7 @@ TEST(SyncTest, NamesTheFailingStageAndExits2) {
 
 TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3) {
   RedisServer redis;
-  Standins s;
+  Standins s({"--web-synctest-route"});
   auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"RAG_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
                              {"PIPELINE_MAX_ATTEMPTS", "1"}});
   {
@@ -304,38 +472,137 @@ TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3)
   EXPECT_NE(to_text(dj["stages"]).find("docling unreachable"), std::string::npos) << d.output;
 }
 
-TEST(SyncTest, WithABuilderKeyWritesAnEntryAndFollowsBuildersWebhook) {
+// The Write API path against the Builder stand-in, which (like Builder.io) delivers its webhook
+// unsigned, with the custom header configured for it.
+struct BuilderPath {
+  Standins& s;
+  Env env;
+  OrchServer orch;
+  BuilderPath(Standins& standins, const RedisServer& redis, Env extra = {}, const std::string& webhook_path = "/webhook/builder")
+      : s(standins),
+        env(merge(merge(standins.env(), {{"REDIS_URL", redis.url()}, {"BUILDER_PRIVATE_KEY", "bpk-test-key"},
+                                         {"BUILDER_WRITE_URL", standins.url(standins.builder) + "/api/v1/write"}}),
+                  extra)),
+        orch(env) {
+    EXPECT_EQ(s.post(s.builder, "/_webhook_target", orch.url(webhook_path)).status, 200);
+    env["ORCH_URL"] = orch.url();
+    env.erase("TRUSTED_WEBHOOK_SECRET");  // the CLI does not sign anything on this path
+  }
+  RunResult sync_test(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "15s"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return run(argv, env);
+  }
+};
+
+TEST(SyncTest, WithABuilderKeyWritesAPageFollowsBuildersWebhookAndDeletesTheEntry) {
   RedisServer redis;
-  Standins s;
-  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"BUILDER_PRIVATE_KEY", "bpk-test-key"},
-                             {"BUILDER_WRITE_URL", s.url(s.builder) + "/api/v1/write"}});
-  OrchServer orch(env);
-  http::Request target;
-  target.method = "POST";
-  target.url = s.url(s.builder) + "/_webhook_target";
-  target.body = orch.url("/webhook/builder");
-  ASSERT_EQ(http::send(target).status, 200);
-  env["ORCH_URL"] = orch.url();
-  env.erase("TRUSTED_WEBHOOK_SECRET");  // the CLI does not sign anything on this path
-  auto r = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "20s"}, env);
-  ASSERT_EQ(r.code, 0) << r.output << orch.log();
+  Standins s({"--builder-header", "Authorization: Bearer " + kSecret, "--rag-api-key", "rk-1"});
+  BuilderPath b(s, redis, {{"RAG_API_KEY", "rk-1"}});
+  auto r = b.sync_test();
+  ASSERT_EQ(r.code, 0) << r.output << b.orch.log();
+  auto j = json::parse(r.output);
+  const std::string marker = j["marker"];
   EXPECT_EQ(s.calls()["write"], 1);
   EXPECT_EQ(s.calls()["authorization"], "Bearer bpk-test-key");
-  // The entry orch ingested is the one Builder created (its id, not sync-test's own).
+  EXPECT_GE(s.calls()["query"].get<int>(), 1);
+  EXPECT_EQ(s.calls()["rag_authorization"], "Bearer rk-1");  // sync-test's query carries the key too
+  // A page model: the URL as the urlPath query, the marker as a Text block in data.blocks.
+  auto written = s.calls()["last_write"];
+  EXPECT_EQ(written["query"][0]["property"], "urlPath");
+  EXPECT_EQ(written["query"][0]["operator"], "is");
+  EXPECT_EQ(written["query"][0]["value"], "/orch-sync-test/" + marker);
+  EXPECT_EQ(written["data"]["blocks"][0]["@type"], "@builder.io/sdk:Element");
+  EXPECT_EQ(written["data"]["blocks"][0]["component"]["name"], "Text");
+  EXPECT_EQ(written["data"]["blocks"][0]["component"]["options"]["text"], "sync marker " + marker);
+  EXPECT_FALSE(written["data"].contains("url"));
+  // The entry orch ingested is the one Builder created (its id, not sync-test's own) ...
+  const std::string id = j["test_entry"]["id"];
+  EXPECT_EQ(id.rfind("bld", 0), 0u);
   bool ingested = false;
   for (const auto& e : events(redis))
-    if (e["type"] == "ingest.succeeded" && e["data"]["id"].get<std::string>().rfind("bld", 0) == 0) ingested = true;
+    if (e["type"] == "ingest.succeeded" && e["data"]["id"] == id) ingested = true;
   EXPECT_TRUE(ingested);
+  // ... and it is deleted afterwards; Builder's delete webhook then empties the RAG index too.
+  EXPECT_EQ(j["test_entry"]["state"], "deleted");
+  EXPECT_EQ(s.calls()["write_deletes"], json::array({"page/" + id}));
+  EXPECT_TRUE(eventually([&] { return s.calls()["indexed"] == 0; }, 10s)) << s.calls()["index"];
 
-  // A refused key is the webhook stage failing: exit 2.
-  env["BUILDER_WRITE_URL"] = s.url(s.builder) + "/nowhere";
-  auto refused = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "5s"}, env);
+  // --keep leaves it for debugging.
+  auto kept = b.sync_test({"--keep"});
+  ASSERT_EQ(kept.code, 0) << kept.output;
+  EXPECT_EQ(json::parse(kept.output)["test_entry"]["state"], "kept");
+  EXPECT_EQ(s.calls()["write_deletes"].size(), 1u);
+  EXPECT_EQ(s.calls()["entries"], 1);
+
+  // A refused key is the webhook stage failing: exit 2, nothing to delete.
+  b.env["BUILDER_WRITE_URL"] = s.url(s.builder) + "/nowhere";
+  auto refused = b.sync_test();
   EXPECT_EQ(refused.code, 2) << refused.output;
   EXPECT_EQ(json::parse(refused.output)["failed_stage"], "webhook");
+  EXPECT_FALSE(json::parse(refused.output).contains("test_entry"));
+}
+
+TEST(SyncTest, TheTestEntryIsDeletedAlsoWhenAStageFailed) {
+  RedisServer redis;
+  Standins s({"--builder-header", "x-builder-secret: " + kSecret, "--docling-fail-always"});
+  BuilderPath b(s, redis, {{"PIPELINE_MAX_ATTEMPTS", "1"}});
+  auto r = b.sync_test();
+  ASSERT_EQ(r.code, 2) << r.output << b.orch.log();
+  auto j = json::parse(r.output);
+  EXPECT_EQ(j["failed_stage"], "docling");
+  EXPECT_EQ(j["test_entry"]["state"], "deleted");
+  EXPECT_EQ(s.calls()["write_deletes"].size(), 1u);
+  EXPECT_EQ(s.calls()["entries"], 0);
+}
+
+TEST(SyncTest, PassesAgainstAVectorSearchThatFindsTheEntryButNotTheMarker) {
+  // The RAG stand-in as a vector search: it returns the nearest documents by id and score, and
+  // neither echoes the marker nor its text. A data model this time: data.url and data.text.
+  RedisServer redis;
+  Standins s({"--builder-header", "x-builder-secret: " + kSecret, "--rag-vector"});
+  BuilderPath b(s, redis);
+  auto r = b.sync_test({"--model", "article"});
+  ASSERT_EQ(r.code, 0) << r.output << b.orch.log();
+  auto written = s.calls()["last_write"];
+  const std::string marker = json::parse(r.output)["marker"];
+  EXPECT_EQ(written["data"]["url"], "/orch-sync-test/" + marker);
+  EXPECT_EQ(written["data"]["text"], "sync marker " + marker);
+  EXPECT_FALSE(written.contains("query"));
+}
+
+TEST(SyncTest, APayloadLessWebhookIsLookedUpInTheContentApi) {
+  // Builder's "Disable Payload": the webhook carries no entry (here: no body at all), so the
+  // model comes from the webhook URL and the change from the Content API.
+  RedisServer redis;
+  Standins s({"--builder-header", "x-builder-secret: " + kSecret, "--builder-disable-payload", "--builder-api-key", "pub-key-1"});
+  {
+    // Without BUILDER_API_KEY the webhook cannot be resolved: 400 naming the setting.
+    OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
+    auto res = orch.post("/webhook/builder?model=page", "", {{"x-builder-secret", kSecret}});
+    EXPECT_EQ(res.status, 400) << res.body;
+    EXPECT_NE(res.body.find("BUILDER_API_KEY"), std::string::npos) << res.body;
+  }
+  BuilderPath b(s, redis, {{"BUILDER_API_KEY", "pub-key-1"}, {"BUILDER_CONTENT_URL", s.url(s.builder)}}, "/webhook/builder?model=page");
+  auto r = b.sync_test();
+  ASSERT_EQ(r.code, 0) << r.output << b.orch.log();
+  const std::string id = json::parse(r.output)["test_entry"]["id"];
+  auto query = s.calls()["content_query"].get<std::string>();
+  for (const char* part : {"apiKey=pub-key-1", "sort.lastUpdated=-1", "limit=1", "cachebust=true"})
+    EXPECT_NE(query.find(part), std::string::npos) << query;
+  bool unresolved = false, resolved = false;
+  for (const auto& e : events(redis)) {
+    if (e["type"] == "content.changed" && e["data"].value("unresolved", false)) unresolved = true;
+    if (e["type"] == "content.published" && e["data"]["id"] == id && e["data"]["url"] == "/orch-sync-test/" + json::parse(r.output)["marker"].get<std::string>())
+      resolved = true;
+  }
+  EXPECT_TRUE(unresolved);
+  EXPECT_TRUE(resolved);
+  EXPECT_NE(b.orch.get("/metrics").body.find("orch_pipeline_jobs_total{result=\"resolved\"} 1"), std::string::npos);
 }
 
 TEST(SyncTest, WithoutRedisOrchServeRunsItAndTableOutput) {
-  Standins s;
+  Standins s({"--web-synctest-route"});
   auto env = merge(s.env(), {{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "tok-123-0123456789"}});
   OrchServer orch(env);
   env["ORCH_URL"] = orch.url();

@@ -1,17 +1,20 @@
 #include "support/orch_server.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <stdexcept>
 
 namespace orch::test {
 
-OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args, std::string binary)
+OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args)
     : port_(free_port()), log_file_(dir_.file("orch.log")) {
   env.emplace("PORT", std::to_string(port_));
   env.emplace("BIND", "127.0.0.1");
   env.emplace("ORCH_STATE_DIR", dir_.path() + "/state");
   env.emplace("ORCH_CONFIG", "");  // never pick up an orch.yaml from the working directory
-  std::vector<std::string> argv = {std::move(binary), "serve"};
+  // Benchmarks may run another build's binary (interleaved comparisons): ORCH_BINARY_UNDER_TEST.
+  const char* binary = std::getenv("ORCH_BINARY_UNDER_TEST");
+  std::vector<std::string> argv = {binary && *binary ? binary : ORCH_BINARY, "serve"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   proc_ = Process(argv, env, log_file_);
   bool up = eventually(

@@ -10,9 +10,8 @@ namespace orch::test {
 
 class OrchServer {
  public:
-  // `binary`: another orch to run (a benchmark comparing builds); default the one built here.
-  explicit OrchServer(std::map<std::string, std::string> env = {}, std::vector<std::string> extra_args = {},
-                      std::string binary = ORCH_BINARY);
+  // Runs ORCH_BINARY_UNDER_TEST when set (a benchmark comparing builds), else the one built here.
+  explicit OrchServer(std::map<std::string, std::string> env = {}, std::vector<std::string> extra_args = {});
   ~OrchServer();
   int port() const { return port_; }
   std::string url(const std::string& path = "") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }

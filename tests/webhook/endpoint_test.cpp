@@ -101,6 +101,82 @@ TEST_F(WebhookEndpoint, EveryAuthenticationFormAndRotation) {
   EXPECT_EQ(stream_events(redis.port()).size(), 3u);
 }
 
+TEST_F(WebhookEndpoint, BuildersCustomHeaderAsABearerTokenWithRotation) {
+  // Builder signs nothing: it sends the headers configured on its webhook, its own example being
+  // `Authorization: Bearer <token>`. The scheme is case-insensitive (RFC 7235).
+  auto b1 = with_revision(sample("publish.json"), 11).dump();
+  EXPECT_EQ(post(b1, {{"Authorization", "Bearer " + kSecret}}).status, 202);
+  auto b2 = with_revision(sample("publish.json"), 12).dump();
+  EXPECT_EQ(post(b2, {{"Authorization", "bearer   old-secret-1-0123456789"}}).status, 202);  // the previous secret
+  auto b3 = with_revision(sample("publish.json"), 13).dump();
+  auto wrong = post(b3, {{"Authorization", "Bearer not-the-secret-0123456789"}});
+  EXPECT_EQ(wrong.status, 401);
+  EXPECT_EQ(json::parse(wrong.body)["error"], "unauthorized");
+  // Another scheme (a proxy's Basic) is no webhook credential.
+  EXPECT_EQ(post(b3, {{"Authorization", "Basic " + base64_encode("u:" + kSecret)}}).status, 401);
+  // The first credential present decides: a wrong shared-secret header is not rescued by a right bearer.
+  EXPECT_EQ(post(b3, {{"x-builder-secret", "nope-nope-nope-nope"}, {"Authorization", "Bearer " + kSecret}}).status, 401);
+  EXPECT_EQ(stream_events(redis.port()).size(), 2u);
+  EXPECT_EQ(orch->log().find(kSecret), std::string::npos);
+}
+
+TEST_F(WebhookEndpoint, TheLegacyOldValueShapeAndAModelNamedByTheUrl) {
+  // Older Builder docs: {newValue, oldValue} and neither modelName nor operation.
+  json legacy_delete = {{"newValue", nullptr}, {"oldValue", {{"id", "legacy-1"}, {"name", "Old"}, {"modelId", "mdl123"}, {"lastUpdated", 5},
+                                                           {"data", {{"url", "/old"}}}}}};
+  auto body = legacy_delete.dump();
+  auto res = orch->post("/webhook/builder?model=blog", body, {{"x-builder-secret", kSecret}});
+  ASSERT_EQ(res.status, 202) << res.body;
+  json legacy_publish = {{"newValue", {{"id", "legacy-2"}, {"modelId", "mdl123"}, {"lastUpdated", 6}, {"data", {{"url", "/new"}}}}},
+                         {"oldValue", nullptr}};
+  body = legacy_publish.dump();
+  ASSERT_EQ(post(body, {{"x-builder-secret", kSecret}}).status, 202);  // no ?model=: the entry's modelId
+  auto events = stream_events(redis.port());
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["type"], "content.deleted");
+  EXPECT_EQ(events[0]["data"]["id"], "legacy-1");
+  EXPECT_EQ(events[0]["data"]["model"], "blog");
+  EXPECT_EQ(events[0]["data"]["url"], "/old");
+  EXPECT_EQ(events[1]["type"], "content.published");
+  EXPECT_EQ(events[1]["data"]["model"], "mdl123");
+}
+
+TEST(WebhookSecretHeader, TheConfiguredHeaderIsReadAndABadNameStopsTheStart) {
+  const std::string secret = "a-good-shared-secret-1";
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", secret}, {"WEBHOOK_SECRET_HEADER", "X-Hook-Token"}});
+  auto body = sample("publish.json");
+  EXPECT_EQ(orch.post("/webhook/builder", body, {{"x-hook-token", secret}}).status, 202);
+  // The default name is no longer read; the bearer form still is.
+  EXPECT_EQ(orch.post("/webhook/builder", with_revision(body, 2).dump(), {{"x-builder-secret", secret}}).status, 401);
+  EXPECT_EQ(orch.post("/webhook/builder", with_revision(body, 3).dump(), {{"Authorization", "Bearer " + secret}}).status, 202);
+  for (const char* bad : {"x builder", "webhook-signature", "Authorization"}) {
+    TempDir state;
+    auto r = run({ORCH_BINARY, "serve"}, {{"REDIS_URL", ""}, {"ORCH_CONFIG", ""}, {"ORCH_STATE_DIR", state.path()},
+                                          {"PORT", std::to_string(free_port())}, {"TRUSTED_WEBHOOK_SECRET", secret},
+                                          {"WEBHOOK_SECRET_HEADER", bad}},
+                 std::chrono::seconds(20));
+    EXPECT_EQ(r.code, 78) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("WEBHOOK_SECRET_HEADER"), std::string::npos) << r.output;
+  }
+}
+
+TEST(WebhookPayloadLess, WithoutBuilderApiKeyTheAnswerNamesIt) {
+  const std::string secret = "a-good-shared-secret-1";
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", secret}});
+  for (const std::string body : {"", "{}", R"({"modelName":"page","operation":"publish"})"}) {
+    auto res = orch.post("/webhook/builder?model=page", body, {{"x-builder-secret", secret}});
+    EXPECT_EQ(res.status, 400) << body;
+    EXPECT_NE(res.body.find("BUILDER_API_KEY"), std::string::npos) << res.body;
+  }
+  // Without a model at all the answer says where to name one.
+  auto res = orch.post("/webhook/builder", "{}", {{"x-builder-secret", secret}});
+  EXPECT_EQ(res.status, 400);
+  EXPECT_NE(res.body.find("?model="), std::string::npos) << res.body;
+  // With the key it is accepted as an unresolved change for the pipeline to look up.
+  OrchServer keyed(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", secret}, {"BUILDER_API_KEY", "pub-1"}});
+  EXPECT_EQ(keyed.post("/webhook/builder?model=page", "", {{"x-builder-secret", secret}}).status, 202);
+}
+
 TEST_F(WebhookEndpoint, RejectionsHaveTheRightStatusAndEmitNothing) {
   const auto body = sample("publish.json");
   auto missing = post(body, {});
@@ -350,7 +426,11 @@ TEST(WebhookRequestId, OnlyASafeClientIdIsEchoedElseOneIsMade) {
   auto good = raw_http(orch.port(), request("X-Request-Id: req-42.a_b:c\r\n"));
   EXPECT_EQ(status_of(good), 202) << good;
   EXPECT_EQ(header_of(good), "req-42.a_b:c");
-  for (const std::string& bad : {std::string("a\0b", 3), std::string("a\x01b"), std::string("a b\"c"), std::string(200, 'x')}) {
+  // A NUL in a header is refused outright by the HTTP front end (RFC 9110 §5.5): nothing is echoed.
+  auto nul = raw_http(orch.port(), request("X-Request-Id: " + std::string("a\0b", 3) + "\r\n"));
+  EXPECT_EQ(status_of(nul), 400) << nul;
+  EXPECT_EQ(nul.find(std::string("a\0b", 3)), std::string::npos);
+  for (const std::string& bad : {std::string("a\x01b"), std::string("a b\"c"), std::string(200, 'x')}) {
     auto res = raw_http(orch.port(), request("X-Request-Id: " + bad + "\r\n"));
     ASSERT_NE(status_of(res), 0) << "no answer";
     auto echoed = header_of(res);

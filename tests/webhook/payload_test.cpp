@@ -1,4 +1,4 @@
-#include "webhook/payload.hpp"
+#include "content/payload.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include "support/process.hpp"
 
 using namespace orch;
-using namespace orch::webhook;
+using namespace orch::content;
 
 namespace {
 json sample(const std::string& name) {
@@ -55,9 +55,35 @@ TEST(Payload, UnknownOperationIsAChange) {
   EXPECT_EQ(parse(body).change->type, "content.changed");
 }
 
+TEST(Payload, TheLegacyOldValueShape) {
+  auto p = parse_builder_payload(R"({"newValue": null, "oldValue": {"id": "gone", "modelId": "m1", "lastUpdated": 3}})", "blog");
+  ASSERT_TRUE(p.change) << p.error.message;
+  EXPECT_EQ(p.change->id, "gone");
+  EXPECT_EQ(p.change->model, "blog");  // the URL's ?model= before the entry's modelId
+  EXPECT_EQ(p.change->type, "content.deleted");
+  auto q = parse_builder_payload(R"({"newValue": {"id": "new", "modelId": "m1"}, "oldValue": {"id": "new"}})");
+  ASSERT_TRUE(q.change);
+  EXPECT_EQ(q.change->model, "m1");
+  EXPECT_EQ(q.change->type, "content.published");
+}
+
+TEST(Payload, ADeliveryWithoutAnEntryIsAnUnresolvedChange) {
+  for (const std::string body : {"", "{}", R"({"operation": "publish"})"}) {
+    auto p = parse_builder_payload(body, "page");
+    ASSERT_TRUE(p.change) << body << ": " << p.error.message;
+    EXPECT_TRUE(p.change->unresolved);
+    EXPECT_EQ(p.change->model, "page");
+    EXPECT_EQ(p.change->id, "");
+    EXPECT_EQ(p.change->to_data()["unresolved"], true);
+  }
+  EXPECT_EQ(parse_builder_payload("{}", "page").change->type, "content.changed");
+  EXPECT_EQ(parse_builder_payload(R"({"operation":"publish","modelName":"blog"})", "page").change->model, "blog");
+  EXPECT_FALSE(parse_builder_payload("{}").change);  // no model anywhere
+  EXPECT_FALSE(parse(sample("publish.json")).change->to_data().contains("unresolved"));
+}
+
 TEST(Payload, RejectsWhatCannotBeUsed) {
   EXPECT_FALSE(parse(json::array()).change);
-  EXPECT_FALSE(parse(json{{"modelName", "page"}}).change);
   EXPECT_FALSE(parse(json{{"modelName", "page"}, {"newValue", {{"name", "x"}}}}).change);
   EXPECT_FALSE(parse(json{{"newValue", {{"id", "x"}}}}).change);
   auto p = parse(json{{"newValue", {{"id", "x"}}}});
@@ -121,17 +147,23 @@ std::string text_of(const json& j) {
 ParsedPayload oracle(const json& body) {
   if (!body.is_object()) return {std::nullopt, {"payload must be a JSON object"}};
   const json* entry = nullptr;
-  for (const char* key : {"newValue", "previousValue"})
+  for (const char* key : {"newValue", "previousValue", "oldValue"})
     if (auto it = body.find(key); !entry && it != body.end() && it->is_object()) entry = &*it;
-  if (!entry) return {std::nullopt, {"payload has neither newValue nor previousValue"}};
   auto field = [](const json& o, const char* k) { return o.contains(k) ? text_of(o[k]) : std::string(); };
   ContentChange c;
   c.operation = field(body, "operation");
+  if (!entry) {
+    c.model = field(body, "modelName");
+    if (c.model.empty()) return {std::nullopt, {"payload has no content entry and no modelName: add ?model=<model> to the webhook URL"}};
+    c.unresolved = true;
+    return {c, {}};
+  }
   c.id = field(*entry, "id");
   if (c.id.empty()) return {std::nullopt, {"content entry has no id"}};
   c.model = field(body, "modelName");
   if (c.model.empty()) c.model = field(*entry, "modelName");
-  if (c.model.empty()) return {std::nullopt, {"payload has no modelName"}};
+  if (c.model.empty()) c.model = field(*entry, "modelId");
+  if (c.model.empty()) return {std::nullopt, {"payload has no modelName: add ?model=<model> to the webhook URL"}};
   c.name = field(*entry, "name");
   if (auto d = entry->find("data"); d != entry->end() && d->is_object() && d->contains("url") && (*d)["url"].is_string())
     c.url = (*d)["url"];
@@ -160,6 +192,7 @@ TEST(Payload, StreamingReaderAgreesWithTheDocumentReadingOnMutatedPayloads) {
       {"operation"}, {"modelName"}, {"newValue"}, {"previousValue"}, {"newValue", "id"}, {"newValue", "name"},
       {"newValue", "modelName"}, {"newValue", "lastUpdated"}, {"newValue", "rev"}, {"newValue", "data"},
       {"newValue", "data", "url"}, {"newValue", "query"}, {"previousValue", "id"}, {"previousValue", "data", "url"},
+      {"oldValue"}, {"oldValue", "id"}, {"newValue", "modelId"},
       {"newValue", "query", "0", "property"}, {"newValue", "query", "0", "value"}, {"newValue", "query", "0", "extra"}};
   std::vector<json> seeds;
   for (const char* f : {"publish.json", "unpublish.json", "delete.json", "page_with_query_url.json"}) seeds.push_back(sample(f));
@@ -188,8 +221,8 @@ TEST(Payload, StreamingReaderAgreesWithTheDocumentReadingOnMutatedPayloads) {
       continue;
     }
     const auto &g = *got.change, &w = *want.change;
-    EXPECT_EQ(std::tie(g.model, g.id, g.name, g.url, g.revision, g.operation),
-              std::tie(w.model, w.id, w.name, w.url, w.revision, w.operation))
+    EXPECT_EQ(std::tie(g.model, g.id, g.name, g.url, g.revision, g.operation, g.unresolved),
+              std::tie(w.model, w.id, w.name, w.url, w.revision, w.operation, w.unresolved))
         << body.dump();
   }
 }

@@ -86,6 +86,22 @@ TEST(Signature, SharedSecretHeader) {
   EXPECT_TRUE(Secrets::from("", kPrevious).empty());
 }
 
+TEST(Signature, BearerTokenIsTheSharedSecretAndTheHeaderComesFirst) {
+  EXPECT_EQ(verify({.bearer = kCurrent}, kBody, kSecrets, now()), Verdict::ok);
+  EXPECT_EQ(verify({.bearer = kPrevious}, kBody, kSecrets, now()), Verdict::ok);
+  EXPECT_EQ(verify({.bearer = "wrong-wrong-wrong"}, kBody, kSecrets, now()), Verdict::invalid);
+  // Both present: the header decides, a right bearer does not rescue a wrong header.
+  EXPECT_EQ(verify({.builder_secret = "wrong", .bearer = kCurrent}, kBody, kSecrets, now()), Verdict::invalid);
+  EXPECT_EQ(verify({.builder_secret = kCurrent, .bearer = "wrong"}, kBody, kSecrets, now()), Verdict::ok);
+}
+
+TEST(Signature, SecretHeaderNames) {
+  EXPECT_EQ(secret_header_name("X-Builder-Secret"), "x-builder-secret");
+  EXPECT_EQ(secret_header_name("x-hook-token"), "x-hook-token");
+  for (const char* bad : {"", "x hook", "x:hook", "Authorization", "svix-signature", "Content-Type", "X-Request-Id"})
+    EXPECT_THROW(secret_header_name(bad), ConfigError) << bad;
+}
+
 TEST(Signature, BuilderHmacWithAndWithoutPrefix) {
   auto hex = to_hex(hmac_sha256(kCurrent, kBody));
   EXPECT_EQ(verify({.builder_signature = "sha256=" + hex}, kBody, kSecrets, now()), Verdict::ok);

@@ -1,6 +1,6 @@
-#include "webhook/payload.hpp"
+#include "content/payload.hpp"
 
-namespace orch::webhook {
+namespace orch::content {
 
 json ContentChange::to_data() const {
   // Filled in place: an initializer list would build each pair as a small array first.
@@ -12,6 +12,7 @@ json ContentChange::to_data() const {
   fields.emplace("url", url);
   fields.emplace("revision", revision);
   fields.emplace("operation", operation);
+  if (unresolved) fields.emplace("unresolved", true);
   return data;
 }
 
@@ -35,7 +36,7 @@ struct Scalar {
 // as in a parsed document.
 struct Entry {
   bool is_object = false;
-  std::string id, model, name, last_updated, rev;
+  std::string id, model, model_id, name, last_updated, rev;
   std::optional<std::string> data_url;   // data.url when data is an object and url a string
   std::optional<std::string> query_url;  // the first usable urlPath condition of query
 };
@@ -66,7 +67,7 @@ class PayloadReader {
   bool root_is_object = false;
   bool too_deep = false;
   std::string model, operation;
-  Entry entries[2];  // newValue, previousValue
+  Entry entries[3];  // newValue, previousValue, oldValue (the legacy name of previousValue)
 
  private:
   enum class Kind { root, entry, data, query, condition, condition_value };
@@ -78,7 +79,9 @@ class PayloadReader {
     std::optional<std::string> property, value;  // of a query condition
   };
 
-  static int entry_index(const std::string& key) { return key == "newValue" ? 0 : key == "previousValue" ? 1 : -1; }
+  static int entry_index(const std::string& key) {
+    return key == "newValue" ? 0 : key == "previousValue" ? 1 : key == "oldValue" ? 2 : -1;
+  }
 
   // A value arrives for the current key or element of the innermost frame; a container's own
   // value reads as Scalar{} here before its frame opens.
@@ -98,6 +101,7 @@ class PayloadReader {
         auto& en = entries[f.entry];
         if (f.key == "id") en.id = texty ? v.text : "";
         else if (f.key == "modelName") en.model = texty ? v.text : "";
+        else if (f.key == "modelId") en.model_id = texty ? v.text : "";
         else if (f.key == "name") en.name = texty ? v.text : "";
         else if (f.key == "lastUpdated") en.last_updated = texty ? v.text : "";
         else if (f.key == "rev") en.rev = texty ? v.text : "";
@@ -184,8 +188,9 @@ class PayloadReader {
 
 }  // namespace
 
-ParsedPayload parse_builder_payload(std::string_view body) {
+ParsedPayload parse_builder_payload(std::string_view body, const std::string& fallback_model) {
   PayloadReader r;
+  if (body.empty()) body = "{}";  // a payload-less delivery may carry no body at all
   if (!json::sax_parse(body, &r)) {
     if (r.too_deep) return {std::nullopt, {"payload nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"}};
     ParsedPayload bad{std::nullopt, {"body is not valid JSON"}};
@@ -193,14 +198,24 @@ ParsedPayload parse_builder_payload(std::string_view body) {
     return bad;
   }
   if (!r.root_is_object) return {std::nullopt, {"payload must be a JSON object"}};
-  const Entry* entry = r.entries[0].is_object ? &r.entries[0] : r.entries[1].is_object ? &r.entries[1] : nullptr;
-  if (!entry) return {std::nullopt, {"payload has neither newValue nor previousValue"}};
+  const Entry* entry = nullptr;
+  for (const auto& e : r.entries)
+    if (!entry && e.is_object) entry = &e;
   ContentChange c;
   c.operation = r.operation;
+  if (!entry) {
+    // Builder's "Disable Payload": only the model (if that) says what changed.
+    c.model = !r.model.empty() ? r.model : fallback_model;
+    if (c.model.empty())
+      return {std::nullopt, {"payload has no content entry and no modelName: add ?model=<model> to the webhook URL"}};
+    c.unresolved = true;
+    c.type = type_for(c.operation);
+    return {c, {}};
+  }
   c.id = entry->id;
   if (c.id.empty()) return {std::nullopt, {"content entry has no id"}};
-  c.model = r.model.empty() ? entry->model : r.model;
-  if (c.model.empty()) return {std::nullopt, {"payload has no modelName"}};
+  c.model = !r.model.empty() ? r.model : !entry->model.empty() ? entry->model : !fallback_model.empty() ? fallback_model : entry->model_id;
+  if (c.model.empty()) return {std::nullopt, {"payload has no modelName: add ?model=<model> to the webhook URL"}};
   c.name = entry->name;
   // Page models target a URL through the query [{property: "urlPath", value: "/about"}].
   c.url = entry->data_url ? *entry->data_url : entry->query_url.value_or("");
@@ -217,4 +232,4 @@ std::string dedupe_key(const std::string& webhook_id, const ContentChange& c) {
   return "content:" + c.model + ":" + c.id + ":" + c.revision + ":" + c.operation;
 }
 
-}  // namespace orch::webhook
+}  // namespace orch::content
