@@ -105,8 +105,30 @@ class RedisWorkQueue final : public WorkQueue {
  public:
   RedisWorkQueue(RedisUrl url, std::string group, std::string consumer, Millis claim_idle, Millis timeout)
       : url_(std::move(url)), group_(std::move(group)), consumer_(std::move(consumer)), claim_idle_(claim_idle), timeout_(timeout) {}
+  ~RedisWorkQueue() override {
+    {
+      std::lock_guard lock(held_mu_);
+      closing_ = true;
+    }
+    held_cv_.notify_all();
+    if (renewer_.joinable()) renewer_.join();
+  }
 
   std::optional<WorkItem> next(Millis wait) override {
+    hold("");  // moving on: an entry taken before and not acknowledged is left to the group
+    auto item = take(wait);
+    if (item) hold(item->event.stream_id);
+    return item;
+  }
+
+  void ack(const WorkItem& item) override {
+    connection().command({"XACK", kEventsStream, group_, item.event.stream_id});
+    std::lock_guard lock(held_mu_);
+    if (held_ == item.event.stream_id) held_.clear();
+  }
+
+ private:
+  std::optional<WorkItem> take(Millis wait) {
     try {
       auto& c = connection();
       // Entries another consumer took and left unacknowledged too long come first.
@@ -138,9 +160,36 @@ class RedisWorkQueue final : public WorkQueue {
     }
   }
 
-  void ack(const WorkItem& item) override { connection().command({"XACK", kEventsStream, group_, item.event.stream_id}); }
+  // The entry being worked on (empty: none); its claim is renewed until it is released.
+  void hold(const std::string& id) {
+    std::lock_guard lock(held_mu_);
+    held_ = id;
+    if (!id.empty() && !renewer_.joinable()) renewer_ = std::thread([this] { renew_loop(); });
+  }
 
- private:
+  // XCLAIM with min-idle 0 and JUSTID resets the entry's idle time without counting a delivery,
+  // so XAUTOCLAIM elsewhere (min-idle claim_idle) leaves it alone. Its own connection: the worker's
+  // may be busy.
+  void renew_loop() {
+    const Millis every = std::max<Millis>(claim_idle_ / 3, Millis(10));
+    std::unique_ptr<RedisConnection> conn;
+    std::unique_lock lock(held_mu_);
+    while (!closing_) {
+      held_cv_.wait_for(lock, every, [&] { return closing_; });
+      if (closing_ || held_.empty()) continue;
+      const std::string id = held_;
+      lock.unlock();
+      try {
+        if (!conn || conn->broken()) conn = std::make_unique<RedisConnection>(url_, timeout_);
+        conn->command({"XCLAIM", kEventsStream, group_, consumer_, "0", id, "JUSTID"});
+      } catch (const std::exception& e) {
+        conn.reset();
+        spdlog::debug("work queue {}: renewing the claim on {}: {}", group_, id, e.what());
+      }
+      lock.lock();
+    }
+  }
+
   RedisConnection& connection() {
     if (!conn_ || conn_->broken()) {
       conn_ = std::make_unique<RedisConnection>(url_, timeout_);
@@ -157,6 +206,11 @@ class RedisWorkQueue final : public WorkQueue {
   Millis claim_idle_, timeout_;
   std::string claim_cursor_ = "0-0";
   std::unique_ptr<RedisConnection> conn_;
+  std::mutex held_mu_;
+  std::condition_variable held_cv_;
+  std::string held_;
+  bool closing_ = false;
+  std::thread renewer_;  // started with the first entry taken; joined by the destructor
 };
 
 class RedisBus final : public Bus {
