@@ -365,7 +365,11 @@ TEST(Pipeline, BadDoclingSettingsStopOrchServeAtStart) {
     r = run({ORCH_BINARY, "serve"}, bad, 20s);
     EXPECT_EQ(r.code, 78) << name << "=" << value << ": " << r.output;
     EXPECT_NE(r.output.find(name), std::string::npos) << r.output;
+    auto check = run({ORCH_BINARY, "config", "--check"}, bad);  // says what serve would
+    EXPECT_EQ(check.code, 78) << name << "=" << value << ": " << check.output;
+    EXPECT_NE(check.output.find(name), std::string::npos) << check.output;
   }
+  EXPECT_EQ(run({ORCH_BINARY, "config", "--check"}, env).code, 0);
 }
 
 TEST(Pipeline, ARedeliveredRevisionIsNotProcessedAgain) {
