@@ -5,6 +5,8 @@
 #include "cli.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "pipeline/docling.hpp"
+#include "webhook/signature.hpp"
 
 namespace orch::cli {
 namespace {
@@ -16,6 +18,9 @@ struct ConfigOptions {
 int run_config(const GlobalOptions& g, const ConfigOptions& o) {
   Config cfg = load(g);  // throws ConfigError (exit 78) on anything invalid
   if (o.check) {
+    // What orch serve's features check when they start, so that --check says what serve would.
+    webhook::secret_header_name(cfg.settings.str("WEBHOOK_SECRET_HEADER"));
+    if (cfg.settings.has("DOCLING_API_URL")) pipeline::DoclingApi::from(cfg.settings);
     if (!g.quiet) std::cout << "configuration OK" << (cfg.file.empty() ? "" : " (" + cfg.file + ")") << "\n";
     return 0;
   }

@@ -29,7 +29,15 @@ int run_mcp(const GlobalOptions& g, const McpOptions& o) {
   auto state = make_state_store(s);
   Notifier notifier(s.str("NOTIFY_WEBHOOK_URL"));
   Metrics metrics;
-  mcp::Context ctx{cfg, *bus, docker, docker, *state, notifier, metrics, s.boolean("ORCH_MCP_READ_ONLY"), mcp::split_list(s.str("ORCH_MCP_ALLOW")),
+  mcp::Context ctx{cfg,
+                   *bus,
+                   docker,
+                   docker,
+                   *state,
+                   notifier,
+                   metrics,
+                   s.boolean("ORCH_MCP_READ_ONLY"),
+                   mcp::split_list(s.str("ORCH_MCP_ALLOW")),
                    orch_url(s),
                    [&] {
                      diagnose::Options d;

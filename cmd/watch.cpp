@@ -51,10 +51,9 @@ int run_watch(const GlobalOptions& g, const WatchOptions& o) {
   } else {
     if (!o.no_bus && cfg.settings.has("REDIS_URL")) {
       sources.emplace_back([&] {
-        follow_events(redis::parse_url(cfg.settings.str("REDIS_URL")), "$", print, cancelled,
-                      [&](bool up, const std::string& why) {
-                        if (!up && stderr_is_tty()) std::cerr << "redis: " << why << " (retrying)\n";
-                      });
+        follow_events(redis::parse_url(cfg.settings.str("REDIS_URL")), "$", print, cancelled, [&](bool up, const std::string& why) {
+          if (!up && stderr_is_tty()) std::cerr << "redis: " << why << " (retrying)\n";
+        });
       });
     }
     if (!o.no_docker) {

@@ -63,8 +63,11 @@ struct WorkItem {
 };
 
 // A share of the event stream for one consumer of a group (Redis consumer group on orch:events;
-// in process: a queue fed by publish). Entries not acknowledged within `claim_idle` are handed
-// to another consumer, so a crash mid-job is retried.
+// in process: a queue fed by publish). The entry a consumer took last stays its own while it
+// works on it, however long that takes (a docling conversion may take minutes): the queue renews
+// its claim every claim_idle / 3 until ack() or the next next(). An entry left unacknowledged (the
+// consumer moved on, or its process died and stopped renewing) is handed to another consumer
+// after `claim_idle`, so a crash mid-job is retried and a slow job is not run twice.
 class WorkQueue {
  public:
   virtual ~WorkQueue() = default;

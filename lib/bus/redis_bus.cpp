@@ -109,19 +109,45 @@ class RedisWorkQueue final : public WorkQueue {
         consumer_(std::move(consumer)),
         claim_idle_(claim_idle),
         timeout_(timeout),
-        client_(std::move(url), {.connect_timeout = timeout, .timeout = timeout, .on_connect = [this](redis::Connection& c) {
-                                   try {
-                                     c.command({"XGROUP", "CREATE", kEventsStream, group_, "$", "MKSTREAM"});
-                                   } catch (const redis::ReplyError& e) {
-                                     if (std::string(e.what()).find("BUSYGROUP") == std::string::npos) throw;
-                                   }
-                                 }}) {}
+        client_(url, {.connect_timeout = timeout,
+                      .timeout = timeout,
+                      .on_connect =
+                          [this](redis::Connection& c) {
+                            try {
+                              c.command({"XGROUP", "CREATE", kEventsStream, group_, "$", "MKSTREAM"});
+                            } catch (const redis::ReplyError& e) {
+                              if (std::string(e.what()).find("BUSYGROUP") == std::string::npos) throw;
+                            }
+                          }}),
+        renewer_client_(std::move(url), {.connect_timeout = timeout, .timeout = timeout}) {}
+  ~RedisWorkQueue() override {
+    {
+      std::lock_guard lock(held_mu_);
+      closing_ = true;
+    }
+    held_cv_.notify_all();
+    if (renewer_.joinable()) renewer_.join();
+  }
 
   std::optional<WorkItem> next(Millis wait) override {
+    hold("");  // moving on: an entry taken before and not acknowledged is left to the group
+    auto item = take(wait);
+    if (item) hold(item->event.stream_id);
+    return item;
+  }
+
+  void ack(const WorkItem& item) override {
+    client_.command({"XACK", kEventsStream, group_, item.event.stream_id});
+    std::lock_guard lock(held_mu_);
+    if (held_ == item.event.stream_id) held_.clear();
+  }
+
+ private:
+  std::optional<WorkItem> take(Millis wait) {
     try {
       // Entries another consumer took and left unacknowledged too long come first.
-      auto claimed = client_.command({"XAUTOCLAIM", kEventsStream, group_, consumer_, std::to_string(claim_idle_.count()),
-                                claim_cursor_, "COUNT", "1"});
+      auto claimed = client_.command(
+          {"XAUTOCLAIM", kEventsStream, group_, consumer_, std::to_string(claim_idle_.count()), claim_cursor_, "COUNT", "1"});
       if (claimed.elements.size() >= 2) {
         claim_cursor_ = claimed.elements[0].str;
         auto events = events_from_entries(claimed.elements[1]);
@@ -129,7 +155,7 @@ class RedisWorkQueue final : public WorkQueue {
       }
       client_.connection().set_timeout(wait + timeout_);
       auto reply = client_.command({"XREADGROUP", "GROUP", group_, consumer_, "COUNT", "1", "BLOCK",
-                              std::to_string(std::max<long long>(1, wait.count())), "STREAMS", kEventsStream, ">"});
+                                    std::to_string(std::max<long long>(1, wait.count())), "STREAMS", kEventsStream, ">"});
       client_.connection().set_timeout(timeout_);
       if (reply.is_nil() || reply.elements.empty()) return std::nullopt;
       auto events = events_from_entries(reply.elements[0].elements[1]);
@@ -147,13 +173,43 @@ class RedisWorkQueue final : public WorkQueue {
     }
   }
 
-  void ack(const WorkItem& item) override { client_.command({"XACK", kEventsStream, group_, item.event.stream_id}); }
+  // The entry being worked on (empty: none); its claim is renewed until it is released.
+  void hold(const std::string& id) {
+    std::lock_guard lock(held_mu_);
+    held_ = id;
+    if (!id.empty() && !renewer_.joinable()) renewer_ = std::thread([this] { renew_loop(); });
+  }
 
- private:
+  // XCLAIM with min-idle 0 and JUSTID resets the entry's idle time without counting a delivery,
+  // so XAUTOCLAIM elsewhere (min-idle claim_idle) leaves it alone. Its own connection: the worker's
+  // may be busy.
+  void renew_loop() {
+    const Millis every = std::max<Millis>(claim_idle_ / 3, Millis(10));
+    std::unique_lock lock(held_mu_);
+    while (!closing_) {
+      held_cv_.wait_for(lock, every, [&] { return closing_; });
+      if (closing_ || held_.empty()) continue;
+      const std::string id = held_;
+      lock.unlock();
+      try {
+        renewer_client_.command({"XCLAIM", kEventsStream, group_, consumer_, "0", id, "JUSTID"});
+      } catch (const std::exception& e) {
+        spdlog::debug("work queue {}: renewing the claim on {}: {}", group_, id, e.what());
+      }
+      lock.lock();
+    }
+  }
+
   std::string group_, consumer_;
   Millis claim_idle_, timeout_;
   std::string claim_cursor_ = "0-0";
-  redis::Client client_;  // after group_: its on_connect creates the group
+  redis::Client client_;          // the worker's; after group_: its on_connect creates the group
+  redis::Client renewer_client_;  // the renewer thread's
+  std::mutex held_mu_;
+  std::condition_variable held_cv_;
+  std::string held_;
+  bool closing_ = false;
+  std::thread renewer_;  // started with the first entry taken; joined by the destructor
 };
 
 class RedisBus final : public Bus {
@@ -164,7 +220,10 @@ class RedisBus final : public Bus {
         // Loaded on every (re)connect: a restarted Redis has forgotten it.
         conn_(opts_.url, {.connect_timeout = opts_.connect_timeout,
                           .timeout = opts_.connect_timeout,
-                          .on_connect = [](redis::Connection& c) { c.command({"SCRIPT", "LOAD", kPublishOnce}); }}),
+                          .on_connect =
+                              [](redis::Connection& c) {
+                                c.command({"SCRIPT", "LOAD", kPublishOnce});
+                              }}),
         query_(opts_.url, {.connect_timeout = opts_.connect_timeout, .timeout = opts_.connect_timeout}) {
     if (opts_.metrics) {
       published_ = &opts_.metrics->counter("orch_events_published_total", "Events published on the bus", {"type"});
@@ -441,8 +500,8 @@ class RedisBus final : public Bus {
 
   // Appends the commands that store `records` in order (keys[i]: record i's dedupe key, or empty).
   // A run of keyed records for one stream is one EVALSHA of kPublishOnce; the rest XADD (+ PUBLISH).
-  void append_commands(const std::vector<const OutboxRecord*>& records, const std::vector<std::string>& keys,
-                       redis::RespCommands& commands, std::vector<ReplyAt>& at) const {
+  void append_commands(const std::vector<const OutboxRecord*>& records, const std::vector<std::string>& keys, redis::RespCommands& commands,
+                       std::vector<ReplyAt>& at) const {
     auto maxlen = [this](const OutboxRecord& r) { return r.stream == kEventsStream ? static_cast<long long>(opts_.stream_maxlen) : 10'000LL; };
     for (size_t i = 0; i < records.size();) {
       const auto& first = *records[i];

@@ -22,7 +22,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"ORCH_HTTP_THREADS", K::integer, "16", "most HTTP worker threads for requests outside the webhook, probe and control paths (started on demand, ended when idle)"},
       {"ORCH_CONTROL_CONCURRENCY", K::integer, "4", "control requests (/diagnose /heal /rollback /sync-test /mcp) served at once; 16 more may wait, beyond that 503 busy"},
       {"ORCH_HTTP_MAX_CONNECTIONS", K::integer, "10000", "open HTTP connections in all; new ones beyond are refused (503)"},
-      {"ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS", K::integer, "256", "open HTTP connections per client address; new ones beyond are refused (503)"},
+      {"ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS", K::integer, "256", "open HTTP connections per client address; new ones beyond are refused (503); 0 = no cap (behind a reverse proxy)"},
       {"ORCH_HTTP_HEAD_TIMEOUT", K::duration, "10s", "a request head must arrive within this (408 and close): slow clients cannot hold connections"},
       {"ORCH_INSTANCE_ID", K::string, "", "this instance's id on the bus (default hostname-pid)"},
       {"ORCH_LOG_FORMAT", K::string, "text", "text or json"},

@@ -38,14 +38,16 @@ bool WorkerPool::try_submit(std::function<void()> task) {
     std::lock_guard lock(mu_);
     if (stopping_) return false;
     reap_locked(finished);
-    // Work already waiting counts against the idle threads that will take it.
+    // Work already waiting counts against the threads that will take it: the idle ones and those
+    // started but not yet waiting (counting only idle ones refused work a thread was about to take).
     const size_t waiting = queue_.size();
-    if (idle_ <= waiting) {
+    const size_t free = alive_ - busy_;
+    if (free <= waiting) {
       if (alive_ < max_threads_) {
         auto& w = workers_.emplace_back();
         ++alive_;
         w.thread = std::thread([this, self = &w] { work(self); });
-      } else if (waiting >= max_queue_) {
+      } else if (waiting - free >= max_queue_) {
         return false;
       }
     }

@@ -27,8 +27,7 @@ bool is_label_attribute(const std::string& key) {
 ContainerCache::ContainerCache(Client& client, Millis relist_interval)
     : client_(client),
       relist_interval_(relist_interval),
-      watcher_(client, WatcherCallbacks{[this](const EventMessage& m) { on_engine_event(m); },
-                                        [this] { list_now(ListReason::connected); },
+      watcher_(client, WatcherCallbacks{[this](const EventMessage& m) { on_engine_event(m); }, [this] { list_now(ListReason::connected); },
                                         [this](bool up, const std::string& why) { on_watcher_connection(up, why); }}) {}
 
 ContainerCache::~ContainerCache() { stop(); }
@@ -131,8 +130,8 @@ void ContainerCache::apply(Entries& entries, const Seen& seen) {
     e.health = value == std::string::npos ? "" : a.substr(value);
     e.has_health = true;
   }
-  const bool changed = seen.detail || e.c.state != before.c.state || e.health != before.health ||
-                       e.exit_code != before.exit_code || e.c.name != before.c.name;
+  const bool changed = seen.detail || e.c.state != before.c.state || e.health != before.health || e.exit_code != before.exit_code ||
+                       e.c.name != before.c.name;
   if (changed) {
     e.engine_status = false;
     e.c.revision = ++next_revision_;

@@ -30,8 +30,8 @@ class ContainerCache final : public ContainerSource {
   // be empty. Listeners are added before start() and live longer than the cache runs.
   struct Listener {
     std::function<void(bool up, const std::string& why)> on_connection;  // up: listed, in step
-    std::function<void(const EventMessage&)> on_event;  // a container event, already applied
-    std::function<void(ListReason)> on_list;            // a full list was installed
+    std::function<void(const EventMessage&)> on_event;                   // a container event, already applied
+    std::function<void(ListReason)> on_list;                             // a full list was installed
   };
 
   // `relist_interval` 0: lists only when the watcher (re)connects.
@@ -83,12 +83,12 @@ class ContainerCache final : public ContainerSource {
   std::vector<Listener> listeners_;
   Watcher watcher_;
 
-  std::mutex list_mu_;  // one list at a time (watcher's connect, re-lister)
+  std::mutex list_mu_;     // one list at a time (watcher's connect, re-lister)
   mutable std::mutex mu_;  // guards what follows
   Entries entries_;
   bool in_step_ = false;
   std::string error_ = "not listed yet";
-  bool listing_ = false;       // a list is on its way: events are also kept in pending_
+  bool listing_ = false;  // a list is on its way: events are also kept in pending_
   std::vector<Seen> pending_;
   unsigned long long generation_ = 0;
   unsigned long long next_revision_ = 0;

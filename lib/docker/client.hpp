@@ -54,8 +54,8 @@ struct ContainerSummary {
   std::string state;   // created, running, exited, ...
   std::string status;  // "Up 3 minutes (healthy)"
   Labels labels;
-  std::string network_mode;     // HostConfig.NetworkMode: "container:<id>" shares another's namespace
-  long long created = 0;        // unix seconds; the engine lists newest first
+  std::string network_mode;         // HostConfig.NetworkMode: "container:<id>" shares another's namespace
+  long long created = 0;            // unix seconds; the engine lists newest first
   unsigned long long revision = 0;  // ContainerCache: changes when the container does; 0 = not kept
   // From `status`: healthy, unhealthy, starting, or "" when the container has no health check.
   std::string health() const;

@@ -49,8 +49,8 @@ struct PassReport {
 class Healer {
  public:
   // `containers`: where lists come from (orch serve: its cache; orch heal: the engine).
-  Healer(const Config& config, docker::Client& docker, docker::ContainerSource& containers, Bus& bus, Metrics& metrics,
-         StateStore& state, Notifier& notifier, Clock& clock, Scope scope);
+  Healer(const Config& config, docker::Client& docker, docker::ContainerSource& containers, Bus& bus, Metrics& metrics, StateStore& state,
+         Notifier& notifier, Clock& clock, Scope scope);
   ~Healer();
 
   // Live mode (orch serve): feed it container events; restarts run on a worker thread.

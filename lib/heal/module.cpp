@@ -67,8 +67,7 @@ void Module::on_list(docker::ContainerCache::ListReason reason) {
   // Connected (again): events from now on arrive live, so a die seen later is judged by the
   // kill/stop events seen with it.
   if (reason == docker::ContainerCache::ListReason::connected)
-    healer_.on_connected(
-        std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+    healer_.on_connected(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
   request_reconcile();
 }
 

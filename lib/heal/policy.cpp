@@ -30,9 +30,7 @@ Policy policy_for(const Settings& s, const ServiceSpec* service, const std::map<
       if (warnings) warnings->push_back(std::string("label ") + key + "=" + it->second + " ignored: " + e.what());
     }
   };
-  label("orch.heal.max-restarts", [&](const std::string& v) {
-    p.max_restarts = static_cast<int>(parse_integer(v, 0, 1'000'000));
-  });
+  label("orch.heal.max-restarts", [&](const std::string& v) { p.max_restarts = static_cast<int>(parse_integer(v, 0, 1'000'000)); });
   label("orch.heal.window", [&](const std::string& v) { p.window = parse_duration(v); });
   label("orch.heal.backoff", [&](const std::string& v) { p.backoff = parse_backoff(v); });
   label("orch.stop.timeout", [&](const std::string& v) {

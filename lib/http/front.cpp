@@ -631,6 +631,7 @@ void Front::Loop::on_accept() {
     if (front_.stopping_ || !front_.count_in(c->peer_ip)) {
       // Over the caps: a short answer if the socket takes it at once, then close.
       static const std::string busy = error_answer(503, "too_many_connections", "too many connections; retry later");
+      if (opts_.refused && !front_.stopping_) opts_.refused("", 503, "too_many_connections");
       [[maybe_unused]] auto n = ::send(fd, busy.data(), busy.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
       ::close(fd);
       continue;
@@ -758,7 +759,7 @@ void Front::Loop::read_from(Conn& c) {
 
 void Front::Loop::refuse(Conn& c, int status, const char* code, const std::string& message, std::string_view path) {
   spdlog::info("http refused {} ({}) peer={}: {}", status, code, c.peer_ip, message);
-  if (opts_.refused) opts_.refused(path, status);
+  if (opts_.refused) opts_.refused(path, status, code);
   c.out += error_answer(status, code, message);
   c.close_after = true;
   c.refused = true;
@@ -1083,6 +1084,7 @@ void Front::Loop::hand_to_worker(Conn& c) {
     back->out += "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n" + front_.keep_alive_line_;
     httplib::Response res;
     send_error(res, 503, "busy", lane == Lane::control ? "too many control requests at once; retry shortly" : "server busy; retry shortly");
+    if (opts_.refused) opts_.refused("", 503, "busy");
     back->out += "Content-Length: " + std::to_string(res.body.size()) + "\r\n\r\n" + res.body;
     adopt(std::move(back));
     if (conns_.count(raw)) flush(*raw);

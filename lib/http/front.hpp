@@ -77,9 +77,9 @@ struct FrontOptions {
   std::function<bool(const httplib::Request&, httplib::Response&)> admit;
   // Runs after each batched answer (httplib's post-routing handler does the same for the rest).
   std::function<void(const httplib::Request&, httplib::Response&)> after;
-  // Told of every request the loop refuses itself (path, or "" when the head was unreadable;
-  // status), for metrics.
-  std::function<void(std::string_view path, int status)> refused;
+  // Told of every request or connection the loop refuses itself (path, or "" when the head was
+  // unreadable; status; the error code of the answer), for metrics. On a loop thread.
+  std::function<void(std::string_view path, int status, std::string_view code)> refused;
   // httplib's request processing for one request on `stream`; sets connection_closed.
   std::function<bool(httplib::Stream& stream, bool close_connection, bool& connection_closed)> process;
 };

@@ -36,8 +36,9 @@ Server::Server(ServerOptions opts)
           .admit = [this](const httplib::Request& req, httplib::Response& res) { return admit(req, res); },
           .after = [this](const httplib::Request& req, httplib::Response& res) { count_auth_failure(req, res); },
           .refused =
-              [this](std::string_view path, int status) {
+              [this](std::string_view path, int status, std::string_view code) {
                 if (auto it = error_observers_.find(std::string(path)); it != error_observers_.end()) it->second(status);
+                if (on_refused_) on_refused_(status, code);
               },
           .process = [this](httplib::Stream& stream, bool close_connection, bool& closed) {
             return server_.process_request(stream, close_connection, closed, nullptr);

@@ -77,6 +77,9 @@ class Server {
   void probe(const std::string& path) { probes_.insert(path); }
   // Called with "auth_failures" or "requests" for each 429 the limits answer (metrics).
   void on_rate_limited(std::function<void(const char* reason)> observer) { on_rate_limited_ = std::move(observer); }
+  // Called for each request or connection the front end refuses itself (framing, limits, caps,
+  // a full lane) with the status and error code it answered (metrics). Before start().
+  void on_refused(std::function<void(int status, std::string_view code)> observer) { on_refused_ = std::move(observer); }
 
  private:
   ServerOptions opts_;
@@ -90,6 +93,7 @@ class Server {
   std::map<std::string, Rate> guarded_;
   TokenBuckets auth_failures_, requests_;
   std::function<void(const char*)> on_rate_limited_;
+  std::function<void(int, std::string_view)> on_refused_;
 
   bool admit(const httplib::Request& req, httplib::Response& res);
   Lane lane_of(std::string_view path) const;

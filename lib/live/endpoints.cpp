@@ -85,7 +85,8 @@ Module::Module(ServeContext& ctx)
   ctx.http.routes().Get("/events", [this](const httplib::Request& req, httplib::Response& res) { events(req, res); });
   ctx.http.routes().Get("/ws", [this](const httplib::Request& req, httplib::Response& res) { websocket(req, res); });
   ctx.http.routes().Get("/", [this](const httplib::Request& req, httplib::Response& res) { page(req, res); });
-  http::control(ctx.http, "/status", ctx.config.settings.str("ORCH_API_TOKEN"), [this](const json&) -> http::Reply { return stack_status(ctx_); },
+  http::control(ctx.http, "/status", ctx.config.settings.str("ORCH_API_TOKEN"),
+                [this](const json&) -> http::Reply { return stack_status(ctx_); },
                 {.method = "GET", .rate = http::Server::Rate::unlimited, .token_in_query = true});
 }
 

@@ -60,8 +60,17 @@ class HttpModule::Use {
 
 HttpModule::HttpModule(ServeContext& ctx) : ctx_(ctx) {
   const auto& s = ctx.config.settings;
-  Context mc{ctx.config, ctx.bus, ctx.docker, ctx.containers, ctx.state, ctx.notifier, ctx.metrics, s.boolean("ORCH_MCP_READ_ONLY"),
-             split_list(s.str("ORCH_MCP_ALLOW")), "", [&ctx] { return health_document(ctx); }};
+  Context mc{ctx.config,
+             ctx.bus,
+             ctx.docker,
+             ctx.containers,
+             ctx.state,
+             ctx.notifier,
+             ctx.metrics,
+             s.boolean("ORCH_MCP_READ_ONLY"),
+             split_list(s.str("ORCH_MCP_ALLOW")),
+             "",
+             [&ctx] { return health_document(ctx); }};
   mc.orch_url = orch_url(s);
   server_ = std::make_unique<Server>(std::move(mc));
   for (const auto& h : split_list(s.str("ORCH_MCP_HOSTS"))) hosts_.push_back(lower(h));

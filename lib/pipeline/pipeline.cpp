@@ -47,8 +47,7 @@ void DoneSet::add(const std::string& key) {
   if (!client_) return;
   try {
     client_->command({"SET", "orch:pipeline:done:" + key, "1", "EX", "604800"});
-  } catch (const Error& e) {
-  }
+  } catch (const Error& e) {}
 }
 
 Module::Module(ServeContext& ctx)

@@ -211,8 +211,8 @@ static json without_image_defaults(json body, const json& old_image_config) {
   return body;
 }
 
-ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& containers, Releases& releases, const Config& cfg,
-                               Bus* bus, const ServiceOptions& o) {
+ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& containers, Releases& releases, const Config& cfg, Bus* bus,
+                               const ServiceOptions& o) {
   ServiceResult r;
   r.service = o.service;
   r.dry_run = o.dry_run;

@@ -84,7 +84,7 @@ bool moved_aside(const std::string& container_name);
 
 // Publishes rollback.started/succeeded/failed on `bus` (if given). Throws UsageError for a
 // request that cannot be carried out (no container, no known-good image, a rollback of a rollback).
-ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& containers, Releases& releases, const Config& cfg,
-                               Bus* bus, const ServiceOptions& o);
+ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& containers, Releases& releases, const Config& cfg, Bus* bus,
+                               const ServiceOptions& o);
 
 }  // namespace orch::rollback

@@ -132,9 +132,8 @@ void Module::on_event(const Event& e) {
     try {
       const auto c = container(e.data.value("container", e.subject));
       std::lock_guard lock(mu_);
-      rollbacks_.emplace_back([this, service = docker::service_of(ctx_.config, c.name, c.labels)] {
-        automatic(service, "quarantined by the healer");
-      });
+      rollbacks_.emplace_back(
+          [this, service = docker::service_of(ctx_.config, c.name, c.labels)] { automatic(service, "quarantined by the healer"); });
     } catch (const Error&) {
     }
   }

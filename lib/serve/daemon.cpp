@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <limits>
 
 #include "app/health.hpp"
 #include "serve/modules.hpp"
@@ -44,16 +45,22 @@ int Daemon::start() {
       .requests_per_minute = s.integer("ORCH_RATE_LIMIT"),
       .control_threads = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_CONTROL_CONCURRENCY"))),
       .max_connections = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_HTTP_MAX_CONNECTIONS"))),
-      .max_connections_per_address = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS"))),
+      // 0: no cap per address (behind a reverse proxy every client has the proxy's address).
+      .max_connections_per_address = s.integer("ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS") <= 0
+                                         ? std::numeric_limits<size_t>::max()
+                                         : static_cast<size_t>(s.integer("ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS")),
       .head_timeout = std::chrono::ceil<std::chrono::seconds>(s.duration("ORCH_HTTP_HEAD_TIMEOUT"))});
   auto& limited = p.metrics.counter("orch_http_rate_limited_total", "Requests answered 429, by limit", {"limit"});
   p.http->on_rate_limited([&limited](const char* limit) { limited.labels({limit}).inc(); });
+  auto& refused = p.metrics.counter("orch_http_refused_total", "Requests and connections the HTTP front end refused itself, by status and error",
+                                    {"status", "error"});
+  p.http->on_refused([&refused](int status, std::string_view code) { refused.labels({std::to_string(status), std::string(code)}).inc(); });
   p.docker = std::make_unique<docker::Client>(docker::endpoint_from(s));
   p.containers = std::make_unique<docker::ContainerCache>(*p.docker, s.duration("ORCH_RECONCILE_INTERVAL"));
   p.state = make_state_store(s);
   p.notifier = std::make_unique<Notifier>(s.str("NOTIFY_WEBHOOK_URL"));
-  p.ctx.reset(new ServeContext{config_, *p.bus, p.metrics, *p.http, p.status, SystemClock::instance(), stop_, instance,
-                               *p.docker, *p.containers, docker::docker_expected(s), *p.state, *p.notifier});
+  p.ctx.reset(new ServeContext{config_, *p.bus, p.metrics, *p.http, p.status, SystemClock::instance(), stop_, instance, *p.docker,
+                               *p.containers, docker::docker_expected(s), *p.state, *p.notifier});
   p.modules = make_modules(*p.ctx);
   for (auto& m : p.modules) {
     m->start();

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
@@ -311,7 +312,19 @@ TEST_F(RedisBusTest, WorkQueueSharesEntriesAndReclaimsAbandonedOnes) {
   ASSERT_TRUE(a && b);
   EXPECT_NE(a->event.data["i"], b->event.data["i"]);
   q2->ack(*b);
-  // c1 "crashes" holding `a`; after claim_idle c2 gets it.
+  // While c1 works on `a` (longer than claim_idle), its claim is renewed: c2 gets the other
+  // entries, never `a`.
+  std::vector<std::string> seen;
+  for (auto until = std::chrono::steady_clock::now() + 1200ms; std::chrono::steady_clock::now() < until;) {
+    if (auto other = q2->next(100ms)) {
+      seen.push_back(other->event.id);
+      q2->ack(*other);
+    }
+  }
+  EXPECT_EQ(seen.size(), 2u);
+  EXPECT_EQ(std::count(seen.begin(), seen.end(), a->event.id), 0) << "taken from a consumer still working on it";
+  // c1 "crashes" holding `a` (its queue is gone, nothing renews); after claim_idle c2 gets it.
+  q1.reset();
   std::this_thread::sleep_for(400ms);
   auto reclaimed = q2->next(1s);
   ASSERT_TRUE(reclaimed);

@@ -26,7 +26,10 @@ struct ControlServer {
       if (kind == "status") return {http::kOperationFailed, json{{"ok", false}}};
       return json{{"echo", body}};
     });
-    http::control(server, "/view", kToken, [](const json&) -> http::Reply { return json{{"seen", true}}; },
+    http::control(server, "/view", kToken,
+                  [](const json&) -> http::Reply {
+                    return json{{"seen", true}};
+                  },
                   {.method = "GET", .rate = http::Server::Rate::unlimited, .token_in_query = true});
     server.start();
   }
@@ -43,8 +46,8 @@ struct ControlServer {
 TEST(Control, ErrorsAreAnsweredByOneTable) {
   ControlServer s;
   const std::vector<std::tuple<std::string, int, std::string>> cases = {
-      {"usage", 400, "bad_request"},       {"not_found", 404, "not_found"}, {"unreachable", 503, "unreachable"},
-      {"operation", 409, "operation_failed"}, {"config", 500, "internal"},  {"std", 500, "internal"}};
+      {"usage", 400, "bad_request"},          {"not_found", 404, "not_found"}, {"unreachable", 503, "unreachable"},
+      {"operation", 409, "operation_failed"}, {"config", 500, "internal"},     {"std", 500, "internal"}};
   for (const auto& [kind, status, code] : cases) {
     auto r = s.call("POST", "/throws", json{{"throw", kind}}.dump());
     EXPECT_EQ(r.status, status) << kind << ": " << r.body;

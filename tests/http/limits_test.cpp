@@ -12,6 +12,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "http/server.hpp"
@@ -76,8 +77,14 @@ int answers_in(const std::string& bytes) {
 struct Served {
   std::unique_ptr<http::Server> server;
   std::atomic<int> slow_running{0};
+  std::mutex refused_mu;
+  std::vector<std::pair<int, std::string>> refused;  // what on_refused was told
   explicit Served(http::ServerOptions opts = {"127.0.0.1", 0}) {
     server = std::make_unique<http::Server>(opts);
+    server->on_refused([this](int status, std::string_view code) {
+      std::lock_guard lock(refused_mu);
+      refused.emplace_back(status, std::string(code));
+    });
     server->routes().Get("/plain", [](const httplib::Request&, httplib::Response& res) { res.set_content("plain", "text/plain"); });
     server->routes().Post("/echo", [](const httplib::Request& req, httplib::Response& res) { res.set_content("echo:" + req.body, "text/plain"); });
     server->routes().Post("/slow", [this](const httplib::Request&, httplib::Response& res) {
@@ -147,6 +154,10 @@ TEST(Framing, SmugglingAndFramingErrorsGetOneAnswerAtOnceAndAClosedConnection) {
   auto fine = raw_http(s.port(), "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nhi\r\n1;ext=1\r\n!\r\n0\r\nTrailer: x\r\n\r\n");
   EXPECT_EQ(status_of(fine), 200) << fine;
   EXPECT_NE(fine.find("echo:hi!"), std::string::npos) << fine;
+  // Each refusal was reported once, with its status (orch_http_refused_total).
+  std::lock_guard lock(s.refused_mu);
+  ASSERT_EQ(s.refused.size(), cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) EXPECT_EQ(s.refused[i].first, cases[i].second) << cases[i].first;
 }
 
 TEST(Limits, HeadsAreBoundedLineByLineAndInAll) {
@@ -252,6 +263,10 @@ TEST(Limits, ConnectionsPerAddressAreCappedOthersAreServed) {
   EXPECT_EQ(status_of(refused.bytes), 503) << refused.bytes;
   EXPECT_TRUE(refused.closed);
   ::close(sixth);
+  {
+    std::lock_guard lock(s.refused_mu);  // counted for orch_http_refused_total
+    EXPECT_EQ(s.refused, (std::vector<std::pair<int, std::string>>{{503, "too_many_connections"}}));
+  }
   EXPECT_EQ(status_of(raw_http(s.port(), "GET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", "127.0.0.3")), 200);
   for (int fd : held) ::close(fd);
   // Freed: the address may connect again.

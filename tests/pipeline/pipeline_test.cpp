@@ -159,10 +159,13 @@ TEST(Pipeline, RagAlwaysFailingEndsInTheDeadLetterStream) {
   Standins s({"--rag-fail-always"});
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
   ASSERT_EQ(publish(orch, s, "doomed", 7).status, 202);
-  ASSERT_TRUE(eventually([&] {
-    redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
-    return c.command({"XLEN", "orch:dead"}).integer == 1;
-  }, 15s)) << orch.log();
+  ASSERT_TRUE(eventually(
+      [&] {
+        redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
+        return c.command({"XLEN", "orch:dead"}).integer == 1;
+      },
+      15s))
+      << orch.log();
   auto evs = events(redis);
   EXPECT_EQ(count(evs, "ingest.failed", "rag"), 3);
   bool final_seen = false;
@@ -365,7 +368,11 @@ TEST(Pipeline, BadDoclingSettingsStopOrchServeAtStart) {
     r = run({ORCH_BINARY, "serve"}, bad, 20s);
     EXPECT_EQ(r.code, 78) << name << "=" << value << ": " << r.output;
     EXPECT_NE(r.output.find(name), std::string::npos) << r.output;
+    auto check = run({ORCH_BINARY, "config", "--check"}, bad);  // says what serve would
+    EXPECT_EQ(check.code, 78) << name << "=" << value << ": " << check.output;
+    EXPECT_NE(check.output.find(name), std::string::npos) << check.output;
   }
+  EXPECT_EQ(run({ORCH_BINARY, "config", "--check"}, env).code, 0);
 }
 
 TEST(Pipeline, ARedeliveredRevisionIsNotProcessedAgain) {

@@ -29,13 +29,15 @@ TEST(RedisClient, ReconnectsOnTheNextUseAfterRedisComesBack) {
   EXPECT_THROW(c.command({"PING"}), UnreachableError);
   EXPECT_FALSE(c.connected());
   server.start();
-  ASSERT_TRUE(eventually([&] {
-    try {
-      return c.command({"PING"}).str == "PONG";
-    } catch (const UnreachableError&) {
-      return false;
-    }
-  }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        try {
+          return c.command({"PING"}).str == "PONG";
+        } catch (const UnreachableError&) {
+          return false;
+        }
+      },
+      10s));
   EXPECT_TRUE(c.connected());
   EXPECT_EQ(connects, 2) << "on_connect runs on every new connection";
 }

@@ -157,6 +157,8 @@ TEST(WebhookSecretHeader, TheConfiguredHeaderIsReadAndABadNameStopsTheStart) {
                  std::chrono::seconds(20));
     EXPECT_EQ(r.code, 78) << bad << ": " << r.output;
     EXPECT_NE(r.output.find("WEBHOOK_SECRET_HEADER"), std::string::npos) << r.output;
+    auto check = run({ORCH_BINARY, "config", "--check"}, {{"ORCH_CONFIG", ""}, {"WEBHOOK_SECRET_HEADER", bad}});
+    EXPECT_EQ(check.code, 78) << bad << ": " << check.output;
   }
 }
 
