@@ -22,27 +22,25 @@ constexpr int kKeepAliveMax = 100000;
 
 Server::Server(ServerOptions opts)
     : opts_(std::move(opts)),
-      front_(FrontOptions{
-          .body_limit = opts_.body_limit,
-          .keep_alive_timeout = std::chrono::seconds(kKeepAliveSeconds),
-          .keep_alive_max = kKeepAliveMax,
-          .limits = {.head_deadline = opts_.head_timeout,
-                     .connections = opts_.max_connections,
-                     .connections_per_address = opts_.max_connections_per_address},
-          .control_threads = opts_.control_threads,
-          .general_threads = opts_.threads,
-          .control_queue = opts_.control_queue,
-          .lane = [this](std::string_view, std::string_view path) { return lane_of(path); },
-          .admit = [this](const httplib::Request& req, httplib::Response& res) { return admit(req, res); },
-          .after = [this](const httplib::Request& req, httplib::Response& res) { count_auth_failure(req, res); },
-          .refused =
-              [this](std::string_view path, int status, std::string_view code) {
-                if (auto it = error_observers_.find(std::string(path)); it != error_observers_.end()) it->second(status);
-                if (on_refused_) on_refused_(status, code);
-              },
-          .process = [this](httplib::Stream& stream, bool close_connection, bool& closed) {
-            return server_.process_request(stream, close_connection, closed, nullptr);
-          }}),
+      front_(FrontOptions{.body_limit = opts_.body_limit,
+                          .keep_alive_timeout = std::chrono::seconds(kKeepAliveSeconds),
+                          .keep_alive_max = kKeepAliveMax,
+                          .limits = {.head_deadline = opts_.head_timeout,
+                                     .connections = opts_.max_connections,
+                                     .connections_per_address = opts_.max_connections_per_address},
+                          .control_threads = opts_.control_threads,
+                          .general_threads = opts_.threads,
+                          .control_queue = opts_.control_queue,
+                          .lane = [this](std::string_view, std::string_view path) { return lane_of(path); },
+                          .admit = [this](const httplib::Request& req, httplib::Response& res) { return admit(req, res); },
+                          .after = [this](const httplib::Request& req, httplib::Response& res) { count_auth_failure(req, res); },
+                          .refused =
+                              [this](std::string_view path, int status, std::string_view code) {
+                                if (auto it = error_observers_.find(std::string(path)); it != error_observers_.end()) it->second(status);
+                                if (on_refused_) on_refused_(status, code);
+                              },
+                          .process = [this](httplib::Stream& stream, bool close_connection,
+                                            bool& closed) { return server_.process_request(stream, close_connection, closed, nullptr); }}),
       auth_failures_(opts_.auth_failures_per_minute, clock_of(opts_)),
       requests_(opts_.requests_per_minute, clock_of(opts_)) {
   // Runs before the route's handler: a refused client costs no handler work.

@@ -36,24 +36,24 @@ int Daemon::start() {
   const auto& s = config_.settings;
   std::string instance = s.has("ORCH_INSTANCE_ID") ? s.str("ORCH_INSTANCE_ID") : hostname() + "-" + std::to_string(getpid());
   p.bus = make_bus(config_, &p.metrics);
-  p.http = std::make_unique<http::Server>(http::ServerOptions{
-      .bind = s.str("BIND"),
-      .port = static_cast<int>(s.integer("PORT")),
-      .threads = static_cast<size_t>(s.integer("ORCH_HTTP_THREADS")),
-      .body_limit = static_cast<size_t>(s.integer("ORCH_BODY_LIMIT")),
-      .auth_failures_per_minute = s.integer("ORCH_AUTH_FAILURE_LIMIT"),
-      .requests_per_minute = s.integer("ORCH_RATE_LIMIT"),
-      .control_threads = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_CONTROL_CONCURRENCY"))),
-      .max_connections = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_HTTP_MAX_CONNECTIONS"))),
-      // 0: no cap per address (behind a reverse proxy every client has the proxy's address).
-      .max_connections_per_address = s.integer("ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS") <= 0
-                                         ? std::numeric_limits<size_t>::max()
-                                         : static_cast<size_t>(s.integer("ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS")),
-      .head_timeout = std::chrono::ceil<std::chrono::seconds>(s.duration("ORCH_HTTP_HEAD_TIMEOUT"))});
+  p.http = std::make_unique<http::Server>(
+      http::ServerOptions{.bind = s.str("BIND"),
+                          .port = static_cast<int>(s.integer("PORT")),
+                          .threads = static_cast<size_t>(s.integer("ORCH_HTTP_THREADS")),
+                          .body_limit = static_cast<size_t>(s.integer("ORCH_BODY_LIMIT")),
+                          .auth_failures_per_minute = s.integer("ORCH_AUTH_FAILURE_LIMIT"),
+                          .requests_per_minute = s.integer("ORCH_RATE_LIMIT"),
+                          .control_threads = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_CONTROL_CONCURRENCY"))),
+                          .max_connections = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_HTTP_MAX_CONNECTIONS"))),
+                          // 0: no cap per address (behind a reverse proxy every client has the proxy's address).
+                          .max_connections_per_address = s.integer("ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS") <= 0
+                                                             ? std::numeric_limits<size_t>::max()
+                                                             : static_cast<size_t>(s.integer("ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS")),
+                          .head_timeout = std::chrono::ceil<std::chrono::seconds>(s.duration("ORCH_HTTP_HEAD_TIMEOUT"))});
   auto& limited = p.metrics.counter("orch_http_rate_limited_total", "Requests answered 429, by limit", {"limit"});
   p.http->on_rate_limited([&limited](const char* limit) { limited.labels({limit}).inc(); });
-  auto& refused = p.metrics.counter("orch_http_refused_total", "Requests and connections the HTTP front end refused itself, by status and error",
-                                    {"status", "error"});
+  auto& refused = p.metrics.counter("orch_http_refused_total",
+                                    "Requests and connections the HTTP front end refused itself, by status and error", {"status", "error"});
   p.http->on_refused([&refused](int status, std::string_view code) { refused.labels({std::to_string(status), std::string(code)}).inc(); });
   p.docker = std::make_unique<docker::Client>(docker::endpoint_from(s));
   p.containers = std::make_unique<docker::ContainerCache>(*p.docker, s.duration("ORCH_RECONCILE_INTERVAL"));

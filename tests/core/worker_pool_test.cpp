@@ -78,10 +78,11 @@ TEST(WorkerPool, ThreadsStartOnDemandAndEndWhenIdle) {
 TEST(WorkerPool, ShutdownRunsWhatIsQueuedThenRefuses) {
   WorkerPool pool("test", 1, 10);
   std::atomic<int> done{0};
-  for (int i = 0; i < 5; ++i) ASSERT_TRUE(pool.try_submit([&] {
-    std::this_thread::sleep_for(10ms);
-    ++done;
-  }));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_TRUE(pool.try_submit([&] {
+      std::this_thread::sleep_for(10ms);
+      ++done;
+    }));
   pool.shutdown();
   EXPECT_EQ(done, 5);
   EXPECT_EQ(pool.threads(), 0u);
