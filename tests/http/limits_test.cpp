@@ -367,7 +367,13 @@ TEST(Limits, AnIdleOrchHoldsFewThreadsAndLittleMemory) {
   EXPECT_LE(threads, 2 * cores + 14) << "threads of an idle orch serve";
   // Memory orch itself holds. VmRSS (about 19 MB here) is mostly the pages of shared libraries:
   // libcrypto alone is 3.5 MB, initialised at load by Debian's libcpp-httplib (docs/http.md).
+  // An AddressSanitizer build (orch is built with the same flags as this test) holds its shadow
+  // memory and quarantine there: it measures the sanitizer, so only the threads are checked.
+#if defined(__SANITIZE_ADDRESS__)
+  RecordProperty("rss_anon_kib_under_asan", std::to_string(field("RssAnon:")));
+#else
   EXPECT_LT(field("RssAnon:"), 8 * 1024) << "KiB of anonymous memory, idle";
+#endif
 }
 
 }  // namespace
