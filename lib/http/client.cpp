@@ -109,7 +109,9 @@ Response perform(CURL* curl, const Request& req, Transfer& t) {
   res.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res.status);
   if (rc != CURLE_OK && !t.stopped_by_caller) {
-    std::string where = req.unix_socket.empty() ? req.url : req.unix_socket;
+    // The URL always (a bare socket path read like an HTTP path: "GET /var/run/docker.sock"), and
+    // the socket it went through.
+    std::string where = req.unix_socket.empty() ? req.url : req.url + " via unix socket " + req.unix_socket;
     throw TransportError(req.method + " " + where + ": " + curl_easy_strerror(rc), rc == CURLE_OPERATION_TIMEDOUT);
   }
   return res;
