@@ -13,6 +13,17 @@ namespace {
 
 constexpr size_t kPageSize = 50;
 
+// orch's icon (serverInfo.icons): a small SVG as a data: URI, so no client has to fetch anything.
+constexpr const char* kIcon =
+    "data:image/svg+xml;base64,"
+    "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAzMiAzMiI+PGNpcmNsZSBjeD0iMTYiIGN5PSIxNiIgcj0iMTQiIGZp"
+    "bGw9IiMyYjZjYjAiLz48cGF0aCBkPSJNOSAxNmg0bDItNSA0IDEwIDItNWgzIiBzdHJva2U9IiNmZmYiIHN0cm9rZS13aWR0aD0iMiIgZmlsbD0ibm9uZSIvPjwv"
+    "c3ZnPg==";
+
+// Tools whose result a resource also shows: their results link to it (resource_link, 2025-06-18 on).
+const std::map<std::string, std::pair<std::string, std::string>> kToolResources = {
+    {"diagnose", {"orch://status", "Stack status"}}, {"recent_events", {"orch://events/recent", "Recent events"}}};
+
 constexpr const char* kInstructions =
     "orch keeps a Docker content stack (Builder.io CMS, web, Docling, RAG, Redis) healthy. Start with diagnose; "
     "list_containers and container_logs to look closer; restart_container, heal and rollback change things.";
@@ -282,7 +293,7 @@ json Server::dispatch(const json& req, Session& session, const Sink& request_sin
       // 2026-07-28: every result says it is complete and who answered; lists and reads say how
       // long a client may cache them (private: they sit behind orch's token).
       (*result)["resultType"] = "complete";
-      (*result)["_meta"][kMetaServerInfo] = server_info();
+      (*result)["_meta"][kMetaServerInfo] = server_info(call.version);
       static const std::set<std::string> kCacheable = {"tools/list", "resources/list", "resources/read", "resources/templates/list",
                                                        "prompts/list"};
       if (kCacheable.count(method)) {
@@ -298,7 +309,12 @@ json Server::dispatch(const json& req, Session& session, const Sink& request_sin
   return response;
 }
 
-json Server::server_info() const { return {{"name", "orch"}, {"title", "orch control plane"}, {"version", ORCH_VERSION}}; }
+json Server::server_info(const std::string& version) const {
+  json info = {{"name", "orch"}, {"title", "orch control plane"}, {"version", ORCH_VERSION}};
+  // icons came with 2025-11-25; older clients' schemas do not know them.
+  if (version >= "2025-11-25") info["icons"] = json::array({{{"src", kIcon}, {"mimeType", "image/svg+xml"}, {"sizes", {"any"}}}});
+  return info;
+}
 
 json Server::capabilities(bool modern) const {
   // Modern sessions do not exist: subscriptions would need subscriptions/listen, which orch does
@@ -333,7 +349,7 @@ json Server::respond(const std::string& method, const json& params, const json& 
       }
       return result_response(id, {{"protocolVersion", known ? asked : kLegacyVersions.front()},
                                   {"capabilities", capabilities(false)},
-                                  {"serverInfo", server_info()},
+                                  {"serverInfo", server_info(known ? asked : kLegacyVersions.front())},
                                   {"instructions", kInstructions}});
     }
     if (method == "server/discover") {
@@ -341,7 +357,7 @@ json Server::respond(const std::string& method, const json& params, const json& 
       return result_response(id, {{"supportedVersions", kProtocolVersions},
                                   {"capabilities", capabilities(true)},
                                   {"instructions", kInstructions},
-                                  {"_meta", {{kMetaServerInfo, server_info()}}},
+                                  {"_meta", {{kMetaServerInfo, server_info(kModernVersions.front())}}},
                                   {"ttlMs", 3600000},
                                   {"cacheScope", "private"}});
     }
@@ -473,6 +489,12 @@ json Server::call_tool(const json& params, const json& id, Session& session, con
     return tool_error(name + " failed inside orch: " + e.what());
   }
   json result = {{"content", json::array({{{"type", "text"}, {"text", to_text(structured)}}})}, {"isError", false}};
+  if (auto link = kToolResources.find(name); link != kToolResources.end() && call.version >= "2025-06-18")
+    result["content"].push_back({{"type", "resource_link"},
+                                 {"uri", link->second.first},
+                                 {"name", link->second.first.substr(7)},
+                                 {"title", link->second.second},
+                                 {"mimeType", "application/json"}});
   if (call.version != "2024-11-05") result["structuredContent"] = structured;
   return result_response(id, result);
 }

@@ -134,7 +134,7 @@ class Server {
   json read_resource(const std::string& uri);
   // notifications/message for a call: the session's level (legacy) or the request's (modern).
   void log(Session& session, const Sink& request_sink, const Call& call, const std::string& level, json data);
-  json server_info() const;
+  json server_info(const std::string& version) const;
   json capabilities(bool modern) const;
   void on_bus_event(const Event& e);
   // After a session's subscriptions changed (or it was detached): the bus is followed only while

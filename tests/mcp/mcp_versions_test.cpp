@@ -248,3 +248,32 @@ TEST(McpVersions, SdkV2ClientEveryModeOverHttp) {
 }
 
 }  // namespace
+
+namespace {
+
+// 2025-11-25: serverInfo has icons; from 2025-06-18 on, diagnose and recent_events link to the
+// resource that shows the same thing (resource_link). Older revisions get neither.
+TEST(McpVersions, IconsAndResourceLinksFollowTheRevision) {
+  for (const std::string v : {"2025-11-25", "2025-06-18", "2025-03-26"}) {
+    auto replies =
+        raw_stdio(init_line(v) + call_line(2, "diagnose", json::object()) + "\n" + call_line(3, "recent_events", json::object()) + "\n");
+    auto init = reply_to(replies, 1);
+    EXPECT_EQ(init["result"]["serverInfo"].contains("icons"), v == "2025-11-25") << v;
+    if (v == "2025-11-25") EXPECT_EQ(init["result"]["serverInfo"]["icons"][0]["mimeType"], "image/svg+xml");
+    const json diag = reply_to(replies, 2)["result"]["content"];
+    const json events = reply_to(replies, 3)["result"]["content"];
+    if (v == "2025-03-26") {
+      EXPECT_EQ(diag.size(), 1u) << diag;
+      continue;
+    }
+    ASSERT_EQ(diag.size(), 2u) << v << diag;
+    EXPECT_EQ(diag[1]["type"], "resource_link");
+    EXPECT_EQ(diag[1]["uri"], "orch://status");
+    ASSERT_EQ(events.size(), 2u) << v << events;
+    EXPECT_EQ(events[1]["uri"], "orch://events/recent");
+  }
+  auto discover = reply_to(raw_stdio(lines({modern(1, "server/discover")})), 1);
+  EXPECT_TRUE(discover["result"]["_meta"]["io.modelcontextprotocol/serverInfo"].contains("icons")) << discover;
+}
+
+}  // namespace
