@@ -263,7 +263,10 @@ void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
     // Written by this worker as the tool runs (chunked); the connection stays usable afterwards.
     http::ChunkedReply reply(req, 200, "text/event-stream", {{"Cache-Control", "no-cache"}, {"Mcp-Session-Id", hs.id}});
     if (!reply.ok()) return;
-    auto send = [&](const json& m) { reply.write(sse_frame(to_text(m))); };
+    // A client that closes the stream has cancelled the call: the tool stops at its next report.
+    auto send = [&](const json& m) {
+      if (!reply.write(sse_frame(to_text(m)))) hs.session->cancel(request_id(msg));
+    };
     auto response = server_->handle(msg, *hs.session, send);
     if (!response.is_null()) send(response);
     if (reply.ok()) reply.end();
@@ -328,7 +331,10 @@ void HttpModule::post_modern(const httplib::Request& req, httplib::Response& res
   if (wants_stream && req.get_header_value("Accept").find("text/event-stream") != std::string::npos) {
     http::ChunkedReply reply(req, 200, "text/event-stream", {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}});
     if (!reply.ok()) return;
-    auto send = [&](const json& m) { reply.write(sse_frame(to_text(m))); };
+    // 2026-07-28: closing the stream is the cancellation; the tool stops at its next report.
+    auto send = [&](const json& m) {
+      if (!reply.write(sse_frame(to_text(m)))) session.cancel(id);
+    };
     auto response = server_->handle(msg, session, send);
     if (!response.is_null()) send(response);
     if (reply.ok()) reply.end();

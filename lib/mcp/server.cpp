@@ -470,16 +470,22 @@ json Server::call_tool(const json& params, const json& id, Session& session, con
   json progress_token;
   if (params.contains("_meta") && params["_meta"].is_object() && params["_meta"].contains("progressToken"))
     progress_token = params["_meta"]["progressToken"];
-  auto progress = [&](double done, double total, const std::string& message) {
+  auto report = [&](double done, double total, const std::string& message) {
+    if (session.is_cancelled(id)) throw Cancelled();
     if (progress_token.is_null()) return;
-    json p = {{"progressToken", progress_token}, {"progress", done}, {"total", total}, {"message", message}};
+    json p = {{"progressToken", progress_token}, {"progress", done}, {"message", message}};
+    if (total >= 0) p["total"] = total;
     if (request_sink) request_sink({{"jsonrpc", "2.0"}, {"method", "notifications/progress"}, {"params", std::move(p)}});
     else session.notify("notifications/progress", std::move(p));
+    if (session.is_cancelled(id)) throw Cancelled();  // the stream it went to has closed
   };
   json structured;
   log(session, request_sink, call, "info", {{"tool", name}, {"event", "started"}});
   try {
-    structured = tool->run(args, progress);
+    structured = tool->run(args, Progress{report, [&] { return session.is_cancelled(id); }});
+  } catch (const Cancelled&) {
+    spdlog::info("mcp tool {}: cancelled by the client, stopped", name);
+    return json();  // a cancelled call gets no response
   } catch (const Error& e) {
     log(session, request_sink, call, "error", {{"tool", name}, {"error", e.what()}});
     return tool_error(e.what());

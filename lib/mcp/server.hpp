@@ -93,13 +93,30 @@ class Session {
   std::set<std::string> cancelled_;
 };
 
+// Thrown out of a tool's progress report when its call was cancelled (notifications/cancelled,
+// or on HTTP the client closing the call's SSE stream).
+struct Cancelled : std::runtime_error {
+  Cancelled() : std::runtime_error("cancelled") {}
+};
+
+// What a running tool reports through, and asks whether its call was cancelled.
+struct Progress {
+  std::function<void(double, double, const std::string&)> report;
+  std::function<bool()> is_cancelled;
+  void operator()(double done, double total, const std::string& message) const { report(done, total, message); }
+  bool cancelled() const { return is_cancelled && is_cancelled(); }
+};
+
 struct Tool {
   std::string name, title, description;
   json input_schema, output_schema;
   bool read_only = false, destructive = false, idempotent = false, open_world = false;
   // Returns structured content; throws for a tool failure (reported with isError). `args` fits
-  // input_schema (checked before), so a tool may read them without type checks.
-  std::function<json(const json& args, const std::function<void(double, double, const std::string&)>& progress)> run;
+  // input_schema (checked before), so a tool may read them without type checks. `progress(done,
+  // total, message)` (total < 0: unknown) throws Cancelled once the call is cancelled, so a tool
+  // stops at its next report: long tools report between steps, and one that waits polls
+  // progress.cancelled().
+  std::function<json(const json& args, const Progress& progress)> run;
 };
 
 class Server {

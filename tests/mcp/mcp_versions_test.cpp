@@ -277,3 +277,36 @@ TEST(McpVersions, IconsAndResourceLinksFollowTheRevision) {
 }
 
 }  // namespace
+
+namespace {
+
+// A cancelled sync_test stops waiting at once (issue 18): its bus stage would otherwise wait out
+// the whole timeout, as `orch mcp`'s in-process bus never sees what `orch serve` accepted.
+TEST(McpCancellation, CancelledSyncTestStopsItsWork) {
+  const std::string secret = "wh-secret-1-0123456789";
+  OrchServer orch({{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", secret}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}});
+  json call = {{"jsonrpc", "2.0"},
+               {"id", 2},
+               {"method", "tools/call"},
+               {"params", {{"name", "sync_test"}, {"arguments", {{"timeout", "40s"}}}, {"_meta", {{"progressToken", "p"}}}}}};
+  json cancel = {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 2}, {"reason", "test"}}}};
+  const std::string input = init_line("2025-11-25") + to_text(call) + "\n";
+  TempDir state;
+  Env env = kBase;
+  env["ORCH_STATE_DIR"] = state.path();
+  env["ORCH_URL"] = orch.url();
+  env["TRUSTED_WEBHOOK_SECRET"] = secret;
+  env["INPUT"] = input;
+  env["CANCEL"] = to_text(cancel);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run({"sh", "-c", "{ printf '%s' \"$INPUT\"; sleep 2; printf '%s\\n' \"$CANCEL\"; } | \"$0\" mcp", ORCH_BINARY}, env,
+               std::chrono::seconds(60));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.code, 0) << r.output;
+  // Stopped within a few seconds of the cancel, not after the 40 s timeout.
+  EXPECT_LT(took, std::chrono::seconds(15)) << r.output;
+  EXPECT_NE(r.output.find("webhook ok"), std::string::npos) << r.output;           // it did run until then
+  EXPECT_EQ(r.output.find(R"("id":2,"jsonrpc")"), std::string::npos) << r.output;  // and got no response
+}
+
+}  // namespace
