@@ -163,6 +163,15 @@ TEST(McpVersions, HttpModernIsStatelessAndChecksHeaders) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(json::parse(r.body)["error"]["code"], -32022) << r.body;
   EXPECT_EQ(json::parse(r.body)["error"]["data"]["supported"][0], kModern);
+  // A call with a progressToken is answered as an SSE stream: its progress, then the result.
+  auto progress = modern(5, "tools/call", {{"name", "diagnose"}, {"arguments", json::object()}, {"_meta", {{"progressToken", "p5"}}}});
+  r = c.request("POST", "/mcp", modern_headers(progress), to_text(progress));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.header("content-type").find("text/event-stream"), std::string::npos);
+  EXPECT_EQ(r.header("x-accel-buffering"), "no");
+  EXPECT_EQ(r.header("mcp-session-id"), "");
+  EXPECT_NE(r.body.find(R"("progressToken":"p5")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("resultType":"complete")"), std::string::npos) << r.body;
   // An unknown method is 404 with -32601 (a legacy HTTP+SSE server's 404 has no such body).
   auto nope = modern(4, "no/such");
   r = c.request("POST", "/mcp", modern_headers(nope), to_text(nope));
