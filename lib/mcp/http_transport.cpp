@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/crypto.hpp"
 #include "core/text.hpp"
 #include "app/health.hpp"
 #include "config/orch_url.hpp"
@@ -40,6 +41,14 @@ std::string as_host(std::string addr) {
 }
 
 std::string sse_frame(const std::string& data) { return "event: message\ndata: " + data + "\n\n"; }
+
+// The id of a JSON-RPC request, for an error answered before it is dispatched (null when absent or
+// of a type MCP does not allow).
+json request_id(const json& msg) {
+  if (!msg.is_object()) return nullptr;
+  auto id = msg.find("id");
+  return id != msg.end() && (id->is_string() || id->is_number_integer()) ? *id : json();
+}
 
 }  // namespace
 
@@ -216,17 +225,19 @@ void HttpModule::release(HttpSession& s) {
 
 void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
   if (!admit(req, res)) return;
-  if (req.has_header("MCP-Protocol-Version")) {
-    auto v = req.get_header_value("MCP-Protocol-Version");
-    if (std::find(kProtocolVersions.begin(), kProtocolVersions.end(), v) == kProtocolVersions.end())
-      return http::send_error(res, 400, "unsupported_protocol_version", "MCP-Protocol-Version " + v + " is not supported");
-  }
   auto msg = parse_json(req.body);
   if (msg.is_discarded()) {
     const std::string why = json_too_deep(req.body) ? "parse error: nested deeper than " + std::to_string(kMaxJsonDepth) + " levels"
                                                     : "parse error: not JSON";
     return http::send_json(res, 400, error_response(nullptr, kParseError, why));
   }
+  const std::string header_version = req.get_header_value("MCP-Protocol-Version");
+  // Modern (2026-07-28): the body declares its version in _meta, or the header names a modern one.
+  if (declares_version(msg) || is_modern_version(header_version)) return post_modern(req, res, msg);
+  // An MCP-Protocol-Version orch does not speak: a JSON-RPC error listing those it does, which a
+  // client recognises and retries with (no header at all is 2025-03-26 or older: allowed).
+  if (!header_version.empty() && !is_supported_version(header_version))
+    return http::send_json(res, 400, unsupported_version_response(request_id(msg), header_version));
   // Only typed reads: a member of the wrong type must reach the server's -32600, not throw here.
   auto member_is = [&](const char* key, const char* value) {
     return msg.is_object() && msg.contains(key) && msg[key].is_string() && msg[key] == value;
@@ -252,7 +263,10 @@ void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
     // Written by this worker as the tool runs (chunked); the connection stays usable afterwards.
     http::ChunkedReply reply(req, 200, "text/event-stream", {{"Cache-Control", "no-cache"}, {"Mcp-Session-Id", hs.id}});
     if (!reply.ok()) return;
-    auto send = [&](const json& m) { reply.write(sse_frame(to_text(m))); };
+    // A client that closes the stream has cancelled the call: the tool stops at its next report.
+    auto send = [&](const json& m) {
+      if (!reply.write(sse_frame(to_text(m)))) hs.session->cancel(request_id(msg));
+    };
     auto response = server_->handle(msg, *hs.session, send);
     if (!response.is_null()) send(response);
     if (reply.ok()) reply.end();
@@ -264,6 +278,75 @@ void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
     return;
   }
   http::send_json(res, 200, response);
+}
+
+// 2026-07-28: no session. The headers must mirror the body (MCP-Protocol-Version, Mcp-Method,
+// Mcp-Name) so that what a proxy routed on is what orch runs; an unknown method is 404.
+void HttpModule::post_modern(const httplib::Request& req, httplib::Response& res, const json& msg) {
+  const json id = request_id(msg);
+  auto mismatch = [&](const std::string& why) {
+    http::send_json(res, 400, error_response(id, kHeaderMismatch, "Header mismatch: " + why));
+  };
+  const std::string header_version = req.get_header_value("MCP-Protocol-Version");
+  std::string body_version;
+  const bool declared = declares_version(msg, &body_version);
+  const bool is_request = msg.is_object() && msg.contains("id");
+  if (!is_request && msg.is_object() && msg.contains("method")) {
+    res.status = 202;  // 2026-07-28 defines no client notifications over HTTP; accepted and ignored
+    return;
+  }
+  if (!declared) {
+    if (!is_supported_version(header_version)) return http::send_json(res, 400, unsupported_version_response(id, header_version));
+    return mismatch("MCP-Protocol-Version is " + header_version + " but the body's params._meta has no " + kMetaProtocolVersion);
+  }
+  if (!is_modern_version(body_version)) return http::send_json(res, 400, unsupported_version_response(id, body_version));
+  if (header_version.empty()) return mismatch("the MCP-Protocol-Version header is required");
+  if (header_version != body_version)
+    return mismatch("MCP-Protocol-Version header value '" + header_version + "' does not match body value '" + body_version + "'");
+  const std::string method = msg.contains("method") && msg["method"].is_string() ? msg["method"].get<std::string>() : "";
+  if (!req.has_header("Mcp-Method")) return mismatch("the Mcp-Method header is required");
+  if (req.get_header_value("Mcp-Method") != method)
+    return mismatch("Mcp-Method header value '" + req.get_header_value("Mcp-Method") + "' does not match body value '" + method + "'");
+  const char* name_field = method == "tools/call" || method == "prompts/get" ? "name" : method == "resources/read" ? "uri" : nullptr;
+  if (name_field) {
+    const auto& params = msg["params"];
+    const std::string body_name =
+        params.contains(name_field) && params[name_field].is_string() ? params[name_field].get<std::string>() : "";
+    if (!req.has_header("Mcp-Name")) return mismatch("the Mcp-Name header is required for " + method);
+    std::string header_name = req.get_header_value("Mcp-Name");
+    // Values that are not plain header text come as =?base64?...?=.
+    if (header_name.size() >= 11 && header_name.rfind("=?base64?", 0) == 0 && header_name.compare(header_name.size() - 2, 2, "?=") == 0) {
+      auto decoded = base64_decode(header_name.substr(9, header_name.size() - 11));
+      if (!decoded) return mismatch("Mcp-Name is not valid base64");
+      header_name = *decoded;
+    }
+    if (header_name != body_name)
+      return mismatch("Mcp-Name header value '" + header_name + "' does not match body value '" + body_name + "'");
+  }
+  // Stateless: a session for this request alone, never attached (no subscriptions). Whatever it
+  // would send outside the request's own stream has nowhere to go.
+  Session session([](const json&) {});
+  const bool wants_stream = msg["params"].contains("_meta") && msg["params"]["_meta"].is_object() &&
+                            msg["params"]["_meta"].contains("progressToken") && method == "tools/call";
+  if (wants_stream && req.get_header_value("Accept").find("text/event-stream") != std::string::npos) {
+    http::ChunkedReply reply(req, 200, "text/event-stream", {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}});
+    if (!reply.ok()) return;
+    // 2026-07-28: closing the stream is the cancellation; the tool stops at its next report.
+    auto send = [&](const json& m) {
+      if (!reply.write(sse_frame(to_text(m)))) session.cancel(id);
+    };
+    auto response = server_->handle(msg, session, send);
+    if (!response.is_null()) send(response);
+    if (reply.ok()) reply.end();
+    return;
+  }
+  auto response = server_->handle(msg, session);
+  if (response.is_null()) {
+    res.status = 202;
+    return;
+  }
+  const bool unknown_method = response.contains("error") && response["error"].value("code", 0) == kMethodNotFound;
+  http::send_json(res, unknown_method ? 404 : 200, response);
 }
 
 void HttpModule::get(const httplib::Request& req, httplib::Response& res) {

@@ -53,6 +53,7 @@ class HttpModule final : public orch::Module {
   void end_locked(std::shared_ptr<HttpSession> s, const char* why);
   void sweep_locked(Clock::time_point now);
   void post(const httplib::Request& req, httplib::Response& res);
+  void post_modern(const httplib::Request& req, httplib::Response& res, const json& msg);
   void get(const httplib::Request& req, httplib::Response& res);
   void del(const httplib::Request& req, httplib::Response& res);
 

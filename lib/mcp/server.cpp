@@ -13,6 +13,21 @@ namespace {
 
 constexpr size_t kPageSize = 50;
 
+// orch's icon (serverInfo.icons): a small SVG as a data: URI, so no client has to fetch anything.
+constexpr const char* kIcon =
+    "data:image/svg+xml;base64,"
+    "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAzMiAzMiI+PGNpcmNsZSBjeD0iMTYiIGN5PSIxNiIgcj0iMTQiIGZp"
+    "bGw9IiMyYjZjYjAiLz48cGF0aCBkPSJNOSAxNmg0bDItNSA0IDEwIDItNWgzIiBzdHJva2U9IiNmZmYiIHN0cm9rZS13aWR0aD0iMiIgZmlsbD0ibm9uZSIvPjwv"
+    "c3ZnPg==";
+
+// Tools whose result a resource also shows: their results link to it (resource_link, 2025-06-18 on).
+const std::map<std::string, std::pair<std::string, std::string>> kToolResources = {
+    {"diagnose", {"orch://status", "Stack status"}}, {"recent_events", {"orch://events/recent", "Recent events"}}};
+
+constexpr const char* kInstructions =
+    "orch keeps a Docker content stack (Builder.io CMS, web, Docling, RAG, Redis) healthy. Start with diagnose; "
+    "list_containers and container_logs to look closer; restart_container, heal and rollback change things.";
+
 json result_response(const json& id, json result) { return {{"jsonrpc", "2.0"}, {"id", id}, {"result", std::move(result)}}; }
 
 struct InvalidParams : std::runtime_error {
@@ -71,7 +86,33 @@ int log_severity(const std::string& level) {
   return it == kLevels.end() ? -1 : static_cast<int>(it - kLevels.begin());
 }
 
-bool batches_allowed(const std::string& protocol_version) { return protocol_version != "2025-06-18"; }
+// 2025-06-18 removed batches, and no later revision has them.
+bool batches_allowed(const std::string& protocol_version) { return protocol_version.empty() || protocol_version <= "2025-03-26"; }
+
+bool is_supported_version(const std::string& version) {
+  return std::find(kProtocolVersions.begin(), kProtocolVersions.end(), version) != kProtocolVersions.end();
+}
+
+bool is_modern_version(const std::string& version) {
+  return std::find(kModernVersions.begin(), kModernVersions.end(), version) != kModernVersions.end();
+}
+
+bool declares_version(const json& message, std::string* version) {
+  if (!message.is_object()) return false;
+  auto params = message.find("params");
+  if (params == message.end() || !params->is_object()) return false;
+  auto meta = params->find("_meta");
+  if (meta == params->end() || !meta->is_object()) return false;
+  auto v = meta->find(kMetaProtocolVersion);
+  if (v == meta->end()) return false;
+  if (version) *version = v->is_string() ? v->get<std::string>() : "";
+  return true;
+}
+
+json unsupported_version_response(const json& id, const std::string& requested) {
+  return error_response(id, kUnsupportedProtocolVersion, "Unsupported protocol version",
+                        {{"supported", kProtocolVersions}, {"requested", requested}});
+}
 
 void Session::log(const std::string& level, const std::string& logger, json data) {
   std::string threshold;
@@ -229,32 +270,102 @@ json Server::dispatch(const json& req, Session& session, const Sink& request_sin
     }
     return json();
   }
-  json response = respond(method, params, id, session, request_sink);
+  Call call;
+  std::string declared;
+  if (declares_version(req, &declared)) {
+    // Modern (stateless): the request carries its version; one orch does not speak is refused
+    // with the versions it does, and the client picks one of them.
+    if (!is_modern_version(declared)) return unsupported_version_response(id, declared);
+    call.modern = true;
+    call.version = declared;
+    const auto& meta = params["_meta"];
+    if (meta.contains(kMetaLogLevel) && meta[kMetaLogLevel].is_string() && log_severity(meta[kMetaLogLevel]) >= 0)
+      call.log_level = meta[kMetaLogLevel].get<std::string>();
+  } else {
+    std::lock_guard lock(session.mu);
+    call.version = session.protocol_version;
+  }
+  json response = respond(method, params, id, session, request_sink, call);
   // notifications/cancelled: no response at all, whether the call succeeded or failed.
   if (session.take_cancelled(id)) return json();
+  if (call.modern && response.is_object()) {
+    if (auto result = response.find("result"); result != response.end() && result->is_object()) {
+      // 2026-07-28: every result says it is complete and who answered; lists and reads say how
+      // long a client may cache them (private: they sit behind orch's token).
+      (*result)["resultType"] = "complete";
+      (*result)["_meta"][kMetaServerInfo] = server_info(call.version);
+      static const std::set<std::string> kCacheable = {"tools/list", "resources/list", "resources/read", "resources/templates/list",
+                                                       "prompts/list"};
+      if (kCacheable.count(method)) {
+        // Tools and the resource list are fixed while orch runs; what a resource holds is not.
+        if (!result->contains("ttlMs")) (*result)["ttlMs"] = method == "resources/read" ? 0 : 3600000;
+        if (!result->contains("cacheScope")) (*result)["cacheScope"] = "private";
+      }
+    } else if (auto error = response.find("error"); error != response.end() && error->is_object()) {
+      // 2026-07-28 reports an unknown resource as invalid params.
+      if (error->value("code", 0) == kResourceNotFound) (*error)["code"] = kInvalidParams;
+    }
+  }
   return response;
 }
 
-json Server::respond(const std::string& method, const json& params, const json& id, Session& session, const Sink& request_sink) {
+json Server::server_info(const std::string& version) const {
+  json info = {{"name", "orch"}, {"title", "orch control plane"}, {"version", ORCH_VERSION}};
+  // icons came with 2025-11-25; older clients' schemas do not know them.
+  if (version >= "2025-11-25") info["icons"] = json::array({{{"src", kIcon}, {"mimeType", "image/svg+xml"}, {"sizes", {"any"}}}});
+  return info;
+}
+
+json Server::capabilities(bool modern) const {
+  // Modern sessions do not exist: subscriptions would need subscriptions/listen, which orch does
+  // not serve yet, so a modern client is not offered them.
+  json resources = modern ? json{{"listChanged", false}} : json{{"subscribe", true}, {"listChanged", false}};
+  return {{"tools", {{"listChanged", false}}}, {"resources", resources}, {"logging", json::object()}};
+}
+
+void Server::log(Session& session, const Sink& request_sink, const Call& call, const std::string& level, json data) {
+  if (!call.modern) return session.log(level, "orch.mcp", std::move(data));
+  // 2026-07-28: only for requests that asked for a level, and on that request's own stream.
+  if (!call.log_level || log_severity(level) < log_severity(*call.log_level)) return;
+  json p = {{"level", level}, {"logger", "orch.mcp"}, {"data", std::move(data)}};
+  if (request_sink) request_sink({{"jsonrpc", "2.0"}, {"method", "notifications/message"}, {"params", std::move(p)}});
+  else session.notify("notifications/message", std::move(p));
+}
+
+json Server::respond(const std::string& method, const json& params, const json& id, Session& session, const Sink& request_sink,
+                     const Call& call) {
   try {
     if (!params.is_object()) throw InvalidParams("\"params\" must be an object");
     if (method == "initialize") {
       if (params.contains("protocolVersion") && !params["protocolVersion"].is_string())
         throw InvalidParams("\"protocolVersion\" must be a string");
+      // The legacy handshake: the client's version when orch speaks it, else orch's newest legacy
+      // one (the client then decides whether it can go on).
       std::string asked = params.value("protocolVersion", "");
-      bool known = std::find(kProtocolVersions.begin(), kProtocolVersions.end(), asked) != kProtocolVersions.end();
-      session.protocol_version = known ? asked : kProtocolVersions.front();
-      return result_response(id, {{"protocolVersion", session.protocol_version},
-                                  {"capabilities",
-                                   {{"tools", {{"listChanged", false}}},
-                                    {"resources", {{"subscribe", true}, {"listChanged", false}}},
-                                    {"logging", json::object()}}},
-                                  {"serverInfo", {{"name", "orch"}, {"title", "orch control plane"}, {"version", ORCH_VERSION}}},
-                                  {"instructions",
-                                   "orch keeps a Docker content stack (Builder.io CMS, web, Docling, RAG, Redis) healthy. Start with "
-                                   "diagnose; list_containers and container_logs to look closer; restart_container, heal and rollback "
-                                   "change things."}});
+      bool known = std::find(kLegacyVersions.begin(), kLegacyVersions.end(), asked) != kLegacyVersions.end();
+      {
+        std::lock_guard lock(session.mu);
+        session.protocol_version = known ? asked : kLegacyVersions.front();
+      }
+      return result_response(id, {{"protocolVersion", known ? asked : kLegacyVersions.front()},
+                                  {"capabilities", capabilities(false)},
+                                  {"serverInfo", server_info(known ? asked : kLegacyVersions.front())},
+                                  {"instructions", kInstructions}});
     }
+    if (method == "server/discover") {
+      // 2026-07-28: what orch speaks (both eras: a legacy client may still initialize).
+      return result_response(id, {{"supportedVersions", kProtocolVersions},
+                                  {"capabilities", capabilities(true)},
+                                  {"instructions", kInstructions},
+                                  {"_meta", {{kMetaServerInfo, server_info(kModernVersions.front())}}},
+                                  {"ttlMs", 3600000},
+                                  {"cacheScope", "private"}});
+    }
+    if (call.modern && (method == "logging/setLevel" || method == "resources/subscribe" || method == "resources/unsubscribe"))
+      return error_response(id, kMethodNotFound,
+                            method + " is not part of MCP " + call.version +
+                                (method == "logging/setLevel" ? ": send io.modelcontextprotocol/logLevel in each request's _meta"
+                                                              : ": orch does not serve subscriptions/listen yet"));
     if (method == "ping") return result_response(id, json::object());
     if (method == "tools/list") {
       json list = json::array();
@@ -263,12 +374,12 @@ json Server::respond(const std::string& method, const json& params, const json& 
                             {"idempotentHint", t.idempotent}, {"openWorldHint", t.open_world}};
         json tool = {{"name", t.name}, {"title", t.title}, {"description", t.description}, {"inputSchema", t.input_schema},
                      {"annotations", annotations}};
-        if (session.protocol_version != "2024-11-05") tool["outputSchema"] = t.output_schema;
+        if (call.version != "2024-11-05") tool["outputSchema"] = t.output_schema;
         list.push_back(tool);
       }
       return result_response(id, page(list, params, "tools"));
     }
-    if (method == "tools/call") return call_tool(params, id, session, request_sink);
+    if (method == "tools/call") return call_tool(params, id, session, request_sink, call);
     if (method == "resources/list") {
       json list = json::array({{{"uri", "orch://status"}, {"name", "status"}, {"title", "Stack status"},
                                 {"description", "Health of orch, Redis, Docker and every service"}, {"mimeType", "application/json"}},
@@ -331,7 +442,7 @@ json Server::read_resource(const std::string& uri) {
   return {{"contents", json::array({{{"uri", uri}, {"mimeType", "application/json"}, {"text", to_text(doc)}}})}};
 }
 
-json Server::call_tool(const json& params, const json& id, Session& session, const Sink& request_sink) {
+json Server::call_tool(const json& params, const json& id, Session& session, const Sink& request_sink, const Call& call) {
   if (!params.contains("name") || !params["name"].is_string()) throw InvalidParams("\"name\" (a string) is required");
   const std::string& name = params["name"].get_ref<const std::string&>();
   auto found = std::find_if(tools_.begin(), tools_.end(), [&](const Tool& t) { return t.name == name; });
@@ -345,13 +456,13 @@ json Server::call_tool(const json& params, const json& id, Session& session, con
   static const json kNoArguments = json::object();
   const json& args = params.contains("arguments") ? params["arguments"] : kNoArguments;
   if (auto why = argument_error(name, tool->input_schema, args)) {
-    session.log("warning", "orch.mcp", {{"tool", name}, {"refused", *why}});
+    log(session, request_sink, call, "warning", {{"tool", name}, {"refused", *why}});
     return tool_error(*why);
   }
   // A dry run changes nothing, so read-only mode lets it through.
   const bool can_dry_run = tool->input_schema["properties"].contains("dry_run");
   if (!tool->read_only && ctx_.read_only && !(can_dry_run && args.value("dry_run", false))) {
-    session.log("warning", "orch.mcp", {{"tool", name}, {"refused", "read-only"}});
+    log(session, request_sink, call, "warning", {{"tool", name}, {"refused", "read-only"}});
     std::string why = name + " changes the stack and this MCP server is read-only (--read-only / ORCH_MCP_READ_ONLY)";
     if (can_dry_run) why += "; call it with dry_run: true to see what it would do";
     return tool_error(why);
@@ -359,26 +470,38 @@ json Server::call_tool(const json& params, const json& id, Session& session, con
   json progress_token;
   if (params.contains("_meta") && params["_meta"].is_object() && params["_meta"].contains("progressToken"))
     progress_token = params["_meta"]["progressToken"];
-  auto progress = [&](double done, double total, const std::string& message) {
+  auto report = [&](double done, double total, const std::string& message) {
+    if (session.is_cancelled(id)) throw Cancelled();
     if (progress_token.is_null()) return;
-    json p = {{"progressToken", progress_token}, {"progress", done}, {"total", total}, {"message", message}};
+    json p = {{"progressToken", progress_token}, {"progress", done}, {"message", message}};
+    if (total >= 0) p["total"] = total;
     if (request_sink) request_sink({{"jsonrpc", "2.0"}, {"method", "notifications/progress"}, {"params", std::move(p)}});
     else session.notify("notifications/progress", std::move(p));
+    if (session.is_cancelled(id)) throw Cancelled();  // the stream it went to has closed
   };
   json structured;
-  session.log("info", "orch.mcp", {{"tool", name}, {"event", "started"}});
+  log(session, request_sink, call, "info", {{"tool", name}, {"event", "started"}});
   try {
-    structured = tool->run(args, progress);
+    structured = tool->run(args, Progress{report, [&] { return session.is_cancelled(id); }});
+  } catch (const Cancelled&) {
+    spdlog::info("mcp tool {}: cancelled by the client, stopped", name);
+    return json();  // a cancelled call gets no response
   } catch (const Error& e) {
-    session.log("error", "orch.mcp", {{"tool", name}, {"error", e.what()}});
+    log(session, request_sink, call, "error", {{"tool", name}, {"error", e.what()}});
     return tool_error(e.what());
   } catch (const std::exception& e) {
     spdlog::error("mcp tool {}: {}", name, e.what());
-    session.log("error", "orch.mcp", {{"tool", name}, {"error", e.what()}});
+    log(session, request_sink, call, "error", {{"tool", name}, {"error", e.what()}});
     return tool_error(name + " failed inside orch: " + e.what());
   }
   json result = {{"content", json::array({{{"type", "text"}, {"text", to_text(structured)}}})}, {"isError", false}};
-  if (session.protocol_version != "2024-11-05") result["structuredContent"] = structured;
+  if (auto link = kToolResources.find(name); link != kToolResources.end() && call.version >= "2025-06-18")
+    result["content"].push_back({{"type", "resource_link"},
+                                 {"uri", link->second.first},
+                                 {"name", link->second.first.substr(7)},
+                                 {"title", link->second.second},
+                                 {"mimeType", "application/json"}});
+  if (call.version != "2024-11-05") result["structuredContent"] = structured;
   return result_response(id, result);
 }
 

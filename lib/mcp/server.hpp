@@ -23,12 +23,31 @@
 
 namespace orch::mcp {
 
-// JSON-RPC error codes: the standard ones, MCP's resource-not-found, and orch's "busy" (the stdio
-// worker pool's queue is full: retry once a call has answered).
+// JSON-RPC error codes: the standard ones, MCP's resource-not-found (2024-11-05 to 2025-11-25;
+// 2026-07-28 uses -32602), orch's "busy" (the stdio worker pool's queue is full: retry once a call
+// has answered), and the two 2026-07-28 defines for version negotiation and HTTP header checks.
 inline constexpr int kParseError = -32700, kInvalidRequest = -32600, kMethodNotFound = -32601, kInvalidParams = -32602,
-                     kInternalError = -32603, kResourceNotFound = -32002, kServerBusy = -32003;
+                     kInternalError = -32603, kResourceNotFound = -32002, kServerBusy = -32003, kHeaderMismatch = -32020,
+                     kUnsupportedProtocolVersion = -32022;
 
-inline const std::vector<std::string> kProtocolVersions = {"2025-06-18", "2025-03-26", "2024-11-05"};
+// Every revision orch speaks, newest first. "Modern" revisions (2026-07-28 on) are stateless: each
+// request names its version in params._meta and there is no initialize; "legacy" ones negotiate
+// a version per session with initialize.
+inline const std::vector<std::string> kProtocolVersions = {"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+inline const std::vector<std::string> kModernVersions = {"2026-07-28"};
+inline const std::vector<std::string> kLegacyVersions = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+// The _meta keys of a modern request.
+inline constexpr const char* kMetaProtocolVersion = "io.modelcontextprotocol/protocolVersion";
+inline constexpr const char* kMetaLogLevel = "io.modelcontextprotocol/logLevel";
+inline constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
+
+bool is_supported_version(const std::string& version);
+bool is_modern_version(const std::string& version);
+// A modern request: params._meta carries io.modelcontextprotocol/protocolVersion. `version` gets
+// its value ("" when that is not a string).
+bool declares_version(const json& message, std::string* version = nullptr);
+// The UnsupportedProtocolVersionError (-32022) for `requested`, listing what orch supports.
+json unsupported_version_response(const json& id, const std::string& requested);
 
 // What tools act on.
 struct Context {
@@ -74,13 +93,30 @@ class Session {
   std::set<std::string> cancelled_;
 };
 
+// Thrown out of a tool's progress report when its call was cancelled (notifications/cancelled,
+// or on HTTP the client closing the call's SSE stream).
+struct Cancelled : std::runtime_error {
+  Cancelled() : std::runtime_error("cancelled") {}
+};
+
+// What a running tool reports through, and asks whether its call was cancelled.
+struct Progress {
+  std::function<void(double, double, const std::string&)> report;
+  std::function<bool()> is_cancelled;
+  void operator()(double done, double total, const std::string& message) const { report(done, total, message); }
+  bool cancelled() const { return is_cancelled && is_cancelled(); }
+};
+
 struct Tool {
   std::string name, title, description;
   json input_schema, output_schema;
   bool read_only = false, destructive = false, idempotent = false, open_world = false;
   // Returns structured content; throws for a tool failure (reported with isError). `args` fits
-  // input_schema (checked before), so a tool may read them without type checks.
-  std::function<json(const json& args, const std::function<void(double, double, const std::string&)>& progress)> run;
+  // input_schema (checked before), so a tool may read them without type checks. `progress(done,
+  // total, message)` (total < 0: unknown) throws Cancelled once the call is cancelled, so a tool
+  // stops at its next report: long tools report between steps, and one that waits polls
+  // progress.cancelled().
+  std::function<json(const json& args, const Progress& progress)> run;
 };
 
 class Server {
@@ -101,10 +137,22 @@ class Server {
   const std::vector<Tool>& tools() const { return tools_; }
 
  private:
+  // One request as it is served: the session's negotiated version (legacy), or the version the
+  // request itself declares (modern, stateless: its log level comes with it, and without one it
+  // gets no notifications/message).
+  struct Call {
+    std::string version;
+    bool modern = false;
+    std::optional<std::string> log_level;  // modern only
+  };
   json dispatch(const json& request, Session& session, const Sink& request_sink);
-  json respond(const std::string& method, const json& params, const json& id, Session& session, const Sink& request_sink);
-  json call_tool(const json& params, const json& id, Session& session, const Sink& request_sink);
+  json respond(const std::string& method, const json& params, const json& id, Session& session, const Sink& request_sink, const Call& call);
+  json call_tool(const json& params, const json& id, Session& session, const Sink& request_sink, const Call& call);
   json read_resource(const std::string& uri);
+  // notifications/message for a call: the session's level (legacy) or the request's (modern).
+  void log(Session& session, const Sink& request_sink, const Call& call, const std::string& level, json data);
+  json server_info(const std::string& version) const;
+  json capabilities(bool modern) const;
   void on_bus_event(const Event& e);
   // After a session's subscriptions changed (or it was detached): the bus is followed only while
   // some session has a subscription, and an event visits only those sessions. 20,000 idle

@@ -145,13 +145,19 @@ std::vector<Tool> make_tools(Context& ctx) {
                    "the containers it names.",
                    object_schema({{"dry_run", boolean("only report what would be restarted (allowed in read-only mode)", false)}}),
                    output_schema({{"actions", {{"type", "array"}}}, {"exit_code", integer("")}}), false, true, false, false,
-                   [&ctx](const json& args, const auto&) {
+                   [&ctx](const json& args, const auto& progress) {
                      heal::Healer healer(ctx.config, ctx.docker, ctx.containers, ctx.bus, ctx.metrics, ctx.state, ctx.notifier,
                                          SystemClock::instance(), heal::parse_scope(ctx.config.settings.str("ORCH_HEAL_SCOPE")));
-                     // The healer keeps to its own scope (ORCH_HEAL_SCOPE); the allow list narrows it further.
+                     // The healer keeps to its own scope (ORCH_HEAL_SCOPE); the allow list narrows it further. It asks
+                     // before each failing container: the progress report there is also where a cancelled call stops,
+                     // before the next restart (the total is not known in advance).
+                     int seen = 0;
                      return healer
                          .run_pass(args.value("dry_run", false),
-                                   [&ctx](const docker::ContainerInfo& c) { return refusal(ctx, c.name, c.labels).empty(); })
+                                   [&](const docker::ContainerInfo& c) {
+                                     progress(++seen, -1, "considering " + c.name);
+                                     return refusal(ctx, c.name, c.labels).empty();
+                                   })
                          .to_json();
                    }});
 
@@ -205,10 +211,13 @@ std::vector<Tool> make_tools(Context& ctx) {
                      if (o.timeout < std::chrono::seconds(1) || o.timeout > std::chrono::hours(1))
                        throw UsageError("argument `timeout` must be between 1s and 1h; got \"" + timeout + "\"");
                      o.orch_url = ctx.orch_url;
+                     o.cancelled = [&progress] { return progress.cancelled(); };  // stops a stage's wait
                      int done = 0;
+                     // Not thrown through the sync test: it cleans up (the Builder test entry) on its way out.
                      auto r = pipeline::run_sync_test(ctx.config.settings, o, ctx.bus, [&](const pipeline::StageReport& s) {
-                       progress(++done, 5, s.name + (s.ok ? " ok" : " failed"));
+                       if (!progress.cancelled()) progress(++done, 5, s.name + (s.ok ? " ok" : " failed"));
                      });
+                     if (progress.cancelled()) throw Cancelled();
                      return r.to_json();
                    }});
 

@@ -86,6 +86,10 @@ struct Runner {
         error = error.substr(6);
         break;
       }
+      if (o.cancelled && o.cancelled()) {
+        error = "cancelled";
+        break;
+      }
       if (Clock::now() >= deadline) {
         if (error.empty()) error = "timed out";
         else error = "timed out: " + error;

@@ -18,6 +18,8 @@ struct SyncTestOptions {
   Millis timeout{120'000};
   std::string orch_url;  // where the webhook is sent
   bool keep = false;     // leave the Builder test entry in place (debugging) instead of deleting it
+  // Asked while a stage waits: true stops the test there (the stage fails as "cancelled").
+  std::function<bool()> cancelled;
 };
 
 struct StageReport {

@@ -200,6 +200,7 @@ TEST(McpHttp, SdkClientOverStreamableHttp) {
   auto j = node_client({"http", orch.url(), "mcp-token-1-0123456789", "wh-secret-1-0123456789"});
   ASSERT_TRUE(j["ok"]) << j.dump(2) << orch.log();
   expect_usable(j, true);
+  EXPECT_EQ(j["protocol"], "2025-11-25");  // the v1 SDK's newest revision, which orch now speaks
   // Under orch serve, orch://status is the /health document.
   std::set<std::string> keys = j["statusKeys"];
   for (const char* k : {"status", "components", "version", "uptime_s"}) EXPECT_TRUE(keys.count(k)) << k << " " << j["statusKeys"];

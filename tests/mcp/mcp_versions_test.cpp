@@ -1,0 +1,321 @@
+// Issue 18: the five MCP revisions on both transports. 2026-07-28 is stateless (server/discover,
+// the version in each request's _meta, no session); 2025-11-25 and older negotiate with
+// initialize. Driven raw (what each revision puts on the wire) and by the official SDK v2 client
+// in its three negotiation modes (tests/node/mcp_v2_client.mjs).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "mcp/mcp_helpers.hpp"
+#include "support/http_connection.hpp"
+#include "support/orch_server.hpp"
+
+using namespace orch;
+using namespace orch::test;
+using namespace orch::test::mcp;
+
+namespace {
+
+const std::string kModern = "2026-07-28";
+const std::string kToken = "mcp-token-1-0123456789";
+const std::string kNodeDir = std::string(ORCH_TESTS_DIR) + "/node";
+
+json meta(const std::string& version = kModern, json extra = json::object()) {
+  json m = {{"io.modelcontextprotocol/protocolVersion", version},
+            {"io.modelcontextprotocol/clientInfo", {{"name", "raw"}, {"version", "0"}}},
+            {"io.modelcontextprotocol/clientCapabilities", json::object()}};
+  m.update(extra);
+  return m;
+}
+
+// A modern request: params with the _meta envelope.
+json modern(int id, const std::string& method, json params = json::object(), const std::string& version = kModern) {
+  params["_meta"] = meta(version, params.value("_meta", json::object()));
+  return {{"jsonrpc", "2.0"}, {"id", id}, {"method", method}, {"params", params}};
+}
+
+std::string lines(const std::vector<json>& messages) {
+  std::string out;
+  for (const auto& m : messages) out += to_text(m) + "\n";
+  return out;
+}
+
+Env server_env() {
+  return {{"REDIS_URL", ""}, {"ORCH_API_TOKEN", kToken}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_RATE_LIMIT", "0"}};
+}
+
+// The headers a 2026-07-28 client sends with `request`.
+std::map<std::string, std::string> modern_headers(const json& request, const std::string& version = kModern) {
+  std::map<std::string, std::string> h{{"Authorization", "Bearer " + kToken},
+                                       {"Content-Type", "application/json"},
+                                       {"Accept", "application/json, text/event-stream"},
+                                       {"MCP-Protocol-Version", version},
+                                       {"Mcp-Method", request["method"]}};
+  const auto& p = request["params"];
+  if (p.contains("name")) h["Mcp-Name"] = p["name"];
+  if (p.contains("uri")) h["Mcp-Name"] = p["uri"];
+  return h;
+}
+
+TEST(McpVersions, StdioServerDiscoverAndStatelessRequests) {
+  auto replies =
+      raw_stdio(lines({modern(1, "server/discover"), modern(2, "tools/list"), modern(3, "resources/read", {{"uri", "orch://nope"}}),
+                       modern(4, "tools/call", {{"name", "container_logs"}, {"arguments", {{"container", "x"}, {"tail", "x"}}}}),
+                       modern(5, "ping", json::object(), "1900-01-01"), modern(6, "logging/setLevel", {{"level", "debug"}}),
+                       modern(7, "resources/read", {{"uri", "orch://status"}})}));
+  auto discover = reply_to(replies, 1);
+  ASSERT_TRUE(discover.contains("result")) << discover;
+  EXPECT_EQ(discover["result"]["supportedVersions"], json::array({"2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}));
+  EXPECT_EQ(discover["result"]["resultType"], "complete");
+  EXPECT_EQ(discover["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "orch");
+  EXPECT_TRUE(discover["result"]["capabilities"].contains("tools"));
+  EXPECT_FALSE(discover["result"]["capabilities"]["resources"].contains("subscribe"));  // no subscriptions/listen yet
+
+  auto tools = reply_to(replies, 2);
+  ASSERT_TRUE(tools.contains("result")) << tools;
+  EXPECT_EQ(tools["result"]["resultType"], "complete");
+  EXPECT_EQ(tools["result"]["cacheScope"], "private");
+  EXPECT_TRUE(tools["result"]["ttlMs"].is_number_integer());
+  EXPECT_TRUE(tools["result"]["tools"][0].contains("outputSchema"));
+
+  // 2026-07-28 reports an unknown resource as -32602, no longer -32002.
+  EXPECT_EQ(reply_to(replies, 3)["error"]["code"], -32602) << reply_to(replies, 3);
+  auto bad_args = reply_to(replies, 4);
+  EXPECT_EQ(bad_args["result"]["isError"], true) << bad_args;
+  EXPECT_EQ(bad_args["result"]["resultType"], "complete");
+
+  auto unsupported = reply_to(replies, 5);
+  EXPECT_EQ(unsupported["error"]["code"], -32022) << unsupported;
+  EXPECT_EQ(unsupported["error"]["data"]["requested"], "1900-01-01");
+  EXPECT_EQ(unsupported["error"]["data"]["supported"][0], kModern);
+  // Removed in 2026-07-28: the level travels in each request's _meta.
+  EXPECT_EQ(reply_to(replies, 6)["error"]["code"], -32601) << reply_to(replies, 6);
+  auto read = reply_to(replies, 7);
+  EXPECT_EQ(read["result"]["ttlMs"], 0) << read;
+}
+
+TEST(McpVersions, StdioInitializeNegotiatesEveryLegacyRevision) {
+  for (const std::string v : {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}) {
+    auto replies = raw_stdio(init_line(v) + R"({"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"orch://nope"}})"
+                                            "\n");
+    auto init = reply_to(replies, 1);
+    EXPECT_EQ(init["result"]["protocolVersion"], v) << init;
+    EXPECT_FALSE(init["result"].contains("resultType"));
+    EXPECT_EQ(reply_to(replies, 2)["error"]["code"], -32002) << v;
+  }
+  // initialize is the legacy handshake: a client asking for a modern or unknown revision is
+  // offered orch's newest legacy one.
+  for (const std::string v : {"2026-07-28", "2099-01-01"}) {
+    auto init = reply_to(raw_stdio(init_line(v)), 1);
+    EXPECT_EQ(init["result"]["protocolVersion"], "2025-11-25") << v;
+  }
+}
+
+TEST(McpVersions, StdioModernLogsOnlyWhenTheRequestAsksForALevel) {
+  auto call = [](int id, json extra_meta) {
+    return modern(id, "tools/call",
+                  {{"name", "container_logs"}, {"arguments", {{"container", "x"}, {"tail", "x"}}}, {"_meta", extra_meta}});
+  };
+  auto replies = raw_stdio(lines({call(1, json::object()), call(2, {{"io.modelcontextprotocol/logLevel", "debug"}})}));
+  int messages = 0;
+  for (const auto& r : replies)
+    if (r.value("method", "") == "notifications/message") ++messages;
+  EXPECT_EQ(messages, 1);  // the refusal of call 2; call 1 asked for no level
+}
+
+TEST(McpVersions, HttpModernIsStatelessAndChecksHeaders) {
+  OrchServer orch(server_env());
+  HttpConnection c(orch.port());
+  auto discover = modern(1, "server/discover");
+  auto r = c.request("POST", "/mcp", modern_headers(discover), to_text(discover));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.header("mcp-session-id"), "");  // 2026-07-28 has no sessions
+  auto body = json::parse(r.body);
+  EXPECT_EQ(body["result"]["supportedVersions"][0], kModern);
+
+  auto call = modern(2, "tools/call", {{"name", "container_logs"}, {"arguments", {{"container", "x"}, {"tail", "x"}}}});
+  r = c.request("POST", "/mcp", modern_headers(call), to_text(call));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["result"]["isError"], true);
+
+  // Headers that disagree with the body, or are missing: 400 HeaderMismatch.
+  auto h = modern_headers(call);
+  h["Mcp-Name"] = "diagnose";
+  r = c.request("POST", "/mcp", h, to_text(call));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], -32020) << r.body;
+  EXPECT_EQ(json::parse(r.body)["id"], 2);
+  h = modern_headers(call);
+  h["Mcp-Name"] = "=?base64?Y29udGFpbmVyX2xvZ3M=?=";  // "container_logs", encoded
+  EXPECT_EQ(c.request("POST", "/mcp", h, to_text(call)).status, 200);
+  h = modern_headers(call);
+  h.erase("Mcp-Method");
+  EXPECT_EQ(c.request("POST", "/mcp", h, to_text(call)).status, 400);
+  h = modern_headers(call);
+  h.erase("MCP-Protocol-Version");
+  r = c.request("POST", "/mcp", h, to_text(call));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], -32020) << r.body;
+
+  // A version orch does not speak, in the header or the body: 400 with the versions it does.
+  auto old = modern(3, "tools/list", json::object(), "1900-01-01");
+  r = c.request("POST", "/mcp", modern_headers(old, "1900-01-01"), to_text(old));
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], -32022) << r.body;
+  EXPECT_EQ(json::parse(r.body)["error"]["data"]["supported"][0], kModern);
+  // A call with a progressToken is answered as an SSE stream: its progress, then the result.
+  auto progress = modern(5, "tools/call", {{"name", "diagnose"}, {"arguments", json::object()}, {"_meta", {{"progressToken", "p5"}}}});
+  r = c.request("POST", "/mcp", modern_headers(progress), to_text(progress));
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_NE(r.header("content-type").find("text/event-stream"), std::string::npos);
+  EXPECT_EQ(r.header("x-accel-buffering"), "no");
+  EXPECT_EQ(r.header("mcp-session-id"), "");
+  EXPECT_NE(r.body.find(R"("progressToken":"p5")"), std::string::npos) << r.body;
+  EXPECT_NE(r.body.find(R"("resultType":"complete")"), std::string::npos) << r.body;
+  // An unknown method is 404 with -32601 (a legacy HTTP+SSE server's 404 has no such body).
+  auto nope = modern(4, "no/such");
+  r = c.request("POST", "/mcp", modern_headers(nope), to_text(nope));
+  EXPECT_EQ(r.status, 404);
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], -32601) << r.body;
+}
+
+TEST(McpVersions, HttpLegacyInitializeStillOpensSessions) {
+  OrchServer orch(server_env());
+  HttpConnection c(orch.port());
+  std::map<std::string, std::string> h{
+      {"Authorization", "Bearer " + kToken}, {"Content-Type", "application/json"}, {"Accept", "application/json, text/event-stream"}};
+  for (const std::string v : {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"}) {
+    auto init = init_line(v);
+    auto r = c.request("POST", "/mcp", h, init.substr(0, init.find('\n')));
+    ASSERT_EQ(r.status, 200) << r.body;
+    EXPECT_NE(r.header("mcp-session-id"), "");
+    EXPECT_EQ(json::parse(r.body)["result"]["protocolVersion"], v);
+    auto session = h;
+    session["Mcp-Session-Id"] = r.header("mcp-session-id");
+    if (v >= "2025-06-18") session["MCP-Protocol-Version"] = v;
+    r = c.request("POST", "/mcp", session, R"({"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"orch://nope"}})");
+    EXPECT_EQ(json::parse(r.body)["error"]["code"], -32002) << v << " " << r.body;
+  }
+  // An unknown MCP-Protocol-Version is a JSON-RPC error a client can act on, not orch's own shape.
+  auto with_bad = h;
+  with_bad["MCP-Protocol-Version"] = "1900-01-01";
+  auto r = c.request("POST", "/mcp", with_bad, R"({"jsonrpc":"2.0","id":7,"method":"ping"})");
+  EXPECT_EQ(r.status, 400);
+  auto body = json::parse(r.body);
+  EXPECT_EQ(body["error"]["code"], -32022) << r.body;
+  EXPECT_EQ(body["id"], 7);
+}
+
+// The official SDK v2 client (@modelcontextprotocol/client) in each negotiation mode.
+bool v2_installed() { return std::filesystem::exists(kNodeDir + "/node_modules/@modelcontextprotocol/client/package.json"); }
+
+json v2_client(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {"node", kNodeDir + "/mcp_v2_client.mjs"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  TempDir state;
+  Env env = kBase;
+  env["ORCH_STATE_DIR"] = state.path();
+  auto r = run(argv, env, std::chrono::seconds(60));
+  auto at = r.output.rfind("{\"negotiation\"");
+  auto j = at == std::string::npos ? json() : json::parse(r.output.substr(at), nullptr, false);
+  if (j.is_discarded() || j.is_null()) throw std::runtime_error("v2 client printed: " + r.output);
+  return j;
+}
+
+void expect_works(const json& j, const std::string& era, const std::string& protocol) {
+  ASSERT_TRUE(j["ok"]) << j.dump(2);
+  EXPECT_EQ(j["era"], era) << j.dump(2);
+  EXPECT_EQ(j["protocol"], protocol);
+  EXPECT_EQ(j["server"]["name"], "orch");
+  EXPECT_EQ(j["tools"].size(), 8u);
+  EXPECT_EQ(j["titles"]["diagnose"], "Diagnose the stack");
+  EXPECT_TRUE(j["diagnose"]["exit_code"].is_number()) << j["diagnose"];
+  EXPECT_EQ(j["argumentError"]["isError"], true);
+  EXPECT_EQ(j["unknownTool"], -32602);
+  EXPECT_EQ(j["resources"], json::array({"orch://status", "orch://events/recent"}));
+  EXPECT_TRUE(j["statusRead"]);
+  // The v2 client reads a legacy server's -32002 as its ResourceNotFoundError, whose code is the
+  // 2026-07-28 one (the raw tests above check what orch puts on the wire in each era).
+  EXPECT_EQ(j["unknownResource"], -32602);
+}
+
+TEST(McpVersions, SdkV2ClientEveryModeOverStdio) {
+  if (!v2_installed()) GTEST_SKIP() << "run `npm install` in tests/node";
+  expect_works(v2_client({"legacy", "stdio", ORCH_BINARY}), "legacy", "2025-11-25");
+  expect_works(v2_client({"auto", "stdio", ORCH_BINARY}), "modern", kModern);
+  expect_works(v2_client({kModern, "stdio", ORCH_BINARY}), "modern", kModern);
+}
+
+TEST(McpVersions, SdkV2ClientEveryModeOverHttp) {
+  if (!v2_installed()) GTEST_SKIP() << "run `npm install` in tests/node";
+  OrchServer orch(server_env());
+  expect_works(v2_client({"legacy", "http", orch.url(), kToken}), "legacy", "2025-11-25");
+  auto modern_run = v2_client({"auto", "http", orch.url(), kToken});
+  expect_works(modern_run, "modern", kModern);
+  EXPECT_TRUE(modern_run["sessionId"].is_null()) << modern_run;
+  expect_works(v2_client({kModern, "http", orch.url(), kToken}), "modern", kModern);
+}
+
+}  // namespace
+
+namespace {
+
+// 2025-11-25: serverInfo has icons; from 2025-06-18 on, diagnose and recent_events link to the
+// resource that shows the same thing (resource_link). Older revisions get neither.
+TEST(McpVersions, IconsAndResourceLinksFollowTheRevision) {
+  for (const std::string v : {"2025-11-25", "2025-06-18", "2025-03-26"}) {
+    auto replies =
+        raw_stdio(init_line(v) + call_line(2, "diagnose", json::object()) + "\n" + call_line(3, "recent_events", json::object()) + "\n");
+    auto init = reply_to(replies, 1);
+    EXPECT_EQ(init["result"]["serverInfo"].contains("icons"), v == "2025-11-25") << v;
+    if (v == "2025-11-25") EXPECT_EQ(init["result"]["serverInfo"]["icons"][0]["mimeType"], "image/svg+xml");
+    const json diag = reply_to(replies, 2)["result"]["content"];
+    const json events = reply_to(replies, 3)["result"]["content"];
+    if (v == "2025-03-26") {
+      EXPECT_EQ(diag.size(), 1u) << diag;
+      continue;
+    }
+    ASSERT_EQ(diag.size(), 2u) << v << diag;
+    EXPECT_EQ(diag[1]["type"], "resource_link");
+    EXPECT_EQ(diag[1]["uri"], "orch://status");
+    ASSERT_EQ(events.size(), 2u) << v << events;
+    EXPECT_EQ(events[1]["uri"], "orch://events/recent");
+  }
+  auto discover = reply_to(raw_stdio(lines({modern(1, "server/discover")})), 1);
+  EXPECT_TRUE(discover["result"]["_meta"]["io.modelcontextprotocol/serverInfo"].contains("icons")) << discover;
+}
+
+}  // namespace
+
+namespace {
+
+// A cancelled sync_test stops waiting at once (issue 18): its bus stage would otherwise wait out
+// the whole timeout, as `orch mcp`'s in-process bus never sees what `orch serve` accepted.
+TEST(McpCancellation, CancelledSyncTestStopsItsWork) {
+  const std::string secret = "wh-secret-1-0123456789";
+  OrchServer orch({{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", secret}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}});
+  json call = {{"jsonrpc", "2.0"},
+               {"id", 2},
+               {"method", "tools/call"},
+               {"params", {{"name", "sync_test"}, {"arguments", {{"timeout", "40s"}}}, {"_meta", {{"progressToken", "p"}}}}}};
+  json cancel = {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", 2}, {"reason", "test"}}}};
+  const std::string input = init_line("2025-11-25") + to_text(call) + "\n";
+  TempDir state;
+  Env env = kBase;
+  env["ORCH_STATE_DIR"] = state.path();
+  env["ORCH_URL"] = orch.url();
+  env["TRUSTED_WEBHOOK_SECRET"] = secret;
+  env["INPUT"] = input;
+  env["CANCEL"] = to_text(cancel);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run({"sh", "-c", "{ printf '%s' \"$INPUT\"; sleep 2; printf '%s\\n' \"$CANCEL\"; } | \"$0\" mcp", ORCH_BINARY}, env,
+               std::chrono::seconds(60));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(r.code, 0) << r.output;
+  // Stopped within a few seconds of the cancel, not after the 40 s timeout.
+  EXPECT_LT(took, std::chrono::seconds(15)) << r.output;
+  EXPECT_NE(r.output.find("webhook ok"), std::string::npos) << r.output;           // it did run until then
+  EXPECT_EQ(r.output.find(R"("id":2,"jsonrpc")"), std::string::npos) << r.output;  // and got no response
+}
+
+}  // namespace
