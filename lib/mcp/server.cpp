@@ -221,8 +221,13 @@ json Server::handle_text(const std::string& text, Session& session) {
 json Server::handle(const json& message, Session& session, const Sink& request_sink) {
   if (message.is_array()) {
     if (message.empty()) return error_response(nullptr, kInvalidRequest, "empty batch");
-    if (session.initialized && !batches_allowed(session.protocol_version))
-      return error_response(nullptr, kInvalidRequest, "JSON-RPC batches are not part of MCP " + session.protocol_version);
+    std::string negotiated;
+    {
+      std::lock_guard lock(session.mu);  // initialize may be setting it on another worker
+      negotiated = session.protocol_version;
+    }
+    if (session.initialized && !batches_allowed(negotiated))
+      return error_response(nullptr, kInvalidRequest, "JSON-RPC batches are not part of MCP " + negotiated);
     json out = json::array();
     for (const auto& m : message) {
       auto r = dispatch(m, session, request_sink);
