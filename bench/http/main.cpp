@@ -34,23 +34,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-int connect_from(int port, const char* source) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  inet_pton(AF_INET, source, &local.sin_addr);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local);
-  sockaddr_in remote{};
-  remote.sin_family = AF_INET;
-  remote.sin_port = htons(static_cast<uint16_t>(port));
-  remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
-    ::close(fd);
-    return -1;
-  }
-  return fd;
-}
-
 long status_field(int pid, const char* name) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);)
@@ -118,7 +101,7 @@ int main(int argc, char** argv) {
   // Trickling clients: half send a head a byte at a time, half a head then a body a byte at a time.
   std::vector<int> slow;
   for (int i = 0; i < trickle; ++i) {
-    const int fd = connect_from(orch.port(), "127.0.0.1");
+    const int fd = test::connect_from(orch.port(), "127.0.0.1");
     if (fd < 0) break;
     const std::string start = i % 2 ? "GET /healthz HTTP/1.1\r\nHo" : "POST /diagnose HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{";
     ::send(fd, start.data(), start.size(), MSG_NOSIGNAL);
@@ -141,7 +124,7 @@ int main(int argc, char** argv) {
 
   // One endless header line.
   const long peak_before = status_field(pid, "VmHWM:");
-  const int fd = connect_from(orch.port(), "127.0.0.3");
+  const int fd = test::connect_from(orch.port(), "127.0.0.3");
   const std::string head = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Huge: ";
   ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
   const std::string chunk(1 << 20, 'h');

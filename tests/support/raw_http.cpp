@@ -9,15 +9,15 @@
 
 namespace orch::test {
 
-std::string raw_http(int port, const std::string& request, const char* source, std::chrono::milliseconds timeout) {
+int connect_from(int port, const char* source) {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
+  if (fd < 0) return -1;
   sockaddr_in local{};
   local.sin_family = AF_INET;
   if (source && (inet_pton(AF_INET, source, &local.sin_addr) != 1 ||
                  bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0)) {
     close(fd);
-    return "";
+    return -1;
   }
   sockaddr_in remote{};
   remote.sin_family = AF_INET;
@@ -25,8 +25,14 @@ std::string raw_http(int port, const std::string& request, const char* source, s
   remote.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&remote), sizeof remote) != 0) {
     close(fd);
-    return "";
+    return -1;
   }
+  return fd;
+}
+
+std::string raw_http(int port, const std::string& request, const char* source, std::chrono::milliseconds timeout) {
+  const int fd = connect_from(port, source);
+  if (fd < 0) return "";
   timeval tv{static_cast<time_t>(timeout.count() / 1000), static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);

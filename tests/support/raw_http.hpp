@@ -6,6 +6,9 @@
 
 namespace orch::test {
 
+// A TCP connection to 127.0.0.1:port from `source` (any 127.x address; null: the default), or -1.
+int connect_from(int port, const char* source = nullptr);
+
 // Connects to 127.0.0.1:port (from `source`, any 127.x address, when given), writes `request`
 // and reads until the server closes or `timeout` passes between reads. "" when it cannot connect.
 std::string raw_http(int port, const std::string& request, const char* source = nullptr,
