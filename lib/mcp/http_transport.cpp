@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <climits>
+#include <optional>
 
 #include "core/crypto.hpp"
+#include "core/number.hpp"
 #include "core/text.hpp"
 #include "app/health.hpp"
 #include "config/orch_url.hpp"
@@ -41,6 +44,13 @@ std::string as_host(std::string addr) {
 }
 
 std::string sse_frame(const std::string& data) { return "event: message\ndata: " + data + "\n\n"; }
+// A frame of a resumable stream: its id is "stream-sequence".
+std::string sse_frame(long stream, long seq, const std::string& data) {
+  return "id: " + std::to_string(stream) + "-" + std::to_string(seq) + "\n" + sse_frame(data);
+}
+// SEP-1699's priming event: an id and no data, sent first, so a client whose connection breaks
+// before any message can still resume; `retry` is how long it waits before it does.
+std::string priming_frame(long stream) { return "id: " + std::to_string(stream) + "-0\nretry: 1000\ndata: \n\n"; }
 
 // The id of a JSON-RPC request, for an error answered before it is dispatched (null when absent or
 // of a type MCP does not allow).
@@ -144,12 +154,19 @@ bool HttpModule::admit(const httplib::Request& req, httplib::Response& res) {
 void HttpModule::end_locked(std::shared_ptr<HttpSession> s, const char* why) {
   sessions_.erase(s->id);
   server_->detach(s->session.get());
+  std::vector<json> running;
   {
     std::lock_guard slock(s->mu);
     s->closed = true;
     // Its GET stream ends with its last chunk (the HTTP loop then calls the stream's on_close).
     if (s->stream) s->stream->finish();
+    for (auto& [number, r] : s->replays) {
+      if (!r.done) running.push_back(r.request_id);
+      if (r.resumed) r.resumed->finish();
+    }
   }
+  // A call still running on an ended session has nobody to answer: it is cancelled.
+  for (const auto& id : running) s->session->cancel(id);
   sessions_gauge_->set(static_cast<double>(sessions_.size()));
   spdlog::debug("mcp session {} ended: {}", s->id, why);
 }
@@ -259,25 +276,51 @@ void HttpModule::post(const httplib::Request& req, httplib::Response& res) {
   const bool wants_progress = member_is("method", "tools/call") && msg.contains("params") && msg["params"].is_object() &&
                               msg["params"].contains("_meta") && msg["params"]["_meta"].is_object() &&
                               msg["params"]["_meta"].contains("progressToken");
-  if (wants_progress && req.get_header_value("Accept").find("text/event-stream") != std::string::npos) {
-    // Written by this worker as the tool runs (chunked); the connection stays usable afterwards.
-    http::ChunkedReply reply(req, 200, "text/event-stream", {{"Cache-Control", "no-cache"}, {"Mcp-Session-Id", hs.id}});
-    if (!reply.ok()) return;
-    // A client that closes the stream has cancelled the call: the tool stops at its next report.
-    auto send = [&](const json& m) {
-      if (!reply.write(sse_frame(to_text(m)))) hs.session->cancel(request_id(msg));
-    };
-    auto response = server_->handle(msg, *hs.session, send);
-    if (!response.is_null()) send(response);
-    if (reply.ok()) reply.end();
-    return;
-  }
+  if (wants_progress && req.get_header_value("Accept").find("text/event-stream") != std::string::npos) return post_stream(req, hs, msg);
   auto response = server_->handle(msg, *hs.session);
   if (response.is_null()) {
     res.status = 202;  // notifications, responses from the client, a cancelled call
     return;
   }
   http::send_json(res, 200, response);
+}
+
+void HttpModule::post_stream(const httplib::Request& req, HttpSession& hs, const json& msg) {
+  // Written by this worker as the tool runs (chunked); the connection stays usable afterwards.
+  http::ChunkedReply reply(req, 200, "text/event-stream", {{"Cache-Control", "no-cache"}, {"Mcp-Session-Id", hs.id}});
+  if (!reply.ok()) return;
+  long stream = 0;
+  {
+    std::lock_guard lock(hs.mu);
+    stream = hs.next_stream++;
+    for (auto it = hs.replays.begin(); hs.replays.size() >= kReplays && it != hs.replays.end();)
+      it = it->second.done ? hs.replays.erase(it) : std::next(it);
+    hs.replays[stream].request_id = request_id(msg);
+  }
+  bool open = reply.write(priming_frame(stream));
+  // Each message is kept before it is written: a client that lost the connection gets it again
+  // with Last-Event-ID. Losing the connection does not stop the tool.
+  auto send = [&](const json& m) {
+    std::string frame;
+    {
+      std::lock_guard lock(hs.mu);
+      auto& r = hs.replays[stream];
+      frame = sse_frame(stream, r.next_seq++, to_text(m));
+      r.frames.emplace_back(r.next_seq - 1, frame);
+      if (r.frames.size() > kReplayEvents) r.frames.pop_front();
+      if (r.resumed) r.resumed->send(frame);
+    }
+    if (open) open = reply.write(frame);
+  };
+  auto response = server_->handle(msg, *hs.session, send);
+  if (!response.is_null()) send(response);
+  {
+    std::lock_guard lock(hs.mu);
+    auto& r = hs.replays[stream];
+    r.done = true;
+    if (r.resumed) r.resumed->finish();  // its answer is out: the resumed stream ends as this one does
+  }
+  if (open && reply.ok()) reply.end();
 }
 
 // 2026-07-28: no session. The headers must mirror the body (MCP-Protocol-Version, Mcp-Method,
@@ -355,6 +398,7 @@ void HttpModule::get(const httplib::Request& req, httplib::Response& res) {
   if (id.empty()) return http::send_error(res, 400, "missing_session", "Mcp-Session-Id header is required: initialize first");
   auto use = use_session(id);
   if (!use) return http::send_error(res, 404, "unknown_session", "unknown, ended or expired Mcp-Session-Id: initialize again");
+  if (const auto last = req.get_header_value("Last-Event-ID"); !last.empty() && resume(req, use, last)) return;
   // The stream is written by the HTTP front end's loop: no worker waits on it while it is open.
   std::weak_ptr<HttpSession> weak = use->shared();
   http::OutStreamOptions o;
@@ -393,6 +437,58 @@ void HttpModule::get(const httplib::Request& req, httplib::Response& res) {
     }
   }
   if (previous) previous->finish();
+}
+
+bool HttpModule::resume(const httplib::Request& req, const std::shared_ptr<Use>& use, const std::string& last_event_id) {
+  const auto dash = last_event_id.find('-');
+  if (dash == std::string::npos) return false;  // not one of orch's ids: a plain GET stream
+  std::optional<long> stream_no, seen;
+  try {
+    stream_no = parse_integer(std::string_view(last_event_id).substr(0, dash), 1, LONG_MAX);
+    seen = parse_integer(std::string_view(last_event_id).substr(dash + 1), 0, LONG_MAX);
+  } catch (const Error&) {
+    return false;
+  }
+  HttpSession& hs = **use;
+  {
+    std::lock_guard lock(hs.mu);
+    if (!hs.replays.contains(*stream_no)) return false;
+  }
+  std::weak_ptr<HttpSession> weak = use->shared();
+  http::OutStreamOptions o;
+  o.headers = {{"Cache-Control", "no-cache"}, {"Mcp-Session-Id", hs.id}};
+  o.keep_alive = std::chrono::duration_cast<std::chrono::milliseconds>(keep_alive_);
+  auto self = std::make_shared<std::weak_ptr<http::OutStream>>();
+  auto held = std::make_shared<std::shared_ptr<Use>>(use);  // the session stays in use while it is open
+  const long number = *stream_no;
+  o.on_close = [weak, self, held, number] {
+    std::shared_ptr<Use> released;  // dropped outside the session's lock (it takes the module's)
+    if (auto s = weak.lock()) {
+      std::lock_guard lock(s->mu);
+      if (auto it = s->replays.find(number); it != s->replays.end() && it->second.resumed == self->lock()) it->second.resumed.reset();
+    }
+    released = std::move(*held);
+  };
+  auto stream = http::detach_stream(req, std::move(o));
+  if (!stream) return false;
+  *self = stream;
+  std::shared_ptr<http::OutStream> previous;
+  std::lock_guard lock(hs.mu);
+  auto it = hs.replays.find(number);
+  if (it == hs.replays.end() || hs.closed) {  // dropped meanwhile
+    stream->finish();
+    return true;
+  }
+  auto& r = it->second;
+  for (const auto& [seq, frame] : r.frames)
+    if (seq > *seen) stream->send(frame);
+  if (r.done) {
+    stream->finish();
+    return true;
+  }
+  previous = std::exchange(r.resumed, stream);  // the newest reconnection gets what follows
+  if (previous) previous->finish();
+  return true;
 }
 
 void HttpModule::del(const httplib::Request& req, httplib::Response& res) {

@@ -23,14 +23,28 @@ class HttpModule final : public orch::Module {
 
  private:
   using Clock = std::chrono::steady_clock;
+  static constexpr size_t kReplayEvents = 64, kReplays = 16;
   class Use;
   struct HttpSession {
     std::string id;
     std::unique_ptr<Session> session;
-    std::mutex mu;                   // guards the three below; taken after the module's mu_
+    std::mutex mu;                   // guards the members below; taken after the module's mu_
     std::deque<std::string> outbox;  // notifications waiting for a GET stream
     std::shared_ptr<http::OutStream> stream;  // the open GET stream, written by the HTTP loop
     std::shared_ptr<Use> stream_use;          // keeps the session in use while it is open
+    // The SSE answers of tool calls, kept so that a client whose connection broke mid-call can
+    // resume with GET + Last-Event-ID "S-N" (SEP-1699); breaking the connection does not cancel
+    // (the spec: a client cancels with notifications/cancelled). Bounded: kReplayEvents per
+    // stream (the oldest progress goes first), kReplays streams per session (finished ones go).
+    struct Replay {
+      json request_id;
+      std::deque<std::pair<long, std::string>> frames;  // sequence number, the whole SSE frame
+      long next_seq = 1;
+      bool done = false;
+      std::shared_ptr<http::OutStream> resumed;  // a GET that resumed this stream
+    };
+    std::map<long, Replay> replays;  // by stream number
+    long next_stream = 1;
     bool closed = false;
     // Under the module's mu_: a session with a request or GET stream in progress is in use, so it
     // neither expires nor is evicted; its idle time counts from when the last one ended.
@@ -55,6 +69,11 @@ class HttpModule final : public orch::Module {
   void post(const httplib::Request& req, httplib::Response& res);
   void post_modern(const httplib::Request& req, httplib::Response& res, const json& msg);
   void get(const httplib::Request& req, httplib::Response& res);
+  // A tool call answered as a resumable SSE stream (legacy sessions).
+  void post_stream(const httplib::Request& req, HttpSession& hs, const json& msg);
+  // GET with a Last-Event-ID of a kept stream: its frames after that id, then the rest as they
+  // come; false when the id names no kept stream.
+  bool resume(const httplib::Request& req, const std::shared_ptr<Use>& use, const std::string& last_event_id);
   void del(const httplib::Request& req, httplib::Response& res);
 
   ServeContext& ctx_;

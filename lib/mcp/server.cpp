@@ -20,6 +20,19 @@ constexpr const char* kIcon =
     "bGw9IiMyYjZjYjAiLz48cGF0aCBkPSJNOSAxNmg0bDItNSA0IDEwIDItNWgzIiBzdHJva2U9IiNmZmYiIHN0cm9rZS13aWR0aD0iMiIgZmlsbD0ibm9uZSIvPjwv"
     "c3ZnPg==";
 
+// Tool icons (2025-11-25): a magnifier for the tools that only look, a wrench for those that
+// change the stack, so a client's tool picker shows at a glance which is which.
+constexpr const char* kLookIcon =
+    "data:image/svg+xml;base64,"
+    "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAzMiAzMiI+PGNpcmNsZSBjeD0iMTMiIGN5PSIxMyIgcj0iOCIg"
+    "c3Ryb2tlPSIjMmI2Y2IwIiBzdHJva2Utd2lkdGg9IjMiIGZpbGw9Im5vbmUiLz48cGF0aCBkPSJNMTkgMTlsOCA4IiBzdHJva2U9IiMyYjZjYjAiIHN0cm9r"
+    "ZS13aWR0aD0iNCIgc3Ryb2tlLWxpbmVjYXA9InJvdW5kIi8+PC9zdmc+";
+constexpr const char* kActIcon =
+    "data:image/svg+xml;base64,"
+    "PHN2ZyB4bWxucz0iaHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmciIHZpZXdCb3g9IjAgMCAzMiAzMiI+PHBhdGggZD0iTTYgMjZsMTItMTJtLTItNmE2IDYg"
+    "MCAxIDAgOCA4IiBzdHJva2U9IiNjMDU2MjEiIHN0cm9rZS13aWR0aD0iNCIgc3Ryb2tlLWxpbmVjYXA9InJvdW5kIiBmaWxsPSJub25lIi8+PC9zdmc+";
+json icon(const char* src) { return json::array({{{"src", src}, {"mimeType", "image/svg+xml"}, {"sizes", {"any"}}}}); }
+
 // Tools whose result a resource also shows: their results link to it (resource_link, 2025-06-18 on).
 const std::map<std::string, std::pair<std::string, std::string>> kToolResources = {
     {"diagnose", {"orch://status", "Stack status"}}, {"recent_events", {"orch://events/recent", "Recent events"}}};
@@ -317,7 +330,7 @@ json Server::dispatch(const json& req, Session& session, const Sink& request_sin
 json Server::server_info(const std::string& version) const {
   json info = {{"name", "orch"}, {"title", "orch control plane"}, {"version", ORCH_VERSION}};
   // icons came with 2025-11-25; older clients' schemas do not know them.
-  if (version >= "2025-11-25") info["icons"] = json::array({{{"src", kIcon}, {"mimeType", "image/svg+xml"}, {"sizes", {"any"}}}});
+  if (version >= "2025-11-25") info["icons"] = icon(kIcon);
   return info;
 }
 
@@ -380,6 +393,7 @@ json Server::respond(const std::string& method, const json& params, const json& 
         json tool = {{"name", t.name}, {"title", t.title}, {"description", t.description}, {"inputSchema", t.input_schema},
                      {"annotations", annotations}};
         if (call.version != "2024-11-05") tool["outputSchema"] = t.output_schema;
+        if (call.version >= "2025-11-25") tool["icons"] = icon(t.read_only ? kLookIcon : kActIcon);
         list.push_back(tool);
       }
       return result_response(id, page(list, params, "tools"));

@@ -185,8 +185,19 @@ std::vector<Tool> make_tools(Context& ctx) {
                      if (o.to.empty() && !releases.get(o.service).contains("lkg"))
                        throw UsageError("no last-known-good image is recorded for '" + o.service +
                                         "'; pass `to` (an image reference or id) to choose one");
-                     progress(0, 1, "rolling back " + o.service);
+                     // Steps are reported without throwing: a cancel must not leave the container moved aside, so
+                     // the library asks `cancelled` and undoes its replacement itself. The total is not known.
+                     int step = 0;
+                     progress(++step, -1, "rolling back " + o.service);
+                     o.on_step = [&](const std::string& what) {
+                       try {
+                         progress(++step, -1, what);
+                       } catch (const Cancelled&) {  // seen by `cancelled` at the library's next check
+                       }
+                     };
+                     o.cancelled = [&progress] { return progress.cancelled(); };
                      auto r = rollback::rollback_service(ctx.docker, ctx.containers, releases, ctx.config, &ctx.bus, o);
+                     if (progress.cancelled()) throw Cancelled();
                      if (!r.ok) throw OperationError("rollback failed, the previous container was restored: " + r.error);
                      return r.to_json();
                    }});
@@ -194,18 +205,24 @@ std::vector<Tool> make_tools(Context& ctx) {
   tools.push_back({"sync_test", "End-to-end sync test",
                    "Publish a test change and time each stage: webhook, bus, Docling, RAG index, frontend. It changes no "
                    "container; with ORCH_MCP_ALLOW set it runs only if the list names sync_test.",
-                   object_schema({{"model", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]+$"}, {"examples", {"page"}},
-                                             {"default", "page"}, {"description", "Builder model"}}},
-                                  {"timeout", duration("deadline for all stages, 1s to 1h", "120s")}}),
+                   object_schema(
+                       {{"model",
+                         {{"type", "string"},
+                          {"pattern", "^[A-Za-z0-9_-]+$"},
+                          {"examples", {"page"}},
+                          {"default", "page"},
+                          {"description", "Builder model"}}},
+                        {"timeout", duration("deadline for all stages, 1s to 1h", "120s")},
+                        {"keep", boolean("leave the Builder test entry in place (for debugging) instead of deleting it", false)}}),
                    output_schema({{"passed", boolean("", true)}, {"stages", {{"type", "array"}}}, {"marker", str("")}}), false, false,
-                   false, true,
-                   [&ctx](const json& args, const auto& progress) {
+                   false, true, [&ctx](const json& args, const auto& progress) {
                      // It touches no container, so container names cannot allow it: a restricting list names it.
                      if (!ctx.allow.empty() && std::find(ctx.allow.begin(), ctx.allow.end(), "sync_test") == ctx.allow.end())
                        throw OperationError("sync_test publishes test content through the CMS, pipeline and RAG index; ORCH_MCP_ALLOW (" +
                                             joined(ctx.allow) + ") does not name sync_test, so this server may not run it");
                      pipeline::SyncTestOptions o;
                      o.model = args.value("model", "page");
+                     o.keep = args.value("keep", false);
                      const std::string timeout = args.value("timeout", "120s");
                      o.timeout = parse_duration(timeout);
                      if (o.timeout < std::chrono::seconds(1) || o.timeout > std::chrono::hours(1))

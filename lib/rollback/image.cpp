@@ -168,10 +168,23 @@ docker::ContainerInfo find_service_container(docker::Client& docker, docker::Con
 }
 
 // Healthy (or, without a health check, running for 3 s) before the deadline.
-static bool wait_healthy(docker::Client& docker, const std::string& id, std::chrono::milliseconds timeout, std::string& why) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+static bool wait_healthy(docker::Client& docker, const std::string& id, const ServiceOptions& o, std::string& why) {
+  const auto timeout = o.health_timeout;
+  const auto start = std::chrono::steady_clock::now();
+  const auto deadline = start + timeout;
   std::optional<std::chrono::steady_clock::time_point> running_since;
+  auto next_report = start;
   while (std::chrono::steady_clock::now() < deadline) {
+    if (o.cancelled && o.cancelled()) {
+      why = "cancelled while waiting for the new container to be healthy";
+      return false;
+    }
+    if (o.on_step && std::chrono::steady_clock::now() >= next_report) {
+      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - start).count();
+      o.on_step("waiting for the new container to be healthy: " + std::to_string(waited) + " s of " +
+                std::to_string(timeout.count() / 1000) + " s");
+      next_report += 2s;
+    }
     auto c = docker.inspect(id);
     if (!c.running && !c.restarting) {
       why = "the new container exited with " + std::to_string(c.exit_code);
@@ -247,6 +260,11 @@ ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& 
       spdlog::error("event {} not stored: {}", type, e.what());
     }
   };
+  // Cancelled before anything changed: nothing to undo, nothing to announce.
+  if (o.cancelled && o.cancelled()) {
+    r.error = "cancelled before the container was replaced";
+    return r;
+  }
   publish("rollback.started", json::object());
   json old_image_config = json::object();
   try {
@@ -257,9 +275,9 @@ ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& 
   docker::ContainerInfo templ = c;
   templ.raw["Config"] = without_image_defaults(templ.raw.value("Config", json::object()), old_image_config);
   templ.raw["Config"]["Labels"]["orch.rollback.from"] = c.image_id;
-  auto rr = docker::recreate(docker, templ, target_id, [&](const std::string& id, std::string& why) {
-    return wait_healthy(docker, id, o.health_timeout, why);
-  });
+  if (o.on_step) o.on_step("replacing " + c.name + " with a container of " + r.to);
+  auto rr =
+      docker::recreate(docker, templ, target_id, [&](const std::string& id, std::string& why) { return wait_healthy(docker, id, o, why); });
   r.ok = rr.ok;
   r.error = rr.error;
   if (rr.ok) {

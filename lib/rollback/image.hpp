@@ -2,6 +2,7 @@
 // Image rollback of a service (SPEC §7, `orch rollback --service`): release history with a
 // last-known-good image, and the safe replacement of the service's container by one made from a
 // previous image with the same configuration.
+#include <functional>
 #include <map>
 #include <optional>
 #include <set>
@@ -52,6 +53,11 @@ struct ServiceOptions {
   bool automatic = false;  // refuses pinned services and rollback-made containers
   std::string reason = "requested";
   std::chrono::milliseconds health_timeout{60'000};
+  // Reports each step ("replacing ...", "waiting for health, N s of M"), for MCP progress.
+  std::function<void(const std::string& step)> on_step;
+  // Asked before the replacement and during the health wait: once true, nothing more is changed
+  // and a replacement that is not yet accepted is undone (the previous container restored).
+  std::function<bool()> cancelled;
 };
 
 struct ServiceResult {

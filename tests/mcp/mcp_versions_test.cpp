@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <set>
 
 #include "mcp/mcp_helpers.hpp"
 #include "support/http_connection.hpp"
@@ -195,6 +196,12 @@ TEST(McpVersions, HttpLegacyInitializeStillOpensSessions) {
     if (v >= "2025-06-18") session["MCP-Protocol-Version"] = v;
     r = c.request("POST", "/mcp", session, R"({"jsonrpc":"2.0","id":2,"method":"resources/read","params":{"uri":"orch://nope"}})");
     EXPECT_EQ(json::parse(r.body)["error"]["code"], -32002) << v << " " << r.body;
+    // Another supported version than the one negotiated is served by the negotiated one: the
+    // official conformance suite itself sends 2025-03-26 on 2025-11-25 sessions.
+    session["MCP-Protocol-Version"] = v == "2025-06-18" ? "2025-11-25" : "2025-06-18";
+    r = c.request("POST", "/mcp", session, R"({"jsonrpc":"2.0","id":3,"method":"resources/read","params":{"uri":"orch://nope"}})");
+    EXPECT_EQ(r.status, 200) << v << " " << r.body;
+    EXPECT_EQ(json::parse(r.body)["error"]["code"], -32002) << r.body;
   }
   // An unknown MCP-Protocol-Version is a JSON-RPC error a client can act on, not orch's own shape.
   auto with_bad = h;
@@ -230,6 +237,10 @@ void expect_works(const json& j, const std::string& era, const std::string& prot
   EXPECT_EQ(j["tools"].size(), 8u);
   EXPECT_EQ(j["titles"]["diagnose"], "Diagnose the stack");
   EXPECT_TRUE(j["diagnose"]["exit_code"].is_number()) << j["diagnose"];
+  if (j["mode"] == "http") {
+    EXPECT_EQ(j["progress"]["isError"], false) << j["progress"];
+    EXPECT_EQ(j["progress"]["messages"], json::array({"probing services and containers", "done"})) << j["progress"];
+  }
   EXPECT_EQ(j["argumentError"]["isError"], true);
   EXPECT_EQ(j["unknownTool"], -32602);
   EXPECT_EQ(j["resources"], json::array({"orch://status", "orch://events/recent"}));
@@ -283,6 +294,42 @@ TEST(McpVersions, IconsAndResourceLinksFollowTheRevision) {
   }
   auto discover = reply_to(raw_stdio(lines({modern(1, "server/discover")})), 1);
   EXPECT_TRUE(discover["result"]["_meta"]["io.modelcontextprotocol/serverInfo"].contains("icons")) << discover;
+  // Each tool has an icon from 2025-11-25 on: the magnifier for tools that only look, the wrench
+  // for those that change things.
+  for (const std::string v : {"2025-11-25", "2025-06-18"}) {
+    auto tools = reply_to(raw_stdio(init_line(v) + R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})" + "\n"), 2)["result"]["tools"];
+    ASSERT_EQ(tools.size(), 8u) << tools;
+    std::set<std::string> look, act;
+    for (const auto& t : tools) {
+      ASSERT_EQ(t.contains("icons"), v == "2025-11-25") << v << t;
+      if (!t.contains("icons")) continue;
+      EXPECT_EQ(t["icons"][0]["mimeType"], "image/svg+xml");
+      (t["annotations"]["readOnlyHint"] ? look : act).insert(t["icons"][0]["src"].get<std::string>());
+    }
+    if (v == "2025-11-25") {
+      EXPECT_EQ(look.size(), 1u);
+      EXPECT_EQ(act.size(), 1u);
+      EXPECT_NE(*look.begin(), *act.begin());
+    }
+  }
+}
+
+// JSON Schema 2020-12 is the default dialect from 2025-11-25 on: every tool's input and output
+// schema compiles under Ajv's 2020 validator in strict mode (no unknown keyword, no ambiguous
+// type), every default and example fits its property, and real results fit their output schemas.
+TEST(McpVersions, ToolSchemasAreStrictJsonSchema2020_12) {
+  if (!v2_installed()) GTEST_SKIP() << "run `npm install` in tests/node";
+  TempDir state;
+  Env env = kBase;
+  env["ORCH_STATE_DIR"] = state.path();
+  auto r = run({"node", kNodeDir + "/schema_check.mjs", ORCH_BINARY}, env, std::chrono::seconds(60));
+  auto at = r.output.rfind("{\"");
+  ASSERT_NE(at, std::string::npos) << r.output;
+  auto j = json::parse(r.output.substr(at));
+  EXPECT_FALSE(j.contains("error")) << j;
+  EXPECT_EQ(j["tools"], 8) << j;
+  EXPECT_EQ(j["problems"], json::array()) << j;
+  EXPECT_EQ(j["checked"], json::array({"diagnose", "recent_events"})) << j;
 }
 
 }  // namespace

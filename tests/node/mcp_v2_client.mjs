@@ -34,6 +34,14 @@ try {
   summary.titles = Object.fromEntries(tools.tools.map((t) => [t.name, t.title ?? null]));
   const diag = await client.callTool({ name: "diagnose", arguments: {} });
   summary.diagnose = { isError: diag.isError, exit_code: diag.structuredContent?.exit_code ?? null };
+  // Progress through the SDK's own onprogress (it sends the progressToken and routes the notes).
+  // HTTP only: over stdio the SDK handles a response before the notifications read just ahead of
+  // it (they are dispatched asynchronously), so an instant tool's progress reaches it too late.
+  if (mode === "http") {
+    const progress = [];
+    const withProgress = await client.callTool({ name: "diagnose", arguments: {} }, { onprogress: (p) => progress.push(p) });
+    summary.progress = { isError: withProgress.isError, messages: progress.map((p) => p.message) };
+  }
   const bad = await client.callTool({ name: "container_logs", arguments: { container: "x", tail: "x" } });
   summary.argumentError = { isError: bad.isError, text: bad.content?.[0]?.text };
   try {
