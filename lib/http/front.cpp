@@ -297,6 +297,8 @@ struct Front::Conn {
 
   // Answers.
   std::vector<std::shared_ptr<Exchange>> pending;  // batched, answered in order
+  // A refusal that came after batched requests still unanswered: sent after their answers.
+  std::string refusal;
   int awaiting = 0;          // of `pending`, those whose batch is not done yet
   bool ready = false;        // in this round's list
   bool peer_closed = false;  // read EOF
@@ -779,7 +781,9 @@ void Front::Loop::read_from(Conn& c) {
 void Front::Loop::refuse(Conn& c, int status, const char* code, const std::string& message, std::string_view path) {
   spdlog::info("http refused {} ({}) peer={}: {}", status, code, c.peer_ip, message);
   if (opts_.refused) opts_.refused(path, status, code);
-  c.out += error_answer(status, code, message);
+  // Answers go out in the order of the requests: earlier batched ones first (the HTTP fuzz harness
+  // found the refusal sent before them, and their answers after its `Connection: close`).
+  (c.pending.empty() ? c.out : c.refusal) += error_answer(status, code, message);
   c.close_after = true;
   c.refused = true;
   c.compact();
@@ -858,7 +862,8 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<R
     }
     if (!complete) {
       c.incomplete = true;
-      if (h.expect_continue && !c.continue_sent) {
+      // Not before the answers to earlier requests still pending: a 1xx belongs to the oldest one.
+      if (h.expect_continue && !c.continue_sent && c.pending.empty()) {
         c.out += "HTTP/1.1 100 Continue\r\n\r\n";
         c.continue_sent = true;
       }
@@ -935,7 +940,7 @@ void Front::Loop::answer(Conn& c) {
     auto& res = c.pending[i]->res;
     if (res.status == -1) send_error(res, 500, "internal", "internal error");
     if (opts_.after) opts_.after(req, res);
-    const bool last_before_close = c.close_after && i + 1 == c.pending.size();
+    const bool last_before_close = c.close_after && i + 1 == c.pending.size() && c.refusal.empty();
     auto& out = c.out;
     out += "HTTP/1.1 ";
     out += std::to_string(res.status);
@@ -962,6 +967,8 @@ void Front::Loop::answer(Conn& c) {
     out += res.body;
   }
   c.pending.clear();
+  c.out += c.refusal;
+  c.refusal.clear();
 }
 
 void Front::Loop::flush(Conn& c) {

@@ -307,6 +307,21 @@ TEST_F(Front, AClientThatEndsItsSideMidRequestIsClosedAtOnce) {
   EXPECT_TRUE(chunked.closed_by_server(1s));
 }
 
+TEST_F(Front, ARefusalComesAfterTheAnswersToEarlierRequests) {
+  // Found by the HTTP fuzz harness: a framing error right after a batched request was answered
+  // first, and the batch's answer followed the refusal's `Connection: close`.
+  start();
+  Conn c(port());
+  c.send(post("/batch", "later-first") + "GET /plain HTTP/1.1\nHost: x\n\n");
+  auto first = c.response();
+  EXPECT_EQ(body_of(first), "echo:later-first from 127.0.0.1");
+  EXPECT_EQ(first.find("Connection: close"), std::string::npos) << first;
+  auto second = c.response();
+  EXPECT_NE(second.find("400 Bad Request"), std::string::npos) << second;
+  EXPECT_NE(second.find("Connection: close"), std::string::npos) << second;
+  EXPECT_TRUE(c.closed_by_server(3s));
+}
+
 TEST_F(Front, StopAnswersWhatArrivedAndClosesIdleConnectionsAtOnce) {
   start();
   Conn idle(port());
