@@ -19,7 +19,8 @@ json create_body_from(const ContainerInfo& c, const std::string& image) {
   for (const char* k : {"Hostname", "Domainname"}) body.erase(k);
   body["HostConfig"] = object_at(raw, "HostConfig");
   json endpoints = json::object();
-  for (const auto& [name, ep] : object_at(object_at(raw, "NetworkSettings"), "Networks").items()) {
+  const json networks = object_at(object_at(raw, "NetworkSettings"), "Networks");  // named: items() refers to it
+  for (const auto& [name, ep] : networks.items()) {
     if (name == "none" || name == "host" || name == "bridge") continue;
     const auto aliases = ep.is_object() ? ep.find("Aliases") : ep.end();
     endpoints[name] = {{"Aliases", ep.is_object() && aliases != ep.end() && aliases->is_array() ? *aliases : json::array()}};
