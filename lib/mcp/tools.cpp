@@ -194,12 +194,15 @@ std::vector<Tool> make_tools(Context& ctx) {
   tools.push_back({"sync_test", "End-to-end sync test",
                    "Publish a test change and time each stage: webhook, bus, Docling, RAG index, frontend. It changes no "
                    "container; with ORCH_MCP_ALLOW set it runs only if the list names sync_test.",
-                   object_schema({{"model", {{"type", "string"}, {"pattern", "^[A-Za-z0-9_-]+$"}, {"examples", {"page"}},
-                                             {"default", "page"}, {"description", "Builder model"}}},
+                   object_schema({{"model",
+                                   {{"type", "string"},
+                                    {"pattern", "^[A-Za-z0-9_-]+$"},
+                                    {"examples", {"page"}},
+                                    {"default", "page"},
+                                    {"description", "Builder model"}}},
                                   {"timeout", duration("deadline for all stages, 1s to 1h", "120s")}}),
                    output_schema({{"passed", boolean("", true)}, {"stages", {{"type", "array"}}}, {"marker", str("")}}), false, false,
-                   false, true,
-                   [&ctx](const json& args, const auto& progress) {
+                   false, true, [&ctx](const json& args, const auto& progress) {
                      // It touches no container, so container names cannot allow it: a restricting list names it.
                      if (!ctx.allow.empty() && std::find(ctx.allow.begin(), ctx.allow.end(), "sync_test") == ctx.allow.end())
                        throw OperationError("sync_test publishes test content through the CMS, pipeline and RAG index; ORCH_MCP_ALLOW (" +

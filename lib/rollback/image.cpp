@@ -257,9 +257,8 @@ ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& 
   docker::ContainerInfo templ = c;
   templ.raw["Config"] = without_image_defaults(templ.raw.value("Config", json::object()), old_image_config);
   templ.raw["Config"]["Labels"]["orch.rollback.from"] = c.image_id;
-  auto rr = docker::recreate(docker, templ, target_id, [&](const std::string& id, std::string& why) {
-    return wait_healthy(docker, id, o.health_timeout, why);
-  });
+  auto rr = docker::recreate(docker, templ, target_id,
+                             [&](const std::string& id, std::string& why) { return wait_healthy(docker, id, o.health_timeout, why); });
   r.ok = rr.ok;
   r.error = rr.error;
   if (rr.ok) {

@@ -14,6 +14,7 @@
 #include "docker/container_events.hpp"
 #include "docker/identity.hpp"
 #include "docker/recreate.hpp"
+#include "docker/watcher.hpp"
 #include "heal/exit_cause.hpp"
 #include "heal/policy.hpp"
 #include "support/fuzz.hpp"
