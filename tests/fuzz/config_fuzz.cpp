@@ -19,13 +19,7 @@ using namespace orch;
 namespace {
 
 std::string file_path() {
-  static const std::string path = [] {
-    // tmpfs when there is one: every input is written to the file.
-    const char* tmp = std::getenv("TMPDIR");
-    std::string dir = std::string(::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : tmp && *tmp ? tmp : "/tmp") + "/orch-config-fuzz-XXXXXX";
-    if (!::mkdtemp(dir.data())) std::abort();
-    return dir + "/orch.yaml";
-  }();
+  static const std::string path = fuzz::scratch_dir("config-fuzz") + "/orch.yaml";
   return path;
 }
 

@@ -38,9 +38,7 @@ struct Orch {
 
   Orch() {
     fuzz::quiet_logs();
-    const char* tmp = std::getenv("TMPDIR");
-    dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/orch-http-fuzz-XXXXXX";
-    if (!::mkdtemp(dir.data())) std::abort();
+    dir = fuzz::scratch_dir("http-fuzz");
     std::ofstream(dir + "/orch.yaml") << "# empty: every service from the environment, none configured\n";
     config = load_config({.file = dir + "/orch.yaml",
                           .flags = {},

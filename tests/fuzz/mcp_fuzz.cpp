@@ -35,9 +35,7 @@ struct Mcp {
 
   Mcp() {
     fuzz::quiet_logs();
-    const char* tmp = std::getenv("TMPDIR");
-    dir = std::string(tmp && *tmp ? tmp : "/tmp") + "/orch-mcp-fuzz-XXXXXX";
-    if (!::mkdtemp(dir.data())) std::abort();
+    dir = fuzz::scratch_dir("mcp-fuzz");
     std::ofstream(dir + "/orch.yaml") << "# empty\n";
     config = load_config({.file = dir + "/orch.yaml",
                           .flags = {},

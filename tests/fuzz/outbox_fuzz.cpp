@@ -17,13 +17,7 @@ using namespace orch;
 namespace {
 
 std::string file_path() {
-  static const std::string path = [] {
-    // tmpfs when there is one: every input is written and fdatasync'ed (on a disk, 5x slower).
-    const char* tmp = std::getenv("TMPDIR");
-    std::string dir = std::string(::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : tmp && *tmp ? tmp : "/tmp") + "/orch-outbox-fuzz-XXXXXX";
-    if (!::mkdtemp(dir.data())) std::abort();
-    return dir + "/outbox.jsonl";
-  }();
+  static const std::string path = fuzz::scratch_dir("outbox-fuzz") + "/outbox.jsonl";
   return path;
 }
 

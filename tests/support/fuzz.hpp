@@ -4,12 +4,16 @@
 // records as a crash (with the input) and the replay test of the ordinary build as a failure.
 #include <spdlog/spdlog.h>
 
+#include <unistd.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace orch::fuzz {
 
@@ -53,5 +57,21 @@ class Input {
 
 // Harnesses run millions of inputs: the product's log lines would be most of the time spent.
 inline void quiet_logs() { spdlog::set_level(spdlog::level::off); }
+
+// A fresh folder for a harness's files (config file, outbox, state), on tmpfs when there is one
+// (every input may be written and synced), removed when the process exits.
+inline std::string scratch_dir(const char* name) {
+  static std::vector<std::string> made;
+  const char* tmp = std::getenv("TMPDIR");
+  std::string dir = std::string(::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : tmp && *tmp ? tmp : "/tmp") + "/orch-" + name + "-XXXXXX";
+  if (!::mkdtemp(dir.data())) std::abort();
+  if (made.empty())
+    std::atexit([] {
+      std::error_code ec;
+      for (const auto& d : made) std::filesystem::remove_all(d, ec);
+    });
+  made.push_back(dir);
+  return dir;
+}
 
 }  // namespace orch::fuzz
