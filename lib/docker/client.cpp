@@ -366,7 +366,7 @@ Stats compute_stats(const json& doc) {
   double cpu_delta = total(cpu) - total(pre);
   double system_delta = number(cpu, "system_cpu_usage") - number(pre, "system_cpu_usage");
   double online = number(cpu, "online_cpus");
-  if (online == 0) {
+  if (!(online > 0)) {  // absent, or nonsense (negative, NaN): counted from the per-CPU usage
     const auto& per = member(member(cpu, "cpu_usage"), "percpu_usage");
     online = per.is_array() ? static_cast<double>(per.size()) : 0.0;
   }
