@@ -10,7 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 BUILD_PKGS=(cmake g++ make pkg-config git
   libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev libgit2-dev libspdlog-dev libfmt-dev
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev)
-TEST_PKGS=(redis-server docker.io busybox-static curl wrk man-db chromium iproute2 dpkg-dev file clang-format)
+# clang-15 and libfuzzer-15-dev: the libFuzzer harnesses (scripts/fuzz.sh).
+TEST_PKGS=(redis-server docker.io busybox-static curl wrk man-db chromium iproute2 dpkg-dev file clang-format clang-15 libfuzzer-15-dev)
 WANT=("${BUILD_PKGS[@]}")
 if [ "${1:-}" != "--build" ]; then
   WANT+=("${TEST_PKGS[@]}")

@@ -17,7 +17,7 @@ namespace orch {
 
 // One line per record: {"event":{...},"extra":{...},"key":...,"publish":...,"stream":...,"ttl":...}.
 // Written by hand around the event's own text (already JSON), in the key order nlohmann writes.
-static std::string to_line(const OutboxRecord& r) {
+std::string outbox_line(const OutboxRecord& r) {
   std::string line = "{\"event\":" + r.event + ",\"extra\":{";
   for (size_t i = 0; i < r.fields.size(); ++i) {
     if (i > 0) line += ',';
@@ -34,17 +34,23 @@ static std::string to_line(const OutboxRecord& r) {
   return line;
 }
 
-static OutboxRecord from_line(const json& j) {
+std::optional<OutboxRecord> read_outbox_line(std::string_view line) {
+  const auto j = parse_json(line);
+  if (j.is_discarded() || !j.is_object()) return std::nullopt;
+  const auto stream = j.find("stream");
+  const auto event = j.find("event");
+  if (stream == j.end() || !stream->is_string() || event == j.end()) return std::nullopt;
   OutboxRecord r;
-  r.stream = j.at("stream").get<std::string>();
-  const auto& event = j.at("event");
-  r.event = to_text(event);
-  r.event_id = event.is_object() ? event.value("id", "") : "";
-  r.dedupe_key = j.value("key", "");
-  r.ttl_s = j.value("ttl", 0LL);
-  r.publish = j.value("publish", true);
-  const auto extra = j.value("extra", json::object());
-  for (const auto& [k, v] : extra.items()) r.fields.emplace_back(k, as_text(v));
+  r.stream = stream->get<std::string>();
+  r.event = to_text(*event);
+  if (event->is_object())
+    if (const auto id = event->find("id"); id != event->end() && id->is_string()) r.event_id = id->get<std::string>();
+  if (const auto key = j.find("key"); key != j.end() && key->is_string()) r.dedupe_key = key->get<std::string>();
+  // Only a whole number: a float cast to long long is undefined beyond its range.
+  if (const auto ttl = j.find("ttl"); ttl != j.end() && ttl->is_number_integer()) r.ttl_s = ttl->get<long long>();
+  if (const auto publish = j.find("publish"); publish != j.end() && publish->is_boolean()) r.publish = publish->get<bool>();
+  if (const auto extra = j.find("extra"); extra != j.end() && extra->is_object())
+    for (const auto& [k, v] : extra->items()) r.fields.emplace_back(k, as_text(v));
   return r;
 }
 
@@ -120,7 +126,7 @@ void Outbox::append(const std::vector<OutboxRecord>& records) {
   if (needs_cut_ && !cut_back())
     throw BusError("outbox cannot cut off an earlier failed write: " + std::string(std::strerror(errno)));
   std::string data;
-  for (const auto& r : records) data += to_line(r);
+  for (const auto& r : records) data += outbox_line(r);
   // On any failure the bytes of this call are cut off again: the caller answers "not stored", and
   // the next record must start on a line of its own.
   auto fail = [&](const char* what) {
@@ -148,14 +154,14 @@ std::vector<OutboxRecord> Outbox::load() const {
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty()) continue;
-    auto j = parse_json(line);
+    auto record = read_outbox_line(line);
     // Only a damaged file gets here (torn tails are cut off on open): say so, keep the rest.
-    if (j.is_discarded() || !j.is_object() || !j.contains("event") || !j.contains("stream") || !j["stream"].is_string()) {
+    if (!record) {
       spdlog::error("outbox {}: skipped an unreadable record of {} bytes", path_, line.size());
       ++skipped_;
       continue;
     }
-    out.push_back(from_line(j));
+    out.push_back(std::move(*record));
   }
   return out;
 }
@@ -166,7 +172,7 @@ void Outbox::replace(const std::vector<OutboxRecord>& remaining) {
   {
     // Synced before the rename: a crash right after must not leave an empty outbox in its place.
     std::string data;
-    for (const auto& r : remaining) data += to_line(r);
+    for (const auto& r : remaining) data += outbox_line(r);
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
     if (fd < 0) throw BusError("outbox rewrite failed: " + tmp + ": " + std::strerror(errno));
     size_t off = 0;

@@ -8,7 +8,9 @@
 
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -25,6 +27,13 @@ struct OutboxRecord {
   bool publish = true;     // also PUBLISH on the channel
   std::vector<std::pair<std::string, std::string>> fields;  // further stream fields (type; dead letter: reason)
 };
+
+// One record as the file holds it: a JSON line with its newline.
+std::string outbox_line(const OutboxRecord& r);
+// A line of the file read back; nullopt when it is not a record (a damaged file: load() skips and
+// counts it). Never throws: a member of the wrong type reads as absent, so one damaged field
+// cannot stop the outbox from being read (and orch serve from starting).
+std::optional<OutboxRecord> read_outbox_line(std::string_view line);
 
 class Outbox {
  public:

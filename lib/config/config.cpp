@@ -18,21 +18,35 @@ const ServiceSpec* Config::service(const std::string& name) const {
   return nullptr;
 }
 
-static json yaml_to_json(const YAML::Node& n) {
+// A config file is small: more values than this are aliases expanding without end (YAML's
+// "billion laughs": ten anchors of ten aliases each are 10^10 values).
+constexpr size_t kMaxConfigValues = 100'000;
+
+static json yaml_to_json(const YAML::Node& n, size_t& budget) {
+  if (budget == 0) throw ConfigError("more than " + std::to_string(kMaxConfigValues) + " values (aliases expanding?)");
+  --budget;
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       json j = json::object();
-      for (const auto& kv : n) j[kv.first.as<std::string>()] = yaml_to_json(kv.second);
+      for (const auto& kv : n) {
+        if (!kv.first.IsScalar()) throw ConfigError("a key must be a single value, not a list or mapping");
+        j[kv.first.Scalar()] = yaml_to_json(kv.second, budget);
+      }
       return j;
     }
     case YAML::NodeType::Sequence: {
       json j = json::array();
-      for (const auto& v : n) j.push_back(yaml_to_json(v));
+      for (const auto& v : n) j.push_back(yaml_to_json(v, budget));
       return j;
     }
-    case YAML::NodeType::Scalar: return n.as<std::string>();
+    case YAML::NodeType::Scalar: return n.Scalar();
     default: return nullptr;
   }
+}
+
+static json yaml_to_json(const YAML::Node& n) {
+  size_t budget = kMaxConfigValues;
+  return yaml_to_json(n, budget);
 }
 
 static std::string upper(std::string s) {
@@ -95,12 +109,17 @@ static void load_file(Config& cfg, const std::string& path) {
   cfg.file = path;
   if (root.IsNull()) return;
   if (!root.IsMap()) throw ConfigError("config file '" + path + "': top level must be a mapping");
-  json doc = yaml_to_json(root);
+  json doc;
+  try {
+    doc = yaml_to_json(root);
+  } catch (const ConfigError& e) {
+    throw ConfigError("config file '" + path + "': " + e.what());
+  }
   for (const auto& [key, value] : doc.items()) {
     if (key == "services") {
       if (!value.is_object()) throw ConfigError("services: expected a mapping of name -> service");
       // In the file's order (the JSON object above is sorted).
-      for (const auto& kv : root["services"]) cfg.services.push_back(parse_service(kv.first.as<std::string>(), yaml_to_json(kv.second)));
+      for (const auto& kv : root["services"]) cfg.services.push_back(parse_service(kv.first.Scalar(), yaml_to_json(kv.second)));
       continue;
     }
     std::string env = upper(key);

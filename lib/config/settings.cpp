@@ -125,10 +125,12 @@ std::string state_dir(const Settings& s) {
 std::string mask_url_secret(const std::string& url) {
   auto scheme = url.find("://");
   if (scheme == std::string::npos) return url;
-  auto at = url.find('@', scheme + 3);
-  if (at == std::string::npos) return url;
+  // Up to the last '@', as the Redis client reads its credentials (redis/connection.cpp): a
+  // password may hold an '@' of its own, and `redis://secret@host` is a password without a user.
+  auto at = url.rfind('@');
+  if (at == std::string::npos || at < scheme + 3) return url;
   auto colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
+  if (colon == std::string::npos || colon > at) return url.substr(0, scheme + 3) + "***" + url.substr(at);
   return url.substr(0, colon + 1) + "***" + url.substr(at);
 }
 

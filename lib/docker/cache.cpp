@@ -63,7 +63,8 @@ ContainerCache::Entry ContainerCache::entry_of(const ContainerInfo& c) {
   e.c.state = c.status;
   e.c.labels = c.labels;
   e.c.network_mode = c.network_mode;
-  if (auto ns = engine_time_ns(c.raw.value("Created", ""))) e.c.created = *ns / 1'000'000'000;
+  if (const auto created = c.raw.find("Created"); created != c.raw.end() && created->is_string())
+    if (auto ns = engine_time_ns(created->get<std::string>())) e.c.created = *ns / 1'000'000'000;
   e.has_health = c.health.has_value();
   if (c.health) e.health = c.health->status;
   e.exit_code = c.exit_code;

@@ -1,6 +1,8 @@
 #include "docker/client.hpp"
 
+#include <algorithm>
 #include <cctype>
+#include <limits>
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
@@ -120,7 +122,39 @@ static std::string filters_param(const std::map<std::string, std::vector<std::st
   return http::url_encode(to_text(f));
 }
 
-static Labels labels_of(const json& j) {
+// ---------------------------------------------------------------------------------------------
+// Typed reads of the engine's JSON: what is missing or of another type reads as empty or zero
+// (nlohmann's value() throws on a type it does not expect).
+
+namespace {
+
+const json& member(const json& o, const char* key) {
+  static const json kNone;
+  if (!o.is_object()) return kNone;
+  const auto it = o.find(key);
+  return it == o.end() ? kNone : *it;
+}
+
+std::string text_of(const json& o, const char* key) {
+  const auto& v = member(o, key);
+  return v.is_string() ? v.get<std::string>() : std::string();
+}
+
+long long whole_of(const json& o, const char* key) {
+  const auto& v = member(o, key);
+  return v.is_number_integer() ? v.get<long long>() : 0;
+}
+
+int int_of(const json& o, const char* key) {
+  return static_cast<int>(std::clamp<long long>(whole_of(o, key), std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
+}
+
+bool flag_of(const json& o, const char* key) {
+  const auto& v = member(o, key);
+  return v.is_boolean() && v.get<bool>();
+}
+
+Labels labels_of(const json& j) {
   Labels out;
   if (j.is_object())
     for (const auto& [k, v] : j.items())
@@ -128,78 +162,100 @@ static Labels labels_of(const json& j) {
   return out;
 }
 
-std::vector<ContainerSummary> Client::list(bool all, const std::map<std::string, std::vector<std::string>>& filters) {
-  std::string path = std::string("/containers/json?all=") + (all ? "1" : "0");
-  if (!filters.empty()) path += "&filters=" + filters_param(filters);
-  auto j = checked(request("GET", path), "list containers");
+std::string without_slash(std::string name) {
+  if (!name.empty() && name[0] == '/') name.erase(0, 1);
+  return name;
+}
+
+}  // namespace
+
+std::vector<ContainerSummary> containers_from_json(const json& j) {
   std::vector<ContainerSummary> out;
+  if (!j.is_array()) return out;
   for (const auto& c : j) {
+    if (!c.is_object()) continue;
     ContainerSummary s;
-    s.id = c.value("Id", "");
-    if (c.contains("Names") && !c["Names"].empty()) {
-      s.name = c["Names"][0].get<std::string>();
-      if (!s.name.empty() && s.name[0] == '/') s.name.erase(0, 1);
-    }
-    s.image = c.value("Image", "");
-    s.image_id = c.value("ImageID", "");
-    s.state = c.value("State", "");
-    s.status = c.value("Status", "");
-    s.labels = labels_of(c.value("Labels", json::object()));
-    s.network_mode = c.value("HostConfig", json::object()).value("NetworkMode", "");
-    s.created = c.value("Created", 0LL);
+    s.id = text_of(c, "Id");
+    if (const auto& names = member(c, "Names"); names.is_array() && !names.empty() && names[0].is_string())
+      s.name = without_slash(names[0].get<std::string>());
+    s.image = text_of(c, "Image");
+    s.image_id = text_of(c, "ImageID");
+    s.state = text_of(c, "State");
+    s.status = text_of(c, "Status");
+    s.labels = labels_of(member(c, "Labels"));
+    s.network_mode = text_of(member(c, "HostConfig"), "NetworkMode");
+    s.created = whole_of(c, "Created");
     out.push_back(std::move(s));
   }
   return out;
 }
 
-ContainerInfo Client::inspect(const std::string& id_or_name) {
-  auto j = checked(request("GET", "/containers/" + http::url_encode(id_or_name) + "/json"), "inspect " + id_or_name);
+ContainerInfo info_from_json(json j) {
   ContainerInfo c;
-  c.id = j.value("Id", "");
-  c.name = j.value("Name", "");
-  if (!c.name.empty() && c.name[0] == '/') c.name.erase(0, 1);
-  c.image_id = j.value("Image", "");
-  const auto& cfg = j.value("Config", json::object());
-  c.image = cfg.value("Image", "");
-  c.tty = cfg.value("Tty", false);
-  c.labels = labels_of(cfg.value("Labels", json::object()));
-  if (cfg.contains("StopTimeout") && cfg["StopTimeout"].is_number_integer()) c.stop_timeout = cfg["StopTimeout"].get<int>();
-  const auto& st = j.value("State", json::object());
-  c.status = st.value("Status", "");
-  c.running = st.value("Running", false);
-  c.restarting = st.value("Restarting", false);
-  c.oom_killed = st.value("OOMKilled", false);
-  c.exit_code = st.value("ExitCode", 0);
-  c.started_at = st.value("StartedAt", "");
-  c.finished_at = st.value("FinishedAt", "");
-  if (st.contains("Health") && st["Health"].is_object()) {
-    const auto& h = st["Health"];
+  c.id = text_of(j, "Id");
+  c.name = without_slash(text_of(j, "Name"));
+  c.image_id = text_of(j, "Image");
+  const auto& cfg = member(j, "Config");
+  c.image = text_of(cfg, "Image");
+  c.tty = flag_of(cfg, "Tty");
+  c.labels = labels_of(member(cfg, "Labels"));
+  if (member(cfg, "StopTimeout").is_number_integer()) c.stop_timeout = int_of(cfg, "StopTimeout");
+  const auto& st = member(j, "State");
+  c.status = text_of(st, "Status");
+  c.running = flag_of(st, "Running");
+  c.restarting = flag_of(st, "Restarting");
+  c.oom_killed = flag_of(st, "OOMKilled");
+  c.exit_code = int_of(st, "ExitCode");
+  c.started_at = text_of(st, "StartedAt");
+  c.finished_at = text_of(st, "FinishedAt");
+  if (const auto& h = member(st, "Health"); h.is_object()) {
     HealthState hs;
-    hs.status = h.value("Status", "");
-    hs.failing_streak = h.value("FailingStreak", 0);
-    if (h.contains("Log") && h["Log"].is_array() && !h["Log"].empty()) {
-      const auto& last = h["Log"].back();
-      hs.last_output = last.value("Output", "");
-      hs.last_exit_code = last.value("ExitCode", 0);
+    hs.status = text_of(h, "Status");
+    hs.failing_streak = int_of(h, "FailingStreak");
+    if (const auto& log = member(h, "Log"); log.is_array() && !log.empty()) {
+      hs.last_output = text_of(log.back(), "Output");
+      hs.last_exit_code = int_of(log.back(), "ExitCode");
     }
     c.health = hs;
   }
-  c.restart_count = j.value("RestartCount", 0);
-  const auto& host = j.value("HostConfig", json::object());
-  const auto& rp = host.value("RestartPolicy", json::object());
-  c.restart_policy = rp.value("Name", "");
+  c.restart_count = int_of(j, "RestartCount");
+  const auto& host = member(j, "HostConfig");
+  const auto& rp = member(host, "RestartPolicy");
+  c.restart_policy = text_of(rp, "Name");
   if (c.restart_policy.empty()) c.restart_policy = "no";
-  c.restart_max_retries = rp.value("MaximumRetryCount", 0);
-  c.network_mode = host.value("NetworkMode", "");
-  c.raw = std::move(j);
+  c.restart_max_retries = int_of(rp, "MaximumRetryCount");
+  c.network_mode = text_of(host, "NetworkMode");
+  c.raw = j.is_object() ? std::move(j) : json::object();
   return c;
+}
+
+EventMessage event_from_json(const json& j) {
+  EventMessage m;
+  m.type = text_of(j, "Type");
+  m.action = text_of(j, "Action");
+  const auto& actor = member(j, "Actor");
+  m.id = member(actor, "ID").is_string() ? text_of(actor, "ID") : text_of(j, "id");
+  m.attributes = labels_of(member(actor, "Attributes"));
+  m.time_nano = whole_of(j, "timeNano");
+  return m;
+}
+
+std::vector<ContainerSummary> Client::list(bool all, const std::map<std::string, std::vector<std::string>>& filters) {
+  std::string path = std::string("/containers/json?all=") + (all ? "1" : "0");
+  if (!filters.empty()) path += "&filters=" + filters_param(filters);
+  return containers_from_json(checked(request("GET", path), "list containers"));
+}
+
+ContainerInfo Client::inspect(const std::string& id_or_name) {
+  return info_from_json(checked(request("GET", "/containers/" + http::url_encode(id_or_name) + "/json"), "inspect " + id_or_name));
 }
 
 static std::string timeout_query(std::optional<int> t) { return t ? "?t=" + std::to_string(*t) : ""; }
 
 // The engine waits up to the stop timeout (default 10 s) before SIGKILL; give HTTP a margin more.
+// In long long: the timeout comes from the engine or a label, and may be as large as an int.
 static std::chrono::milliseconds stop_http_timeout(std::optional<int> t) {
-  return std::chrono::seconds((t ? *t : 10) + 15);
+  return std::chrono::seconds(static_cast<long long>(t ? *t : 10) + 15);
 }
 
 void Client::start(const std::string& id) {
@@ -291,27 +347,38 @@ std::vector<LogLine> Client::logs(const std::string& id, int tail, bool tty) {
 }
 
 Stats compute_stats(const json& doc) {
+  // Typed reads: a field of another type counts as absent (value() would throw, and a float cast
+  // to an integer beyond its range is undefined).
+  auto number = [](const json& o, const char* key) {
+    const auto& v = member(o, key);
+    return v.is_number() ? v.get<double>() : 0.0;
+  };
+  auto bytes = [](const json& o, const char* key) -> unsigned long long {
+    const auto& v = member(o, key);
+    if (v.is_number_unsigned()) return v.get<unsigned long long>();
+    if (v.is_number_integer() && v.get<long long>() >= 0) return static_cast<unsigned long long>(v.get<long long>());
+    return 0;
+  };
   Stats s;
-  const auto& cpu = doc.value("cpu_stats", json::object());
-  const auto& pre = doc.value("precpu_stats", json::object());
-  auto total = [](const json& c) { return c.value("cpu_usage", json::object()).value("total_usage", 0.0); };
+  const auto& cpu = member(doc, "cpu_stats");
+  const auto& pre = member(doc, "precpu_stats");
+  auto total = [&](const json& c) { return number(member(c, "cpu_usage"), "total_usage"); };
   double cpu_delta = total(cpu) - total(pre);
-  double system_delta = cpu.value("system_cpu_usage", 0.0) - pre.value("system_cpu_usage", 0.0);
-  double online = cpu.value("online_cpus", 0.0);
-  if (online == 0) {
-    const auto& per = cpu.value("cpu_usage", json::object()).value("percpu_usage", json::array());
-    online = static_cast<double>(per.size());
+  double system_delta = number(cpu, "system_cpu_usage") - number(pre, "system_cpu_usage");
+  double online = number(cpu, "online_cpus");
+  if (!(online > 0)) {  // absent, or nonsense (negative, NaN): counted from the per-CPU usage
+    const auto& per = member(member(cpu, "cpu_usage"), "percpu_usage");
+    online = per.is_array() ? static_cast<double>(per.size()) : 0.0;
   }
   if (online == 0) online = 1;
   if (system_delta > 0 && cpu_delta > 0) s.cpu_percent = cpu_delta / system_delta * online * 100.0;
-  const auto& mem = doc.value("memory_stats", json::object());
-  const auto& ms = mem.value("stats", json::object());
-  auto usage = mem.value("usage", 0ULL);
+  const auto& mem = member(doc, "memory_stats");
+  const auto& ms = member(mem, "stats");
+  auto usage = bytes(mem, "usage");
   // As the docker CLI: cgroup v1 subtracts total_inactive_file, v2 inactive_file.
-  unsigned long long cache = ms.contains("total_inactive_file") ? ms.value("total_inactive_file", 0ULL)
-                                                                : ms.value("inactive_file", 0ULL);
+  unsigned long long cache = ms.contains("total_inactive_file") ? bytes(ms, "total_inactive_file") : bytes(ms, "inactive_file");
   s.memory_usage = usage > cache ? usage - cache : usage;
-  s.memory_limit = mem.value("limit", 0ULL);
+  s.memory_limit = bytes(mem, "limit");
   if (s.memory_limit > 0) s.memory_percent = static_cast<double>(s.memory_usage) / static_cast<double>(s.memory_limit) * 100.0;
   return s;
 }
@@ -320,17 +387,6 @@ Stats Client::stats(const std::string& id) {
   // stream=false makes the engine take two samples (about a second apart) so precpu is filled.
   return compute_stats(checked(request("GET", "/containers/" + http::url_encode(id) + "/stats?stream=false", "", std::chrono::seconds(20)),
                                "stats " + id));
-}
-
-static EventMessage event_of(const json& j) {
-  EventMessage m;
-  m.type = j.value("Type", "");
-  m.action = j.value("Action", "");
-  const auto& actor = j.value("Actor", json::object());
-  m.id = actor.value("ID", j.value("id", ""));
-  m.attributes = labels_of(actor.value("Attributes", json::object()));
-  m.time_nano = j.value("timeNano", 0LL);
-  return m;
 }
 
 // since/until are "seconds.nanoseconds" for the engine.
@@ -352,7 +408,7 @@ std::vector<EventMessage> Client::past_events(long long since_ns, const std::map
   while (pos < r.body.size()) {
     auto nl = r.body.find('\n', pos);
     auto j = parse_json(std::string_view(r.body).substr(pos, nl == std::string::npos ? std::string::npos : nl - pos));
-    if (!j.is_discarded() && j.is_object()) out.push_back(event_of(j));
+    if (!j.is_discarded() && j.is_object()) out.push_back(event_from_json(j));
     if (nl == std::string::npos) break;
     pos = nl + 1;
   }
@@ -380,7 +436,10 @@ std::optional<long long> engine_time_ns(const std::string& t) {
     int hh = 0, mm = 0;
     if (std::sscanf(t.c_str() + i + 1, "%2d:%2d", &hh, &mm) == 2) offset_s = (t[i] == '+' ? 1 : -1) * (hh * 3600LL + mm * 60LL);
   }
-  return (static_cast<long long>(timegm(&tm)) - offset_s) * 1'000'000'000LL + ns;
+  const long long secs = static_cast<long long>(timegm(&tm)) - offset_s;
+  // 1970 to 2200: what an engine writes, and far from where nanoseconds overflow a long long.
+  if (secs < 0 || secs > 7'258'118'400LL) return std::nullopt;
+  return secs * 1'000'000'000LL + ns;
 }
 
 void Client::events(const EventFilter& filter, const std::function<void(const EventMessage&)>& on_event,
@@ -401,7 +460,7 @@ void Client::events(const EventFilter& filter, const std::function<void(const Ev
             buffer.erase(0, nl + 1);
             auto j = parse_json(line);
             if (j.is_discarded() || !j.is_object()) continue;
-            on_event(event_of(j));
+            on_event(event_from_json(j));
           }
           return !cancelled();
         },

@@ -135,8 +135,17 @@ struct EventFilter {
 };
 
 // The engine's timestamps (RFC 3339 with nanoseconds, UTC) as nanoseconds since the epoch;
-// nullopt for an empty or zero time ("0001-01-01T00:00:00Z": never started or never finished).
+// nullopt for an empty or zero time ("0001-01-01T00:00:00Z": never started or never finished),
+// and for one outside 1970 to 2200, so that arithmetic on it cannot overflow.
 std::optional<long long> engine_time_ns(const std::string& rfc3339);
+
+// The engine's answers read into orch's types: GET /events lines, GET /containers/json and
+// GET /containers/{id}/json. They never throw: a member that is missing or not of the type the
+// Engine API documents reads as empty (or zero), so an odd engine, or a proxy in front of it,
+// cannot take a reader down (tests/fuzz/docker_fuzz.cpp).
+EventMessage event_from_json(const json& j);
+std::vector<ContainerSummary> containers_from_json(const json& j);
+ContainerInfo info_from_json(json j);
 
 class Client final : public ContainerSource {
  public:

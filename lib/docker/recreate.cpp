@@ -7,18 +7,23 @@
 namespace orch::docker {
 
 json create_body_from(const ContainerInfo& c, const std::string& image) {
+  // Only objects are copied from the inspect document: another type there (an odd engine) reads as absent.
+  auto object_at = [](const json& o, const char* key) {
+    const auto it = o.is_object() ? o.find(key) : o.end();
+    return o.is_object() && it != o.end() && it->is_object() ? *it : json::object();
+  };
   const auto& raw = c.raw;
-  json body = raw.value("Config", json::object());
+  json body = object_at(raw, "Config");
   body["Image"] = image.empty() ? c.image : image;
   // Fields the engine sets itself, or that belong to the old container only.
   for (const char* k : {"Hostname", "Domainname"}) body.erase(k);
-  body["HostConfig"] = raw.value("HostConfig", json::object());
+  body["HostConfig"] = object_at(raw, "HostConfig");
   json endpoints = json::object();
-  if (raw.contains("NetworkSettings") && raw["NetworkSettings"].contains("Networks")) {
-    for (const auto& [name, ep] : raw["NetworkSettings"]["Networks"].items()) {
-      if (name == "none" || name == "host" || name == "bridge") continue;
-      endpoints[name] = {{"Aliases", ep.value("Aliases", json::array())}};
-    }
+  const json networks = object_at(object_at(raw, "NetworkSettings"), "Networks");  // named: items() refers to it
+  for (const auto& [name, ep] : networks.items()) {
+    if (name == "none" || name == "host" || name == "bridge") continue;
+    const auto aliases = ep.is_object() ? ep.find("Aliases") : ep.end();
+    endpoints[name] = {{"Aliases", ep.is_object() && aliases != ep.end() && aliases->is_array() ? *aliases : json::array()}};
   }
   if (!endpoints.empty()) body["NetworkingConfig"] = {{"EndpointsConfig", endpoints}};
   return body;

@@ -31,7 +31,8 @@ std::string seconds_text(long long ns) { return std::to_string(ns / kSecond) + "
 }  // namespace
 
 long long stop_window_ns(const docker::ContainerInfo& c) {
-  return std::max<long long>(15, c.stop_timeout.value_or(10) + 5) * kSecond;
+  // In long long: Config.StopTimeout comes from the engine and may be as large as an int.
+  return std::max<long long>(15, static_cast<long long>(c.stop_timeout.value_or(10)) + 5) * kSecond;
 }
 
 StopEvidence engine_evidence(docker::Client& docker) {
@@ -56,8 +57,11 @@ ExitVerdict exit_cause(const docker::ContainerInfo& c, const StopEvidence& evide
   const std::string code = "exit " + std::to_string(c.exit_code);
   if (!finished) return {ExitCause::unknown, code + " without a finish time"};
   const long long before = stop_window_ns(c);
-  const json config = c.raw.is_object() ? c.raw.value("Config", json::object()) : json::object();
-  int stop_signal = signal_number(config.is_object() ? config.value("StopSignal", "") : "");
+  std::string stop_signal_name;  // Config.StopSignal; another type there reads as absent
+  if (c.raw.is_object())
+    if (const auto config = c.raw.find("Config"); config != c.raw.end() && config->is_object())
+      if (const auto sig = config->find("StopSignal"); sig != config->end() && sig->is_string()) stop_signal_name = sig->get<std::string>();
+  int stop_signal = signal_number(stop_signal_name);
   if (stop_signal == 0) stop_signal = 15;  // a name this table does not know
   // A kill that ends processes (not a HUP or USR1 asking for a reload) is a stop.
   auto stopping = [&](const std::string& sig) {

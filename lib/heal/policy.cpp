@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "config/config.hpp"
 #include "core/error.hpp"
@@ -34,7 +35,10 @@ Policy policy_for(const Settings& s, const ServiceSpec* service, const std::map<
   label("orch.heal.window", [&](const std::string& v) { p.window = parse_duration(v); });
   label("orch.heal.backoff", [&](const std::string& v) { p.backoff = parse_backoff(v); });
   label("orch.stop.timeout", [&](const std::string& v) {
-    p.stop_timeout_s = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(parse_duration(v)).count());
+    const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(parse_duration(v)).count();
+    // The engine takes an int of seconds: a longer one would wrap to a negative timeout.
+    if (seconds > std::numeric_limits<int>::max()) throw ConfigError("longer than the engine's stop timeout can be");
+    p.stop_timeout_s = static_cast<int>(seconds);
   });
   return p;
 }

@@ -292,9 +292,13 @@ struct Front::Conn {
   ChunkDecoder chunks;
   std::string body;
   bool continue_sent = false;
+  // parse() stopped for more bytes of a request begun: after EOF it can never be complete.
+  bool incomplete = false;
 
   // Answers.
   std::vector<std::shared_ptr<Exchange>> pending;  // batched, answered in order
+  // A refusal that came after batched requests still unanswered: sent after their answers.
+  std::string refusal;
   int awaiting = 0;          // of `pending`, those whose batch is not done yet
   bool ready = false;        // in this round's list
   bool peer_closed = false;  // read EOF
@@ -644,6 +648,22 @@ void Front::Loop::on_accept() {
   }
 }
 
+void Front::serve_socket(int fd, const std::string& peer_ip, int peer_port, const std::string& local_ip, int local_port) {
+  if (!started_ || stopping_ || !count_in(peer_ip)) {
+    ::close(fd);
+    return;
+  }
+  const int flags = ::fcntl(fd, F_GETFL, 0);
+  ::fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  auto c = std::make_unique<Conn>();
+  c->fd = fd;
+  c->peer_ip = peer_ip;
+  c->peer_port = peer_port;
+  c->local_ip = local_ip;
+  c->local_port = local_port;
+  loops_[next_loop_++ % loops_.size()]->give(std::move(c));
+}
+
 void Front::Loop::give(std::unique_ptr<Conn> c) {
   Conn* raw = c.release();
   reactor_.post([this, raw] { adopt(std::unique_ptr<Conn>(raw)); });
@@ -746,6 +766,7 @@ void Front::Loop::read_from(Conn& c) {
         c.request_start = Clock::now();
       }
       c.in.append(buf, static_cast<size_t>(n));
+      c.incomplete = false;  // until parse() has looked at these bytes
       got += static_cast<size_t>(n);
       continue;
     }
@@ -760,7 +781,9 @@ void Front::Loop::read_from(Conn& c) {
 void Front::Loop::refuse(Conn& c, int status, const char* code, const std::string& message, std::string_view path) {
   spdlog::info("http refused {} ({}) peer={}: {}", status, code, c.peer_ip, message);
   if (opts_.refused) opts_.refused(path, status, code);
-  c.out += error_answer(status, code, message);
+  // Answers go out in the order of the requests: earlier batched ones first (the HTTP fuzz harness
+  // found the refusal sent before them, and their answers after its `Connection: close`).
+  (c.pending.empty() ? c.out : c.refusal) += error_answer(status, code, message);
   c.close_after = true;
   c.refused = true;
   c.compact();
@@ -770,6 +793,7 @@ void Front::Loop::refuse(Conn& c, int status, const char* code, const std::strin
 
 void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<Round>>& batches) {
   const auto& limits = opts_.limits;
+  c.incomplete = false;
   while (!c.close_after && !c.lane && !c.broken && !c.refused) {
     auto data = c.unread();
     if (data.empty()) break;
@@ -799,6 +823,7 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<R
         if (last_crlf != std::string_view::npos && data.size() - last_crlf - 2 > limits.header_line)
           return refuse(c, 431, "header_too_large", "a header line is over the limit");
         if (data.size() > limits.head) return refuse(c, 431, "header_too_large", "request head is over the limit");
+        c.incomplete = true;
         break;  // more is coming
       }
       if (head_end + 4 > limits.head + 4) return refuse(c, 431, "header_too_large", "request head is over the limit");
@@ -836,7 +861,9 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<R
       }
     }
     if (!complete) {
-      if (h.expect_continue && !c.continue_sent) {
+      c.incomplete = true;
+      // Not before the answers to earlier requests still pending: a 1xx belongs to the oldest one.
+      if (h.expect_continue && !c.continue_sent && c.pending.empty()) {
         c.out += "HTTP/1.1 100 Continue\r\n\r\n";
         c.continue_sent = true;
       }
@@ -913,7 +940,7 @@ void Front::Loop::answer(Conn& c) {
     auto& res = c.pending[i]->res;
     if (res.status == -1) send_error(res, 500, "internal", "internal error");
     if (opts_.after) opts_.after(req, res);
-    const bool last_before_close = c.close_after && i + 1 == c.pending.size();
+    const bool last_before_close = c.close_after && i + 1 == c.pending.size() && c.refusal.empty();
     auto& out = c.out;
     out += "HTTP/1.1 ";
     out += std::to_string(res.status);
@@ -940,6 +967,8 @@ void Front::Loop::answer(Conn& c) {
     out += res.body;
   }
   c.pending.clear();
+  c.out += c.refusal;
+  c.refusal.clear();
 }
 
 void Front::Loop::flush(Conn& c) {
@@ -1183,7 +1212,9 @@ void Front::Loop::round() {
     if (!c->pending.empty()) answer(*c);
     if (!c->out.empty() && !c->broken) flush(*c);
     if (!conns_.count(c) || c->stream) continue;
-    const bool done_reading = c->peer_closed && c->unread().empty() && !c->lane;
+    // A client that ended its side in the middle of a request can never finish it: closed now
+    // rather than when the head or request deadline passes (up to a minute later).
+    const bool done_reading = c->peer_closed && (c->unread().empty() || c->incomplete) && !c->lane;
     if (c->lingering) continue;
     if (c->broken || (c->out.empty() && done_reading)) close_conn(*c);
     else if (c->out.empty() && c->lane) hand_to_worker(*c);  // it closes afterwards if asked to

@@ -97,6 +97,10 @@ class Front {
   // Returns the port. Throws ConfigError saying why it cannot listen (address in use...).
   int listen(const std::string& host, int port);
   void start();
+  // Serves a connection accepted elsewhere (one end of a socketpair: tests and the HTTP fuzz
+  // harness, which talk to the real front end without a listening socket) exactly as one it
+  // accepted itself, with the addresses given. After start(); the front end owns `fd` from now on.
+  void serve_socket(int fd, const std::string& peer_ip, int peer_port, const std::string& local_ip, int local_port);
   // Stops accepting, answers what was fully received, closes idle connections, waits for requests
   // running on workers, ends response streams, then returns.
   void stop();

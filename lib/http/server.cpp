@@ -154,6 +154,11 @@ void Server::start() {
   front_.start();
 }
 
+void Server::start_unlistened() {
+  raise_descriptor_limit();
+  front_.start();
+}
+
 void Server::stop() {
   stopping_ = true;
   front_.stop();

@@ -56,6 +56,13 @@ class Server {
 
   // Listens and serves. Throws ConfigError when the address cannot be listened on.
   void start();
+  // Serves without listening: only connections handed over with serve_socket (the HTTP fuzz
+  // harness drives every route of `orch serve` through socketpairs, no network involved).
+  void start_unlistened();
+  // A connected socket served as if it had been accepted from peer_ip:peer_port (see Front).
+  void serve_socket(int fd, const std::string& peer_ip, int peer_port) {
+    front_.serve_socket(fd, peer_ip, peer_port, opts_.bind, opts_.port);
+  }
   // Stops accepting, lets in-flight requests finish, joins the workers.
   void stop();
   int port() const { return port_; }

@@ -30,9 +30,9 @@ Daemon::Daemon(const Config& config) : config_(config), parts_(std::make_unique<
 
 Daemon::~Daemon() { shutdown(); }
 
-int Daemon::start() {
-  mark_started();
+http::Server& Daemon::assemble() {
   auto& p = *parts_;
+  if (p.http) return *p.http;
   const auto& s = config_.settings;
   std::string instance = s.has("ORCH_INSTANCE_ID") ? s.str("ORCH_INSTANCE_ID") : hostname() + "-" + std::to_string(getpid());
   p.bus = make_bus(config_, &p.metrics);
@@ -62,6 +62,14 @@ int Daemon::start() {
   p.ctx.reset(new ServeContext{config_, *p.bus, p.metrics, *p.http, p.status, SystemClock::instance(), stop_, instance, *p.docker,
                                *p.containers, docker::docker_expected(s), *p.state, *p.notifier});
   p.modules = make_modules(*p.ctx);
+  return *p.http;
+}
+
+int Daemon::start() {
+  mark_started();
+  auto& p = *parts_;
+  const auto& s = config_.settings;
+  assemble();
   for (auto& m : p.modules) {
     m->start();
     ++p.started;
@@ -70,7 +78,7 @@ int Daemon::start() {
   // After the modules: they listen to it from their constructors or start().
   p.containers->start();
   p.http->start();
-  spdlog::info("orch serve listening on {}:{} (instance {}, bus {})", s.str("BIND"), p.http->port(), instance,
+  spdlog::info("orch serve listening on {}:{} (instance {}, bus {})", s.str("BIND"), p.http->port(), p.ctx->instance_id,
                p.bus->health().kind);
   return p.http->port();
 }

@@ -10,6 +10,9 @@ namespace orch {
 
 class Bus;
 class Metrics;
+namespace http {
+class Server;
+}
 
 // Builds the bus REDIS_URL asks for (Redis with outbox, or in-process).
 std::unique_ptr<Bus> make_bus(const Config& config, Metrics* metrics = nullptr);
@@ -20,6 +23,10 @@ class Daemon {
   ~Daemon();
   // Starts everything; returns the bound HTTP port.
   int start();
+  // Builds every part and module, so every route of `orch serve` is registered, and starts
+  // nothing: no module, no engine watcher, no socket. start() does this first. For driving the
+  // routes without a daemon around them (the HTTP fuzz harness: Server::start_unlistened).
+  http::Server& assemble();
   // Blocks until request_stop() (e.g. from a signal handler thread), then shuts down.
   void run_until_stopped();
   void request_stop() { stop_.request_stop(); }

@@ -364,6 +364,31 @@ TEST(Outbox, ATornLastLineIsCutOffAndTheNextRecordSurvives) {
   EXPECT_EQ(read_file(d.file("o.ndjson")).back(), '\n');
 }
 
+TEST(Outbox, AMemberOfTheWrongTypeNeitherStopsTheOutboxNorLosesTheEvent) {
+  // A damaged line with a key, ttl, id or extra of another type threw json's type_error out of the
+  // constructor: orch serve could not start, and no later record was read (tests/fuzz/outbox_fuzz.cpp).
+  TempDir d;
+  auto a = make_event("a", "s", {});
+  {
+    std::ofstream out(d.file("o.ndjson"));
+    out << R"({"event":{"id":7},"stream":"orch:events","ttl":1e300,"key":[1],"publish":"yes","extra":[1,2]})"
+        << "\n";
+    out << outbox_line(OutboxRecord{kEventsStream, a.to_string(), a.id, "wh:1", 60, false, {{"type", "a"}}});
+  }
+  Outbox o(d.file("o.ndjson"), 10);
+  auto back = o.load();
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].event_id, "");
+  EXPECT_EQ(back[0].ttl_s, 0);
+  EXPECT_TRUE(back[0].publish);
+  EXPECT_TRUE(back[0].fields.empty());
+  EXPECT_EQ(back[1].event_id, a.id);
+  EXPECT_EQ(back[1].dedupe_key, "wh:1");
+  EXPECT_FALSE(back[1].publish);
+  EXPECT_FALSE(read_outbox_line(R"({"stream":5,"event":{}})"));
+  EXPECT_FALSE(read_outbox_line("[1]"));
+}
+
 TEST(Outbox, AWriteThatFailsOnAFullDiskIsCutOffAndLaterRecordsSurvive) {
   // A real full disk: a 64 KiB tmpfs. Needs root (mount), as the Docker tests do.
   if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";

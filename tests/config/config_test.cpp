@@ -55,6 +55,29 @@ TEST(Config, SecretFromFileAndMasked) {
   EXPECT_EQ(dumped.find("hunter22"), std::string::npos);
 }
 
+// The mask hides what the Redis client reads as the password (the config fuzz harness checks it too).
+TEST(Config, RedisPasswordsAreMaskedAsTheClientReadsThem) {
+  EXPECT_EQ(mask_url_secret("redis://secretpw@redis:6379"), "redis://***@redis:6379");    // a password without a user
+  EXPECT_EQ(mask_url_secret("redis://:p@ss@redis:6379/2"), "redis://:***@redis:6379/2");  // an '@' inside it
+  EXPECT_EQ(mask_url_secret("redis://user:pw@redis"), "redis://user:***@redis");
+  EXPECT_EQ(mask_url_secret("redis://redis:6379"), "redis://redis:6379");
+  EXPECT_EQ(mask_url_secret("http://web:3000/a"), "http://web:3000/a");
+}
+
+// A bad file is a ConfigError (exit 78), never yaml-cpp's own
+// exception, and aliases cannot expand without end.
+TEST(Config, OddYamlIsAConfigError) {
+  TempDir d;
+  for (const std::string text : {"? [complex, key]\n: value\n", "services:\n  ? {a: 1}\n  : {url: x}\n",
+                                 "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+                                 "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
+                                 "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
+                                 "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\nh: [*g, *g, *g, *g, *g, *g, *g, *g, *g, *g]\n"}) {
+    write_file(d.file("orch.yaml"), text);
+    EXPECT_THROW(load_with({}, d.file("orch.yaml")), ConfigError) << text;
+  }
+}
+
 TEST(Config, EnvValueBeatsSecretFile) {
   TempDir d;
   write_file(d.file("secret"), "from-file");

@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <thread>
 
+#include "docker/recreate.hpp"
 #include "support/docker_engine.hpp"
 
 using namespace orch;
@@ -248,3 +250,43 @@ TEST(DockerClient, CreateFromInspectAndImageTag) {
 }
 
 }  // namespace
+
+// The engine's JSON is read without throwing whatever it holds (tests/fuzz/docker_fuzz.cpp): a
+// json type_error thrown out of libcurl's write callback used to end the watcher thread, and with
+// it orch serve.
+TEST(DockerClient, ReadersTakeWhateverTheEngineSends) {
+  auto m = docker::event_from_json(json::parse(
+      R"({"Type": "container", "Action": 5, "Actor": {"ID": 7, "Attributes": {"name": "web", "x": 1}}, "id": "old-id", "timeNano": "soon"})"));
+  EXPECT_EQ(m.type, "container");
+  EXPECT_EQ(m.action, "");
+  EXPECT_EQ(m.id, "old-id");
+  EXPECT_EQ(m.attribute("name"), "web");
+  EXPECT_EQ(m.attribute("x"), "");
+  EXPECT_EQ(m.time_nano, 0);
+  auto c = docker::info_from_json(json::parse(
+      R"({"Id": "abc", "Name": ["x"], "Config": "none", "State": {"ExitCode": 1e300, "Health": {"Log": [3]}, "StartedAt": 1},
+          "HostConfig": {"RestartPolicy": []}, "RestartCount": 99999999999})"));
+  EXPECT_EQ(c.id, "abc");
+  EXPECT_EQ(c.name, "");
+  EXPECT_EQ(c.exit_code, 0);
+  EXPECT_EQ(c.restart_count, std::numeric_limits<int>::max());
+  EXPECT_EQ(c.restart_policy, "no");
+  ASSERT_TRUE(c.health);
+  EXPECT_TRUE(docker::create_body_from(c).is_object());
+  EXPECT_TRUE(docker::info_from_json(json("not an object")).raw.is_object());
+  auto list = docker::containers_from_json(json::parse(R"([1, {"Id": "a", "Names": "b", "Created": "x"}, {"Names": [2]}])"));
+  ASSERT_EQ(list.size(), 2u);
+  EXPECT_EQ(list[0].id, "a");
+  EXPECT_EQ(list[0].name, "");
+  EXPECT_TRUE(docker::containers_from_json(json::object()).empty());
+  auto s = docker::compute_stats(json::parse(R"({"cpu_stats": 5, "memory_stats": {"usage": 1e300, "limit": "x"}})"));
+  EXPECT_EQ(s.memory_usage, 0u);
+  EXPECT_EQ(s.cpu_percent, 0);
+}
+
+// Times outside 1970 to 2200 are not read: nanoseconds since the epoch overflow a long long in 2262.
+TEST(DockerClient, EngineTimesFarAwayAreUnknown) {
+  EXPECT_FALSE(docker::engine_time_ns("9999-12-31T23:59:59Z"));
+  EXPECT_FALSE(docker::engine_time_ns("1969-12-31T23:59:59Z"));
+  EXPECT_TRUE(docker::engine_time_ns("2199-12-31T23:59:59.999999999Z"));
+}

@@ -32,6 +32,7 @@ class Conn {
     if (::connect(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) throw std::runtime_error("connect");
   }
   ~Conn() { ::close(fd_); }
+  void end_sending() { ::shutdown(fd_, SHUT_WR); }
   void send(const std::string& bytes) { ASSERT_EQ(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL), static_cast<ssize_t>(bytes.size())); }
   // The next complete response (head and body), or "" if none came within `timeout`.
   std::string response(std::chrono::milliseconds timeout = 3s) {
@@ -284,6 +285,40 @@ TEST_F(Front, IdleConnectionsAreClosedAfterTheKeepAliveTimeout) {
   auto r = c.response();
   EXPECT_NE(r.find("Keep-Alive: timeout=2"), std::string::npos) << r;
   EXPECT_FALSE(c.closed_by_server(1s));
+  EXPECT_TRUE(c.closed_by_server(3s));
+}
+
+TEST_F(Front, AClientThatEndsItsSideMidRequestIsClosedAtOnce) {
+  // Nothing more can arrive: closed now, not when the head (10 s) or request (60 s) deadline passes.
+  // Complete requests before the cut are still answered.
+  start();
+  Conn head(port());
+  head.send("GET /plain HTTP/1.1\r\nHost: x\r\nX-Half: ");
+  head.end_sending();
+  EXPECT_TRUE(head.closed_by_server(1s));
+  Conn body(port());
+  body.send(post("/batch", "whole") + "POST /batch HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nhalf");
+  body.end_sending();
+  EXPECT_EQ(body_of(body.response()), "echo:whole from 127.0.0.1");
+  EXPECT_TRUE(body.closed_by_server(1s));
+  Conn chunked(port());
+  chunked.send("POST /batch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab");
+  chunked.end_sending();
+  EXPECT_TRUE(chunked.closed_by_server(1s));
+}
+
+TEST_F(Front, ARefusalComesAfterTheAnswersToEarlierRequests) {
+  // Found by the HTTP fuzz harness: a framing error right after a batched request was answered
+  // first, and the batch's answer followed the refusal's `Connection: close`.
+  start();
+  Conn c(port());
+  c.send(post("/batch", "later-first") + "GET /plain HTTP/1.1\nHost: x\n\n");
+  auto first = c.response();
+  EXPECT_EQ(body_of(first), "echo:later-first from 127.0.0.1");
+  EXPECT_EQ(first.find("Connection: close"), std::string::npos) << first;
+  auto second = c.response();
+  EXPECT_NE(second.find("400 Bad Request"), std::string::npos) << second;
+  EXPECT_NE(second.find("Connection: close"), std::string::npos) << second;
   EXPECT_TRUE(c.closed_by_server(3s));
 }
 

@@ -5,6 +5,7 @@
 #include <random>
 #include <tuple>
 
+#include "support/payload_oracle.hpp"
 #include "support/process.hpp"
 
 using namespace orch;
@@ -133,57 +134,6 @@ TEST(Payload, AKeyGivenTwiceCountsWithItsLastValue) {
   EXPECT_EQ(q.change->operation, "delete");
 }
 
-namespace {
-
-// The straightforward reading of a parsed document: the oracle the streaming reader must agree
-// with. (A non-string "property" in a query condition simply does not match.)
-std::string text_of(const json& j) {
-  if (j.is_string()) return j.get<std::string>();
-  if (j.is_number_integer()) return std::to_string(j.get<long long>());
-  if (j.is_number()) return j.dump();
-  return {};
-}
-
-ParsedPayload oracle(const json& body) {
-  if (!body.is_object()) return {std::nullopt, {"payload must be a JSON object"}};
-  const json* entry = nullptr;
-  for (const char* key : {"newValue", "previousValue", "oldValue"})
-    if (auto it = body.find(key); !entry && it != body.end() && it->is_object()) entry = &*it;
-  auto field = [](const json& o, const char* k) { return o.contains(k) ? text_of(o[k]) : std::string(); };
-  ContentChange c;
-  c.operation = field(body, "operation");
-  if (!entry) {
-    c.model = field(body, "modelName");
-    if (c.model.empty()) return {std::nullopt, {"payload has no content entry and no modelName: add ?model=<model> to the webhook URL"}};
-    c.unresolved = true;
-    return {c, {}};
-  }
-  c.id = field(*entry, "id");
-  if (c.id.empty()) return {std::nullopt, {"content entry has no id"}};
-  c.model = field(body, "modelName");
-  if (c.model.empty()) c.model = field(*entry, "modelName");
-  if (c.model.empty()) c.model = field(*entry, "modelId");
-  if (c.model.empty()) return {std::nullopt, {"payload has no modelName: add ?model=<model> to the webhook URL"}};
-  c.name = field(*entry, "name");
-  if (auto d = entry->find("data"); d != entry->end() && d->is_object() && d->contains("url") && (*d)["url"].is_string())
-    c.url = (*d)["url"];
-  else if (auto q = entry->find("query"); q != entry->end() && q->is_array())
-    for (const auto& cond : *q) {
-      if (!cond.is_object() || !cond.contains("property") || cond["property"] != "urlPath" || !cond.contains("value")) continue;
-      const auto& v = cond["value"];
-      if (v.is_string()) c.url = v;
-      else if (v.is_array() && !v.empty() && v[0].is_string()) c.url = v[0];
-      else continue;
-      break;
-    }
-  c.revision = field(*entry, "lastUpdated");
-  if (c.revision.empty()) c.revision = field(*entry, "rev");
-  if (c.operation.empty()) c.operation = body.contains("newValue") && body["newValue"].is_object() ? "publish" : "delete";
-  return {c, {}};
-}
-
-}  // namespace
-
 TEST(Payload, StreamingReaderAgreesWithTheDocumentReadingOnMutatedPayloads) {
   const std::vector<json> odd_values = {nullptr, true, 0, -7, 42u, 1.5, 1e20, "", "text", "/path",
                                         json::array(), json::object(), json::array({"/first", "/second"}),
@@ -213,7 +163,7 @@ TEST(Payload, StreamingReaderAgreesWithTheDocumentReadingOnMutatedPayloads) {
       if (pick(4) == 0 && at->is_object()) at->erase(path.back());
       else (*at)[path.back()] = odd_values[pick(odd_values.size())];
     }
-    const auto want = oracle(body);
+    const auto want = orch::test::payload_oracle(body);
     const auto got = parse(body);
     ASSERT_EQ(bool(got.change), bool(want.change)) << body.dump() << "\n" << got.error.message << " / " << want.error.message;
     if (!want.change) {
@@ -221,8 +171,8 @@ TEST(Payload, StreamingReaderAgreesWithTheDocumentReadingOnMutatedPayloads) {
       continue;
     }
     const auto &g = *got.change, &w = *want.change;
-    EXPECT_EQ(std::tie(g.model, g.id, g.name, g.url, g.revision, g.operation, g.unresolved),
-              std::tie(w.model, w.id, w.name, w.url, w.revision, w.operation, w.unresolved))
+    EXPECT_EQ(std::tie(g.type, g.model, g.id, g.name, g.url, g.revision, g.operation, g.unresolved),
+              std::tie(w.type, w.model, w.id, w.name, w.url, w.revision, w.operation, w.unresolved))
         << body.dump();
   }
 }
