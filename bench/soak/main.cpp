@@ -12,10 +12,12 @@
 //     16 in flight.
 //
 // Every `every` seconds (stdio: every calls/20 calls) it samples orch's VmRSS, threads, open fds
-// and outbox depth (/health) and prints a row. At the end it compares the last third of the samples
-// with the second third (the first third is warm-up: caches, pools, the stream reaching MAXLEN):
-// RSS (median) may grow by 10 % + 2 MiB, threads by 4 (HTTP workers come and go with the load),
-// fds by 8, the outbox not at all. It exits 1 when a figure is not flat or a request failed.
+// and outbox depth (/health) and prints a row. At the end the samples after a warm-up (serve: the
+// first 90 s and at least a third, while the stream fills to its MAXLEN and caches and pools fill;
+// stdio: the first third) are split in two halves, and the later half may not exceed the earlier:
+// RSS (median) by more than 1 MiB or 2 %, threads (max) by 4 (HTTP workers come and go with the
+// load), fds (max) by 2, the outbox not at all. It prints RSS growth per request between the two,
+// and exits 1 when a figure is not flat or a request failed.
 #include <sys/types.h>
 
 #include <algorithm>
@@ -63,39 +65,45 @@ long long median(std::vector<long long> v) {
 
 long long largest(const std::vector<long long>& v) { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
 
-// The second third of the samples against the last third; prints the verdict per figure.
-bool judge(const std::vector<Sample>& samples) {
-  if (samples.size() < 6) {
-    std::printf("  too few samples (%zu) to judge flatness: run longer\n", samples.size());
+// The samples after `warmup` split in two halves, the later against the earlier; prints the
+// verdict per figure. `per` names what the x axis counts (requests), to express RSS growth per
+// request.
+bool judge(const std::vector<Sample>& samples, size_t warmup, double requests_per_t, const char* per) {
+  if (samples.size() < warmup + 4) {
+    std::printf("  too few samples after the warm-up (%zu of %zu) to judge flatness: run longer\n",
+                samples.size() - std::min(warmup, samples.size()), samples.size());
     return false;
   }
-  const size_t third = samples.size() / 3;
+  const size_t mid = warmup + (samples.size() - warmup) / 2, n = samples.size();
   auto figure = [&](auto get, size_t from, size_t to) {
     std::vector<long long> v;
     for (size_t i = from; i < to; ++i) v.push_back(get(samples[i]));
     return v;
   };
-  auto rss = [](const Sample& s) { return s.rss_kb; };
-  auto threads = [](const Sample& s) { return s.threads; };
-  auto fds = [](const Sample& s) { return s.fds; };
-  auto outbox = [](const Sample& s) { return s.outbox; };
-  const size_t n = samples.size();
   bool flat = true;
-  auto verdict = [&](const char* name, long long second, long long last, long long allowed, const char* unit) {
-    const bool ok = last <= allowed;
+  auto verdict = [&](const char* name, long long earlier, long long later, long long allowed, const char* unit) {
+    const bool ok = later <= allowed;
     flat &= ok;
-    std::printf("  %-8s second third %lld%s, last third %lld%s, allowed %lld%s: %s\n", name, second, unit, last, unit, allowed, unit,
+    std::printf("  %-8s earlier half %lld%s, later half %lld%s, allowed %lld%s: %s\n", name, earlier, unit, later, unit, allowed, unit,
                 ok ? "flat" : "GROWING");
   };
-  const long long rss2 = median(figure(rss, third, 2 * third)), rss3 = median(figure(rss, n - third, n));
-  verdict("RSS", rss2, rss3, rss2 + rss2 / 10 + 2048, " kB (median)");
-  const long long th2 = largest(figure(threads, third, 2 * third)), th3 = largest(figure(threads, n - third, n));
-  verdict("threads", th2, th3, th2 + 4, " (max)");
-  const long long fd2 = largest(figure(fds, third, 2 * third)), fd3 = largest(figure(fds, n - third, n));
-  verdict("fds", fd2, fd3, fd2 + 8, " (max)");
+  std::printf("  judged: samples %zu-%zu against %zu-%zu (the first %zu are warm-up)\n", warmup + 1, mid, mid + 1, n, warmup);
+  const long long rss1 = median(figure([](const Sample& s) { return s.rss_kb; }, warmup, mid));
+  const long long rss2 = median(figure([](const Sample& s) { return s.rss_kb; }, mid, n));
+  verdict("RSS", rss1, rss2, rss1 + std::max<long long>(1024, rss1 / 50), " kB (median)");
+  const double span = (samples[(mid + n) / 2].t - samples[(warmup + mid) / 2].t) * requests_per_t;
+  if (span > 0)
+    std::printf("  %-8s %+.2f bytes per %s between the halves' middles\n", "", static_cast<double>(rss2 - rss1) * 1024 / span, per);
+  const long long th1 = largest(figure([](const Sample& s) { return s.threads; }, warmup, mid));
+  const long long th2 = largest(figure([](const Sample& s) { return s.threads; }, mid, n));
+  verdict("threads", th1, th2, th1 + 4, " (max)");
+  const long long fd1 = largest(figure([](const Sample& s) { return s.fds; }, warmup, mid));
+  const long long fd2 = largest(figure([](const Sample& s) { return s.fds; }, mid, n));
+  verdict("fds", fd1, fd2, fd1 + 2, " (max)");
   if (samples.back().outbox >= 0) {
-    const long long ob2 = largest(figure(outbox, third, 2 * third)), ob3 = largest(figure(outbox, n - third, n));
-    verdict("outbox", ob2, ob3, ob2, " (max)");
+    const long long ob1 = largest(figure([](const Sample& s) { return s.outbox; }, warmup, mid));
+    const long long ob2 = largest(figure([](const Sample& s) { return s.outbox; }, mid, n));
+    verdict("outbox", ob1, ob2, ob1, " (max)");
   }
   return flat;
 }
@@ -236,7 +244,11 @@ int soak_serve(double minutes, double rate, int viewers, double every, const std
   std::printf("  SSE viewers: %zu of %d still connected, %.1f MB received; MCP polls: %lld ok, %lld failed\n", sse.connected(), viewers,
               static_cast<double>(sse.bytes()) / 1e6, mcp.ok(), mcp.errors());
   std::printf("  redis: XLEN orch:events %s", redis.cli({"XLEN", "orch:events"}).c_str());
-  bool ok = judge(samples);
+  // Warm-up: the first 90 s (the stream reaches MAXLEN after 100,000 events, caches and pools
+  // fill), and at least the first third of the run.
+  size_t warmup = samples.size() / 3;
+  while (warmup < samples.size() && samples[warmup].t < 90) ++warmup;
+  bool ok = judge(samples, warmup, rate, "webhook");
   // Dropped by the server or the sender: a request that failed is a failure of the soak.
   if (non_202.load() > 0 || mcp.errors() > 0 || sse.connected() != static_cast<size_t>(viewers) || bad_lines > 0) {
     std::printf("  FAILED: requests failed or viewers were dropped\n");
@@ -320,7 +332,7 @@ int soak_mcp_stdio(long long calls) {
   }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   std::printf("  %lld calls in %.1f s (%.0f/s), %lld failed\n", answered, seconds, static_cast<double>(answered) / seconds, errors);
-  bool ok = judge(samples);
+  bool ok = judge(samples, samples.size() / 3, 1, "call");
   mcp.close_stdin();
   const int code = mcp.wait(20s);
   if (code != 0) {
