@@ -573,10 +573,12 @@ class RedisBus final : public Bus {
       }
     } catch (const Error& e) {
       spdlog::warn("redis bus: publish failed ({}); using the outbox", e.what());
-      for (auto* p : batch) {
-        p->result.reset();
+      for (auto* p : batch) p->result.reset();
+      // Only the keys this attempt added are forgotten: a redelivery of an event stored before
+      // (left out above) stays a duplicate, or the outbox would take it as new and answer 202
+      // for an event that is never stored.
+      for (auto* p : sent)
         if (!p->record.dedupe_key.empty()) local_seen_.erase(p->record.dedupe_key);
-      }
       if (conn_.connected()) conn_.reset(e.what());  // an error reply: the next batch starts afresh
       set_state(false, e.what());
       return false;

@@ -161,6 +161,22 @@ TEST_F(RedisBusTest, ARedeliveryWhileRedisIsDownIsStillADuplicate) {
   EXPECT_EQ(bus->health().outbox_depth, 1u);
 }
 
+// Redis dies under a batch that carries a redelivery of an event it already stored: the batch goes
+// to the outbox, and the redelivery must stay a duplicate there. It used to be written to the
+// outbox as a new event and answered 202, for an event the flush then never stores.
+TEST_F(RedisBusTest, ARedeliveryInABatchThatFailsStaysADuplicate) {
+  auto bus = make();
+  ASSERT_TRUE(bus->publish_unique(make_event("t", "s", {{"n", 1}}), "stored", 1h));
+  redis.kill();  // the bus learns it only when the next batch fails under it
+  auto receipts =
+      bus->publish_unique_batch({{make_event("t", "s", {{"n", 1}}), "stored", 1h}, {make_event("t", "s", {{"n", 2}}), "new", 1h}});
+  ASSERT_EQ(receipts.size(), 2u);
+  EXPECT_FALSE(receipts[0]) << "the redelivery was accepted as a new event";
+  ASSERT_TRUE(receipts[1]);
+  EXPECT_TRUE(receipts[1]->queued);
+  EXPECT_EQ(bus->health().outbox_depth, 1u);
+}
+
 TEST_F(RedisBusTest, ARedeliveryAfterARestartWhileRedisIsDownIsStillADuplicate) {
   // The dedupe record is as durable as the outbox: orch restarts, Redis is still down, the CMS
   // sends the same delivery again.

@@ -13,6 +13,7 @@
 #include "pipeline/synctest.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
+#include "support/standins.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -23,35 +24,8 @@ namespace {
 using Env = std::map<std::string, std::string>;
 const std::string kSecret = "pipeline-secret-1-0123456789";
 
-struct Standins {
-  int docling = free_port(), rag = free_port(), web = free_port(), builder = free_port();
-  Process proc;
-  explicit Standins(std::vector<std::string> knobs = {}) {
-    std::vector<std::string> argv = {ORCH_STANDINS, "--docling-port", std::to_string(docling), "--rag-port", std::to_string(rag),
-                                     "--web-port", std::to_string(web), "--builder-port", std::to_string(builder)};
-    argv.insert(argv.end(), knobs.begin(), knobs.end());
-    proc = Process(argv);
-    eventually([&] {
-      try {
-        return calls()["reindex"] == 0;
-      } catch (const std::exception&) {
-        return false;
-      }
-    });
-  }
-  std::string url(int port) const { return "http://127.0.0.1:" + std::to_string(port); }
-  json calls() const {
-    http::Request r;
-    r.url = url(rag) + "/_calls";
-    return json::parse(http::send(r).body);
-  }
-  http::Response post(int port, const std::string& path, const std::string& body) const {
-    http::Request r;
-    r.method = "POST";
-    r.url = url(port) + path;
-    r.body = body;
-    return http::send(r);
-  }
+struct Standins : StandinServers {
+  using StandinServers::StandinServers;
   // An entry that exists in Builder (the frontend renders it at /pages/<id>), as a page model
   // carries it: the URL in the urlPath query, the text in a Text block.
   json page(const std::string& id, long long revision) const {

@@ -1,5 +1,7 @@
 #include "support/orch_server.hpp"
 
+#include <signal.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <stdexcept>
@@ -7,16 +9,20 @@
 namespace orch::test {
 
 OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args)
-    : port_(free_port()), log_file_(dir_.file("orch.log")) {
-  env.emplace("PORT", std::to_string(port_));
-  env.emplace("BIND", "127.0.0.1");
-  env.emplace("ORCH_STATE_DIR", dir_.path() + "/state");
-  env.emplace("ORCH_CONFIG", "");  // never pick up an orch.yaml from the working directory
+    : env_(std::move(env)), port_(free_port()), log_file_(dir_.file("orch.log")) {
+  env_.emplace("PORT", std::to_string(port_));
+  env_.emplace("BIND", "127.0.0.1");
+  env_.emplace("ORCH_STATE_DIR", state_dir());
+  env_.emplace("ORCH_CONFIG", "");  // never pick up an orch.yaml from the working directory
   // Benchmarks may run another build's binary (interleaved comparisons): ORCH_BINARY_UNDER_TEST.
   const char* binary = std::getenv("ORCH_BINARY_UNDER_TEST");
-  std::vector<std::string> argv = {binary && *binary ? binary : ORCH_BINARY, "serve"};
-  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
-  proc_ = Process(argv, env, log_file_);
+  argv_ = {binary && *binary ? binary : ORCH_BINARY, "serve"};
+  argv_.insert(argv_.end(), extra_args.begin(), extra_args.end());
+  start();
+}
+
+void OrchServer::start() {
+  proc_ = Process(argv_, env_, log_file_);
   bool up = eventually(
       [&] {
         try {
@@ -27,6 +33,16 @@ OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::
       },
       std::chrono::seconds(20));
   if (!up || !proc_.running()) throw std::runtime_error("orch serve did not start:\n" + log());
+}
+
+void OrchServer::kill() {
+  proc_.signal(SIGKILL);
+  proc_.wait(std::chrono::seconds(10));
+}
+
+void OrchServer::restart() {
+  if (proc_.running()) stop();
+  start();
 }
 
 OrchServer::~OrchServer() { stop(); }

@@ -22,8 +22,16 @@ class OrchServer {
   std::string log() const { return read_file(log_file_); }
   // SIGTERM and wait; returns the exit status.
   int stop();
+  // SIGKILL (a crash: nothing is flushed, no destructor runs) and reap.
+  void kill();
+  // Starts it again with the same environment, port and state dir (after stop or kill).
+  void restart();
+  std::string state_dir() const { return dir_.path() + "/state"; }
 
  private:
+  void start();
+  std::map<std::string, std::string> env_;
+  std::vector<std::string> argv_;
   int port_;
   TempDir dir_;
   std::string log_file_;

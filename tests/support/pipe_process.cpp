@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -131,6 +132,13 @@ long long proc_status(pid_t pid, const std::string& field) {
     return v;
   }
   return -1;
+}
+
+long long open_fds(pid_t pid) {
+  std::error_code ec;
+  long long n = 0;
+  for (std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec), end; !ec && it != end; it.increment(ec)) ++n;
+  return ec ? -1 : n;
 }
 
 }  // namespace orch::test

@@ -37,5 +37,7 @@ class PipeProcess {
 
 // A field of /proc/<pid>/status in its unit (kB for VmSize/VmRSS, a count for Threads); -1 if absent.
 long long proc_status(pid_t pid, const std::string& field);
+// How many file descriptors the process has open (entries of /proc/<pid>/fd); -1 if unreadable.
+long long open_fds(pid_t pid);
 
 }  // namespace orch::test

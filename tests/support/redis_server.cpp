@@ -1,17 +1,19 @@
 #include "support/redis_server.hpp"
 
+#include <signal.h>
+
 #include <stdexcept>
 
 #include "redis/connection.hpp"
 
 namespace orch::test {
 
-RedisServer::RedisServer(int port) : port_(port ? port : free_port()) { start(); }
+RedisServer::RedisServer(int port, bool durable) : port_(port ? port : free_port()), durable_(durable) { start(); }
 RedisServer::~RedisServer() { stop(); }
 
 void RedisServer::start() {
-  proc_ = Process({"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                   "--appendonly", "no", "--dir", dir_.path()},
+  proc_ = Process({"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                   durable_ ? "yes" : "no", "--appendfsync", "always", "--dir", dir_.path()},
                   {}, dir_.file("redis.log"));
   bool up = eventually([&] {
     try {
@@ -25,6 +27,11 @@ void RedisServer::start() {
 }
 
 void RedisServer::stop() { proc_.stop(std::chrono::seconds(5)); }
+
+void RedisServer::kill() {
+  proc_.signal(SIGKILL);
+  proc_.wait(std::chrono::seconds(5));
+}
 
 std::string RedisServer::cli(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {"redis-cli", "-p", std::to_string(port_)};

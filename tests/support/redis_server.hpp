@@ -9,11 +9,14 @@ namespace orch::test {
 
 class RedisServer {
  public:
-  // Starts and waits until it answers PING. `port` 0 picks a free one.
-  explicit RedisServer(int port = 0);
+  // Starts and waits until it answers PING. `port` 0 picks a free one. Without persistence (the
+  // default) a restart starts empty; `durable` keeps an append-only file fsynced before every
+  // reply (appendfsync always), so whatever Redis acknowledged survives a SIGKILL and a restart.
+  explicit RedisServer(int port = 0, bool durable = false);
   ~RedisServer();
-  void stop();   // kill it (simulates Redis going down)
-  void start();  // start again on the same port
+  void stop();   // SIGTERM it (simulates Redis going down)
+  void kill();   // SIGKILL it (a crash)
+  void start();  // start again on the same port and data dir
   int port() const { return port_; }
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   // Runs a command through redis-cli and returns its raw output.
@@ -21,6 +24,7 @@ class RedisServer {
 
  private:
   int port_;
+  bool durable_;
   TempDir dir_;
   Process proc_;
 };
