@@ -35,7 +35,8 @@ struct BusHealth {
   std::string error;  // last connection error, if any
 };
 
-// Unsubscribes when destroyed.
+// Unsubscribes when reset or destroyed; returns once its handler is not running on another thread
+// (bus/subscribers.hpp), so what the handler uses may go right after.
 class Subscription {
  public:
   Subscription() = default;
@@ -108,6 +109,7 @@ class Bus {
   // Live delivery of events published from now on (from every instance, with Redis) whose type
   // starts with one of `type_prefixes` (none: every event). Handlers run on a bus thread and must
   // return quickly. With Redis, entries no subscriber asked for are skipped before being parsed.
+  // Once the Subscription is reset, its handler is not called again nor still running elsewhere.
   virtual Subscription subscribe(Handler h, std::vector<std::string> type_prefixes) = 0;
   Subscription subscribe(Handler h) { return subscribe(std::move(h), {}); }
 

@@ -8,6 +8,7 @@
 
 #include "bus/bus.hpp"
 #include "bus/dedupe_cache.hpp"
+#include "bus/subscribers.hpp"
 #include "metrics/metrics.hpp"
 
 namespace orch {
@@ -52,19 +53,17 @@ class MemoryBus final : public Bus {
 
   PublishReceipt publish(const Event& in) override {
     Event e = in;
-    std::vector<Handler> handlers;
     std::vector<std::shared_ptr<MemoryWorkQueue>> groups;
     {
       std::lock_guard lock(mu_);
       e.stream_id = std::to_string(++seq_) + "-0";
       log_.push_back(e);
       if (log_.size() > keep_) log_.pop_front();
-      for (auto& [id, h] : handlers_) handlers.push_back(h);
       for (auto& [name, g] : groups_) groups.push_back(g);
     }
     if (published_) published_->labels({e.type}).inc();
     for (auto& g : groups) g->push(e);
-    for (auto& h : handlers) h(e);
+    subscribers_.deliver(e);
     return {e.stream_id, false};
   }
 
@@ -75,19 +74,7 @@ class MemoryBus final : public Bus {
 
   using Bus::subscribe;
   Subscription subscribe(Handler h, std::vector<std::string> type_prefixes) override {
-    std::lock_guard lock(mu_);
-    auto id = ++next_handler_;
-    if (type_prefixes.empty()) {
-      handlers_[id] = std::move(h);
-    } else {
-      handlers_[id] = [h = std::move(h), prefixes = std::move(type_prefixes)](const Event& e) {
-        if (type_matches(prefixes, e.type)) h(e);
-      };
-    }
-    return Subscription([this, id] {
-      std::lock_guard lock(mu_);
-      handlers_.erase(id);
-    });
+    return subscribers_.add(std::move(h), std::move(type_prefixes));
   }
 
   std::vector<Event> read_after(const std::string& after, size_t count) override {
@@ -136,12 +123,11 @@ class MemoryBus final : public Bus {
   std::mutex mu_;
   unsigned long long seq_ = 0;
   std::deque<Event> log_;
-  std::map<unsigned long long, Handler> handlers_;
-  unsigned long long next_handler_ = 0;
   std::map<std::string, std::shared_ptr<MemoryWorkQueue>> groups_;
   std::vector<std::pair<Event, json>> dead_;
   DedupeCache seen_;
   Family<Counter>* published_ = nullptr;
+  Subscribers subscribers_;  // called on the publisher's thread
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 #include "bus/dedupe_cache.hpp"
 #include "bus/follow.hpp"
 #include "bus/outbox.hpp"
+#include "bus/subscribers.hpp"
 #include "core/stop_token.hpp"
 #include "core/text.hpp"
 #include "metrics/metrics.hpp"
@@ -280,14 +281,10 @@ class RedisBus final : public Bus {
 
   using Bus::subscribe;
   Subscription subscribe(Handler h, std::vector<std::string> type_prefixes) override {
-    std::lock_guard lock(sub_mu_);
-    auto id = ++next_sub_;
-    handlers_[id] = Subscriber{std::move(h), std::move(type_prefixes)};
+    auto sub = subscribers_.add(std::move(h), std::move(type_prefixes));
+    std::lock_guard lock(reader_mu_);
     if (!reader_.joinable()) reader_ = std::thread([this] { reader_loop(); });
-    return Subscription([this, id] {
-      std::lock_guard lock(sub_mu_);
-      handlers_.erase(id);
-    });
+    return sub;
   }
 
   std::vector<Event> read_after(const std::string& after, size_t count) override {
@@ -331,7 +328,12 @@ class RedisBus final : public Bus {
     last.tick = true;
     commit({&last}, /*even_if_closing=*/true);
     reader_stop_ = true;
-    if (reader_.joinable()) reader_.join();
+    std::thread reader;
+    {
+      std::lock_guard lock(reader_mu_);
+      reader.swap(reader_);
+    }
+    if (reader.joinable()) reader.join();
   }
 
  private:
@@ -651,23 +653,8 @@ class RedisBus final : public Bus {
 
   void reader_loop() {
     follow_events(
-        opts_.url, "$",
-        [this](const Event& e) {
-          std::vector<Handler> handlers;
-          {
-            std::lock_guard lock(sub_mu_);
-            for (auto& [id, sub] : handlers_)
-              if (type_matches(sub.type_prefixes, e.type)) handlers.push_back(sub.handler);
-          }
-          for (auto& h : handlers) h(e);
-        },
-        [this] { return reader_stop_.load(); }, {},
-        [this](std::string_view type) {
-          std::lock_guard lock(sub_mu_);
-          for (auto& [id, sub] : handlers_)
-            if (type_matches(sub.type_prefixes, type)) return true;
-          return false;
-        });
+        opts_.url, "$", [this](const Event& e) { subscribers_.deliver(e); }, [this] { return reader_stop_.load(); }, {},
+        [this](std::string_view type) { return subscribers_.wants(type); });
   }
 
   RedisBusOptions opts_;
@@ -698,14 +685,9 @@ class RedisBus final : public Bus {
   bool connected_ = false;
   std::string last_error_;
 
-  std::mutex sub_mu_;
-  struct Subscriber {
-    Handler handler;
-    std::vector<std::string> type_prefixes;
-  };
-  std::map<unsigned long long, Subscriber> handlers_;
-  unsigned long long next_sub_ = 0;
-  std::thread reader_;
+  Subscribers subscribers_;  // called on the reader thread
+  std::mutex reader_mu_;
+  std::thread reader_;  // started by the first subscriber
   std::atomic<bool> reader_stop_{false};
 
   std::mutex query_mu_;

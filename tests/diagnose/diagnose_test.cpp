@@ -238,8 +238,10 @@ TEST(DiagnoseContainers, WithoutServicesLabelledContainersCountAndNothingChecked
   EXPECT_EQ(j["containers"][0]["service"], "api");
   EXPECT_EQ(j["containers"][0]["health"], "unhealthy");
   EXPECT_FALSE(j.contains("message"));
-  // POST /diagnose gives the same verdict.
+  // POST /diagnose gives the same verdict, once orch serve's container cache has listed (before
+  // that it answers 3, "not listed yet": /readyz says when).
   OrchServer orch(Env{{"DOCKER_HOST", engine.host()}, {"REDIS_URL", ""}});
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s)) << orch.log();
   auto http = json::parse(orch.post("/diagnose", "{}").body);
   EXPECT_EQ(http["exit_code"], 2) << http.dump();
   engine.docker({"rm", "-f", "plain", "sick"});
