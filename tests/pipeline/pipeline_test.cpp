@@ -27,8 +27,9 @@ struct Standins {
   int docling = free_port(), rag = free_port(), web = free_port(), builder = free_port();
   Process proc;
   explicit Standins(std::vector<std::string> knobs = {}) {
-    std::vector<std::string> argv = {ORCH_STANDINS, "--docling-port", std::to_string(docling), "--rag-port", std::to_string(rag),
-                                     "--web-port", std::to_string(web), "--builder-port", std::to_string(builder)};
+    std::vector<std::string> argv = {ORCH_STANDINS,       "--docling-port",    std::to_string(docling),
+                                     "--rag-port",        std::to_string(rag), "--web-port",
+                                     std::to_string(web), "--builder-port",    std::to_string(builder)};
     argv.insert(argv.end(), knobs.begin(), knobs.end());
     proc = Process(argv);
     eventually([&] {

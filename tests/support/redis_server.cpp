@@ -10,9 +10,9 @@ RedisServer::RedisServer(int port) : port_(port ? port : free_port()) { start();
 RedisServer::~RedisServer() { stop(); }
 
 void RedisServer::start() {
-  proc_ = Process({"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "",
-                   "--appendonly", "no", "--dir", dir_.path()},
-                  {}, dir_.file("redis.log"));
+  proc_ = Process(
+      {"redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir_.path()},
+      {}, dir_.file("redis.log"));
   bool up = eventually([&] {
     try {
       redis::Connection c(redis::Url{"127.0.0.1", port_}, std::chrono::milliseconds(200));
