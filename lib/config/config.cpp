@@ -22,21 +22,27 @@ const ServiceSpec* Config::service(const std::string& name) const {
 // "billion laughs": ten anchors of ten aliases each are 10^10 values).
 constexpr size_t kMaxConfigValues = 100'000;
 
-static json yaml_to_json(const YAML::Node& n, size_t& budget) {
+// Nor does it nest deeper than this: an alias inside its own anchor (`&a [x, *a]`) is a node
+// graph with a cycle, which the config fuzz harness found overflowing the stack here.
+constexpr size_t kMaxConfigDepth = 100;
+
+static json yaml_to_json(const YAML::Node& n, size_t& budget, size_t depth = 0) {
   if (budget == 0) throw ConfigError("more than " + std::to_string(kMaxConfigValues) + " values (aliases expanding?)");
+  if (depth > kMaxConfigDepth)
+    throw ConfigError("nested deeper than " + std::to_string(kMaxConfigDepth) + " levels (an alias inside its own anchor?)");
   --budget;
   switch (n.Type()) {
     case YAML::NodeType::Map: {
       json j = json::object();
       for (const auto& kv : n) {
         if (!kv.first.IsScalar()) throw ConfigError("a key must be a single value, not a list or mapping");
-        j[kv.first.Scalar()] = yaml_to_json(kv.second, budget);
+        j[kv.first.Scalar()] = yaml_to_json(kv.second, budget, depth + 1);
       }
       return j;
     }
     case YAML::NodeType::Sequence: {
       json j = json::array();
-      for (const auto& v : n) j.push_back(yaml_to_json(v, budget));
+      for (const auto& v : n) j.push_back(yaml_to_json(v, budget, depth + 1));
       return j;
     }
     case YAML::NodeType::Scalar: return n.Scalar();

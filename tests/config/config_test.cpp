@@ -64,11 +64,13 @@ TEST(Config, RedisPasswordsAreMaskedAsTheClientReadsThem) {
   EXPECT_EQ(mask_url_secret("http://web:3000/a"), "http://web:3000/a");
 }
 
-// A bad file is a ConfigError (exit 78), never yaml-cpp's own
-// exception, and aliases cannot expand without end.
+// A bad file is a ConfigError (exit 78), never yaml-cpp's own exception, and aliases cannot
+// expand without end nor refer to themselves (a cycle overflowed the stack).
 TEST(Config, OddYamlIsAConfigError) {
   TempDir d;
   for (const std::string text : {"? [complex, key]\n: value\n", "services:\n  ? {a: 1}\n  : {url: x}\n",
+                                 "a: &a [x, depends_on: , *a]\nservis: {}\n",  // found by the config fuzz harness
+                                 "services:\n  web: &w {url: x, heal: *w}\n",
                                  "a: &a [x, x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
                                  "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\n"
                                  "e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\nf: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\n"
