@@ -98,17 +98,18 @@ void Module::work(int index) {
   auto queue = ctx_.bus.work_queue("orch-pipeline", ctx_.instance_id + "-" + std::to_string(index),
                                    ctx_.config.settings.duration("PIPELINE_CLAIM_IDLE"));
   while (!stop_.stop_requested()) {
-    auto item = queue->next(500ms);
-    if (!item) continue;
-    if (item->event.type.rfind("content.", 0) != 0) {
-      queue->ack(*item);
-      continue;
-    }
+    std::optional<WorkItem> item;
     try {
-      if (handle(item->event)) queue->ack(*item);
+      item = queue->next(500ms);
+      if (!item) continue;
+      // Every event of the stream reaches the group; only content.* ones are jobs.
+      if (item->event.type.rfind("content.", 0) != 0 || handle(item->event)) queue->ack(*item);
     } catch (const Error& e) {
-      // Not acknowledged: the group hands it out again after PIPELINE_CLAIM_IDLE.
-      spdlog::error("pipeline: job {} left for a retry: {}", item->event.subject, e.what());
+      // Redis gone or refusing between two calls (the acknowledgement too): nothing is lost, the
+      // entry stays pending and the group hands it out again after PIPELINE_CLAIM_IDLE.
+      if (item) spdlog::error("pipeline: job {} ({}) left for a retry: {}", item->event.subject, item->event.type, e.what());
+      else spdlog::warn("pipeline: work queue: {}", e.what());
+      stop_.wait_for(500ms);
     }
   }
 }

@@ -374,6 +374,35 @@ TEST(Pipeline, ARedeliveredRevisionIsNotProcessedAgain) {
   bus->close();
 }
 
+TEST(Pipeline, ARefusedAcknowledgementLeavesTheJobPendingAndOrchRunning) {
+  // Redis refuses XACK (an ACL here; a Redis that goes away between the job and its
+  // acknowledgement does the same): every acknowledgement fails, the job's and those of the
+  // non-content events that reach the group too. orch stays up, nothing is lost, and once XACK is
+  // allowed again the entries are taken over and acknowledged without indexing the page twice.
+  RedisServer redis;
+  Standins s;
+  ASSERT_EQ(redis.cli({"ACL", "SETUSER", "default", "-xack"}), "OK\n");
+  OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_CLAIM_IDLE", "1s"}}));
+  ASSERT_EQ(publish(orch, s, "acl", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
+  ASSERT_TRUE(eventually([&] { return orch.log().find("left for a retry") != std::string::npos; }, 10s)) << orch.log();
+  std::this_thread::sleep_for(2s);  // more failed acknowledgements, of the claimed entries too
+  ASSERT_TRUE(orch.process().running()) << orch.log();
+  EXPECT_EQ(orch.get("/healthz").status, 200);
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
+  EXPECT_FALSE(c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements.empty());
+
+  ASSERT_EQ(redis.cli({"ACL", "SETUSER", "default", "+xack"}), "OK\n");
+  EXPECT_TRUE(eventually(
+      [&] {
+        return c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements.empty();
+      },
+      15s))
+      << orch.log();
+  EXPECT_EQ(s.calls()["indexed"], 1);
+  EXPECT_TRUE(orch.process().running());
+}
+
 TEST(Pipeline, AJobOfAKilledInstanceIsFinishedByTheOther) {
   // Two instances share the consumer group; the one that took the job hangs inside the RAG call
   // and is SIGKILLed; the survivor takes the entry over (XAUTOCLAIM after PIPELINE_CLAIM_IDLE).
