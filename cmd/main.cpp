@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "cli.hpp"
+#include "core/crash.hpp"
 #include "core/error.hpp"
 #include "diagnose/conditions.hpp"
 #include "log/log.hpp"
@@ -52,6 +53,7 @@ std::unique_ptr<Bus> make_cli_bus(const Config& cfg) { return make_bus(cfg, null
 int main(int argc, char** argv) {
   using namespace orch;
   using namespace orch::cli;
+  install_crash_report();
   CLI::App app{"orch: control plane for a Docker + Redis content stack (CMS, frontend, Docling, RAG)", "orch"};
   app.set_version_flag("--version", std::string("orch ") + ORCH_VERSION + " (" + ORCH_GIT_COMMIT + ")");
   app.require_subcommand(1);
