@@ -1094,7 +1094,10 @@ void Front::Loop::hand_to_worker(Conn& c) {
     c->request_off = 0;
     if (c->taken) {
       front_.count_out(c->peer_ip);
-    } else if (c->stream || (ok && !closed && !c->broken && !c->must_close && c->request_keep_alive && !c->peer_closed && !front_.stopping_)) {
+    } else if (c->stream || (ok && !closed && !c->broken && !c->must_close && c->request_keep_alive &&
+                             (!c->peer_closed || !c->unread().empty()) && !front_.stopping_)) {
+      // A client that ended its side may have pipelined more requests before: the loop answers
+      // them and closes once the bytes are used up.
       c->answered = false;
       give(std::move(c));
     } else {

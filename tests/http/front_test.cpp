@@ -76,7 +76,10 @@ std::string post(const std::string& path, const std::string& body, const std::st
          "\r\n\r\n" + body;
 }
 
-std::string body_of(const std::string& response) { return response.substr(response.find("\r\n\r\n") + 4); }
+std::string body_of(const std::string& response) {
+  const auto at = response.find("\r\n\r\n");
+  return at == std::string::npos ? "(no answer)" : response.substr(at + 4);
+}
 
 // A server with a batched echo route that records the size of each batch it was given.
 struct Fixture : ::testing::Test {
@@ -305,6 +308,22 @@ TEST_F(Front, AClientThatEndsItsSideMidRequestIsClosedAtOnce) {
   chunked.send("POST /batch HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nab");
   chunked.end_sending();
   EXPECT_TRUE(chunked.closed_by_server(1s));
+}
+
+TEST_F(Front, PipelinedRequestsOfAClientThatEndedItsSideAreAllAnswered) {
+  // Found by the HTTP fuzz harness: requests served by a worker (httplib's routes), pipelined by a
+  // client that then ended its side (`nc -N`, a proxy's half-close): only the first was answered
+  // and the rest dropped unanswered. Each is answered in order, then the connection closes.
+  start();
+  Conn c(port());
+  c.send("GET /plain HTTP/1.1\r\nHost: x\r\n\r\n" + post("/batch", "b") + "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n" +
+         "GET /plain HTTP/1.1\r\nHost: x\r\n\r\n");
+  c.end_sending();
+  EXPECT_EQ(body_of(c.response()), "plain:127.0.0.1");
+  EXPECT_EQ(body_of(c.response()), "echo:b from 127.0.0.1");
+  EXPECT_EQ(body_of(c.response()), "plain:127.0.0.1");
+  EXPECT_EQ(body_of(c.response()), "plain:127.0.0.1");
+  EXPECT_TRUE(c.closed_by_server(1s));
 }
 
 TEST_F(Front, ARefusalComesAfterTheAnswersToEarlierRequests) {
