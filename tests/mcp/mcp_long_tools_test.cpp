@@ -177,7 +177,9 @@ TEST_F(McpLongTools, RollbackReportsItsStepsAndACancelRestoresThePreviousContain
   ASSERT_GE(progress.size(), 3u);
   for (size_t i = 0; i < progress.size(); ++i) {
     EXPECT_EQ(progress[i]["progressToken"], "rb");
-    if (i > 0) EXPECT_GT(progress[i]["progress"].get<double>(), progress[i - 1]["progress"].get<double>());
+    if (i > 0) {
+      EXPECT_GT(progress[i]["progress"].get<double>(), progress[i - 1]["progress"].get<double>());
+    }
   }
   EXPECT_NE(progress[1]["message"].get<std::string>().find("replacing rb-app"), std::string::npos) << progress[1];
   // The replacement runs under the service's name; the old container is aside, stopped.

@@ -279,7 +279,9 @@ TEST(McpVersions, IconsAndResourceLinksFollowTheRevision) {
         raw_stdio(init_line(v) + call_line(2, "diagnose", json::object()) + "\n" + call_line(3, "recent_events", json::object()) + "\n");
     auto init = reply_to(replies, 1);
     EXPECT_EQ(init["result"]["serverInfo"].contains("icons"), v == "2025-11-25") << v;
-    if (v == "2025-11-25") EXPECT_EQ(init["result"]["serverInfo"]["icons"][0]["mimeType"], "image/svg+xml");
+    if (v == "2025-11-25") {
+      EXPECT_EQ(init["result"]["serverInfo"]["icons"][0]["mimeType"], "image/svg+xml");
+    }
     const json diag = reply_to(replies, 2)["result"]["content"];
     const json events = reply_to(replies, 3)["result"]["content"];
     if (v == "2025-03-26") {
