@@ -146,6 +146,7 @@ class RedisWorkQueue final : public WorkQueue {
  private:
   std::optional<WorkItem> take(Millis wait) {
     try {
+      forget_dead_consumers();
       // Entries another consumer took and left unacknowledged too long come first.
       auto claimed = client_.command(
           {"XAUTOCLAIM", kEventsStream, group_, consumer_, std::to_string(claim_idle_.count()), claim_cursor_, "COUNT", "1"});
@@ -173,6 +174,37 @@ class RedisWorkQueue final : public WorkQueue {
       return std::nullopt;
     }
   }
+
+  // Every instance id (hostname-pid) is a consumer of the group, and Redis keeps a consumer until
+  // it is deleted: without this, each restart or crash of an instance would leave one behind for
+  // good. A consumer with nothing pending and silent for 60 x claim_idle (an hour by default) is
+  // gone: a live one reads every half second. Checked and deleted in one script, so a consumer
+  // cannot take an entry in between (deleting a consumer drops what it holds). Entries a dead one
+  // still holds are claimed first (XAUTOCLAIM), and it goes at a later round.
+  void forget_dead_consumers() {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next_prune_) return;
+    next_prune_ = now + std::max<Millis>(claim_idle_, Millis(1000));
+    try {
+      auto forgotten =
+          client_.command({"EVAL", kForgetDeadConsumers, "1", kEventsStream, group_, consumer_, std::to_string(claim_idle_.count() * 60)});
+      if (forgotten.integer > 0) spdlog::info("work queue {}: forgot {} consumers gone silent", group_, forgotten.integer);
+    } catch (const redis::ReplyError& e) {
+      spdlog::debug("work queue {}: forgetting silent consumers: {}", group_, e.what());  // the work goes on
+    }
+  }
+
+  static constexpr const char* kForgetDeadConsumers = R"lua(
+local n = 0
+for _, c in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+  local f = {}
+  for i = 1, #c, 2 do f[c[i]] = c[i + 1] end
+  if f['name'] ~= ARGV[2] and f['pending'] == 0 and f['idle'] >= tonumber(ARGV[3]) then
+    redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], f['name'])
+    n = n + 1
+  end
+end
+return n)lua";
 
   // The entry being worked on (empty: none); its claim is renewed until it is released.
   void hold(const std::string& id) {
@@ -204,6 +236,7 @@ class RedisWorkQueue final : public WorkQueue {
   std::string group_, consumer_;
   Millis claim_idle_, timeout_;
   std::string claim_cursor_ = "0-0";
+  std::chrono::steady_clock::time_point next_prune_{};
   redis::Client client_;          // the worker's; after group_: its on_connect creates the group
   redis::Client renewer_client_;  // the renewer thread's
   std::mutex held_mu_;

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <set>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -308,6 +309,44 @@ TEST_F(RedisBusTest, OutboxSurvivesARestartOfOrch) {
   auto bus = make();
   ASSERT_TRUE(eventually([&] { return stream_len() == 3; }, 15s));
   EXPECT_EQ(bus->read_after("", 10)[2].data["i"], 2);
+}
+
+TEST_F(RedisBusTest, ConsumersGoneSilentAreForgottenOnceTheyHoldNothing) {
+  // Each instance (hostname-pid) is a consumer; restarts must not grow the group for good. Silent
+  // for 60 x claim_idle (3 s here) and holding nothing: deleted. One that died holding an entry
+  // goes once the entry is taken over.
+  auto bus = make();
+  const Millis claim_idle = 50ms;
+  auto consumers = [&] {
+    std::set<std::string> names;
+    redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
+    for (const auto& entry : c.command({"XINFO", "CONSUMERS", "orch:events", "g"}).elements)
+      for (size_t i = 0; i + 1 < entry.elements.size(); i += 2)
+        if (entry.elements[i].str == "name") names.insert(entry.elements[i + 1].str);
+    return names;
+  };
+  auto live = bus->work_queue("g", "live", claim_idle);
+  EXPECT_FALSE(live->next(10ms));  // the group exists
+  for (int i = 0; i < 2; ++i) bus->publish(make_event("content.published", "s", {{"i", i}}));
+  {
+    auto finished = bus->work_queue("g", "finished", claim_idle);
+    auto item = finished->next(1s);
+    ASSERT_TRUE(item);
+    finished->ack(*item);
+    auto holder = bus->work_queue("g", "holder", claim_idle);
+    ASSERT_TRUE(holder->next(1s));  // dies holding it
+  }
+  const auto before = consumers();  // (Redis adds "live" on its first entry)
+  EXPECT_TRUE(before.count("finished") && before.count("holder"));
+  std::optional<WorkItem> taken_over;
+  for (auto until = std::chrono::steady_clock::now() + 6s; std::chrono::steady_clock::now() < until && consumers().size() > 1;)
+    if (auto item = live->next(100ms)) {
+      taken_over = item;
+      live->ack(*item);
+    }
+  EXPECT_EQ(consumers(), (std::set<std::string>{"live"}));
+  ASSERT_TRUE(taken_over);
+  EXPECT_EQ(taken_over->event.data["i"], 1);  // the holder's entry was not lost with it
 }
 
 TEST_F(RedisBusTest, FullOutboxRefusesLoudly) {
