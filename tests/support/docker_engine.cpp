@@ -5,6 +5,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -109,7 +110,20 @@ SwarmMode::~SwarmMode() {
   for (auto* e : workers_) e->docker({"container", "prune", "-f", "--filter", "label=com.docker.swarm.task"});
   manager_.docker({"container", "prune", "-f", "--filter", "label=com.docker.swarm.task"});
   // The engines share the host's network namespace and so one docker_gwbridge.
-  manager_.docker({"network", "rm", "docker_gwbridge"});
+  // A published port made an ingress sandbox, whose endpoint outlives the swarm: Docker's
+  // documented way out is to disconnect it by force.
+  std::string why;
+  bool gone = eventually(
+      [&] {
+        manager_.docker({"network", "disconnect", "-f", "docker_gwbridge", "gateway_ingress-sbox"});
+        auto r = manager_.docker({"network", "rm", "docker_gwbridge"});
+        why = r.output;
+        return r.code == 0 || r.output.find("No such network") != std::string::npos || r.output.find("not found") != std::string::npos;
+      },
+      std::chrono::seconds(20));
+  if (!gone)
+    std::fprintf(stderr, "SwarmMode: docker_gwbridge stays: %s%s\n", why.c_str(),
+                 manager_.docker({"network", "inspect", "docker_gwbridge"}).output.c_str());
 }
 
 std::string SwarmMode::join_worker(DockerEngine& worker) {
