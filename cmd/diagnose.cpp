@@ -54,6 +54,29 @@ void print_table(const diagnose::Report& r, bool colour) {
       for (const auto& l : c.error_lines) std::cout << "  log: " << l.substr(0, 72) << "\n";
     }
   }
+  if (r.swarm) {
+    const auto& sw = *r.swarm;
+    std::cout << "\nswarm: node " << sw.info.node_id.substr(0, 12) << (sw.info.control_available ? " (manager)" : " (worker)") << ", "
+              << sw.info.nodes << " node(s)";
+    for (const auto& n : sw.nodes)
+      if (n.state != "ready")
+        std::cout << "; " << (n.hostname.empty() ? n.id : n.hostname) << " " << n.id.substr(0, 12) << " is " << n.state;
+    std::cout << "\n";
+    if (!sw.error.empty()) std::cout << "  " << sw.error << "\n";
+    if (!sw.services.empty()) {
+      std::cout << "\n" << fit("SWARM SERVICE", 22) << fit("STATE", 10) << fit("REPLICAS", 10) << fit("HEALTH", 11) << "IMAGE\n";
+      for (const auto& s : sw.services) {
+        std::cout << fit(s.name, 22) << paint(s.state, fit(s.state, 10))
+                  << fit(std::to_string(s.running) + "/" + std::to_string(s.desired), 10)
+                  << paint(s.health == "none" ? "healthy" : s.health, fit(s.health, 11)) << s.image.substr(0, 26) << "\n";
+        if (!s.last_health_output.empty() && s.health != "healthy")
+          std::cout << "  probe: " << s.last_health_output.substr(0, 70) << (s.last_health_output.back() == '\n' ? "" : "\n");
+        for (const auto& t : s.failing_tasks)
+          std::cout << "  task " << s.name << "." << t.slot << " " << t.state << " on " << t.node.substr(0, 16) << ": "
+                    << t.error.substr(0, 40) << "\n";
+      }
+    }
+  }
   if (!r.docker.value("reachable", false) && r.docker.value("expected", false))
     std::cout << "\ndocker: unreachable (" << r.docker.value("error", "") << ")\n";
   if (r.redis.value("configured", false)) {

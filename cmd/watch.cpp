@@ -59,10 +59,12 @@ int run_watch(const GlobalOptions& g, const WatchOptions& o) {
     if (!o.no_docker) {
       sources.emplace_back([&] {
         docker::Client docker(docker::endpoint_from(cfg.settings));
-        docker::Watcher watcher(docker, {[&](const docker::EventMessage& m) { print(watch::from_engine(m, cfg)); }, nullptr,
-                                         [&](bool up, const std::string& why) {
-                                           if (!up && stderr_is_tty()) std::cerr << "docker: " << why << " (retrying)\n";
-                                         }});
+        docker::Watcher watcher(docker,
+                                {[&](const docker::EventMessage& m) { print(watch::from_engine(m, cfg)); }, nullptr,
+                                 [&](bool up, const std::string& why) {
+                                   if (!up && stderr_is_tty()) std::cerr << "docker: " << why << " (retrying)\n";
+                                 }},
+                                {"container", "service", "node"});  // service and node: swarm mode
         watcher.start();
         while (!stop.wait_for(std::chrono::milliseconds(200))) {
         }

@@ -105,12 +105,16 @@ bool looks_like_error(const std::string& line) {
 
 static bool has(const std::vector<std::string>& v, const std::string& x) { return std::find(v.begin(), v.end(), x) != v.end(); }
 
-void validate(const Config& cfg, const Options& o) {
+static void validate_actions(const Options& o) {
   for (const auto& a : o.actions)
     if (!has({"health", "logs", "metrics", "restart", "rebuild"}, a))
       throw UsageError("unknown action '" + a + "' (health, logs, metrics, restart, rebuild)");
+}
+
+void validate(const Config& cfg, const Options& o, const std::vector<std::string>& also_known) {
+  validate_actions(o);
   for (const auto& s : o.services)
-    if (!cfg.service(s)) throw UsageError("unknown service '" + s + "'");
+    if (!cfg.service(s) && !has(also_known, s)) throw UsageError("unknown service '" + s + "'");
 }
 
 int Report::exit_code() const {
@@ -123,7 +127,7 @@ int Report::exit_code() const {
     if (s.state == ServiceState::unreachable || s.state == ServiceState::down) critical = true;
     if (s.state == ServiceState::degraded) warning = true;
   }
-  if (services.empty() && containers.empty()) could_not_check = true;
+  if (services.empty() && containers.empty() && (!swarm || swarm->services.empty())) could_not_check = true;
   for (const auto& c : containers) {
     if (c.state != "running" || c.health == "unhealthy") critical = true;
     else if (c.oom_killed || !c.error_lines.empty() || c.restart_count > 0) warning = true;
@@ -132,6 +136,14 @@ int Report::exit_code() const {
     if (!a.value("ok", false)) critical = true;
     else warning = true;  // something was changed
   }
+  if (swarm) {
+    for (const auto& s : swarm->services) {
+      if (s.state == "down") critical = true;
+      else if (s.state == "degraded" || s.failed_recently || s.health == "unhealthy") warning = true;
+    }
+    for (const auto& n : swarm->nodes)
+      if (n.state == "down" || n.state == "disconnected") warning = true;  // Swarm reschedules its tasks
+  }
   if (could_not_check) return 3;
   if (critical) return 2;
   if (warning) return 1;
@@ -139,7 +151,7 @@ int Report::exit_code() const {
 }
 
 std::string Report::nothing_checked() const {
-  if (!services.empty() || !containers.empty()) return "";
+  if (!services.empty() || !containers.empty() || (swarm && !swarm->services.empty())) return "";
   if (!docker.value("reachable", false) && docker.value("expected", false)) return "";  // said by docker.error
   return "nothing to check: no services are configured (WEB_API_URL, RAG_API_URL, DOCLING_API_URL or services: in "
          "orch.yaml) and no container is labelled orch.heal=true, autoheal=true or orch.monitor-only=true";
@@ -154,6 +166,12 @@ json Report::to_json() const {
   int code = exit_code();
   json j = {{"status", names[code]}, {"exit_code", code}, {"took_ms", took_ms}, {"services", s}, {"containers", c},
             {"docker", docker}, {"redis", redis}, {"actions", a}};
+  if (swarm) {
+    json ss = json::array();
+    for (const auto& x : swarm->services) ss.push_back(x.to_json());
+    j["swarm"] = swarm->to_json();
+    j["swarm_services"] = ss;
+  }
   if (const auto why = nothing_checked(); !why.empty()) j["message"] = why;
   return j;
 }
@@ -174,8 +192,15 @@ static json check_redis(const Config& cfg) {
   return r;
 }
 
+// Names that are not configured services may be the swarm's services: those are checked once the
+// engine has answered.
+static bool names_all_configured(const Config& cfg, const Options& o) {
+  return std::all_of(o.services.begin(), o.services.end(), [&](const std::string& s) { return cfg.service(s) != nullptr; });
+}
+
 Report run(const Config& cfg, docker::Client& docker, docker::ContainerSource& containers, const Options& o) {
-  validate(cfg, o);
+  validate_actions(o);
+  if (names_all_configured(cfg, o)) validate(cfg, o);
   const auto start = std::chrono::steady_clock::now();
   std::vector<ServiceSpec> selected;
   for (const auto& s : cfg.services)
@@ -183,7 +208,6 @@ Report run(const Config& cfg, docker::Client& docker, docker::ContainerSource& c
 
   Report report;
   auto redis = std::async(std::launch::async, [&] { return check_redis(cfg); });
-  report.services = probe_services(selected, o.timeout);
 
   // Containers of the selected services (by container name or compose service).
   report.docker = {{"endpoint", docker.endpoint().describe()}, {"expected", docker::docker_expected(cfg.settings)}};
@@ -192,10 +216,35 @@ Report run(const Config& cfg, docker::Client& docker, docker::ContainerSource& c
     listed = containers.containers();
     report.docker["reachable"] = true;
     report.docker["api_version"] = docker.api_version();
+    // Swarm mode is detected, not configured: an engine in a swarm adds its services to the report.
+    // An engine (or a proxy in front of it) that refuses GET /info is taken as not in a swarm.
+    docker::SwarmInfo info;
+    try {
+      info = docker::swarm_info(docker);
+    } catch (const docker::DockerError&) {
+    } catch (const docker::NotFoundError&) {}
+    if (info.active()) {
+      auto wanted = [&](const std::string& name) {
+        if (o.services.empty()) return true;
+        for (const auto& n : o.services) {
+          const auto* spec = cfg.service(n);
+          if (n == name || (spec && docker::swarm_service_matches(*spec, name))) return true;
+        }
+        return false;
+      };
+      report.swarm = diagnose_swarm(docker, info, wanted);
+    }
   } catch (const UnreachableError& e) {
     report.docker["reachable"] = false;
     report.docker["error"] = e.what();
   }
+  if (!names_all_configured(cfg, o)) {
+    std::vector<std::string> swarm_names;
+    if (report.swarm)
+      for (const auto& s : report.swarm->services) swarm_names.push_back(s.name);
+    validate(cfg, o, swarm_names);
+  }
+  report.services = probe_services(selected, o.timeout);
   struct Match {
     std::string id, service;
   };

@@ -9,6 +9,7 @@
 #include "config/config.hpp"
 #include "core/json.hpp"
 #include "diagnose/conditions.hpp"
+#include "diagnose/swarm.hpp"
 #include "docker/client.hpp"
 
 namespace orch::diagnose {
@@ -52,8 +53,9 @@ struct Options {
   int tail = 200;                     // log lines read for error lines
   std::chrono::milliseconds timeout{5000};
 };
-// Throws UsageError for an unknown action or service.
-void validate(const Config& cfg, const Options& o);
+// Throws UsageError for an unknown action or service; `also_known`: names that are not configured
+// services but may be selected (the swarm's services, in swarm mode).
+void validate(const Config& cfg, const Options& o, const std::vector<std::string>& also_known = {});
 
 struct Report {
   std::vector<ServiceReport> services;
@@ -61,9 +63,13 @@ struct Report {
   json docker;  // {reachable, endpoint, error?}
   json redis;   // {configured, reachable, latency_ms, error?}
   std::vector<json> actions;  // restart / rebuild results
+  // Swarm mode only (the engine is an active swarm node): its services, tasks and nodes.
+  std::optional<SwarmSection> swarm;
   long long took_ms = 0;
-  // SPEC §3: 2 for a service down or unreachable or a container not running or unhealthy; 3 when
-  // orch could not check (engine or Redis unreachable, or nothing to check at all).
+  // SPEC §3: 2 for a service down or unreachable, a container not running or unhealthy, a swarm
+  // service with no task running; 1 for a swarm service degraded, with a task failed recently,
+  // or a swarm node down; 3 when orch could not check (engine or Redis unreachable, or nothing to
+  // check at all).
   int exit_code() const;
   // Why nothing was checked, or "" when something was.
   std::string nothing_checked() const;

@@ -10,6 +10,7 @@
 
 #include "config/settings.hpp"
 #include "core/text.hpp"
+#include "docker/engine_json.hpp"
 
 namespace orch::docker {
 
@@ -116,51 +117,12 @@ http::Response Client::request(const std::string& method, const std::string& pat
 
 json Client::version() { return checked(request("GET", "/version"), "version"); }
 
-static std::string filters_param(const std::map<std::string, std::vector<std::string>>& filters) {
-  json f = json::object();
-  for (const auto& [k, v] : filters) f[k] = v;
-  return http::url_encode(to_text(f));
-}
-
 // ---------------------------------------------------------------------------------------------
-// Typed reads of the engine's JSON: what is missing or of another type reads as empty or zero
-// (nlohmann's value() throws on a type it does not expect).
+// Typed reads of the engine's JSON (docker/engine_json.hpp).
+
+using namespace engine_json;
 
 namespace {
-
-const json& member(const json& o, const char* key) {
-  static const json kNone;
-  if (!o.is_object()) return kNone;
-  const auto it = o.find(key);
-  return it == o.end() ? kNone : *it;
-}
-
-std::string text_of(const json& o, const char* key) {
-  const auto& v = member(o, key);
-  return v.is_string() ? v.get<std::string>() : std::string();
-}
-
-long long whole_of(const json& o, const char* key) {
-  const auto& v = member(o, key);
-  return v.is_number_integer() ? v.get<long long>() : 0;
-}
-
-int int_of(const json& o, const char* key) {
-  return static_cast<int>(std::clamp<long long>(whole_of(o, key), std::numeric_limits<int>::min(), std::numeric_limits<int>::max()));
-}
-
-bool flag_of(const json& o, const char* key) {
-  const auto& v = member(o, key);
-  return v.is_boolean() && v.get<bool>();
-}
-
-Labels labels_of(const json& j) {
-  Labels out;
-  if (j.is_object())
-    for (const auto& [k, v] : j.items())
-      if (v.is_string()) out[k] = v.get<std::string>();
-  return out;
-}
 
 std::string without_slash(std::string name) {
   if (!name.empty() && name[0] == '/') name.erase(0, 1);

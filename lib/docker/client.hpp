@@ -186,13 +186,15 @@ class Client final : public ContainerSource {
   // answered from the engine's bounded in-memory log, oldest first; nothing is streamed).
   std::vector<EventMessage> past_events(long long since_ns, const std::map<std::string, std::vector<std::string>>& filters = {});
 
-  // Raw access for what the typed calls do not cover.
+  // Raw access for what the typed calls do not cover (docker/swarm.hpp reads services, tasks and
+  // nodes with it); `checked` turns an answer into its JSON or the engine's error, as every typed
+  // call does.
+  static json checked(const http::Response& r, const std::string& what);
   http::Response request(const std::string& method, const std::string& path, const std::string& body = "",
                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
  private:
   http::Request make(const std::string& method, const std::string& path, std::chrono::milliseconds timeout);
-  json checked(const http::Response& r, const std::string& what);
   std::string prefix();
 
   Endpoint ep_;

@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "docker/identity.hpp"
+#include "docker/swarm_events.hpp"
 
 namespace orch::docker {
 
@@ -22,6 +23,7 @@ Event container_event(const std::string& type, const EventMessage& m, const Conf
                {"service", service_of(cfg, name, m.attributes)},
                {"image", m.attribute("image")},
                {"exit_code", exit_code.empty() ? json(nullptr) : json(std::atoi(exit_code.c_str()))}};
+  if (auto task = task_of(m.attributes); !task.empty()) data["task"] = task;  // swarm mode only
   return make_event(type, name, std::move(data));
 }
 

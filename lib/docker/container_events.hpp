@@ -14,7 +14,7 @@ namespace orch::docker {
 std::string container_event_type(const EventMessage& m);
 
 // An event of `type` about the engine event's container: {container, service, image, exit_code}
-// (exit_code null when the engine gave none).
+// (exit_code null when the engine gave none), and `task` ("web.1") for a swarm task's container.
 Event container_event(const std::string& type, const EventMessage& m, const Config& cfg);
 
 }  // namespace orch::docker

@@ -12,11 +12,23 @@
 namespace orch::docker {
 
 inline constexpr const char* kComposeServiceLabel = "com.docker.compose.service";
+// A swarm task's container carries its service's name (docs/swarm.md).
+inline constexpr const char* kSwarmServiceLabel = "com.docker.swarm.service.name";
 
 // The configured service whose `container` is the container's name or compose service, else null.
 const ServiceSpec* configured_service(const Config& cfg, std::string_view name, const Labels& labels);
-// The configured service's name, else the compose service label, else the container name.
+// The configured service's name, else the compose service label, else the swarm service label,
+// else the container name.
 std::string service_of(const Config& cfg, std::string_view name, const Labels& labels);
+
+// The swarm services a configured service stands for: its `container` (default its name) as the
+// swarm service's name, or as `<stack>_<container>` under `docker stack deploy` (docs/swarm.md).
+bool swarm_service_matches(const ServiceSpec& spec, std::string_view swarm_service_name);
+// The configured service a swarm service stands for, else null.
+const ServiceSpec* configured_swarm_service(const Config& cfg, std::string_view swarm_service_name);
+
+// A swarm task's container (com.docker.swarm.task.id): Swarm restarts it, not orch's container healer.
+bool swarm_task(const Labels& labels);
 
 // orch.heal=true, or autoheal=true (docker-autoheal's label).
 bool heal_labelled(const Labels& labels);

@@ -8,7 +8,8 @@ using namespace std::chrono_literals;
 
 bool is_container_event(const EventMessage& m) { return m.type == "container" && m.action.rfind("exec_", 0) != 0; }
 
-Watcher::Watcher(Client& client, WatcherCallbacks callbacks) : client_(client), cb_(std::move(callbacks)) {}
+Watcher::Watcher(Client& client, WatcherCallbacks callbacks, std::vector<std::string> types)
+    : client_(client), cb_(std::move(callbacks)), types_(std::move(types)) {}
 Watcher::~Watcher() { stop(); }
 
 void Watcher::start() { thread_ = std::thread([this] { run(); }); }
@@ -34,6 +35,7 @@ void Watcher::run() {
       }
       if (cb_.on_relist) cb_.on_relist();
       EventFilter f;
+      f.filters = {{"type", types_}};
       f.since = since;
       client_.events(
           f,
@@ -45,7 +47,7 @@ void Watcher::run() {
             if (!since || secs != *since) seen_at_since.clear();
             since = secs;
             seen_at_since.insert(key);
-            if (is_container_event(m) && cb_.on_event) cb_.on_event(m);
+            if ((m.type != "container" || is_container_event(m)) && cb_.on_event) cb_.on_event(m);
           },
           [&] { return stop_.stop_requested(); });
       if (stop_.stop_requested()) break;

@@ -4,6 +4,8 @@
 // 256 events: whatever happened while we were away is found by the re-list.
 #include <functional>
 #include <set>
+#include <string>
+#include <vector>
 #include <thread>
 
 #include "core/stop_token.hpp"
@@ -19,7 +21,10 @@ struct WatcherCallbacks {
 
 class Watcher {
  public:
-  Watcher(Client& client, WatcherCallbacks callbacks);
+  // `types`: the engine event types followed; "container" events are passed on without exec_*.
+  // `orch watch` adds "service" and "node" (swarm mode: docker/swarm_events.hpp); an engine outside
+  // a swarm sends none of those.
+  Watcher(Client& client, WatcherCallbacks callbacks, std::vector<std::string> types = {"container"});
   ~Watcher();
   void start();
   void stop();
@@ -28,6 +33,7 @@ class Watcher {
   void run();
   Client& client_;
   WatcherCallbacks cb_;
+  std::vector<std::string> types_;
   StopSignal stop_;
   std::thread thread_;
 };

@@ -82,6 +82,8 @@ void Healer::sync_quarantine() {
 
 bool Healer::in_scope(const docker::Labels& labels) const {
   if (docker::monitor_only(labels)) return false;
+  // A swarm task's container is Swarm's to restart; orch heals its service (heal/service_healer.hpp).
+  if (docker::swarm_task(labels)) return false;
   if (scope_ == Scope::all) return true;
   return docker::heal_labelled(labels);
 }

@@ -12,6 +12,7 @@ Module::Module(ServeContext& ctx)
     : ctx_(ctx),
       healer_(ctx.config, ctx.docker, ctx.containers, ctx.bus, ctx.metrics, ctx.state, ctx.notifier, ctx.clock,
               parse_scope(ctx.config.settings.str("ORCH_HEAL_SCOPE"))),
+      service_healer_(ctx.config, ctx.docker, ctx.bus, ctx.notifier, ctx.state, ctx.clock),
       docker_connected_(ctx.metrics.gauge("orch_docker_connected", "1 when the Docker engine is reachable").get()),
       reconciles_(ctx.metrics.counter("orch_reconcile_total", "Reconciles of the engine's whole state (SPEC §13)").get()) {
   ctx.status.set_component("docker", Health::off, {{"endpoint", ctx.docker.endpoint().describe()}}, ctx.docker_expected);
@@ -22,7 +23,9 @@ Module::Module(ServeContext& ctx)
     if (body.contains("reset")) {
       const auto reset = http::field(body, "reset", "");
       if (reset.empty()) throw UsageError("reset must be a container name");
-      return json{{"reset", reset}, {"was_quarantined", healer_.reset(reset)}};
+      // A container or a swarm service: the healer lifts the name in the quarantine document.
+      const bool service = service_healer_.reset(reset), container = healer_.reset(reset);
+      return json{{"reset", reset}, {"was_quarantined", container || service}};
     }
     return healer_.run_pass(http::field(body, "dry_run", false)).to_json();
   });
@@ -100,6 +103,11 @@ void Module::reconcile_now() {
     healer_.reconcile(*all);
   } catch (const Error& e) {
     spdlog::warn("reconcile: healer: {}", e.what());
+  }
+  try {
+    service_healer_.reconcile();  // one GET /info outside a swarm
+  } catch (const Error& e) {
+    spdlog::warn("reconcile: swarm: {}", e.what());
   }
   for (const auto& listener : listeners_) {
     try {

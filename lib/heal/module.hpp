@@ -3,6 +3,7 @@
 // state is reconciled after every full list of the container cache (on start, after every
 // reconnect of its watcher, and every ORCH_RECONCILE_INTERVAL) and when this instance becomes the
 // leader; the cache's events only make it react sooner. It reads the cache, never lists itself.
+// In swarm mode each reconcile also looks at the swarm's services and nodes (service_healer.hpp).
 #include <condition_variable>
 #include <functional>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "heal/healer.hpp"
 #include "heal/leader.hpp"
+#include "heal/service_healer.hpp"
 #include "app/module.hpp"
 
 namespace orch::heal {
@@ -40,6 +42,7 @@ class Module final : public orch::Module {
   void reconcile_now();
   ServeContext& ctx_;
   Healer healer_;
+  ServiceHealer service_healer_;  // swarm mode: services and nodes, from the same reconciles
   std::unique_ptr<LeaderLease> lease_;
   Gauge& docker_connected_;
   Counter& reconciles_;

@@ -7,6 +7,7 @@
 
 #include "docker/recreate.hpp"
 #include "docker/identity.hpp"
+#include "rollback/swarm.hpp"
 #include "state/documents.hpp"
 
 namespace orch::rollback {
@@ -226,10 +227,14 @@ static json without_image_defaults(json body, const json& old_image_config) {
 
 ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& containers, Releases& releases, const Config& cfg, Bus* bus,
                                const ServiceOptions& o) {
+  // In swarm mode the unit is the service: Swarm's own rollback (rollback/swarm.hpp).
+  if (auto swarm = find_swarm_service(docker, cfg, o.service)) return rollback_swarm_service(docker, *swarm, bus, o);
   ServiceResult r;
   r.service = o.service;
   r.dry_run = o.dry_run;
   auto c = find_service_container(docker, containers, cfg, o.service);
+  // A swarm task's container is Swarm's: replacing it would fight Swarm (roll back its service).
+  if (docker::swarm_task(c.labels)) throw UsageError(c.name + " is a task of a swarm service: roll back the service");
   r.container = c.name;
   r.from = c.image + " (" + c.image_id.substr(0, 19) + ")";
   auto history = releases.get(o.service);

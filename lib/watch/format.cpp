@@ -2,6 +2,7 @@
 
 #include "core/text.hpp"
 #include "docker/container_events.hpp"
+#include "docker/swarm_events.hpp"
 
 namespace orch::watch {
 
@@ -52,6 +53,7 @@ std::string human_line(const Event& e, bool colour) {
 }
 
 Event from_engine(const docker::EventMessage& m, const Config& cfg) {
+  if (auto swarm = docker::swarm_event_type(m); !swarm.empty()) return docker::swarm_event(swarm, m);
   auto type = docker::container_event_type(m);
   if (type.empty()) type = "container." + m.action.substr(0, m.action.find(':'));
   return docker::container_event(type, m, cfg);

@@ -18,7 +18,8 @@ struct Filter {
 // "19:31:57.123  heal.restarted      web-1  attempt=1 reason=unhealthy"
 std::string human_line(const Event& e, bool colour);
 
-// An engine event as a CloudEvent: container.<started|died|oom|unhealthy|healthy|...>.
+// An engine event as a CloudEvent: container.<started|died|oom|unhealthy|healthy|...>; in swarm
+// mode also swarm.service.* and swarm.node.* (docker/swarm_events.hpp).
 Event from_engine(const docker::EventMessage& m, const Config& cfg);
 
 }  // namespace orch::watch

@@ -2,9 +2,13 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mount.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 namespace orch::test {
@@ -34,6 +38,18 @@ DockerEngine::~DockerEngine() {
     if (args.size() > 2) docker(args);
   }
   stop();
+  unmount_leftovers();
+}
+
+void DockerEngine::unmount_leftovers() {
+  // A network sandbox the engine could not finish (a swarm worker's ingress, docs/swarm.md) stays
+  // mounted (nsfs) after dockerd stops, and the TempDir could not be removed: detach what is left.
+  std::ifstream mounts("/proc/self/mounts");
+  std::vector<std::string> points;
+  std::string device, point, rest;
+  while (mounts >> device >> point && std::getline(mounts, rest))
+    if (point.rfind(dir_.path() + "/", 0) == 0) points.push_back(point);
+  for (auto it = points.rbegin(); it != points.rend(); ++it) umount2(it->c_str(), MNT_DETACH);
 }
 
 void DockerEngine::start() {
@@ -78,6 +94,72 @@ void DockerEngine::import_busybox() {
   auto tar = run({"tar", "-C", root, "-cf", dir_.path() + "/rootfs.tar", "."});
   if (tar.code != 0) throw std::runtime_error("tar failed: " + tar.output);
   must({"import", "--change", "CMD [\"/bin/sh\"]", dir_.path() + "/rootfs.tar", image_});
+}
+
+SwarmMode::SwarmMode(DockerEngine& manager) : manager_(manager), port_(free_port()) {
+  // The listen address is loopback, not 0.0.0.0: the gossip port then binds 127.0.0.1:7946 and a
+  // worker on 127.0.0.2 can bind its own.
+  manager_.must({"swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:" + std::to_string(port_)});
+  node_id_ = manager_.must({"info", "--format", "{{.Swarm.NodeID}}"});
+}
+
+SwarmMode::~SwarmMode() {
+  for (auto* w : workers_) w->docker({"swarm", "leave", "--force"});
+  manager_.docker({"swarm", "leave", "--force"});
+  // Task containers outlive the swarm they ran in: remove them with it.
+  for (auto* e : workers_) e->docker({"container", "prune", "-f", "--filter", "label=com.docker.swarm.task"});
+  manager_.docker({"container", "prune", "-f", "--filter", "label=com.docker.swarm.task"});
+  // The engines share the host's network namespace and so one docker_gwbridge.
+  // A published port made an ingress sandbox, whose endpoint outlives the swarm: Docker's
+  // documented way out is to disconnect it by force.
+  std::string why;
+  bool gone = eventually(
+      [&] {
+        manager_.docker({"network", "disconnect", "-f", "docker_gwbridge", "gateway_ingress-sbox"});
+        auto r = manager_.docker({"network", "rm", "docker_gwbridge"});
+        why = r.output;
+        return r.code == 0 || r.output.find("No such network") != std::string::npos || r.output.find("not found") != std::string::npos;
+      },
+      std::chrono::seconds(20));
+  if (!gone)
+    std::fprintf(stderr, "SwarmMode: docker_gwbridge stays: %s%s\n", why.c_str(),
+                 manager_.docker({"network", "inspect", "docker_gwbridge"}).output.c_str());
+}
+
+std::string SwarmMode::join_worker(DockerEngine& worker) {
+  const auto token = manager_.must({"swarm", "join-token", "-q", "worker"});
+  const auto addr = "127.0.0.2:" + std::to_string(free_port());
+  worker.must(
+      {"swarm", "join", "--token", token, "--listen-addr", addr, "--advertise-addr", "127.0.0.2", "127.0.0.1:" + std::to_string(port_)});
+  workers_.push_back(&worker);
+  return worker.must({"info", "--format", "{{.Swarm.NodeID}}"});
+}
+
+std::string SwarmMode::create_service(const std::string& name, const std::vector<std::string>& flags,
+                                      const std::vector<std::string>& command) {
+  // --no-resolve-image: the image is local only; resolving it would ask a registry (and warn).
+  std::vector<std::string> args = {"service", "create", "-d", "-q", "--no-resolve-image", "--name", name};
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.push_back(manager_.image());
+  args.insert(args.end(), command.begin(), command.end());
+  manager_.must(args);
+  return manager_.must({"service", "inspect", "--format", "{{.ID}}", name});
+}
+
+void SwarmMode::remove_service(const std::string& name) { manager_.docker({"service", "rm", name}); }
+
+int SwarmMode::running_replicas(const std::string& name) const {
+  auto r = manager_.docker({"service", "ls", "--filter", "name=" + name, "--format", "{{.Name}} {{.Replicas}}"});
+  // "web 2/3" (a global service: "web 1/1"); the filter matches prefixes, so compare the name.
+  size_t pos = 0;
+  while (pos < r.output.size()) {
+    auto nl = r.output.find('\n', pos);
+    auto line = r.output.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    if (line.rfind(name + " ", 0) == 0) return std::atoi(line.c_str() + name.size() + 1);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return -1;
 }
 
 namespace {

@@ -1,0 +1,188 @@
+// Heal in swarm mode (heal/service_healer.hpp, docs/swarm.md "Heal") end to end: a real dockerd in
+// swarm mode, a real redis-server, two real `orch serve` replicas sharing it, a notification
+// receiver; and a second dockerd joined as a worker that goes down.
+#include <gtest/gtest.h>
+
+#include <httplib.h>
+
+#include "core/json.hpp"
+#include "heal/heal_docs.hpp"
+#include "redis/connection.hpp"
+#include "support/docker_engine.hpp"
+#include "support/orch_server.hpp"
+#include "support/redis_server.hpp"
+
+using namespace orch;
+using namespace orch::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+DockerEngine*& engine = share_engine();
+
+std::vector<json> events_of(const RedisServer& redis, const std::string& type_prefix) {
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
+  auto reply = c.command({"XRANGE", "orch:events", "-", "+"});
+  std::vector<json> out;
+  for (const auto& entry : reply.elements) {
+    const auto& f = entry.elements[1].elements;
+    for (size_t i = 0; i + 1 < f.size(); i += 2)
+      if (f[i].str == "event") {
+        auto j = json::parse(f[i + 1].str);
+        if (j["type"].get<std::string>().rfind(type_prefix, 0) == 0) out.push_back(j);
+      }
+  }
+  return out;
+}
+
+// A receiver for NOTIFY_WEBHOOK_URL.
+class Receiver {
+ public:
+  Receiver() {
+    server_.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      notes_.push_back(json::parse(req.body));
+      res.status = 204;
+    });
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~Receiver() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/notify"; }
+  std::vector<json> notes() {
+    std::lock_guard lock(mu_);
+    return notes_;
+  }
+
+ private:
+  httplib::Server server_;
+  std::mutex mu_;
+  std::vector<json> notes_;
+  int port_ = 0;
+  std::thread thread_;
+};
+
+long long force_update_of(const std::string& service) {
+  return std::stoll(engine->must({"service", "inspect", "--format", "{{.Spec.TaskTemplate.ForceUpdate}}", service}));
+}
+
+// A service whose tasks keep failing is force-updated with backoff, then quarantined when the
+// budget is used up, and notified; two orch replicas on one Redis heal it once, not twice.
+TEST(SwarmHeal, FailingServiceIsForceUpdatedOnceByTwoReplicasThenQuarantined) {
+  REQUIRE_ENGINE();
+  SwarmMode swarm(*engine);
+  RedisServer redis;
+  Receiver receiver;
+  Env env{{"REDIS_URL", redis.url()},
+          {"DOCKER_HOST", engine->host()},
+          {"ORCH_RECONCILE_INTERVAL", "1s"},
+          {"NOTIFY_WEBHOOK_URL", receiver.url()},
+          {"ORCH_HEAL_BACKOFF", "1s:2s"}};
+  OrchServer a(env), b(env);
+  ASSERT_TRUE(eventually([&] { return a.get("/readyz").status == 200 && b.get("/readyz").status == 200; }, 20s));
+  // Out of scope (no orch.heal label), failing the same way: never touched.
+  swarm.create_service("plain", {"--restart-delay", "1s"}, {"sh", "-c", "sleep 1; exit 3"});
+  swarm.create_service("crash", {"--label", "orch.heal=true", "--label", "orch.heal.max-restarts=2", "--restart-delay", "1s"},
+                       {"sh", "-c", "sleep 1; exit 3"});
+
+  ASSERT_TRUE(eventually([&] { return !events_of(redis, "heal.quarantined").empty(); }, 120s)) << a.log() << b.log();
+  auto restarted = events_of(redis, "heal.restarted");
+  ASSERT_EQ(restarted.size(), 2u) << a.log() << b.log();
+  EXPECT_EQ(restarted[0]["subject"], "crash");
+  EXPECT_EQ(restarted[0]["data"]["service"], "crash");
+  EXPECT_EQ(restarted[0]["data"]["attempt"], 1);
+  EXPECT_EQ(restarted[1]["data"]["attempt"], 2);
+  EXPECT_NE(restarted[0]["data"]["reason"].get<std::string>().find("tasks failed: task: non-zero exit (3)"), std::string::npos)
+      << restarted[0].dump();
+  // The engine's own record: two force updates, not four (each replica would have made its own).
+  EXPECT_EQ(force_update_of("crash"), 2);
+  EXPECT_EQ(force_update_of("plain"), 0);
+  auto q = events_of(redis, "heal.quarantined");
+  ASSERT_EQ(q.size(), 1u);
+  EXPECT_EQ(q[0]["data"]["service"], "crash");
+  ASSERT_TRUE(eventually([&] { return !receiver.notes().empty(); }, 10s));
+  EXPECT_EQ(receiver.notes()[0]["event"]["type"], "heal.quarantined");
+  EXPECT_NE(receiver.notes()[0]["text"].get<std::string>().find("orch heal --reset crash"), std::string::npos);
+  // Each heal.* event carries exactly docs/heal.md's fields, in swarm mode too.
+  const auto documented = documented_heal_fields();
+  for (const auto& e : events_of(redis, "heal.")) EXPECT_EQ(field_names(e["data"]), documented.at(e["type"])) << e.dump();
+
+  // Quarantined: no more force updates while it keeps failing.
+  std::this_thread::sleep_for(6s);
+  EXPECT_EQ(force_update_of("crash"), 2);
+  EXPECT_EQ(events_of(redis, "heal.restarted").size(), 2u);
+  // The quarantine is in the shared document (`orch heal --reset` and /status see it); POST /heal's
+  // reset lifts it and forgets the history: heals start again at attempt 1.
+  auto status = json::parse(a.get("/status").body);
+  EXPECT_NE(status.dump().find("crash"), std::string::npos) << status.dump();
+  for (auto* o : {&a, &b}) EXPECT_EQ(o->post("/heal", R"({"reset":"crash"})").status, 200);
+  ASSERT_TRUE(eventually([&] { return events_of(redis, "heal.restarted").size() == 3; }, 60s)) << a.log() << b.log();
+  EXPECT_EQ(events_of(redis, "heal.restarted")[2]["data"]["attempt"], 1);
+  EXPECT_EQ(force_update_of("crash"), 3);
+  swarm.remove_service("crash");
+  swarm.remove_service("plain");
+}
+
+// A task container of a swarm service labelled orch.heal=true is Swarm's to restart: the container
+// healer leaves it (no heal.* event for it), while container.* events name its service and task.
+TEST(SwarmHeal, TaskContainersAreLeftToSwarm) {
+  REQUIRE_ENGINE();
+  SwarmMode swarm(*engine);
+  RedisServer redis;
+  OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"DOCKER_HOST", engine->host()}, {"ORCH_RECONCILE_INTERVAL", "1s"}});
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s));
+  swarm.create_service("labelled", {"--container-label", "orch.heal=true", "--restart-delay", "20s"}, {"sh", "-c", "sleep 1; exit 4"});
+  ASSERT_TRUE(eventually(
+      [&] {
+        for (const auto& e : events_of(redis, "container.died"))
+          if (e["data"]["service"] == "labelled") return true;
+        return false;
+      },
+      30s))
+      << orch.log();
+  json died;
+  for (const auto& e : events_of(redis, "container.died"))
+    if (e["data"]["service"] == "labelled") died = e;
+  EXPECT_EQ(died["data"]["task"], "labelled.1");
+  EXPECT_EQ(died["data"]["exit_code"], 4);
+  std::this_thread::sleep_for(3s);  // several reconciles
+  // (The service healer would act only after three failures: 40 s away with a 20 s restart delay.)
+  EXPECT_TRUE(events_of(redis, "heal.").empty()) << events_of(redis, "heal.")[0].dump();
+  swarm.remove_service("labelled");
+}
+
+// A worker whose dockerd stops: orch serve on the manager publishes swarm.node.down and notifies.
+TEST(SwarmHeal, NodeDownIsPublishedAndNotified) {
+  REQUIRE_ENGINE();
+  DockerEngine worker;
+  SwarmMode swarm(*engine);
+  const auto worker_id = swarm.join_worker(worker);
+  RedisServer redis;
+  Receiver receiver;
+  OrchServer orch(Env{{"REDIS_URL", redis.url()},
+                      {"DOCKER_HOST", engine->host()},
+                      {"ORCH_RECONCILE_INTERVAL", "1s"},
+                      {"NOTIFY_WEBHOOK_URL", receiver.url()}});
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s));
+  std::this_thread::sleep_for(2s);  // orch has seen both nodes ready
+  EXPECT_TRUE(events_of(redis, "swarm.node.").empty());
+  worker.stop();
+  ASSERT_TRUE(eventually([&] { return !events_of(redis, "swarm.node.down").empty(); }, 90s)) << orch.log();
+  auto down = events_of(redis, "swarm.node.down");
+  ASSERT_EQ(down.size(), 1u);
+  EXPECT_EQ(down[0]["data"]["id"], worker_id);
+  EXPECT_EQ(down[0]["data"]["state.old"], "ready");
+  ASSERT_TRUE(eventually([&] { return !receiver.notes().empty(); }, 10s));
+  EXPECT_EQ(receiver.notes()[0]["event"]["type"], "swarm.node.down");
+  EXPECT_NE(receiver.notes()[0]["text"].get<std::string>().find("is down"), std::string::npos);
+  // Back: swarm.node.ready, without a notification.
+  worker.start();
+  ASSERT_TRUE(eventually([&] { return !events_of(redis, "swarm.node.ready").empty(); }, 60s)) << orch.log();
+  EXPECT_EQ(receiver.notes().size(), 1u);
+}
+
+}  // namespace

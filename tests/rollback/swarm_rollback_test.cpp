@@ -1,0 +1,80 @@
+// `orch rollback --service` in swarm mode (rollback/swarm.hpp, docs/swarm.md "Rollback"): the real
+// binary against a real dockerd in swarm mode rolls a service back to Swarm's previous spec, or to
+// an image given with --to, and says so on the bus.
+#include <gtest/gtest.h>
+
+#include "core/json.hpp"
+#include "redis/connection.hpp"
+#include "support/docker_engine.hpp"
+#include "support/redis_server.hpp"
+
+using namespace orch;
+using namespace orch::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+using Env = std::map<std::string, std::string>;
+DockerEngine*& engine = share_engine([](DockerEngine& e) { e.must({"tag", e.image(), "orch-test/swarm-app:v2"}); });
+
+std::string image_of(const std::string& service) {
+  auto image = engine->must({"service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", service});
+  return image.substr(0, image.find('@'));
+}
+
+std::vector<json> events_of(const RedisServer& redis, const std::string& type_prefix) {
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
+  std::vector<json> out;
+  for (const auto& e : c.command({"XRANGE", "orch:events", "-", "+"}).elements) {
+    auto j = json::parse(e.elements[1].elements[1].str);
+    if (j["type"].get<std::string>().rfind(type_prefix, 0) == 0) out.push_back(j);
+  }
+  return out;
+}
+
+TEST(SwarmRollback, ToSwarmsPreviousSpecOrToAnImage) {
+  REQUIRE_ENGINE();
+  SwarmMode swarm(*engine);
+  RedisServer redis;
+  Env env{{"DOCKER_HOST", engine->host()}, {"REDIS_URL", redis.url()}, {"ROLLBACK_HEALTH_TIMEOUT", "60s"}};
+  swarm.create_service("app", {"--replicas", "2", "--stop-grace-period", "1s"}, {"sleep", "600"});
+  ASSERT_TRUE(eventually([&] { return swarm.running_replicas("app") == 2; }, 60s));
+
+  // Never updated: Swarm has no previous spec, and orch says so (a usage error, 64).
+  auto none = run({ORCH_BINARY, "rollback", "--service", "app", "-o", "json"}, env);
+  EXPECT_EQ(none.code, 64) << none.output;
+  EXPECT_NE(none.output.find("no previous spec"), std::string::npos) << none.output;
+
+  engine->must({"service", "update", "-d", "--no-resolve-image", "--image", "orch-test/swarm-app:v2", "app"});
+  ASSERT_TRUE(eventually([&] { return image_of("app") == "orch-test/swarm-app:v2"; }, 30s));
+
+  // A dry run says what it would do and changes nothing.
+  auto dry = run({ORCH_BINARY, "rollback", "--service", "app", "--dry-run", "-o", "json"}, env);
+  ASSERT_EQ(dry.code, 0) << dry.output;
+  EXPECT_EQ(json::parse(dry.output)["to"], engine->image());
+  EXPECT_EQ(image_of("app"), "orch-test/swarm-app:v2");
+
+  auto r = run({ORCH_BINARY, "rollback", "--service", "app", "-o", "json"}, env);
+  ASSERT_EQ(r.code, 0) << r.output;
+  auto j = json::parse(r.output);
+  EXPECT_EQ(j["ok"], true);
+  EXPECT_EQ(j["from"], "orch-test/swarm-app:v2");
+  EXPECT_EQ(j["to"], engine->image());
+  // The engine's own record: Swarm rolled the spec back, and every task runs the previous image.
+  EXPECT_EQ(image_of("app"), engine->image());
+  EXPECT_EQ(engine->must({"service", "inspect", "--format", "{{.UpdateStatus.State}}", "app"}), "rollback_completed");
+  EXPECT_TRUE(eventually([&] { return swarm.running_replicas("app") == 2; }, 20s));  // the old tasks stopped
+  ASSERT_EQ(events_of(redis, "rollback.started").size(), 1u);
+  auto done = events_of(redis, "rollback.succeeded");
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0]["data"]["service"], "app");
+  EXPECT_EQ(done[0]["data"]["to"], engine->image());
+
+  // --to an image: an ordinary update of the service to it.
+  auto to = run({ORCH_BINARY, "rollback", "--service", "app", "--to", "orch-test/swarm-app:v2", "-o", "json"}, env);
+  ASSERT_EQ(to.code, 0) << to.output;
+  EXPECT_EQ(image_of("app"), "orch-test/swarm-app:v2");
+  swarm.remove_service("app");
+}
+
+}  // namespace
