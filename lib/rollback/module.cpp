@@ -206,8 +206,14 @@ void Module::automatic(const std::string& service, const std::string& reason) {
   ServiceResult r;
   try {
     r = rollback_service(ctx_.docker, ctx_.containers, releases_, ctx_.config, &ctx_.bus, o);
-  } catch (const Error& e) {
+  } catch (const UsageError& e) {
+    // A refusal (a swarm service, a container made by a rollback) holds for this release: said
+    // once, not on every tick of the window.
+    releases_.mark_rolled_back(service, current);
     spdlog::warn("automatic rollback of {} not done: {}", service, e.what());
+    return;
+  } catch (const Error& e) {
+    spdlog::warn("automatic rollback of {} not done: {}", service, e.what());  // tried again on the next tick
     return;
   }
   releases_.mark_rolled_back(service, current);

@@ -6,6 +6,7 @@
 #include "core/json.hpp"
 #include "redis/connection.hpp"
 #include "support/docker_engine.hpp"
+#include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
 
 using namespace orch;
@@ -15,7 +16,13 @@ using namespace std::chrono_literals;
 namespace {
 
 using Env = std::map<std::string, std::string>;
-DockerEngine*& engine = share_engine([](DockerEngine& e) { e.must({"tag", e.image(), "orch-test/swarm-app:v2"}); });
+// swarm-app:ok holds /ok, which the services' health check looks for: busybox itself never is healthy.
+DockerEngine*& engine = share_engine([](DockerEngine& e) {
+  e.must({"tag", e.image(), "orch-test/swarm-app:v2"});
+  e.must({"run", "--name", "ok-src", "--network", "none", e.image(), "touch", "/ok"});
+  e.must({"commit", "ok-src", "orch-test/swarm-app:ok"});
+  e.must({"rm", "ok-src"});
+});
 
 std::string image_of(const std::string& service) {
   auto image = engine->must({"service", "inspect", "--format", "{{.Spec.TaskTemplate.ContainerSpec.Image}}", service});
@@ -75,6 +82,31 @@ TEST(SwarmRollback, ToSwarmsPreviousSpecOrToAnImage) {
   ASSERT_EQ(to.code, 0) << to.output;
   EXPECT_EQ(image_of("app"), "orch-test/swarm-app:v2");
   swarm.remove_service("app");
+}
+
+TEST(SwarmRollback, TheAutomaticRollbackRefusesASwarmServiceOncePerRelease) {
+  // Not done for swarm services yet (docs/swarm.md): a release that stays unhealthy in the window
+  // is refused, and said once, not on every 2 s tick of the window.
+  REQUIRE_ENGINE();
+  SwarmMode swarm(*engine);
+  RedisServer redis;
+  OrchServer orch({{"DOCKER_HOST", engine->host()},
+                   {"REDIS_URL", redis.url()},
+                   {"ORCH_LKG_AFTER", "2s"},
+                   {"ROLLBACK_UNHEALTHY_AFTER", "2s"},
+                   {"HEALTH_INTERVAL", "1h"}});
+  swarm.create_service("auto", {"--health-cmd", "test -f /ok", "--health-interval", "1s", "--health-retries", "1"}, {"sleep", "600"});
+  engine->must({"service", "update", "-d", "--no-resolve-image", "--image", "orch-test/swarm-app:ok", "auto"});
+  ASSERT_TRUE(eventually([&] { return orch.log().find("is last-known-good") != std::string::npos; }, 60s)) << orch.log();
+  engine->must({"service", "update", "-d", "--no-resolve-image", "--image", engine->image(), "auto"});
+  ASSERT_TRUE(eventually([&] { return orch.log().find("automatic rollback of auto not done") != std::string::npos; }, 60s)) << orch.log();
+  std::this_thread::sleep_for(7s);  // three more ticks of the window
+  const auto log = orch.log();
+  size_t said = 0;
+  for (size_t at = 0; (at = log.find("automatic rollback of auto not done", at)) != std::string::npos; ++at) ++said;
+  EXPECT_EQ(said, 1u) << log;
+  EXPECT_NE(log.find("is a swarm service"), std::string::npos) << log;
+  swarm.remove_service("auto");
 }
 
 }  // namespace
