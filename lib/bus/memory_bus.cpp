@@ -66,8 +66,12 @@ class MemoryBus final : public Bus {
       for (auto& [name, g] : groups_) groups.push_back(g);
     }
     if (published_) published_->labels({e.type}).inc();
-    for (auto& g : groups) g->push(e);
+    // Live subscribers first: a consumer of a work queue (the pipeline) publishes what the event
+    // caused (ingest.*) on its own thread, and had it been handed the event first, that later event
+    // (a higher id) could reach the live feed before this one, which then drops this one as
+    // already seen (status page test: content.published missing behind its ingest.started).
     subscribers_.deliver(e);
+    for (auto& g : groups) g->push(e);
     return {e.stream_id, false};
   }
 
