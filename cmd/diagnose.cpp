@@ -7,6 +7,7 @@
 #include "core/text.hpp"
 #include "diagnose/report.hpp"
 #include "docker/client.hpp"
+#include "history/report.hpp"
 
 namespace orch::cli {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 struct DiagnoseOptions {
   std::vector<std::string> services, actions;
   int tail = 200;
+  std::string history;  // --history 24h: the history's figures instead of a probe
 };
 
 std::string fit(std::string s, size_t n) {
@@ -90,8 +92,23 @@ void print_table(const diagnose::Report& r, bool colour) {
   std::cout << "\n" << names[r.exit_code()] << " (" << r.took_ms << " ms)\n";
 }
 
+// --history: exit 0 once the figures are read (3 when they cannot be: Redis or orch serve down).
+int run_history(const GlobalOptions& g, const Config& cfg, const std::string& window) {
+  Millis w;
+  try {
+    w = parse_duration(window);
+  } catch (const std::exception&) {
+    throw UsageError("--history takes a duration such as 24h or 7d");
+  }
+  auto doc = history::load_summary(cfg, w);
+  if (output_format(g) != Output::table) std::cout << to_text(doc, 2) << "\n";
+  else if (!g.quiet) std::cout << history::render_table(doc, use_colour());
+  return 0;
+}
+
 int run_diagnose(const GlobalOptions& g, const DiagnoseOptions& o) {
   Config cfg = load(g);
+  if (!o.history.empty()) return run_history(g, cfg, o.history);
   docker::Client docker(docker::endpoint_from(cfg.settings));
   diagnose::Options opts;
   opts.services = o.services;
@@ -110,6 +127,9 @@ Registrar reg({"diagnose", 15, [](CLI::App& root, GlobalOptions& g, CLI::App*& s
   sub->add_option("--services", o->services, "Only these services (comma-separated)")->delimiter(',');
   sub->add_option("--actions", o->actions, "health,logs,metrics,restart,rebuild (default health)")->delimiter(',');
   sub->add_option("--tail", o->tail, "Log lines to scan for errors (default 200)");
+  sub->add_option(
+      "--history", o->history,
+      "Instead of probing: uptime, a response-time sparkline per service and the hourly counts over this window (e.g. 24h, 7d)");
   return std::function<int()>([&g, o] { return run_diagnose(g, *o); });
 }});
 

@@ -10,7 +10,7 @@ _orch() {
   local global="-h -c -o -q --version --config --output --quiet --log-level --help"
   case "$cmd" in
     serve) COMPREPLY=($(compgen -W "--port --bind --redis-url --scope --read-only --help $global" -- "$cur"));;
-    diagnose) COMPREPLY=($(compgen -W "--services --actions --tail --help $global" -- "$cur"));;
+    diagnose) COMPREPLY=($(compgen -W "--services --actions --tail --history --help $global" -- "$cur"));;
     watch) COMPREPLY=($(compgen -W "--service --type --remote --no-docker --no-bus --help $global" -- "$cur"));;
     heal) COMPREPLY=($(compgen -W "--dry-run --reset --scope --help $global" -- "$cur"));;
     rollback) COMPREPLY=($(compgen -W "--service --repo --to --steps --mode --dry-run --force --clear --help $global" -- "$cur"));;

@@ -23,6 +23,7 @@ complete -c orch -n '__fish_seen_subcommand_from serve' -l read-only -d 'MCP on 
 complete -c orch -n '__fish_seen_subcommand_from diagnose' -l services -r -d 'Only these services (comma-separated)'
 complete -c orch -n '__fish_seen_subcommand_from diagnose' -l actions -r -d 'health,logs,metrics,restart,rebuild (default health)'
 complete -c orch -n '__fish_seen_subcommand_from diagnose' -l tail -r -d 'Log lines to scan for errors (default 200)'
+complete -c orch -n '__fish_seen_subcommand_from diagnose' -l history -r -d 'Instead of probing: uptime, a response-time sparkline per service and the hourly counts over this window (e.g. 24h, 7d)'
 complete -c orch -n '__fish_seen_subcommand_from watch' -l service -r -d 'Only events of this service or container (repeatable)'
 complete -c orch -n '__fish_seen_subcommand_from watch' -l type -r -d 'Only these event types; a trailing * matches a prefix, e.g. heal.* (repeatable)'
 complete -c orch -n '__fish_seen_subcommand_from watch' -l remote -r -d 'Follow GET /events of a remote orch serve (e.g. http://orch:9000), with ORCH_API_TOKEN'

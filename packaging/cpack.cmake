@@ -7,6 +7,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/completions/orch.bash DESTINATION ${CMAKE_INST
 install(FILES ${CMAKE_SOURCE_DIR}/completions/_orch DESTINATION ${CMAKE_INSTALL_DATADIR}/zsh/vendor-completions)
 install(FILES ${CMAKE_SOURCE_DIR}/completions/orch.fish DESTINATION ${CMAKE_INSTALL_DATADIR}/fish/vendor_completions.d)
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/orch.service DESTINATION /lib/systemd/system)
+install(FILES ${CMAKE_SOURCE_DIR}/packaging/grafana/orch.json DESTINATION ${CMAKE_INSTALL_DATADIR}/orch/grafana)
 # Absolute: configuration lives in /etc whatever the prefix (Debian policy).
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/orch.env DESTINATION /etc/orch)
 

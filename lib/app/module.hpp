@@ -14,6 +14,7 @@
 #include "core/stop_token.hpp"
 #include "docker/cache.hpp"
 #include "docker/client.hpp"
+#include "history/store.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
 #include "notify/notifier.hpp"
@@ -37,6 +38,7 @@ struct ServeContext {
   bool docker_expected;    // configured or default socket present: gates /readyz
   StateStore& state;       // quarantine, release history (Redis or files)
   Notifier& notifier;      // NOTIFY_WEBHOOK_URL
+  history::Store& history;  // probes, hourly counters, timeline (Redis or memory; history/store.hpp)
 };
 
 class Module {

@@ -17,6 +17,7 @@ namespace orch {
 
 inline constexpr const char* kEventsStream = "orch:events";
 inline constexpr const char* kDeadStream = "orch:dead";
+inline constexpr const char* kPipelineGroup = "orch-pipeline";  // the pipeline's consumer group
 
 // The bus could not store an event anywhere (Redis down and the outbox full or unwritable).
 struct BusError : Error {
@@ -124,6 +125,18 @@ class Bus {
 
   // Appends to the dead-letter stream orch:dead (the failed event plus why).
   virtual void dead_letter(const Event& e, const json& reason) = 0;
+
+  // How far the consumer group `group` is behind: entries not yet handed out (`waiting`; -1 when
+  // Redis cannot tell) and handed out but not yet acknowledged (`pending`), with `group_exists`
+  // false before its first consumer; and the length of the dead-letter stream. For /status.
+  // Throws UnreachableError when Redis is down.
+  struct QueueStats {
+    bool group_exists = false;
+    long long waiting = 0;
+    long long pending = 0;
+    long long dead = 0;
+  };
+  virtual QueueStats queue_stats(const std::string& group) = 0;
 
   virtual BusHealth health() = 0;
   // Stops background threads; flushes what can be flushed.

@@ -337,6 +337,31 @@ class RedisBus final : public Bus {
     return std::make_unique<RedisWorkQueue>(opts_.url, group, consumer, claim_idle, 2000ms);
   }
 
+  QueueStats queue_stats(const std::string& group) override {
+    QueueStats s;
+    redis::Reply groups;
+    {
+      std::lock_guard lock(query_mu_);
+      s.dead = query_.command({"XLEN", kDeadStream}).integer;
+      try {
+        groups = query_.command({"XINFO", "GROUPS", kEventsStream});
+      } catch (const redis::ReplyError&) {
+        return s;  // no stream yet: no group either
+      }
+    }
+    // XINFO GROUPS: one array of field/value pairs per group.
+    for (const auto& g : groups.elements) {
+      std::map<std::string, const redis::Reply*> f;
+      for (size_t i = 0; i + 1 < g.elements.size(); i += 2) f[g.elements[i].str] = &g.elements[i + 1];
+      if (!f.count("name") || f["name"]->str != group) continue;
+      s.group_exists = true;
+      if (f.count("pending")) s.pending = f["pending"]->integer;
+      // lag (Redis 7): entries the group has not read yet; nil when Redis cannot tell.
+      s.waiting = f.count("lag") && !f["lag"]->is_nil() ? f["lag"]->integer : -1;
+    }
+    return s;
+  }
+
   BusHealth health() override {
     std::lock_guard lock(state_mu_);
     return {"redis", connected_, outbox_.depth(), last_error_};

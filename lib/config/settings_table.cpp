@@ -43,6 +43,8 @@ const std::vector<SettingSpec>& setting_specs() {
       {"NOTIFY_WEBHOOK_URL", K::secret_url, "", "receives JSON for heal failures, quarantine, rollbacks"},
       {"REBUILD_WEBHOOK_URL", K::secret_url, "", "CI/CD webhook POSTed {service, container} by diagnose --actions rebuild"},
       {"DIAGNOSE_TIMEOUT", K::duration, "5s", "per-service probe timeout of diagnose and the health loop"},
+      {"HISTORY_RETENTION", K::duration, "7d", "how long health probes, hourly counters and the heal/rollback timeline are kept (Redis, or memory without it)"},
+      {"HISTORY_MAX_PROBES", K::integer, "20160", "health probes kept per service at most (20160: 7 days at a 30 s HEALTH_INTERVAL; in memory about 64 bytes each)", 10, 1000000},
       // --- docker ---
       {"DOCKER_HOST", K::string, "", "unix:///path or tcp://host:port (overrides DOCKER_SOCKET_PATH)"},
       {"DOCKER_SOCKET_PATH", K::string, "/var/run/docker.sock", "Docker Engine unix socket"},
@@ -82,7 +84,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"BUILDER_API_KEY", K::string, "", "Builder.io public API key: looks up payload-less webhooks (\"Disable Payload\") in the Content API"},
       {"BUILDER_CONTENT_URL", K::string, "https://cdn.builder.io", "Builder Content API base"},
       {"BUILDER_PAGE_MODELS", K::string, "page", "comma-separated page models: sync-test writes their URL as the urlPath query and the marker as a Text block"},
-      {"ORCH_URL", K::string, "", "where sync-test and MCP's sync_test reach orch serve (default from BIND and PORT: http://127.0.0.1:$PORT for 127.0.0.1 or 0.0.0.0, http://[::1]:$PORT for ::, else http://$BIND:$PORT)"},
+      {"ORCH_URL", K::string, "", "where sync-test, MCP's sync_test and diagnose --history (without REDIS_URL) reach orch serve (default from BIND and PORT: http://127.0.0.1:$PORT for 127.0.0.1 or 0.0.0.0, http://[::1]:$PORT for ::, else http://$BIND:$PORT)"},
       // --- rollback ---
       {"ORCH_LKG_AFTER", K::duration, "60s", "healthy (or running) this long makes an image last-known-good"},
       {"ROLLBACK_WINDOW", K::duration, "10m", "automatic rollback only this soon after an image change"},

@@ -44,6 +44,7 @@ void Module::probe_once() {
     json detail = {{"url", r.url}, {"status_code", r.status}, {"response_ms", r.response_ms}, {"failed_conditions", r.failed_conditions}};
     if (!r.error.empty()) detail["error"] = r.error;
     ctx_.status.set_service(r.name, h, detail);
+    record(r, h);
     up_.labels({r.name}).set(h == Health::ok ? 1 : h == Health::degraded ? 0.5 : 0);
     response_ms_.labels({r.name}).set(static_cast<double>(r.response_ms));
     auto type = changes_.observe(r);
@@ -56,6 +57,19 @@ void Module::probe_once() {
       spdlog::error("event {} not stored: {}", type, e.what());
     }
     spdlog::info("{} {} ({})", type, r.name, r.error.empty() ? std::to_string(r.status) : r.error);
+  }
+}
+
+// Every probe goes to the history (uptime, response-time charts); a store that is down costs the
+// probe's record, never the loop.
+void Module::record(const ServiceReport& r, Health h) {
+  const char* state = h == Health::ok ? "up" : (h == Health::degraded ? "degraded" : "down");
+  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(ctx_.clock.now().time_since_epoch()).count();
+  history::Probe p{now, state, static_cast<int>(r.status), r.response_ms};
+  try {
+    ctx_.history.record_probe(r.name, p);
+  } catch (const Error& e) {
+    spdlog::warn("history: probe of {} not kept: {}", r.name, e.what());
   }
 }
 

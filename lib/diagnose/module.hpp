@@ -29,6 +29,7 @@ class Module final : public orch::Module {
   void probe_once();
 
  private:
+  void record(const ServiceReport& r, Health h);
   ServeContext& ctx_;
   ChangeDetector changes_;
   Family<Gauge>& up_;

@@ -36,6 +36,10 @@ void control(Server& server, const std::string& path, std::string api_token, Con
       auto parsed = read_json_object_or_empty(req, res);
       if (!parsed) return;
       body = std::move(*parsed);
+    } else {
+      // GET: the query parameters (strings) stand for the body, the token aside.
+      for (const auto& [k, v] : req.params)
+        if (k != "token") body[k] = v;
     }
     Reply reply = [&] {
       try {

@@ -23,7 +23,7 @@ struct Reply {
 inline constexpr int kOperationFailed = 409;
 
 struct ControlOptions {
-  std::string method = "POST";  // POST: a JSON object body (empty = {}); GET: no body
+  std::string method = "POST";  // POST: a JSON object body (empty = {}); GET: the query parameters as strings
   Server::Rate rate = Server::Rate::limited;
   // Also a `?token=` query parameter (browsers' EventSource and WebSocket cannot send headers).
   bool token_in_query = false;

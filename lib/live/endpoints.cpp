@@ -11,6 +11,7 @@
 #include "docker/identity.hpp"
 #include "http/connection.hpp"
 #include "http/control.hpp"
+#include "live/badge.hpp"
 #include "live/status_page.hpp"
 #include "live/websocket.hpp"
 #include "state/documents.hpp"
@@ -49,7 +50,44 @@ bool header_has_token(const std::string& value, std::string_view token) {
 
 }  // namespace
 
-json stack_status(ServeContext& ctx) {
+json history_status(ServeContext& ctx, Millis window) {
+  json doc = json::object();
+  std::vector<std::string> names;
+  for (const auto& s : ctx.config.services) names.push_back(s.name);
+  const long long now = std::chrono::duration_cast<std::chrono::milliseconds>(ctx.clock.now().time_since_epoch()).count();
+  try {
+    doc["history"] = history::summary(ctx.history, names, now, window);
+  } catch (const Error& e) {
+    doc["history"] = nullptr;
+    doc["history_error"] = e.what();
+  }
+  try {
+    auto q = ctx.bus.queue_stats(kPipelineGroup);
+    doc["pipeline"] = {{"queue_depth", q.group_exists && q.waiting >= 0 ? json(q.waiting) : json(nullptr)},
+                       {"in_progress", q.pending},
+                       {"dead_letters", q.dead}};
+  } catch (const Error& e) {
+    doc["pipeline"] = nullptr;
+    doc["pipeline_error"] = e.what();
+  }
+  return doc;
+}
+
+// ?history=<duration> (default 24h), within the retention; anything else is a 400.
+Millis history_window(ServeContext& ctx, const json& query) {
+  if (!query.contains("history")) return std::chrono::hours(24);
+  Millis w;
+  try {
+    w = parse_duration(query["history"].get<std::string>());
+  } catch (const std::exception&) {
+    throw UsageError("history must be a duration such as 24h or 7d");
+  }
+  const auto max = ctx.config.settings.duration("HISTORY_RETENTION");
+  if (w <= Millis(0) || w > max) throw UsageError("history must be above 0 and at most HISTORY_RETENTION (" + format_duration(max) + ")");
+  return w;
+}
+
+json stack_status(ServeContext& ctx, Millis window) {
   json doc = json::object();
   json containers = json::array();
   try {
@@ -63,6 +101,7 @@ json stack_status(ServeContext& ctx) {
     doc["containers"] = nullptr;
     doc["containers_error"] = e.what();
   }
+  doc.update(history_status(ctx, window));
   try {
     auto quarantine = ctx.state.load(kQuarantineDocument);
     doc["quarantine"] = quarantine.is_object() ? quarantine : json::object();
@@ -85,8 +124,9 @@ Module::Module(ServeContext& ctx)
   ctx.http.routes().Get("/events", [this](const httplib::Request& req, httplib::Response& res) { events(req, res); });
   ctx.http.routes().Get("/ws", [this](const httplib::Request& req, httplib::Response& res) { websocket(req, res); });
   ctx.http.routes().Get("/", [this](const httplib::Request& req, httplib::Response& res) { page(req, res); });
+  ctx.http.routes().Get(R"(/badge/([^/]+)\.svg)", [this](const httplib::Request& req, httplib::Response& res) { badge(req, res); });
   http::control(ctx.http, "/status", ctx.config.settings.str("ORCH_API_TOKEN"),
-                [this](const json&) -> http::Reply { return stack_status(ctx_); },
+                [this](const json& query) -> http::Reply { return stack_status(ctx_, history_window(ctx_, query)); },
                 {.method = "GET", .rate = http::Server::Rate::unlimited, .token_in_query = true});
 }
 
@@ -99,6 +139,39 @@ bool Module::authorized(const httplib::Request& req, httplib::Response& res) {
 void Module::page(const httplib::Request& req, httplib::Response& res) {
   if (!authorized(req, res)) return;
   res.set_content(status_page_html(), "text/html; charset=utf-8");
+}
+
+// No token (live/badge.hpp says why); unknown services are 404 like any other path. Each badge is
+// kept for 30 s, so a README viewed often costs the store one read per service and period.
+void Module::badge(const httplib::Request& req, httplib::Response& res) {
+  const std::string service = req.matches[1];
+  const bool known =
+      std::any_of(ctx_.config.services.begin(), ctx_.config.services.end(), [&](const auto& s) { return s.name == service; });
+  if (!known) return http::send_error(res, 404, "not_found", "no service named " + service);
+  const std::string period = req.has_param("period") ? req.get_param_value("period") : "24h";
+  if (period != "24h" && period != "7d") return http::send_error(res, 400, "bad_request", "period must be 24h or 7d");
+  const auto now = ctx_.clock.now();
+  std::string svg;
+  {
+    std::lock_guard lock(badges_mu_);
+    auto it = badges_.find(service + "/" + period);
+    if (it != badges_.end() && now - it->second.first < std::chrono::seconds(30)) svg = it->second.second;
+  }
+  if (svg.empty()) {
+    const long long now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+    const long long since = now_ms - (period == "7d" ? 7 : 1) * 24 * history::kHourMs;
+    std::optional<double> up;
+    try {
+      up = history::uptime(ctx_.history.hours(since), service, since);
+    } catch (const Error& e) {
+      spdlog::warn("badge {}: history not readable: {}", service, e.what());
+    }
+    svg = badge_svg(service + " " + period, uptime_text(up), uptime_colour(up));
+    std::lock_guard lock(badges_mu_);
+    badges_[service + "/" + period] = {now, svg};
+  }
+  res.set_header("Cache-Control", "max-age=60");
+  res.set_content(svg, "image/svg+xml");
 }
 
 void Module::hand_over(const httplib::Request& req, httplib::Response& res, const std::string& head, Fanout::Kind kind) {

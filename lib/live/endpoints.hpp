@@ -5,6 +5,8 @@
 // /events). The handlers check the request, take the connection from the HTTP server and hand it
 // to the Fanout, so viewers hold no HTTP worker.
 #include <atomic>
+#include <map>
+#include <mutex>
 
 #include "live/fanout.hpp"
 #include "live/hub.hpp"
@@ -22,17 +24,26 @@ class Module final : public orch::Module {
   void events(const httplib::Request& req, httplib::Response& res);
   void websocket(const httplib::Request& req, httplib::Response& res);
   void page(const httplib::Request& req, httplib::Response& res);
+  void badge(const httplib::Request& req, httplib::Response& res);
   bool authorized(const httplib::Request& req, httplib::Response& res);
   // Takes the connection, writes `head` on it and hands it to the fan-out.
   void hand_over(const httplib::Request& req, httplib::Response& res, const std::string& head, Fanout::Kind kind);
   ServeContext& ctx_;
   Hub hub_;  // before fanout_: the fan-out's viewers detach from it when they go
   Fanout fanout_;
+  std::mutex badges_mu_;
+  std::map<std::string, std::pair<Clock::time_point, std::string>> badges_;  // "service/period" -> (made, svg)
 };
 
 // GET /status: what /health does not show: containers (state, health, service; from the container
 // cache) and the heal quarantine list. Docker or the state store being down shows as an error
 // field, never a 5xx.
-json stack_status(ServeContext& ctx);
+// `?history=7d` widens the history part (below; default 24h, 400 beyond HISTORY_RETENTION).
+json stack_status(ServeContext& ctx, Millis window = std::chrono::hours(24));
+Millis history_window(ServeContext& ctx, const json& query);
+// The history part of /status (history/store.hpp's summary over `window`: uptime 24 h and 7 d,
+// the response-time series, hourly counters, the heal/quarantine/rollback timeline) and the
+// pipeline's queue depth and dead letters; a store that cannot be read shows as an error field.
+json history_status(ServeContext& ctx, Millis window);
 
 }  // namespace orch::live

@@ -74,6 +74,17 @@ Family<Histogram>& Metrics::histogram(const std::string& name, const std::string
   return declare(mu_, histograms_, name, help, std::move(labels), std::move(bounds));
 }
 
+const Family<Counter>* Metrics::find_counter(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = counters_.find(name);
+  return it == counters_.end() ? nullptr : it->second.get();
+}
+const Family<Histogram>* Metrics::find_histogram(const std::string& name) const {
+  std::lock_guard lock(mu_);
+  auto it = histograms_.find(name);
+  return it == histograms_.end() ? nullptr : it->second.get();
+}
+
 static std::string escape_label(const std::string& v) {
   std::string out;
   for (char c : v) {

@@ -78,6 +78,9 @@ class Metrics {
   Family<Histogram>& histogram(const std::string& name, const std::string& help, std::vector<std::string> labels,
                                std::vector<double> bounds);
   std::string render() const;
+  // The family declared under `name`, or nullptr: for readers that must not declare one (history).
+  const Family<Counter>* find_counter(const std::string& name) const;
+  const Family<Histogram>* find_histogram(const std::string& name) const;
 
  private:
   mutable std::mutex mu_;

@@ -95,7 +95,7 @@ void Module::stop() {
 }
 
 void Module::work(int index) {
-  auto queue = ctx_.bus.work_queue("orch-pipeline", ctx_.instance_id + "-" + std::to_string(index),
+  auto queue = ctx_.bus.work_queue(kPipelineGroup, ctx_.instance_id + "-" + std::to_string(index),
                                    ctx_.config.settings.duration("PIPELINE_CLAIM_IDLE"));
   while (!stop_.stop_requested()) {
     std::optional<WorkItem> item;

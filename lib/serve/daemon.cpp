@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "app/health.hpp"
+#include "history/recorder.hpp"
 #include "serve/modules.hpp"
 
 namespace orch {
@@ -20,6 +21,8 @@ struct Daemon::Parts {
   std::unique_ptr<docker::ContainerCache> containers;
   std::unique_ptr<StateStore> state;
   std::unique_ptr<Notifier> notifier;
+  std::unique_ptr<history::Store> history;
+  std::unique_ptr<history::Recorder> recorder;
   std::unique_ptr<ServeContext> ctx;
   std::vector<std::unique_ptr<Module>> modules;
   size_t started = 0;
@@ -59,9 +62,12 @@ http::Server& Daemon::assemble() {
   p.containers = std::make_unique<docker::ContainerCache>(*p.docker, s.duration("ORCH_RECONCILE_INTERVAL"));
   p.state = make_state_store(s);
   p.notifier = std::make_unique<Notifier>(s.str("NOTIFY_WEBHOOK_URL"));
+  p.history = history::make_store(s);
   p.ctx.reset(new ServeContext{config_, *p.bus, p.metrics, *p.http, p.status, SystemClock::instance(), stop_, instance, *p.docker,
-                               *p.containers, docker::docker_expected(s), *p.state, *p.notifier});
+                               *p.containers, docker::docker_expected(s), *p.state, *p.notifier, *p.history});
   p.modules = make_modules(*p.ctx);
+  // After the modules: the metrics it samples are declared by them.
+  p.recorder = std::make_unique<history::Recorder>(*p.history, *p.bus, p.metrics);
   return *p.http;
 }
 
@@ -75,6 +81,7 @@ int Daemon::start() {
     ++p.started;
     spdlog::debug("module {} started", m->name());
   }
+  p.recorder->start();
   // After the modules: they listen to it from their constructors or start().
   p.containers->start();
   p.http->start();
@@ -101,6 +108,7 @@ void Daemon::shutdown() {
     p.modules[i]->stop();
     spdlog::debug("module {} stopped", p.modules[i]->name());
   }
+  if (p.recorder) p.recorder->stop();  // after the modules: their last counts are kept
   if (p.bus) p.bus->close();
   spdlog::info("stopped");
 }

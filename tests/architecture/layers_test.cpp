@@ -18,10 +18,10 @@ namespace fs = std::filesystem;
 
 // ARCHITECTURE.md's layers, lowest first. Within layers 0-4 (infrastructure and the module
 // contract) a folder may include a folder of its own layer; features (5) may not.
-const std::map<std::string, int> kLayer = {{"core", 0},    {"config", 1}, {"metrics", 1},  {"log", 1},      {"http", 2},     {"redis", 2},
-                                           {"docker", 3},  {"bus", 3},    {"state", 3},    {"notify", 3},   {"content", 3},  {"app", 4},
-                                           {"webhook", 5}, {"heal", 5},   {"rollback", 5}, {"diagnose", 5}, {"pipeline", 5}, {"live", 5},
-                                           {"watch", 5},   {"mcp", 6},    {"serve", 7},    {"cmd", 8}};
+const std::map<std::string, int> kLayer = {{"core", 0},   {"config", 1},  {"metrics", 1}, {"log", 1},      {"http", 2},     {"redis", 2},
+                                           {"docker", 3}, {"bus", 3},     {"state", 3},   {"notify", 3},   {"history", 3},  {"content", 3},
+                                           {"app", 4},    {"webhook", 5}, {"heal", 5},    {"rollback", 5}, {"diagnose", 5}, {"pipeline", 5},
+                                           {"live", 5},   {"watch", 5},   {"mcp", 6},     {"serve", 7},    {"cmd", 8}};
 constexpr int kFeatures = 5;
 const std::set<std::string> kCompositionRoot = {"lib/serve/modules.cpp", "lib/serve/daemon.cpp"};
 

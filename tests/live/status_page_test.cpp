@@ -1,6 +1,8 @@
 // GET / in a real browser: headless Debian chromium (driven by playwright-core from tests/node)
 // loads the status page from a real `orch serve` watching a real dockerd, and a webhook event
-// published afterwards must appear on the page live (checked in the DOM and on screenshots).
+// published afterwards must appear on the page live (checked in the DOM and on screenshots); the
+// history's charts, uptime and the timeline of a real heal are drawn with /status's values, at
+// desktop and phone width, dark and light.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include "core/json.hpp"
 #include "support/docker_engine.hpp"
 #include "support/orch_server.hpp"
+#include "support/standins.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -44,14 +47,24 @@ TEST(StatusPage, HeadlessChromiumShowsContainersQuarantineAndLiveEvents) {
   docker.must({"run", "-d", "--name", "page-web-1", "--network", "none", "--label", "com.docker.compose.service=web", "--health-cmd", "true",
                "--health-interval", "1s", docker.image(), "sleep", "600"});
   ASSERT_TRUE(eventually([&] { return docker.must({"inspect", "-f", "{{.State.Health.Status}}", "page-web-1"}) == "healthy"; }, 20s));
+  // A labelled container that keeps failing: orch heals it, and the heal is on the timeline.
+  docker.must({"run", "-d", "--name", "page-crash-1", "--network", "none", "--label", "orch.heal=true", docker.image(), "sh", "-c",
+               "sleep 1; exit 3"});
+  StandinServers standins;  // its frontend stand-in answers /health: rag_service is up
   TempDir state;
   write_file(state.file("heal-quarantine.json"), R"({"page-docling-1":{"since_ms":1764000000000,"reason":"5 heals within 30m"}})");
-  OrchServer orch({{"REDIS_URL", ""}, {"DOCKER_HOST", docker.host()}, {"ORCH_STATE_DIR", state.path()}, {"TRUSTED_WEBHOOK_SECRET", kSecret},
-                   {"WEB_API_URL", "http://127.0.0.1:9"}});  // nothing listens there: the page must show it down
+  OrchServer orch({{"REDIS_URL", ""},
+                   {"DOCKER_HOST", docker.host()},
+                   {"ORCH_STATE_DIR", state.path()},
+                   {"TRUSTED_WEBHOOK_SECRET", kSecret},
+                   {"WEB_API_URL", "http://127.0.0.1:9"},  // nothing listens there: the page must show it down
+                   {"RAG_API_URL", standins.url(standins.web)},
+                   {"HEALTH_INTERVAL", "300ms"},
+                   {"DIAGNOSE_TIMEOUT", "1s"}});
 
   TempDir out;
   const std::string marker = "page-marker-7";
-  Process browser({"node", kNodeDir + "/status_page.mjs", orch.url("/"), out.path(), marker}, {}, out.file("log"));
+  Process browser({"node", kNodeDir + "/status_page.mjs", orch.url("/"), out.path(), marker, "heal.restarted"}, {}, out.file("log"));
   json ready;
   ASSERT_TRUE(eventually([&] { return !(ready = line_after(read_file(out.file("log")), "ready ")).is_null(); }, 60s))
       << read_file(out.file("log"));
@@ -67,17 +80,66 @@ TEST(StatusPage, HeadlessChromiumShowsContainersQuarantineAndLiveEvents) {
   json shown;
   ASSERT_TRUE(eventually([&] { return !(shown = line_after(read_file(out.file("log")), "shown ")).is_null(); }, 30s))
       << read_file(out.file("log"));
+  json history;
+  ASSERT_TRUE(eventually([&] { return !(history = line_after(read_file(out.file("log")), "history ")).is_null(); }, 90s))
+      << read_file(out.file("log"));
   EXPECT_EQ(browser.wait(30s), 0);
   ASSERT_FALSE(shown["events"].empty());
-  EXPECT_NE(shown["events"][0].get<std::string>().find("content.published"), std::string::npos) << shown.dump();
+  // Newest first; the pipeline's ingest.* for it may already be above it.
+  bool published = false;
+  for (const auto& e : shown["events"]) {
+    const auto text = e.get<std::string>();
+    published = published || (text.find("content.published") != std::string::npos && text.find(marker) != std::string::npos);
+  }
+  EXPECT_TRUE(published) << shown.dump();
   // The screenshots: real PNGs, and the event changed what is on screen.
   const auto before = read_file(out.file("before.png")), after = read_file(out.file("after.png"));
   ASSERT_GT(before.size(), 1000u);
   EXPECT_EQ(before.substr(1, 3), "PNG");
   EXPECT_EQ(after.substr(1, 3), "PNG");
   EXPECT_NE(before, after);
+  // The history as drawn, against /status: one chart per service, a point per non-empty slot, the
+  // down service's slots all red, the up one's none; uptime in the services table; the heal.
+  ASSERT_EQ(history["charts"].size(), 2u) << history.dump();
+  json web, rag;
+  for (const auto& c : history["charts"]) (c["service"] == "web" ? web : rag) = c;
+  ASSERT_EQ(rag["service"], "rag_service") << history.dump();
+  for (const auto* c : {&web, &rag}) {
+    EXPECT_GE((*c)["points"].get<int>(), 2) << history.dump();
+    EXPECT_EQ((*c)["polyline_points"], (*c)["points"]) << history.dump();
+    EXPECT_GT((*c)["width"].get<double>(), 200) << history.dump();
+  }
+  EXPECT_EQ(web["down"], web["points"]) << history.dump();
+  EXPECT_EQ(web["red_bars"], web["points"]) << history.dump();
+  EXPECT_EQ(rag["down"], 0) << history.dump();
+  EXPECT_EQ(rag["red_bars"], 0) << history.dump();
+  auto st = json::parse(orch.get("/status").body);
+  const auto rag_series = st["history"]["services"]["rag_service"]["series"];
+  double slowest = 1;
+  for (const auto& p : rag_series) slowest = std::max(slowest, p["max_ms"].get<double>());
+  EXPECT_LE(rag["max_ms"].get<double>(), slowest) << "the chart is scaled to the slowest slot /status reports";
+  EXPECT_TRUE(has_row(history["services"], {"web", "down", "0.00%"})) << history.dump();
+  EXPECT_TRUE(has_row(history["services"], {"rag_service", "ok", "100.00%"})) << history.dump();
+  bool healed = false;
+  for (const auto& row : history["timeline"]) healed = healed || (row[1] == "heal.restarted" && row[2] == "page-crash-1");
+  EXPECT_TRUE(healed) << history.dump();
+  EXPECT_NE(history["totals"].get<std::string>().find("heals "), std::string::npos) << history.dump();
+  EXPECT_TRUE(history["external"].empty()) << history.dump();
+  // Phone width: no sideways scrolling, charts still drawn across the screen; light and dark differ.
+  EXPECT_LE(history["phone"]["overflow"].get<double>(), 0) << history.dump();
+  for (const auto& c : history["phone"]["charts"]) EXPECT_GT(c["width"].get<double>(), 250) << history.dump();
+  EXPECT_NE(history["phone"]["background"], history["dark_background"]) << history.dump();
+  EXPECT_EQ(history["dark_background"], "rgb(15, 20, 25)");
+  const auto phone = read_file(out.file("phone.png"));
+  ASSERT_GT(phone.size(), 1000u);
+  EXPECT_EQ(phone.substr(1, 3), "PNG");
   // Kept for a person to look at when the test is run by hand.
-  if (const char* keep = std::getenv("ORCH_KEEP_SCREENSHOT")) std::filesystem::copy_file(out.file("after.png"), keep, std::filesystem::copy_options::overwrite_existing);
+  if (const char* keep = std::getenv("ORCH_KEEP_SCREENSHOT")) {
+    const auto opts = std::filesystem::copy_options::overwrite_existing;
+    std::filesystem::copy_file(out.file("after.png"), keep, opts);
+    std::filesystem::copy_file(out.file("history.png"), std::string(keep) + ".history.png", opts);  // desktop, full page
+    std::filesystem::copy_file(out.file("phone.png"), std::string(keep) + ".phone.png", opts);      // 390 px, light
+  }
 }
 
 }  // namespace

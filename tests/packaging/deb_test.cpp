@@ -26,7 +26,8 @@ TEST(Deb, CpackBuildsAPackageThatHoldsEverythingAndRuns) {
   ASSERT_EQ(contents.code, 0) << contents.output;
   for (const char* path : {"./usr/bin/orch", "./usr/lib/liborch.so", "./usr/share/man/man1/orch.1", "./usr/share/man/man1/orch-serve.1",
                            "./usr/share/bash-completion/completions/orch", "./usr/share/zsh/vendor-completions/_orch",
-                           "./usr/share/fish/vendor_completions.d/orch.fish", "./lib/systemd/system/orch.service", "./etc/orch/orch.env"})
+                           "./usr/share/fish/vendor_completions.d/orch.fish", "./lib/systemd/system/orch.service", "./etc/orch/orch.env",
+                           "./usr/share/orch/grafana/orch.json"})
     EXPECT_NE(contents.output.find(path), std::string::npos) << path << " not in the package:\n" << contents.output;
 
   auto info = run({"dpkg-deb", "--info", deb});
