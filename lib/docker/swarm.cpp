@@ -32,6 +32,12 @@ SwarmInfo swarm_from_info(const json& info) {
   return out;
 }
 
+// The CLI records the image's digest after an `@` when it could resolve one: the name is shown.
+static std::string without_digest(std::string image) {
+  if (auto at = image.find('@'); at != std::string::npos) image.erase(at);
+  return image;
+}
+
 std::vector<SwarmService> services_from_json(const json& j) {
   std::vector<SwarmService> out;
   if (!j.is_array()) return out;
@@ -46,10 +52,8 @@ std::vector<SwarmService> services_from_json(const json& j) {
     v.labels = labels_of(member(spec, "Labels"));
     const auto& tt = member(spec, "TaskTemplate");
     const auto& cs = member(tt, "ContainerSpec");
-    v.image = text_of(cs, "Image");
+    v.image = without_digest(text_of(cs, "Image"));
     v.container_labels = labels_of(member(cs, "Labels"));
-    // The CLI records the image's digest after an `@` when it could resolve one: show the name.
-    if (auto at = v.image.find('@'); at != std::string::npos) v.image.erase(at);
     v.force_update = whole_of(tt, "ForceUpdate");
     const auto& test = member(member(cs, "Healthcheck"), "Test");
     v.has_healthcheck = test.is_array() && !test.empty() && !(test.size() == 1 && test[0] == "NONE");
@@ -69,11 +73,8 @@ std::vector<SwarmService> services_from_json(const json& j) {
     if (!st.is_object() && v.mode == "replicated") v.desired = whole_of(member(mode, "Replicated"), "Replicas");
     v.update_state = text_of(member(s, "UpdateStatus"), "State");
     v.updated_at = text_of(s, "UpdatedAt");
-    if (const auto& prev = member(s, "PreviousSpec"); prev.is_object()) {
-      auto image = text_of(member(member(prev, "TaskTemplate"), "ContainerSpec"), "Image");
-      if (auto at = image.find('@'); at != std::string::npos) image.erase(at);
-      v.previous_image = image;
-    }
+    if (const auto& prev = member(s, "PreviousSpec"); prev.is_object())
+      v.previous_image = without_digest(text_of(member(member(prev, "TaskTemplate"), "ContainerSpec"), "Image"));
     out.push_back(std::move(v));
   }
   return out;

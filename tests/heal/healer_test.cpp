@@ -21,23 +21,8 @@ namespace {
 using Env = std::map<std::string, std::string>;
 DockerEngine*& engine = share_engine();
 
-std::vector<json> bus_events(const RedisServer& redis, const std::string& type_prefix = "") {
-  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
-  auto reply = c.command({"XRANGE", "orch:events", "-", "+"});
-  std::vector<json> out;
-  for (const auto& entry : reply.elements) {
-    const auto& f = entry.elements[1].elements;
-    for (size_t i = 0; i + 1 < f.size(); i += 2)
-      if (f[i].str == "event") {
-        auto j = json::parse(f[i + 1].str);
-        if (j["type"].get<std::string>().rfind(type_prefix, 0) == 0) out.push_back(j);
-      }
-  }
-  return out;
-}
-
 bool has_event(const RedisServer& redis, const std::string& type, const std::string& subject) {
-  for (const auto& e : bus_events(redis, type))
+  for (const auto& e : redis.events(type))
     if (e["subject"] == subject) return true;
   return false;
 }
@@ -99,7 +84,7 @@ struct HealerTest : ::testing::Test {
     orch.reset();
     // Whatever each test made orch publish: every heal.* event has exactly docs/heal.md's fields.
     const auto documented = documented_heal_fields();
-    for (const auto& e : bus_events(redis, "heal.")) {
+    for (const auto& e : redis.events("heal.")) {
       const std::string type = e["type"];
       ASSERT_TRUE(documented.count(type)) << type << " is not in docs/heal.md";
       EXPECT_EQ(field_names(e["data"]), documented.at(type)) << e.dump();
@@ -120,7 +105,7 @@ TEST_F(HealerTest, UnhealthyLabelledContainerIsRestarted) {
   ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-unhealthy"); }, 30s)) << orch->log();
   EXPECT_NE(started_at("h-unhealthy"), before);
   EXPECT_TRUE(has_event(redis, "container.unhealthy", "h-unhealthy"));
-  auto e = bus_events(redis, "heal.restarted")[0];
+  auto e = redis.events("heal.restarted")[0];
   EXPECT_EQ(e["data"]["reason"], "unhealthy");
   EXPECT_EQ(e["data"]["attempt"], 1);
   EXPECT_TRUE(orch->get("/metrics").body.find("orch_heal_actions_total{result=\"restarted\"}") != std::string::npos);
@@ -137,7 +122,7 @@ TEST_F(HealerTest, ExitedWithoutRestartPolicyIsRestartedUnlabelledIsNot) {
   std::this_thread::sleep_for(2s);
   EXPECT_FALSE(has_event(redis, "heal.restarted", "h-plain"));
   EXPECT_EQ(client().inspect("h-plain").status, "exited");
-  auto died = bus_events(redis, "container.died");
+  auto died = redis.events("container.died");
   bool saw_exit_code = false;
   for (const auto& d : died) saw_exit_code |= (d["subject"] == "h-exit" && d["data"]["exit_code"] == 3);
   EXPECT_TRUE(saw_exit_code);
@@ -173,11 +158,11 @@ TEST_F(HealerTest, FlappingContainerEndsQuarantinedAndNotified) {
                 "orch.heal.max-restarts=2", "--label", "orch.heal.backoff=500ms:1s", engine->image(), "sh", "-c",
                 "sleep 1; exit 1"});
   ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.quarantined", "h-flap"); }, 40s)) << orch->log();
-  EXPECT_EQ(bus_events(redis, "heal.restarted").size(), 2u);
+  EXPECT_EQ(redis.events("heal.restarted").size(), 2u);
   // Each restart carries its number in the streak, in order (never 0 or -1).
-  EXPECT_EQ(attempts_of(bus_events(redis, "heal.restarted"), "h-flap"), (std::vector<int>{1, 2})) << orch->log();
+  EXPECT_EQ(attempts_of(redis.events("heal.restarted"), "h-flap"), (std::vector<int>{1, 2})) << orch->log();
   EXPECT_NE(orch->log().find("attempt 2)"), std::string::npos) << orch->log();
-  auto q = bus_events(redis, "heal.quarantined")[0];
+  auto q = redis.events("heal.quarantined")[0];
   EXPECT_EQ(q["data"]["container"], "h-flap");
   ASSERT_TRUE(eventually([&] {
     std::lock_guard lock(mu);
@@ -190,7 +175,7 @@ TEST_F(HealerTest, FlappingContainerEndsQuarantinedAndNotified) {
   }
   // Quarantined: no more restarts; `orch heal` reports it and exits 2; --reset lifts it.
   std::this_thread::sleep_for(2s);
-  EXPECT_EQ(bus_events(redis, "heal.restarted").size(), 2u);
+  EXPECT_EQ(redis.events("heal.restarted").size(), 2u);
   auto env = this->env();
   auto pass = run({ORCH_BINARY, "heal", "-o", "json"}, env);
   EXPECT_EQ(pass.code, 2) << pass.output;

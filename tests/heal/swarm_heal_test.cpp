@@ -21,21 +21,6 @@ namespace {
 using Env = std::map<std::string, std::string>;
 DockerEngine*& engine = share_engine();
 
-std::vector<json> events_of(const RedisServer& redis, const std::string& type_prefix) {
-  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
-  auto reply = c.command({"XRANGE", "orch:events", "-", "+"});
-  std::vector<json> out;
-  for (const auto& entry : reply.elements) {
-    const auto& f = entry.elements[1].elements;
-    for (size_t i = 0; i + 1 < f.size(); i += 2)
-      if (f[i].str == "event") {
-        auto j = json::parse(f[i + 1].str);
-        if (j["type"].get<std::string>().rfind(type_prefix, 0) == 0) out.push_back(j);
-      }
-  }
-  return out;
-}
-
 // A receiver for NOTIFY_WEBHOOK_URL.
 class Receiver {
  public:
@@ -89,8 +74,8 @@ TEST(SwarmHeal, FailingServiceIsForceUpdatedOnceByTwoReplicasThenQuarantined) {
   swarm.create_service("crash", {"--label", "orch.heal=true", "--label", "orch.heal.max-restarts=2", "--restart-delay", "1s"},
                        {"sh", "-c", "sleep 1; exit 3"});
 
-  ASSERT_TRUE(eventually([&] { return !events_of(redis, "heal.quarantined").empty(); }, 120s)) << a.log() << b.log();
-  auto restarted = events_of(redis, "heal.restarted");
+  ASSERT_TRUE(eventually([&] { return !redis.events("heal.quarantined").empty(); }, 120s)) << a.log() << b.log();
+  auto restarted = redis.events("heal.restarted");
   ASSERT_EQ(restarted.size(), 2u) << a.log() << b.log();
   EXPECT_EQ(restarted[0]["subject"], "crash");
   EXPECT_EQ(restarted[0]["data"]["service"], "crash");
@@ -101,7 +86,7 @@ TEST(SwarmHeal, FailingServiceIsForceUpdatedOnceByTwoReplicasThenQuarantined) {
   // The engine's own record: two force updates, not four (each replica would have made its own).
   EXPECT_EQ(force_update_of("crash"), 2);
   EXPECT_EQ(force_update_of("plain"), 0);
-  auto q = events_of(redis, "heal.quarantined");
+  auto q = redis.events("heal.quarantined");
   ASSERT_EQ(q.size(), 1u);
   EXPECT_EQ(q[0]["data"]["service"], "crash");
   ASSERT_TRUE(eventually([&] { return !receiver.notes().empty(); }, 10s));
@@ -109,19 +94,19 @@ TEST(SwarmHeal, FailingServiceIsForceUpdatedOnceByTwoReplicasThenQuarantined) {
   EXPECT_NE(receiver.notes()[0]["text"].get<std::string>().find("orch heal --reset crash"), std::string::npos);
   // Each heal.* event carries exactly docs/heal.md's fields, in swarm mode too.
   const auto documented = documented_heal_fields();
-  for (const auto& e : events_of(redis, "heal.")) EXPECT_EQ(field_names(e["data"]), documented.at(e["type"])) << e.dump();
+  for (const auto& e : redis.events("heal.")) EXPECT_EQ(field_names(e["data"]), documented.at(e["type"])) << e.dump();
 
   // Quarantined: no more force updates while it keeps failing.
   std::this_thread::sleep_for(6s);
   EXPECT_EQ(force_update_of("crash"), 2);
-  EXPECT_EQ(events_of(redis, "heal.restarted").size(), 2u);
+  EXPECT_EQ(redis.events("heal.restarted").size(), 2u);
   // The quarantine is in the shared document (`orch heal --reset` and /status see it); POST /heal's
   // reset lifts it and forgets the history: heals start again at attempt 1.
   auto status = json::parse(a.get("/status").body);
   EXPECT_NE(status.dump().find("crash"), std::string::npos) << status.dump();
   for (auto* o : {&a, &b}) EXPECT_EQ(o->post("/heal", R"({"reset":"crash"})").status, 200);
-  ASSERT_TRUE(eventually([&] { return events_of(redis, "heal.restarted").size() == 3; }, 60s)) << a.log() << b.log();
-  EXPECT_EQ(events_of(redis, "heal.restarted")[2]["data"]["attempt"], 1);
+  ASSERT_TRUE(eventually([&] { return redis.events("heal.restarted").size() == 3; }, 60s)) << a.log() << b.log();
+  EXPECT_EQ(redis.events("heal.restarted")[2]["data"]["attempt"], 1);
   EXPECT_EQ(force_update_of("crash"), 3);
   swarm.remove_service("crash");
   swarm.remove_service("plain");
@@ -138,20 +123,20 @@ TEST(SwarmHeal, TaskContainersAreLeftToSwarm) {
   swarm.create_service("labelled", {"--container-label", "orch.heal=true", "--restart-delay", "20s"}, {"sh", "-c", "sleep 1; exit 4"});
   ASSERT_TRUE(eventually(
       [&] {
-        for (const auto& e : events_of(redis, "container.died"))
+        for (const auto& e : redis.events("container.died"))
           if (e["data"]["service"] == "labelled") return true;
         return false;
       },
       30s))
       << orch.log();
   json died;
-  for (const auto& e : events_of(redis, "container.died"))
+  for (const auto& e : redis.events("container.died"))
     if (e["data"]["service"] == "labelled") died = e;
   EXPECT_EQ(died["data"]["task"], "labelled.1");
   EXPECT_EQ(died["data"]["exit_code"], 4);
   std::this_thread::sleep_for(3s);  // several reconciles
   // (The service healer would act only after three failures: 40 s away with a 20 s restart delay.)
-  EXPECT_TRUE(events_of(redis, "heal.").empty()) << events_of(redis, "heal.")[0].dump();
+  EXPECT_TRUE(redis.events("heal.").empty()) << redis.events("heal.")[0].dump();
   swarm.remove_service("labelled");
 }
 
@@ -169,10 +154,10 @@ TEST(SwarmHeal, NodeDownIsPublishedAndNotified) {
                       {"NOTIFY_WEBHOOK_URL", receiver.url()}});
   ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s));
   std::this_thread::sleep_for(2s);  // orch has seen both nodes ready
-  EXPECT_TRUE(events_of(redis, "swarm.node.").empty());
+  EXPECT_TRUE(redis.events("swarm.node.").empty());
   worker.stop();
-  ASSERT_TRUE(eventually([&] { return !events_of(redis, "swarm.node.down").empty(); }, 90s)) << orch.log();
-  auto down = events_of(redis, "swarm.node.down");
+  ASSERT_TRUE(eventually([&] { return !redis.events("swarm.node.down").empty(); }, 90s)) << orch.log();
+  auto down = redis.events("swarm.node.down");
   ASSERT_EQ(down.size(), 1u);
   EXPECT_EQ(down[0]["data"]["id"], worker_id);
   EXPECT_EQ(down[0]["data"]["state.old"], "ready");
@@ -181,7 +166,7 @@ TEST(SwarmHeal, NodeDownIsPublishedAndNotified) {
   EXPECT_NE(receiver.notes()[0]["text"].get<std::string>().find("is down"), std::string::npos);
   // Back: swarm.node.ready, without a notification.
   worker.start();
-  ASSERT_TRUE(eventually([&] { return !events_of(redis, "swarm.node.ready").empty(); }, 60s)) << orch.log();
+  ASSERT_TRUE(eventually([&] { return !redis.events("swarm.node.ready").empty(); }, 60s)) << orch.log();
   EXPECT_EQ(receiver.notes().size(), 1u);
 }
 

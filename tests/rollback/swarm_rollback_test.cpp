@@ -29,16 +29,6 @@ std::string image_of(const std::string& service) {
   return image.substr(0, image.find('@'));
 }
 
-std::vector<json> events_of(const RedisServer& redis, const std::string& type_prefix) {
-  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
-  std::vector<json> out;
-  for (const auto& e : c.command({"XRANGE", "orch:events", "-", "+"}).elements) {
-    auto j = json::parse(e.elements[1].elements[1].str);
-    if (j["type"].get<std::string>().rfind(type_prefix, 0) == 0) out.push_back(j);
-  }
-  return out;
-}
-
 TEST(SwarmRollback, ToSwarmsPreviousSpecOrToAnImage) {
   REQUIRE_ENGINE();
   SwarmMode swarm(*engine);
@@ -71,8 +61,8 @@ TEST(SwarmRollback, ToSwarmsPreviousSpecOrToAnImage) {
   EXPECT_EQ(image_of("app"), engine->image());
   EXPECT_EQ(engine->must({"service", "inspect", "--format", "{{.UpdateStatus.State}}", "app"}), "rollback_completed");
   EXPECT_TRUE(eventually([&] { return swarm.running_replicas("app") == 2; }, 20s));  // the old tasks stopped
-  ASSERT_EQ(events_of(redis, "rollback.started").size(), 1u);
-  auto done = events_of(redis, "rollback.succeeded");
+  ASSERT_EQ(redis.events("rollback.started").size(), 1u);
+  auto done = redis.events("rollback.succeeded");
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0]["data"]["service"], "app");
   EXPECT_EQ(done[0]["data"]["to"], engine->image());

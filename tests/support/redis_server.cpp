@@ -39,4 +39,18 @@ std::string RedisServer::cli(const std::vector<std::string>& args) const {
   return run(argv).output;
 }
 
+std::vector<json> RedisServer::events(const std::string& type_prefix, const std::string& stream) const {
+  redis::Connection c(redis::Url{"127.0.0.1", port_}, std::chrono::seconds(2));
+  std::vector<json> out;
+  for (const auto& entry : c.command({"XRANGE", stream, "-", "+"}).elements) {
+    const auto& f = entry.elements[1].elements;
+    for (size_t i = 0; i + 1 < f.size(); i += 2)
+      if (f[i].str == "event") {
+        auto j = json::parse(f[i + 1].str);
+        if (j["type"].get<std::string>().rfind(type_prefix, 0) == 0) out.push_back(std::move(j));
+      }
+  }
+  return out;
+}
+
 }  // namespace orch::test

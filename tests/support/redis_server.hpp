@@ -3,6 +3,7 @@
 #include <memory>
 #include <string>
 
+#include "core/json.hpp"
 #include "support/process.hpp"
 
 namespace orch::test {
@@ -21,6 +22,9 @@ class RedisServer {
   std::string url() const { return "redis://127.0.0.1:" + std::to_string(port_); }
   // Runs a command through redis-cli and returns its raw output.
   std::string cli(const std::vector<std::string>& args) const;
+  // The events stored in `stream` whose type starts with `type_prefix`, oldest first: what orch
+  // published, read back as a consumer sees it.
+  std::vector<json> events(const std::string& type_prefix = "", const std::string& stream = "orch:events") const;
 
  private:
   int port_;
