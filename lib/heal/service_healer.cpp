@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <set>
+
 #include "core/text.hpp"
 #include "docker/identity.hpp"
 #include "docker/swarm_events.hpp"
@@ -69,6 +71,19 @@ void ServiceHealer::reconcile() {
       spdlog::warn("swarm heal: {}: {}", s.name, e.what());
     }
   }
+  // What the engine no longer has is forgotten: the maps hold the swarm's services and nodes of
+  // now, not every one ever seen.
+  std::set<std::string> names, node_ids;
+  for (const auto& s : services) names.insert(s.name);
+  for (const auto& n : all_nodes) node_ids.insert(n.id);
+  auto keep_only = [](auto& map, const std::set<std::string>& live) {
+    std::erase_if(map, [&](const auto& kv) { return !live.count(kv.first); });
+  };
+  keep_only(healed_at_ns_, names);
+  keep_only(due_, names);
+  keep_only(due_reason_, names);
+  keep_only(recovering_, names);
+  keep_only(node_state_, node_ids);
 }
 
 void ServiceHealer::nodes(const std::vector<docker::SwarmNode>& all) {
