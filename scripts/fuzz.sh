@@ -8,8 +8,11 @@
 # (default build-fuzz/artifacts/<harness>/): once fixed, add it to tests/fuzz/regressions/<harness>/.
 # What the runs add to the corpus stays in build-fuzz/corpus/ (not committed).
 # Usage: scripts/fuzz.sh [SECONDS] [HARNESS...]     e.g. scripts/fuzz.sh 600 http mcp
+#        scripts/fuzz.sh --build-only                 (the build alone: CI overlaps it with the suite)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+build_only=0
+if [ "${1:-}" = "--build-only" ]; then build_only=1; shift; fi
 seconds="${1:-30}"
 [ $# -gt 0 ] && shift
 BUILD="${ORCH_FUZZ_BUILD:-build-fuzz}"
@@ -23,6 +26,7 @@ cmake -S . -B "$BUILD" -DORCH_FUZZ=ON -DCMAKE_CXX_COMPILER=clang++-15 -DCMAKE_BU
   -DCMAKE_CXX_FLAGS_FUZZ="-O1 -gline-tables-only" >/dev/null
 cmake --build "$BUILD" -j"$(nproc)" >"$BUILD/build.log" 2>&1 || { tail -50 "$BUILD/build.log" >&2; exit 1; }
 echo "fuzz build: $(( $(date +%s) - start )) s"
+[ "$build_only" = 1 ] && exit 0
 
 harnesses=("$@")
 if [ ${#harnesses[@]} -eq 0 ]; then
@@ -52,7 +56,7 @@ for h in "${harnesses[@]}"; do
   ft=$(grep -oE 'ft: [0-9]+' "$log" | tail -1 | awk '{print $2}')
   result=ok
   if [ "$rc" -ne 0 ]; then
-    result="FAILED (rc $rc): $(grep -m1 -oE '(ERROR|==[0-9]+==ERROR|invariant broken|runtime error|deadly signal|Timeout|out-of-memory)[^\n]*' "$log" | head -c 160); log $log; input in $ARTIFACTS/$h/"
+    result="FAILED (rc $rc): $(grep -m1 -oE '(ERROR|==[0-9]+==ERROR|invariant broken|runtime error|deadly signal|Timeout|out-of-memory).*' "$log" | head -c 160); log $log; input in $ARTIFACTS/$h/"
     failed+=("$h")
   fi
   printf '%-12s %12s %9s %8s %8s  %s\n' "$h" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "$result"

@@ -23,7 +23,7 @@ const json* service_named(const json& report, const std::string& name) {
   return nullptr;
 }
 
-TEST(DiagnoseSwarm, ServicesReplicasFailingTasksAndHealth) {
+TEST(SwarmDiagnose, ServicesReplicasFailingTasksAndHealth) {
   if (!DockerEngine::available()) GTEST_SKIP() << "no dockerd";
   DockerEngine engine;
   TempDir d;

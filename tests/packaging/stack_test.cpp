@@ -15,7 +15,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-TEST(Stack, TheComposeExampleDeploysOrchAsAReplicatedSwarmService) {
+TEST(SwarmStack, TheComposeExampleDeploysOrchAsAReplicatedSwarmService) {
   if (!DockerEngine::available()) GTEST_SKIP() << "no dockerd";
   DockerEngine engine;
   SwarmMode swarm(engine);
