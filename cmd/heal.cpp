@@ -6,6 +6,7 @@
 #include "core/text.hpp"
 #include "docker/client.hpp"
 #include "heal/healer.hpp"
+#include "heal/service_healer.hpp"
 #include "notify/notifier.hpp"
 #include "state/store.hpp"
 
@@ -33,8 +34,9 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
     else if (!g.quiet) std::cout << o.reset << (was ? ": quarantine lifted\n" : ": was not quarantined; heal history cleared\n");
     return 0;
   }
-  if (stderr_is_tty() && !g.quiet) std::cerr << "checking containers on " << docker.endpoint().describe() << "...\n";
+  if (stderr_is_tty() && !g.quiet) std::cerr << "checking containers (and swarm services) on " << docker.endpoint().describe() << "...\n";
   auto report = healer.run_pass(o.dry_run);
+  heal::ServiceHealer(cfg, docker, *bus, notifier, *state, SystemClock::instance()).run_pass(o.dry_run, report);  // swarm services
   bus->close();
   notifier.drain();
   if (output_format(g) == Output::json) {
@@ -42,7 +44,8 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
   } else if (!g.quiet) {
     if (report.actions.empty()) std::cout << "nothing to heal\n";
     else {
-      std::cout << std::left << std::setw(28) << "CONTAINER" << std::setw(18) << "SERVICE" << std::setw(14) << "REASON" << "OUTCOME\n";
+      std::cout << std::left << std::setw(28) << "CONTAINER/SERVICE" << std::setw(18) << "SERVICE" << std::setw(14) << "REASON"
+                << "OUTCOME\n";
       for (const auto& a : report.actions)
         std::cout << std::setw(28) << a.container.substr(0, 27) << std::setw(18) << a.service.substr(0, 17) << std::setw(14)
                   << a.reason << a.outcome << (a.error.empty() ? "" : ": " + a.error) << (a.detail.empty() ? "" : ": " + a.detail)
@@ -55,8 +58,8 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
 Registrar reg({"heal", 30, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
   auto o = std::make_shared<HealOptions>();
   sub = root.add_subcommand("heal", "Run one pass of the heal policy now");
-  sub->add_flag("--dry-run", o->dry_run, "Show what would be restarted; change nothing");
-  sub->add_option("--reset", o->reset, "Lift the quarantine of a container and forget its heal history");
+  sub->add_flag("--dry-run", o->dry_run, "Show what would be restarted (or force-updated); change nothing");
+  sub->add_option("--reset", o->reset, "Lift the quarantine of a container or swarm service and forget its heal history");
   sub->add_option_function<std::string>("--scope", [o](const std::string& v) { o->flags["ORCH_HEAL_SCOPE"] = v; },
                                         "labelled (orch.heal=true or autoheal=true; default) or all")
       ->check(CLI::IsMember({"labelled", "all"}));

@@ -30,7 +30,8 @@ int PassReport::exit_code() const {
   int code = 0;
   for (const auto& a : actions) {
     if (a.outcome == "failed" || a.outcome == "quarantined") return 2;
-    if (a.outcome == "restarted" || a.outcome == "would-restart") code = 1;
+    if (a.outcome == "restarted" || a.outcome == "would-restart" || a.outcome == "force-updated" || a.outcome == "would-force-update")
+      code = 1;
   }
   return code;
 }

@@ -34,7 +34,9 @@ struct Action {
   std::string container;
   std::string service;
   std::string reason;   // unhealthy, exited 1, oom
-  std::string outcome;  // restarted, would-restart, quarantined, failed, left-alone, skipped
+  // restarted, would-restart, quarantined, failed, left-alone, skipped; for a swarm service
+  // (ServiceHealer::run_pass, `container` = `service` = its name): force-updated, would-force-update
+  std::string outcome;
   std::string error;
   std::string detail;   // why it was left alone (a person stopped it) or skipped (orch cannot tell)
   json to_json() const;

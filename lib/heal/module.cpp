@@ -27,7 +27,10 @@ Module::Module(ServeContext& ctx)
       const bool service = service_healer_.reset(reset), container = healer_.reset(reset);
       return json{{"reset", reset}, {"was_quarantined", container || service}};
     }
-    return healer_.run_pass(http::field(body, "dry_run", false)).to_json();
+    const bool dry_run = http::field(body, "dry_run", false);
+    auto report = healer_.run_pass(dry_run);
+    service_healer_.run_pass(dry_run, report);
+    return report.to_json();
   });
 }
 

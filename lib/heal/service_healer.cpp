@@ -101,28 +101,44 @@ void ServiceHealer::nodes(const std::vector<docker::SwarmNode>& all) {
   }
 }
 
-void ServiceHealer::look_at(const docker::SwarmService& s, Clock::time_point now) {
-  if (!in_scope(s)) return;
-  const auto& key = s.name;
+Policy ServiceHealer::policy_of(const docker::SwarmService& s) const {
   // orch.heal.* labels on the service win over those on its containers.
   docker::Labels labels = s.labels;
   labels.insert(s.container_labels.begin(), s.container_labels.end());
-  const Policy policy = policy_for(config_.settings, docker::configured_swarm_service(config_, s.name), labels);
-  const long long now_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-  // Failures since the service's spec last changed (a heal or a deploy replaces its tasks: the
-  // engine's UpdatedAt, the same for every orch replica) or orch's last heal, within the window.
-  long long since_ns = std::max(healed_at_ns_[key], now_ns - std::chrono::duration_cast<std::chrono::nanoseconds>(policy.window).count());
-  if (const auto updated = docker::engine_time_ns(s.updated_at)) since_ns = std::max(since_ns, *updated);
+  return policy_for(config_.settings, docker::configured_swarm_service(config_, s.name), labels);
+}
 
-  int failures = 0;
-  std::string reason;
-  for (const auto& t : docker::list_tasks(docker_, s.id)) {
+ServiceHealer::Failures ServiceHealer::failures_since(const docker::SwarmService& s, long long since_ns) {
+  Failures f;
+  for (const auto& t : docker::list_tasks(docker_, s.id)) {  // newest first
     if (!t.failed()) continue;
     const auto at = docker::engine_time_ns(t.timestamp);
     if (!at || *at <= since_ns) continue;
-    if (failures++ == 0) reason = t.error.empty() ? t.state : t.error;  // the newest
+    if (f.count++ == 0) f.newest = t.error.empty() ? t.state : t.error;
   }
+  return f;
+}
+
+static long long system_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Failures count since the service's spec last changed (a heal or a deploy replaces its tasks: the
+// engine's UpdatedAt, the same for every orch replica and for `orch heal`), within the window.
+static long long failures_counted_from(const docker::SwarmService& s, const Policy& policy, long long now_ns, long long healed_at_ns) {
+  long long since_ns = std::max(healed_at_ns, now_ns - std::chrono::duration_cast<std::chrono::nanoseconds>(policy.window).count());
+  if (const auto updated = docker::engine_time_ns(s.updated_at)) since_ns = std::max(since_ns, *updated);
+  return since_ns;
+}
+
+void ServiceHealer::look_at(const docker::SwarmService& s, Clock::time_point now) {
+  if (!in_scope(s)) return;
+  const auto& key = s.name;
+  const Policy policy = policy_of(s);
+  const long long now_ns = system_now_ns();
+  const auto found = failures_since(s, failures_counted_from(s, policy, now_ns, healed_at_ns_[key]));
+  const int failures = found.count;
+  std::string reason = found.newest;
   if (failures == 0 && s.running >= s.desired) {
     // Every task runs and none failed since the last heal: healthy (the backoff resets after
     // ORCH_HEAL_RESET_AFTER of this, as for containers).
@@ -166,6 +182,50 @@ void ServiceHealer::look_at(const docker::SwarmService& s, Clock::time_point now
     d.error = e.what();
     auto ev = publish(make_heal_event(HealEvent::failed, d));
     notifier_.send(ev, "orch could not force-update swarm service " + key + ": " + e.what());
+  }
+}
+
+void ServiceHealer::run_pass(bool dry_run, PassReport& report, const ServiceFilter& only) {
+  if (!docker::swarm_info(docker_).manager()) return;
+  std::vector<docker::SwarmService> services;
+  try {
+    services = docker::list_services(docker_);
+  } catch (const docker::DockerError& e) {
+    spdlog::warn("swarm: {}", e.what());  // the containers' actions of the pass are still reported
+    return;
+  }
+  {
+    const auto quarantined = state_.load(kQuarantineDocument);  // orch serve's, and resets since
+    std::lock_guard lock(mu_);
+    tracker_.load_quarantine(quarantined);
+  }
+  for (const auto& s : services) {
+    if (!in_scope(s) || (only && !only(s))) continue;
+    const auto found = failures_since(s, failures_counted_from(s, policy_of(s), system_now_ns(), 0));
+    if (found.count < kFailuresToHeal) continue;  // Swarm's own restarts may still do it
+    Action a{s.name, s.name, std::to_string(found.count) + " tasks failed: " + found.newest, "", "", ""};
+    bool quarantined;
+    {
+      std::lock_guard lock(mu_);
+      quarantined = tracker_.quarantined(s.name);
+    }
+    if (quarantined) a.outcome = "quarantined";
+    else if (dry_run) a.outcome = "would-force-update";
+    else {
+      try {
+        force_update(docker_, s);
+        a.outcome = "force-updated";
+        spdlog::info("swarm heal: force update of {} (orch heal): {}", s.name, a.reason);
+        publish(make_heal_event(HealEvent::restarted, {s.name, s.name, 1, 0.0, a.reason}));
+      } catch (const Error& e) {
+        a.outcome = "failed";
+        a.error = e.what();
+        HealData d{s.name, s.name, 1, std::nullopt, a.reason};
+        d.error = e.what();
+        publish(make_heal_event(HealEvent::failed, d));
+      }
+    }
+    report.actions.push_back(std::move(a));
   }
 }
 

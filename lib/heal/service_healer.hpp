@@ -21,6 +21,7 @@
 #include "core/clock.hpp"
 #include "docker/swarm.hpp"
 #include "heal/events.hpp"
+#include "heal/healer.hpp"
 #include "heal/policy.hpp"
 #include "notify/notifier.hpp"
 #include "state/documents.hpp"
@@ -42,12 +43,27 @@ class ServiceHealer {
   // Lifts a service's quarantine and forgets its history (POST /heal {"reset"}; `orch heal
   // --reset <service>` lifts it in the shared quarantine document, read on every reconcile).
   bool reset(const std::string& service);
+  // One pass now (`orch heal`, POST /heal, MCP's heal), after the containers' (Healer::run_pass):
+  // appends an action per service in scope whose tasks keep failing (kFailuresToHeal since its
+  // spec last changed, within the heal window): force-updated (or would-force-update with
+  // `dry_run`), quarantined (left), or failed. No backoff: like the containers' pass, it is asked
+  // for now; a force update changes the spec, so the failures before it no longer count. Nothing
+  // outside a swarm manager (one GET /info). `only`, when given, narrows it (MCP's ORCH_MCP_ALLOW).
+  using ServiceFilter = std::function<bool(const docker::SwarmService&)>;
+  void run_pass(bool dry_run, PassReport& report, const ServiceFilter& only = {});
 
   // The service's force-update: its spec at its current version, ForceUpdate + 1.
   static void force_update(docker::Client& docker, const docker::SwarmService& s);
 
  private:
   void look_at(const docker::SwarmService& s, Clock::time_point now);
+  struct Failures {
+    int count = 0;
+    std::string newest;  // the newest failed task's error (or state)
+  };
+  // The service's failed tasks after `since_ns` (engine time). Throws DockerError.
+  Failures failures_since(const docker::SwarmService& s, long long since_ns);
+  Policy policy_of(const docker::SwarmService& s) const;
   void nodes(const std::vector<docker::SwarmNode>& all);
   Event publish(const Event& e);
   bool in_scope(const docker::SwarmService& s) const;

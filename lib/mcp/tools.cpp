@@ -4,6 +4,7 @@
 #include "diagnose/report.hpp"
 #include "docker/identity.hpp"
 #include "heal/healer.hpp"
+#include "heal/service_healer.hpp"
 #include "mcp/server.hpp"
 #include "pipeline/synctest.hpp"
 #include "rollback/image.hpp"
@@ -152,13 +153,20 @@ std::vector<Tool> make_tools(Context& ctx) {
                      // before each failing container: the progress report there is also where a cancelled call stops,
                      // before the next restart (the total is not known in advance).
                      int seen = 0;
-                     return healer
-                         .run_pass(args.value("dry_run", false),
-                                   [&](const docker::ContainerInfo& c) {
-                                     progress(++seen, -1, "considering " + c.name);
-                                     return refusal(ctx, c.name, c.labels).empty();
-                                   })
-                         .to_json();
+                     const bool dry_run = args.value("dry_run", false);
+                     auto report = healer.run_pass(dry_run, [&](const docker::ContainerInfo& c) {
+                       progress(++seen, -1, "considering " + c.name);
+                       return refusal(ctx, c.name, c.labels).empty();
+                     });
+                     // Then the swarm services whose tasks keep failing (none outside a swarm manager).
+                     heal::ServiceHealer(ctx.config, ctx.docker, ctx.bus, ctx.notifier, ctx.state, SystemClock::instance())
+                         .run_pass(dry_run, report, [&](const docker::SwarmService& s) {
+                           progress(++seen, -1, "considering swarm service " + s.name);
+                           docker::Labels labels = s.labels;  // the service's, and its containers'
+                           labels.insert(s.container_labels.begin(), s.container_labels.end());
+                           return refusal(ctx, s.name, labels).empty();
+                         });
+                     return report.to_json();
                    }});
 
   tools.push_back({"rollback", "Roll a service back",

@@ -5,11 +5,14 @@
 
 #include <httplib.h>
 
+#include <sstream>
+
 #include "core/json.hpp"
 #include "heal/heal_docs.hpp"
 #include "redis/connection.hpp"
 #include "support/docker_engine.hpp"
 #include "support/orch_server.hpp"
+#include "support/process.hpp"
 #include "support/redis_server.hpp"
 
 using namespace orch;
@@ -110,6 +113,64 @@ TEST(SwarmHeal, FailingServiceIsForceUpdatedOnceByTwoReplicasThenQuarantined) {
   EXPECT_EQ(force_update_of("crash"), 3);
   swarm.remove_service("crash");
   swarm.remove_service("plain");
+}
+
+// `orch heal` (the one-shot pass, no orch serve) treats a swarm service as orch serve does: one
+// whose tasks keep failing is reported by --dry-run and force-updated by the pass; one failing
+// fewer times is Swarm's; one out of scope is never touched; a quarantined one is left (exit 2).
+TEST(SwarmHeal, OrchHealPassForceUpdatesAServiceWhoseTasksKeepFailing) {
+  REQUIRE_ENGINE();
+  SwarmMode swarm(*engine);
+  RedisServer redis;
+  const Env env{{"REDIS_URL", redis.url()}, {"DOCKER_HOST", engine->host()}};
+  swarm.create_service("crashing", {"--label", "orch.heal=true", "--restart-delay", "1s"}, {"sh", "-c", "sleep 1; exit 5"});
+  swarm.create_service("outside", {"--restart-delay", "1s"}, {"sh", "-c", "sleep 1; exit 5"});
+  // Three failed tasks of "crashing" (about 2 s each), as the engine counts them.
+  ASSERT_TRUE(eventually(
+      [&] {
+        std::istringstream ids(engine->must({"service", "ps", "crashing", "--filter", "desired-state=shutdown", "--format", "{{.ID}}"}));
+        int n = 0;
+        for (std::string id; std::getline(ids, id);) n += !id.empty();
+        return n >= 3;
+      },
+      60s));
+  auto dry = run({ORCH_BINARY, "heal", "--dry-run", "-o", "json"}, env);
+  ASSERT_EQ(dry.code, 1) << dry.output;
+  auto report = json::parse(dry.output.substr(dry.output.find('{')));
+  ASSERT_EQ(report["actions"].size(), 1u) << report.dump();
+  EXPECT_EQ(report["actions"][0]["container"], "crashing");
+  EXPECT_EQ(report["actions"][0]["service"], "crashing");
+  EXPECT_EQ(report["actions"][0]["outcome"], "would-force-update");
+  EXPECT_NE(report["actions"][0]["reason"].get<std::string>().find("tasks failed: task: non-zero exit (5)"), std::string::npos)
+      << report.dump();
+  EXPECT_EQ(force_update_of("crashing"), 0);
+
+  auto pass = run({ORCH_BINARY, "heal", "-o", "json"}, env);
+  ASSERT_EQ(pass.code, 1) << pass.output;
+  report = json::parse(pass.output.substr(pass.output.find('{')));
+  ASSERT_EQ(report["actions"].size(), 1u) << report.dump();
+  EXPECT_EQ(report["actions"][0]["outcome"], "force-updated");
+  EXPECT_EQ(force_update_of("crashing"), 1);
+  EXPECT_EQ(force_update_of("outside"), 0);
+  auto restarted = redis.events("heal.restarted");
+  ASSERT_EQ(restarted.size(), 1u);
+  EXPECT_EQ(restarted[0]["data"]["service"], "crashing");
+  // Right after the force update its failures start again from zero: nothing to do.
+  auto again = run({ORCH_BINARY, "heal", "--dry-run", "-o", "json"}, env);
+  EXPECT_EQ(again.code, 0) << again.output;
+
+  // Quarantined (by orch serve, in the shared document): reported, left alone, exit 2.
+  redis.cli({"SET", "orch:state:heal-quarantine", R"({"crashing":{"since_ms":1,"reason":"test"}})"});
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto r = run({ORCH_BINARY, "heal", "-o", "json"}, env);
+        return r.code == 2 && r.output.find("\"quarantined\"") != std::string::npos;
+      },
+      60s));
+  EXPECT_EQ(force_update_of("crashing"), 1);
+  EXPECT_EQ(run({ORCH_BINARY, "heal", "--reset", "crashing"}, env).code, 0);
+  swarm.remove_service("crashing");
+  swarm.remove_service("outside");
 }
 
 // A task container of a swarm service labelled orch.heal=true is Swarm's to restart: the container

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
@@ -96,7 +98,15 @@ void DockerEngine::import_busybox() {
   must({"import", "--change", "CMD [\"/bin/sh\"]", dir_.path() + "/rootfs.tar", image_});
 }
 
-SwarmMode::SwarmMode(DockerEngine& manager) : manager_(manager), port_(free_port()) {
+static int lock_host_swarm() {
+  const int fd = ::open("/tmp/orch-test-swarm.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  if (fd >= 0) {
+    while (::flock(fd, LOCK_EX) != 0 && errno == EINTR) {}
+  }
+  return fd;
+}
+
+SwarmMode::SwarmMode(DockerEngine& manager) : lock_fd_(lock_host_swarm()), manager_(manager), port_(free_port()) {
   // The listen address is loopback, not 0.0.0.0: the gossip port then binds 127.0.0.1:7946 and a
   // worker on 127.0.0.2 can bind its own.
   manager_.must({"swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:" + std::to_string(port_)});
@@ -124,6 +134,7 @@ SwarmMode::~SwarmMode() {
   if (!gone)
     std::fprintf(stderr, "SwarmMode: docker_gwbridge stays: %s%s\n", why.c_str(),
                  manager_.docker({"network", "inspect", "docker_gwbridge"}).output.c_str());
+  if (lock_fd_ >= 0) ::close(lock_fd_);  // lets the next swarm on this machine begin
 }
 
 std::string SwarmMode::join_worker(DockerEngine& worker) {

@@ -39,8 +39,10 @@ class DockerEngine {
 // as a worker on 127.0.0.2 (the same host: tasks run there, but the two daemons share one network
 // namespace, so overlay networks such as ingress cannot be set up on the worker). The destructor
 // leaves the swarm on every engine and removes the docker_gwbridge that swarm mode put in the
-// host's network namespace. Swarm's gossip port (7946) cannot be chosen: test binaries that use
-// this take the ctest RESOURCE_LOCK host_swarm (tests/CMakeLists.txt).
+// host's network namespace. Swarm's gossip port (7946) cannot be chosen: one swarm on the machine
+// at a time. Within a ctest run the Swarm* tests take the RESOURCE_LOCK host_swarm
+// (tests/CMakeLists.txt); across runs (two checkouts, a helper's suite beside CI's) the
+// constructor waits for an flock on /tmp/orch-test-swarm.lock, held until the destructor is done.
 // Measured here (dockerd 20.10.24, 2 cores): init 0.7 s; a service's tasks running 0.6 s after
 // `docker service create`; a stopped worker is marked down after about 20 s.
 class SwarmMode {
@@ -61,6 +63,7 @@ class SwarmMode {
   int running_replicas(const std::string& name) const;
 
  private:
+  int lock_fd_ = -1;  // first: taken before the swarm is made, let go after it is gone
   DockerEngine& manager_;
   std::vector<DockerEngine*> workers_;
   std::string node_id_;
