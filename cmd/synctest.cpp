@@ -37,9 +37,11 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
   opts.timeout = parse_duration(o.timeout);
   opts.keep = o.keep;
   opts.orch_url = !o.orch_url.empty() ? o.orch_url : orch_url(s);
-  if (!s.has("TRUSTED_WEBHOOK_SECRET") && !s.has("BUILDER_PRIVATE_KEY")) throw ConfigError("sync-test signs its webhook with TRUSTED_WEBHOOK_SECRET, which is not set (nor BUILDER_PRIVATE_KEY)");
   pipeline::SyncTestResult result;
   if (s.has("REDIS_URL")) {
+    // This process sends the change; without Redis orch serve does, with its own secret.
+    if (!s.has("TRUSTED_WEBHOOK_SECRET") && !s.has("BUILDER_PRIVATE_KEY"))
+      throw ConfigError("sync-test signs its webhook with TRUSTED_WEBHOOK_SECRET, which is not set (nor BUILDER_PRIVATE_KEY)");
     auto bus = make_cli_bus(cfg);
     const bool tty = stderr_is_tty() && !g.quiet;
     result = pipeline::run_sync_test(s, opts, *bus, [&](const pipeline::StageReport& st) {
