@@ -40,8 +40,7 @@ void check_shown(const Config& cfg) {
       const auto at = raw.rfind('@');
       if (at != std::string::npos) {
         const auto cred = raw.substr(8, at - 8);  // after "redis://", which parse_url demands
-        const std::string expected =
-            "redis://" + (cred.find(':') == std::string::npos ? "" : url.username + ":") + "***" + raw.substr(at);
+        const std::string expected = "redis://" + (cred.find(':') == std::string::npos ? "" : url.username + ":") + "***" + raw.substr(at);
         FUZZ_CHECK(s.display("REDIS_URL") == expected, s.display("REDIS_URL") + " instead of " + expected);
       } else {
         FUZZ_CHECK(s.display("REDIS_URL") == raw);
