@@ -146,8 +146,8 @@ TEST(SwarmRollback, AFailingUpdateIsRolledBackToTheLastKnownGoodOnce) {
   RedisServer redis;
   OrchServer orch({{"DOCKER_HOST", engine->host()},
                    {"REDIS_URL", redis.url()},
-                   {"ORCH_LKG_AFTER", "2s"},
-                   {"ROLLBACK_UNHEALTHY_AFTER", "3s"},
+                   {"ORCH_LKG_AFTER", "1s"},
+                   {"ROLLBACK_UNHEALTHY_AFTER", "2s"},
                    {"ROLLBACK_WINDOW", "5m"},
                    {"ROLLBACK_HEALTH_TIMEOUT", "60s"},
                    {"ORCH_RECONCILE_INTERVAL", "2s"},
@@ -191,7 +191,7 @@ TEST(SwarmRollback, AFailingUpdateIsRolledBackToTheLastKnownGoodOnce) {
   engine->must({"service", "update", "-d", "--no-resolve-image", "--image", worse, "shop"});
   ASSERT_TRUE(eventually([&] { return releases(redis, "shop")["current"].value("image_id", "") == worse; }, 20s))
       << releases(redis, "shop").dump() << orch.log();
-  std::this_thread::sleep_for(7s);  // ROLLBACK_UNHEALTHY_AFTER and two ticks more
+  std::this_thread::sleep_for(6s);  // ROLLBACK_UNHEALTHY_AFTER and two ticks more
   EXPECT_EQ(image_of("shop"), worse);
   EXPECT_EQ(redis.events("rollback.started").size(), 1u) << orch.log();
   // Its task containers never were releases of their own: the release is the spec image.
