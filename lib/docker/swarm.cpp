@@ -52,7 +52,8 @@ std::vector<SwarmService> services_from_json(const json& j) {
     v.labels = labels_of(member(spec, "Labels"));
     const auto& tt = member(spec, "TaskTemplate");
     const auto& cs = member(tt, "ContainerSpec");
-    v.image = without_digest(text_of(cs, "Image"));
+    v.spec_image = text_of(cs, "Image");
+    v.image = without_digest(v.spec_image);
     v.container_labels = labels_of(member(cs, "Labels"));
     v.force_update = whole_of(tt, "ForceUpdate");
     const auto& test = member(member(cs, "Healthcheck"), "Test");

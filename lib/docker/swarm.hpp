@@ -23,7 +23,8 @@ struct SwarmInfo {
 };
 
 struct SwarmService {
-  std::string id, name, image;
+  std::string id, name, image;                // image: the spec's, without the digest the CLI may add (shown)
+  std::string spec_image;                     // Spec.TaskTemplate.ContainerSpec.Image as Swarm stores it (name:tag@sha256:...)
   unsigned long long version = 0;             // Version.Index: an update must name it (optimistic locking)
   std::string mode;                           // replicated, global, replicated-job, global-job
   long desired = 0, running = 0;              // ServiceStatus.DesiredTasks / RunningTasks
@@ -35,6 +36,13 @@ struct SwarmService {
   std::string updated_at;                     // UpdatedAt: the spec's last change (RFC 3339)
   std::optional<std::string> previous_image;  // PreviousSpec's image: set when Swarm can roll back
   json spec;                                  // the whole Spec, for an update
+};
+
+// What one look at the swarm found (a reconcile's): whether the engine is a swarm manager, and its
+// services when they could be listed (nullopt: a manager whose list failed this time).
+struct SwarmView {
+  bool manager = false;
+  std::optional<std::vector<SwarmService>> services;
 };
 
 struct SwarmTask {

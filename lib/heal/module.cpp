@@ -107,14 +107,15 @@ void Module::reconcile_now() {
   } catch (const Error& e) {
     spdlog::warn("reconcile: healer: {}", e.what());
   }
+  docker::SwarmView swarm;
   try {
-    service_healer_.reconcile();  // one GET /info outside a swarm
+    swarm = service_healer_.reconcile();  // one GET /info outside a swarm
   } catch (const Error& e) {
     spdlog::warn("reconcile: swarm: {}", e.what());
   }
   for (const auto& listener : listeners_) {
     try {
-      listener(*all);
+      listener(*all, swarm);
     } catch (const Error& e) {
       spdlog::warn("reconcile: {}", e.what());
     }

@@ -20,15 +20,18 @@ namespace orch::heal {
 
 class Module final : public orch::Module {
  public:
-  using ReconcileListener = std::function<void(const std::vector<docker::ContainerSummary>&)>;
+  // A reconcile's container list and what it saw of the swarm (docker::SwarmView: not a manager
+  // outside a swarm).
+  using ReconcileListener = std::function<void(const std::vector<docker::ContainerSummary>&, const docker::SwarmView&)>;
   explicit Module(ServeContext& ctx);
   ~Module() override;
   const char* name() const override { return "healer"; }
   void start() override;
   void stop() override;
 
-  // Also handed each reconcile's container list (the rollback module records releases from it),
-  // so a reconcile lists the engine's containers once. Register before start().
+  // Also handed each reconcile's container list and swarm services (the rollback module records
+  // releases from them), so a reconcile lists the engine's containers and services once. Register
+  // before start().
   void on_reconcile(ReconcileListener listener);
   // This instance holds the healer lease (always, without Redis).
   bool is_leader() const;

@@ -41,24 +41,27 @@ void ServiceHealer::force_update(docker::Client& docker, const docker::SwarmServ
       "update service " + s.name);
 }
 
-void ServiceHealer::reconcile() {
+docker::SwarmView ServiceHealer::reconcile() {
+  docker::SwarmView view;
   const auto info = docker::swarm_info(docker_);
-  if (!info.manager()) return;  // not in a swarm, or a worker: nothing to read here
+  if (!info.manager()) return view;  // not in a swarm, or a worker: nothing to read here
+  view.manager = true;
   std::vector<docker::SwarmService> services;
   std::vector<docker::SwarmNode> all_nodes;
   try {
     services = docker::list_services(docker_);
+    view.services = services;
     all_nodes = docker::list_nodes(docker_);
   } catch (const docker::DockerError& e) {
     spdlog::warn("swarm: {}", e.what());
-    return;
+    return view;
   }
   json quarantined;
   try {
     quarantined = state_.load(kQuarantineDocument);  // an `orch heal --reset` elsewhere is seen
   } catch (const Error& e) {
     spdlog::warn("swarm heal: cannot read the quarantine list: {}", e.what());
-    return;  // judged without it, a quarantined service could be healed again
+    return view;  // judged without it, a quarantined service could be healed again
   }
   std::lock_guard lock(mu_);
   tracker_.load_quarantine(quarantined);
@@ -84,6 +87,7 @@ void ServiceHealer::reconcile() {
   keep_only(due_reason_, names);
   keep_only(recovering_, names);
   keep_only(node_state_, node_ids);
+  return view;
 }
 
 void ServiceHealer::nodes(const std::vector<docker::SwarmNode>& all) {

@@ -38,8 +38,9 @@ class ServiceHealer {
 
   // One look at the swarm: nothing when the engine is not a swarm manager (one GET /info). Else
   // lists services, their tasks and the nodes, publishes node state changes, and force-updates the
-  // services that are due. Throws UnreachableError.
-  void reconcile();
+  // services that are due. Returns what it saw (the rollback module records swarm releases from
+  // it: no second list). Throws UnreachableError.
+  docker::SwarmView reconcile();
   // Lifts a service's quarantine and forgets its history (POST /heal {"reset"}; `orch heal
   // --reset <service>` lifts it in the shared quarantine document, read on every reconcile).
   bool reset(const std::string& service);

@@ -31,7 +31,7 @@ bool Releases::record_start(const std::string& service, const std::string& image
 std::vector<std::string> Releases::record_running(const std::vector<Running>& running, long long now_ms) {
   auto is_new = [](const json& doc, const Running& r) {
     return !doc.is_object() || !doc.contains(r.service) || !doc[r.service].is_object() || !doc[r.service].contains("current") ||
-           doc[r.service]["current"].value("image_id", "") != r.image_id;
+           !doc[r.service]["current"].is_object() || doc[r.service]["current"].value("image_id", "") != r.image_id;
   };
   const json before = store_.load(kDoc);
   if (std::none_of(running.begin(), running.end(), [&](const Running& r) { return is_new(before, r); })) return {};
@@ -42,17 +42,23 @@ std::vector<std::string> Releases::record_running(const std::vector<Running>& ru
       if (!is_new(doc, r)) continue;
       auto& s = doc[r.service];
       if (!s.is_object()) s = json::object();
+      if (s.contains("current") && s["current"].is_object() && s["current"].value("swarm", false) != r.swarm) {
+        s.erase("lkg");
+        s.erase("rolled_back");
+      }
       s["current"] = {{"image_id", r.image_id}, {"image", r.image}, {"since_ms", now_ms}};
+      if (r.swarm) s["current"]["swarm"] = true;
       changed.push_back(r.service);
     }
   });
   return changed;
 }
 
-void Releases::set_lkg(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms) {
+void Releases::set_lkg(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms, bool swarm) {
   store_.update(kDoc, [&](json& doc) {
     if (!doc.is_object()) doc = json::object();
     doc[service]["lkg"] = {{"image_id", image_id}, {"image", image}, {"since_ms", now_ms}};
+    if (swarm) doc[service]["lkg"]["swarm"] = true;
   });
 }
 
@@ -227,8 +233,22 @@ static json without_image_defaults(json body, const json& old_image_config) {
 
 ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& containers, Releases& releases, const Config& cfg, Bus* bus,
                                const ServiceOptions& o) {
-  // In swarm mode the unit is the service: Swarm's own rollback (rollback/swarm.hpp).
-  if (auto swarm = find_swarm_service(docker, cfg, o.service)) return rollback_swarm_service(docker, *swarm, bus, o);
+  // In swarm mode the unit is the service: Swarm's own rollback, or an update to the LKG when
+  // automatic (rollback/swarm.hpp).
+  if (auto swarm = find_swarm_service(docker, cfg, o.service)) {
+    if (!o.automatic) return rollback_swarm_service(docker, *swarm, bus, o);
+    auto history = releases.get(swarm->name);  // recorded under the swarm service's own name
+    if (history.contains("pinned") && !history["pinned"].is_null())
+      throw UsageError(swarm->name + " is pinned after a rollback; lift with orch rollback --clear " + swarm->name);
+    ServiceOptions to_lkg = o;
+    if (to_lkg.to.empty()) {
+      if (!history.contains("lkg") || !history["lkg"].value("swarm", false))
+        throw UsageError("no last-known-good spec image is recorded for swarm service '" + swarm->name + "'");
+      to_lkg.to = history["lkg"].value("image_id", "");
+    }
+    if (to_lkg.to == swarm->spec_image) throw UsageError(swarm->name + " already runs " + to_lkg.to);
+    return rollback_swarm_service(docker, *swarm, bus, to_lkg);
+  }
   ServiceResult r;
   r.service = o.service;
   r.dry_run = o.dry_run;

@@ -18,8 +18,10 @@
 namespace orch::rollback {
 
 // Release history per service, in the state store (document "releases"):
-// {service: {current: {image_id, image, since_ms}, lkg: {image_id, image, since_ms},
+// {service: {current: {image_id, image, since_ms, swarm?}, lkg: {image_id, image, since_ms, swarm?},
 //            pinned: reason|null, rolled_back: [image_id...]}}
+// A swarm service's release (swarm: true) is its spec image as Swarm stores it (often
+// name:tag@sha256:...) in image_id, the name without the digest in image (rollback/swarm.hpp).
 class Releases {
  public:
   explicit Releases(StateStore& store) : store_(store) {}
@@ -28,11 +30,14 @@ class Releases {
   bool record_start(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms);
   struct Running {
     std::string service, image_id, image;
+    bool swarm = false;  // a swarm service's spec image, not a container's image id
   };
   // record_start for many services at once (a reconcile): one read, and a write only when some
-  // release is new. Returns the services with a new release.
+  // release is new. Returns the services with a new release. A service whose kind changes (a
+  // container's image id, then a swarm service's spec image) starts its history again: an LKG of
+  // the other kind is no target.
   std::vector<std::string> record_running(const std::vector<Running>& running, long long now_ms);
-  void set_lkg(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms);
+  void set_lkg(const std::string& service, const std::string& image_id, const std::string& image, long long now_ms, bool swarm = false);
   json get(const std::string& service);
   void pin(const std::string& service, const std::string& reason);
   bool clear(const std::string& service);  // unpin; true if it was pinned

@@ -2,13 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include <set>
+#include <algorithm>
+#include <optional>
 
 #include "docker/identity.hpp"
 #include "http/control.hpp"
 #include "http/fields.hpp"
 #include "rollback/deploy.hpp"
 #include "rollback/repos.hpp"
+#include "rollback/swarm.hpp"
 #include "state/documents.hpp"
 
 namespace orch::rollback {
@@ -87,26 +89,19 @@ docker::ContainerSummary Module::container(const std::string& name) {
   return c;
 }
 
-void Module::reconcile(const std::vector<docker::ContainerSummary>& all) {
-  std::vector<Releases::Running> running;
-  std::set<std::string> seen, present;
-  for (const auto& c : all) {
-    if (moved_aside(c.name)) continue;
-    auto service = docker::service_of(ctx_.config, c.name, c.labels);
-    present.insert(service);
-    if (c.state != "running" || c.image_id.empty()) continue;
-    if (!seen.insert(service).second) continue;  // the first running container of a service, as the list orders them
-    running.push_back({service, c.image_id, c.image});
-  }
+void Module::reconcile(const std::vector<docker::ContainerSummary>& all, const docker::SwarmView& swarm) {
+  swarm_manager_ = swarm.manager;
+  const auto found = releases_of(all, ctx_.config, swarm);
   const auto& s = ctx_.config.settings;
-  for (const auto& service : releases_.forget_gone(present, now_ms(), s.duration("ROLLBACK_HISTORY_RETENTION"),
-                                                   static_cast<size_t>(s.integer("ROLLBACK_HISTORY_MAX")))) {
-    spdlog::info("release: {} forgotten (no container for {}, or over ROLLBACK_HISTORY_MAX)", service,
-                 format_duration(s.duration("ROLLBACK_HISTORY_RETENTION")));
-    std::lock_guard lock(mu_);
-    healthy_since_ms_.erase(service);
-  }
-  for (const auto& service : releases_.record_running(running, now_ms())) {
+  if (found.complete)  // a manager whose services could not be listed: the swarm's are not gone
+    for (const auto& service : releases_.forget_gone(found.present, now_ms(), s.duration("ROLLBACK_HISTORY_RETENTION"),
+                                                     static_cast<size_t>(s.integer("ROLLBACK_HISTORY_MAX")))) {
+      spdlog::info("release: {} forgotten (no container for {}, or over ROLLBACK_HISTORY_MAX)", service,
+                   format_duration(s.duration("ROLLBACK_HISTORY_RETENTION")));
+      std::lock_guard lock(mu_);
+      healthy_since_ms_.erase(service);
+    }
+  for (const auto& service : releases_.record_running(found.running, now_ms())) {
     spdlog::info("release: {} runs a release not recorded before (found by reconcile)", service);
     std::lock_guard lock(mu_);
     healthy_since_ms_.erase(service);
@@ -118,7 +113,8 @@ void Module::on_event(const Event& e) {
   if (e.type == "container.started") {
     try {
       const auto c = container(e.data.value("container", e.subject));
-      if (moved_aside(c.name)) return;
+      // A swarm task's container is no release of its own: its service's spec image is (reconcile).
+      if (moved_aside(c.name) || docker::swarm_task(c.labels)) return;
       auto service = docker::service_of(ctx_.config, c.name, c.labels);
       if (releases_.record_start(service, c.image_id, c.image, now_ms())) {
         spdlog::info("release: {} now runs {} ({})", service, c.image, c.image_id.substr(0, 19));
@@ -130,7 +126,15 @@ void Module::on_event(const Event& e) {
     }
   } else if (e.type == "heal.quarantined") {
     try {
-      const auto c = container(e.data.value("container", e.subject));
+      const std::string name = e.data.value("container", e.subject);
+      // A swarm service's quarantine (heal/service_healer.hpp) names the service, under which its
+      // release is recorded.
+      if (const auto h = releases_.get(name); h.contains("current") && h["current"].value("swarm", false)) {
+        std::lock_guard lock(mu_);
+        rollbacks_.emplace_back([this, name] { automatic(name, "quarantined by the healer"); });
+        return;
+      }
+      const auto c = container(name);
       std::lock_guard lock(mu_);
       rollbacks_.emplace_back(
           [this, service = docker::service_of(ctx_.config, c.name, c.labels)] { automatic(service, "quarantined by the healer"); });
@@ -151,18 +155,56 @@ void Module::tick() {
   } catch (const Error&) {
     return;
   }
+  const auto is_swarm = [](const json& h) { return h.is_object() && h.contains("current") && h["current"].value("swarm", false); };
+  // Swarm services: one GET /services?status=true per tick, on a swarm manager with a swarm release
+  // recorded; outside a swarm, nothing more than the cache.
+  std::optional<std::vector<docker::SwarmService>> services;
+  if (swarm_manager_ && std::any_of(doc.begin(), doc.end(), is_swarm)) {
+    try {
+      services = docker::list_services(ctx_.docker);
+    } catch (const Error& e) {
+      spdlog::debug("release: cannot list swarm services: {}", e.what());
+    }
+  }
+  if (services) {
+    // A new spec is a release from the tick that sees it, not only from the next reconcile.
+    std::vector<Releases::Running> changed;
+    for (const auto& x : *services)
+      if (doc.contains(x.name) && is_swarm(doc[x.name]) && doc[x.name]["current"].value("image_id", "") != x.spec_image)
+        changed.push_back({x.name, x.spec_image, x.image, true});
+    try {
+      for (const auto& service : releases_.record_running(changed, now_ms())) {
+        spdlog::info("release: swarm service {} now runs {}", service, doc[service]["current"].value("image", ""));
+        std::lock_guard lock(mu_);
+        healthy_since_ms_.erase(service);
+      }
+      if (!changed.empty()) doc = ctx_.state.load(kReleasesDocument);
+    } catch (const Error& e) {
+      spdlog::debug("release: {}", e.what());
+      return;
+    }
+  }
   const ServiceContainers by_service(*all, ctx_.config);
   const auto& s = ctx_.config.settings;
   const long long now = now_ms();
   for (const auto& [service, h] : doc.items()) {
-    if (!h.contains("current")) continue;
+    if (!h.is_object() || !h.contains("current")) continue;
     const auto& cur = h["current"];
     const std::string image_id = cur.value("image_id", "");
+    const bool swarm = is_swarm(h);
     bool is_lkg = h.contains("lkg") && h["lkg"].value("image_id", "") == image_id;
-    const auto* c = by_service.find(service);
-    if (!c || c->image_id != image_id) continue;
-    const auto health = c->health();
-    bool healthy = c->state == "running" && (health.empty() || health == "healthy");
+    bool healthy = false;
+    if (swarm) {
+      if (!services) continue;
+      const auto x = std::find_if(services->begin(), services->end(), [&](const docker::SwarmService& v) { return v.name == service; });
+      if (x == services->end() || x->spec_image != image_id) continue;
+      healthy = swarm_service_healthy(*x);
+    } else {
+      const auto* c = by_service.find(service);
+      if (!c || c->image_id != image_id) continue;
+      const auto health = c->health();
+      healthy = c->state == "running" && (health.empty() || health == "healthy");
+    }
     long long since = 0;
     {
       std::lock_guard lock(mu_);
@@ -170,12 +212,13 @@ void Module::tick() {
       else since = healthy_since_ms_.try_emplace(service, now).first->second;
     }
     if (healthy && !is_lkg && now - since >= s.duration("ORCH_LKG_AFTER").count()) {
-      releases_.set_lkg(service, image_id, cur.value("image", ""), now);
-      // A tag keeps the image from `docker image prune`.
+      releases_.set_lkg(service, image_id, cur.value("image", ""), now, swarm);
+      // A tag keeps the image from `docker image prune`. Not for a swarm service: its image is on
+      // the nodes that run its tasks (or in a registry), not necessarily on this engine.
       std::string repo = cur.value("image", "");
       repo = repo.substr(0, repo.rfind(':') == std::string::npos || repo.rfind(':') < repo.rfind('/') ? repo.size() : repo.rfind(':'));
       try {
-        if (!repo.empty() && repo.rfind("sha256", 0) != 0) ctx_.docker.image_tag(image_id, repo, "orch-lkg");
+        if (!swarm && !repo.empty() && repo.rfind("sha256", 0) != 0) ctx_.docker.image_tag(image_id, repo, "orch-lkg");
       } catch (const Error& e) {
         spdlog::warn("release: cannot tag {}:orch-lkg: {}", repo, e.what());
       }
@@ -207,8 +250,8 @@ void Module::automatic(const std::string& service, const std::string& reason) {
   try {
     r = rollback_service(ctx_.docker, ctx_.containers, releases_, ctx_.config, &ctx_.bus, o);
   } catch (const UsageError& e) {
-    // A refusal (a swarm service, a container made by a rollback) holds for this release: said
-    // once, not on every tick of the window.
+    // A refusal (no LKG of the service's kind, a container made by a rollback) holds for this
+    // release: said once, not on every tick of the window.
     releases_.mark_rolled_back(service, current);
     spdlog::warn("automatic rollback of {} not done: {}", service, e.what());
     return;
@@ -219,7 +262,8 @@ void Module::automatic(const std::string& service, const std::string& reason) {
   releases_.mark_rolled_back(service, current);
   if (r.ok) {
     releases_.pin(service, "automatic rollback: " + reason);
-    // The replacement carries the same name: lift the healer's quarantine of that name.
+    // The replacement carries the same name (a swarm service keeps its own): lift the healer's
+    // quarantine of that name.
     ctx_.state.update(kQuarantineDocument, [&](json& q) {
       if (q.is_object()) q.erase(r.container);
     });

@@ -17,9 +17,10 @@ std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx) {
   m.push_back(std::make_unique<webhook::Endpoint>(ctx));
   auto healer = std::make_unique<heal::Module>(ctx);
   auto rollback = std::make_unique<rollback::Module>(ctx);
-  // One reconcile lists the engine's containers once, for the healer and the release history;
-  // releases are recorded and rolled back by the healer's leader only.
-  healer->on_reconcile([r = rollback.get()](const std::vector<docker::ContainerSummary>& all) { r->reconcile(all); });
+  // One reconcile lists the engine's containers (and, in swarm mode, services) once, for the healer
+  // and the release history; releases are recorded and rolled back by the healer's leader only.
+  healer->on_reconcile(
+      [r = rollback.get()](const std::vector<docker::ContainerSummary>& all, const docker::SwarmView& swarm) { r->reconcile(all, swarm); });
   rollback->set_leader_check([h = healer.get()] { return h->is_leader(); });
   m.push_back(std::move(healer));
   m.push_back(std::make_unique<diagnose::Module>(ctx));
