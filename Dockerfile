@@ -9,7 +9,7 @@ ARG ROOTFS=source
 # Compiles orch (Release) and makes its root with packaging/image-rootfs.sh.
 FROM ${BASE} AS source
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      cmake g++ make pkg-config binutils ca-certificates \
+      cmake g++ make pkg-config binutils ca-certificates git \
       libcli11-dev libcpp-httplib-dev nlohmann-json3-dev libhiredis-dev libgit2-dev libspdlog-dev libfmt-dev \
       libssl-dev libcurl4-openssl-dev libyaml-cpp-dev \
     && rm -rf /var/lib/apt/lists/*

@@ -31,6 +31,13 @@ const std::string kOrchImage = "orch:compose-test", kFixturesImage = "orch-fixtu
 const std::string kSecret =
     "whsec_"
     "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";                            // Standard Webhooks' own test key
+// The image holds the orch of this build: a sanitizer build's carries its runtime and instrumented
+// code (260 MB under ASan), so the size bar holds for the plain build only; it is printed always.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSizeMeasurable = false;
+#else
+constexpr bool kSizeMeasurable = true;
+#endif
 const std::string kToken = "compose-test-token-0123456789abcdef";  // control endpoints from off the host need one
 
 // The Debian CLI (20.10) builds with BuildKit when DOCKER_BUILDKIT=1; a newer CLI found first on
@@ -87,7 +94,7 @@ TEST(Image, SmallNonRootReadOnlyWithoutCapabilitiesAndHealthy) {
   ASSERT_EQ(build_images(), "");
   const long long size = std::stoll(inspect(kOrchImage, "{{.Size}}"));
   std::printf("orch image: %.1f MB\n", static_cast<double>(size) / 1e6);
-  EXPECT_LT(size, 60'000'000);
+  if (kSizeMeasurable) EXPECT_LT(size, 60'000'000);
   EXPECT_EQ(inspect(kOrchImage, "{{.Config.User}}"), "orch");
   EXPECT_EQ(inspect(kOrchImage, "{{json .Config.Healthcheck.Test}}"), R"(["CMD","orch","healthcheck"])");
   auto version = engine->docker({"run", "--rm", "--network", "none", kOrchImage, "orch", "--version"});
