@@ -1,7 +1,5 @@
 // The container image and the compose stack, built and run for real (docs/image.md): orch's image
-// from the repository's Dockerfile, with the root packaging/image-rootfs.sh makes from this build's
-// orch (`--build-arg ROOTFS=prebuilt`: the compiler stage is the same script on the Debian image, and
-// needs a registry or an mmdebstrap base, so it is not run here); then packaging/docker-compose.example.yml
+// from the repository's Dockerfile (tests/support/images.hpp); then packaging/docker-compose.example.yml
 // brought up with docker-compose (Debian's 1.29) on the test dockerd, redis and the stand-ins swapped
 // in by tests/compose/docker-compose.test.yml, and driven from the host as a user would.
 #include <gtest/gtest.h>
@@ -13,7 +11,8 @@
 #include <fstream>
 
 #include "core/json.hpp"
-#include "support/docker_engine.hpp"
+#include "compose/engine.hpp"
+#include "support/images.hpp"
 #include "support/process.hpp"
 #include "support/webhook_sender.hpp"
 
@@ -24,10 +23,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-DockerEngine*& engine = share_engine();
-
 const std::string kRepo = std::string(ORCH_TESTS_DIR) + "/..";
-const std::string kOrchImage = "orch:compose-test", kFixturesImage = "orch-fixtures:compose-test";
 const std::string kSecret =
     "whsec_"
     "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";                            // Standard Webhooks' own test key
@@ -40,38 +36,7 @@ constexpr bool kSizeMeasurable = true;
 #endif
 const std::string kToken = "compose-test-token-0123456789abcdef";  // control endpoints from off the host need one
 
-// The Debian CLI (20.10) builds with BuildKit when DOCKER_BUILDKIT=1; a newer CLI found first on
-// PATH wants the buildx plugin for that.
-std::string docker_cli() { return fs::exists("/usr/bin/docker") ? "/usr/bin/docker" : "docker"; }
-
-RunResult sh(const std::string& script, std::map<std::string, std::string> env = {}) {
-  env["DOCKER_HOST"] = engine->host();
-  return run({"sh", "-c", script}, env, 300s);
-}
-
-// Made once per binary: orch's image (the repository's Dockerfile, verbatim, in a context holding
-// only it and the root made from this build's orch) and the fixtures image (redis-server, redis-cli,
-// orch_standins and busybox as wget, for the example's health checks, on a root made by the same script). Empty when both are there; else
-// what failed.
-const std::string& build_images() {
-  static const std::string error = [] {
-    TempDir ctx;
-    fs::copy_file(kRepo + "/Dockerfile", ctx.path() + "/Dockerfile");
-    auto r = sh(kRepo + "/packaging/image-rootfs.sh " + ctx.path() + "/build/image-rootfs " + ORCH_BINARY);
-    if (r.code != 0) return "image-rootfs.sh (orch): " + r.output;
-    r = run({docker_cli(), "build", "-q", "--build-arg", "ROOTFS=prebuilt", "-t", kOrchImage, ctx.path()},
-            {{"DOCKER_HOST", engine->host()}, {"DOCKER_BUILDKIT", "1"}}, 300s);
-    if (r.code != 0) return "docker build: " + r.output;
-    TempDir fx;
-    const auto root = fx.path() + "/out/root";
-    r = sh(kRepo + "/packaging/image-rootfs.sh " + fx.path() + "/out $(command -v redis-server) $(command -v redis-cli) " + ORCH_STANDINS +
-           " /bin/busybox && ln -s busybox " + root + "/usr/bin/wget && tar -C " + root + " -cf " + fx.path() +
-           "/root.tar . && docker import " + fx.path() + "/root.tar " + kFixturesImage);
-    if (r.code != 0) return "fixtures image: " + r.output;
-    return std::string();
-  }();
-  return error;
-}
+RunResult sh(const std::string& script) { return run({"sh", "-c", script}, {{"DOCKER_HOST", engine->host()}}, 300s); }
 
 std::string inspect(const std::string& what, const std::string& format) { return engine->must({"inspect", "--format", format, what}); }
 
@@ -91,7 +56,7 @@ std::pair<int, std::string> get(int port, const std::string& path) {
 // it healthy.
 TEST(Image, SmallNonRootReadOnlyWithoutCapabilitiesAndHealthy) {
   REQUIRE_ENGINE();
-  ASSERT_EQ(build_images(), "");
+  ASSERT_EQ(build_images(*engine), "");
   const long long size = std::stoll(inspect(kOrchImage, "{{.Size}}"));
   std::printf("orch image: %.1f MB\n", static_cast<double>(size) / 1e6);
   if (kSizeMeasurable) EXPECT_LT(size, 60'000'000);
@@ -124,7 +89,7 @@ TEST(Image, SmallNonRootReadOnlyWithoutCapabilitiesAndHealthy) {
 // is killed is restarted by orch through the mounted Docker socket.
 TEST(Compose, TheExampleStackRunsSyncTestPassesWebhooksFlowAndOrchHeals) {
   REQUIRE_ENGINE();
-  ASSERT_EQ(build_images(), "");
+  ASSERT_EQ(build_images(*engine), "");
   TempDir project;
   fs::copy_file(kRepo + "/packaging/docker-compose.example.yml", project.path() + "/docker-compose.yml");
   fs::copy_file(kRepo + "/tests/compose/docker-compose.test.yml", project.path() + "/docker-compose.test.yml");
