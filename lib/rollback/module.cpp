@@ -196,7 +196,9 @@ void Module::tick() {
     bool healthy = false;
     if (swarm) {
       if (!services) continue;
-      const auto x = std::find_if(services->begin(), services->end(), [&](const docker::SwarmService& v) { return v.name == service; });
+      // (A lambda may not capture a structured binding before clang 16: the fuzz build's clang-15.)
+      const std::string& name = service;
+      const auto x = std::find_if(services->begin(), services->end(), [&](const docker::SwarmService& v) { return v.name == name; });
       if (x == services->end() || x->spec_image != image_id) continue;
       healthy = swarm_service_healthy(*x);
     } else {

@@ -26,7 +26,7 @@ namespace {
 const std::string kRepo = std::string(ORCH_TESTS_DIR) + "/..";
 const std::string kSecret =
     "whsec_"
-    "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";                            // Standard Webhooks' own test key
+    "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";  // Standard Webhooks' own test key
 // The image holds the orch of this build: a sanitizer build's carries its runtime and instrumented
 // code (260 MB under ASan), so the size bar holds for the plain build only; it is printed always.
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
