@@ -23,7 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kRepo = std::string(ORCH_TESTS_DIR) + "/..";
 const std::string kSecret =
     "whsec_"
     "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";  // Standard Webhooks' own test key
@@ -59,7 +58,9 @@ TEST(Image, SmallNonRootReadOnlyWithoutCapabilitiesAndHealthy) {
   ASSERT_EQ(build_images(*engine), "");
   const long long size = std::stoll(inspect(kOrchImage, "{{.Size}}"));
   std::printf("orch image: %.1f MB\n", static_cast<double>(size) / 1e6);
-  if (kSizeMeasurable) EXPECT_LT(size, 60'000'000);
+  if (kSizeMeasurable) {
+    EXPECT_LT(size, 60'000'000);
+  }
   EXPECT_EQ(inspect(kOrchImage, "{{.Config.User}}"), "orch");
   EXPECT_EQ(inspect(kOrchImage, "{{json .Config.Healthcheck.Test}}"), R"(["CMD","orch","healthcheck"])");
   auto version = engine->docker({"run", "--rm", "--network", "none", kOrchImage, "orch", "--version"});

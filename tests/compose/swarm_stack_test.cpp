@@ -23,8 +23,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kRepo = std::string(ORCH_TESTS_DIR) + "/..";
-
 // The first JSON document in `output` (docker exec's stdout and stderr together); null when none.
 json json_in(const std::string& output) {
   const auto begin = output.find('{'), end = output.rfind('}');

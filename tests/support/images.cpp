@@ -12,7 +12,7 @@ using namespace std::chrono_literals;
 std::string docker_cli() { return fs::exists("/usr/bin/docker") ? "/usr/bin/docker" : "docker"; }
 
 static std::string make_images(const DockerEngine& engine) {
-  const std::string repo = std::string(ORCH_TESTS_DIR) + "/..";
+  const std::string& repo = kRepo;
   const std::map<std::string, std::string> env = {{"DOCKER_HOST", engine.host()}};
   // orch's image: the repository's Dockerfile, verbatim, in a context holding only it and the root.
   TempDir ctx;

@@ -7,6 +7,9 @@
 
 namespace orch::test {
 
+// The repository (the build context of its Dockerfile, the compose files).
+inline const std::string kRepo = std::string(ORCH_TESTS_DIR) + "/..";
+
 // The repository's Dockerfile with `--build-arg ROOTFS=prebuilt`: the root packaging/image-rootfs.sh makes from
 // this build's orch (the compiler stage is the same script on the Debian image, and needs a registry or an
 // mmdebstrap base, so it is not run here).
