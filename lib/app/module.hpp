@@ -46,6 +46,9 @@ class Module {
   virtual ~Module() = default;
   virtual const char* name() const = 0;
   virtual void start() {}
+  // Called first when the daemon stops, while the HTTP server still writes: the last moment to
+  // end open streams with a message of their own.
+  virtual void draining() {}
   // Called in reverse order of start, after the HTTP server stopped accepting.
   virtual void stop() {}
 };

@@ -99,6 +99,7 @@ HttpModule::HttpModule(ServeContext& ctx) : ctx_(ctx) {
   max_sessions_ = static_cast<size_t>(std::max<long long>(1, s.integer("ORCH_MCP_MAX_SESSIONS")));
   keep_alive_ = std::max<Clock::duration>(s.duration("ORCH_MCP_KEEPALIVE"), 100ms);
   sessions_gauge_ = &ctx.metrics.gauge("orch_mcp_sessions", "Open MCP Streamable HTTP sessions").get();
+  listens_gauge_ = &ctx.metrics.gauge("orch_mcp_listens", "Open MCP subscriptions/listen streams (2026-07-28)").get();
   auto& r = ctx.http.routes();
   ctx.http.allow("/mcp", "GET, POST, DELETE");
   ctx.http.guard("/mcp", http::Server::Rate::limited);
@@ -108,6 +109,25 @@ HttpModule::HttpModule(ServeContext& ctx) : ctx_(ctx) {
 }
 
 HttpModule::~HttpModule() { stop(); }
+
+void HttpModule::draining() {
+  std::map<ListenStream*, std::shared_ptr<ListenStream>> ended;
+  {
+    std::lock_guard lock(mu_);
+    stopping_ = true;  // no new session or listen from now on
+    ended.swap(listens_);
+    listens_gauge_->set(0);
+  }
+  // Each listen gets its result (the graceful end a client can tell from a broken connection);
+  // the stream then ends with its last chunk.
+  for (auto& [raw, l] : ended) {
+    server_->end_listens(*l->session);
+    server_->detach(l->session.get());
+    std::lock_guard lock(l->mu);
+    l->ended = true;
+    if (l->stream) l->stream->finish();
+  }
+}
 
 void HttpModule::stop() {
   std::lock_guard lock(mu_);
@@ -366,6 +386,7 @@ void HttpModule::post_modern(const httplib::Request& req, httplib::Response& res
     if (header_name != body_name)
       return mismatch("Mcp-Name header value '" + header_name + "' does not match body value '" + body_name + "'");
   }
+  if (method == "subscriptions/listen") return post_listen(req, res, msg);
   // Stateless: a session for this request alone, never attached (no subscriptions). Whatever it
   // would send outside the request's own stream has nowhere to go.
   Session session([](const json&) {});
@@ -390,6 +411,72 @@ void HttpModule::post_modern(const httplib::Request& req, httplib::Response& res
   }
   const bool unknown_method = response.contains("error") && response["error"].value("code", 0) == kMethodNotFound;
   http::send_json(res, unknown_method ? 404 : 200, response);
+}
+
+void HttpModule::post_listen(const httplib::Request& req, httplib::Response& res, const json& msg) {
+  const json id = request_id(msg);
+  if (req.get_header_value("Accept").find("text/event-stream") == std::string::npos)
+    return http::send_json(
+        res, 406,
+        error_response(id, kInvalidRequest, "subscriptions/listen is answered as an event stream: Accept must include text/event-stream"));
+  auto l = std::make_shared<ListenStream>();
+  std::weak_ptr<ListenStream> weak = l;
+  l->session = std::make_unique<Session>([weak](const json& m) {
+    if (auto held = weak.lock()) {
+      std::lock_guard lock(held->mu);
+      auto frame = sse_frame(to_text(m));
+      if (held->stream) held->stream->send(std::move(frame));
+      else if (held->pending.size() < 1000) held->pending.push_back(std::move(frame));
+    }
+  });
+  {
+    std::lock_guard lock(mu_);
+    if (stopping_) return http::send_error(res, 503, "stopping", "orch is shutting down");
+    if (listens_.size() >= max_sessions_) {
+      res.set_header("Retry-After", "5");
+      return http::send_json(res, 503,
+                             error_response(id, kServerBusy,
+                                            "all " + std::to_string(max_sessions_) +
+                                                " subscriptions/listen streams are open (ORCH_MCP_MAX_SESSIONS); retry later",
+                                            {{"retryable", true}}));
+    }
+    listens_[l.get()] = l;
+    listens_gauge_->set(static_cast<double>(listens_.size()));
+  }
+  server_->attach(l->session.get());
+  auto response = server_->handle(msg, *l->session);
+  if (!response.is_null()) {  // refused before the acknowledgement (its filter, a duplicate id)
+    drop_listen(l);
+    return http::send_json(res, 200, response);
+  }
+  http::OutStreamOptions o;
+  o.headers = {{"Cache-Control", "no-cache"}, {"X-Accel-Buffering", "no"}};
+  o.keep_alive = std::chrono::duration_cast<std::chrono::milliseconds>(keep_alive_);
+  // The client closing the stream is its cancel (it sends notifications/cancelled too, but over
+  // HTTP that carries no session to tell whose listen it was). The loops that run this are
+  // joined before the module goes.
+  o.on_close = [this, weak] {
+    if (auto held = weak.lock()) drop_listen(held);
+  };
+  auto stream = http::detach_stream(req, std::move(o));
+  if (!stream) {
+    drop_listen(l);
+    return http::send_error(res, 500, "internal", "cannot stream on this connection");
+  }
+  std::lock_guard lock(l->mu);
+  l->stream = stream;
+  for (auto& frame : l->pending) stream->send(std::move(frame));
+  l->pending.clear();
+  if (l->ended) stream->finish();  // orch began to stop meanwhile: the result is out
+}
+
+void HttpModule::drop_listen(const std::shared_ptr<ListenStream>& l) {
+  {
+    std::lock_guard lock(mu_);
+    if (listens_.erase(l.get()) == 0) return;  // already dropped, or ended by draining()
+    listens_gauge_->set(static_cast<double>(listens_.size()));
+  }
+  server_->detach(l->session.get());
 }
 
 void HttpModule::get(const httplib::Request& req, httplib::Response& res) {

@@ -1,7 +1,8 @@
 #pragma once
 // MCP Streamable HTTP on `orch serve` (/mcp, SPEC §9): POST carries JSON-RPC (answered as JSON,
 // or as an SSE stream for a tool call that asks for progress), GET opens a Server-Sent Events
-// stream for the session's notifications, DELETE ends the session. Sessions are named by
+// stream for the session's notifications, DELETE ends the session; under 2026-07-28 a POST of
+// subscriptions/listen is a long-lived SSE stream of its own. Sessions are named by
 // Mcp-Session-Id, expire when idle and are capped in number; Host and Origin are checked
 // (DNS-rebinding protection) and the bearer token rules of the other control endpoints apply.
 #include <chrono>
@@ -19,6 +20,7 @@ class HttpModule final : public orch::Module {
   explicit HttpModule(ServeContext& ctx);
   ~HttpModule() override;
   const char* name() const override { return "mcp"; }
+  void draining() override;
   void stop() override;
 
  private:
@@ -51,7 +53,15 @@ class HttpModule final : public orch::Module {
     int in_use = 0;
     Clock::time_point last_used = Clock::now();
   };
-  // Holds a session in use for as long as it lives (a request, or an open GET stream).
+  // A 2026-07-28 subscriptions/listen: a session of its own, attached to the server for as long
+  // as its stream is open. What it sends before the stream exists (the acknowledgement) waits.
+  struct ListenStream {
+    std::unique_ptr<Session> session;
+    std::mutex mu;  // guards the three below
+    std::shared_ptr<http::OutStream> stream;
+    std::deque<std::string> pending;
+    bool ended = false;
+  };
 
   bool host_allowed(const httplib::Request& req) const;
   bool origin_allowed(const httplib::Request& req) const;
@@ -75,6 +85,9 @@ class HttpModule final : public orch::Module {
   // come; false when the id names no kept stream.
   bool resume(const httplib::Request& req, const std::shared_ptr<Use>& use, const std::string& last_event_id);
   void del(const httplib::Request& req, httplib::Response& res);
+  void post_listen(const httplib::Request& req, httplib::Response& res, const json& msg);
+  // Forgets a listen (its client went away, or it was refused): detached from the server.
+  void drop_listen(const std::shared_ptr<ListenStream>& l);
 
   ServeContext& ctx_;
   std::unique_ptr<Server> server_;
@@ -84,10 +97,13 @@ class HttpModule final : public orch::Module {
   size_t max_sessions_;
   Clock::duration keep_alive_;
   Gauge* sessions_gauge_ = nullptr;
+  Gauge* listens_gauge_ = nullptr;
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<HttpSession>> sessions_;
   Clock::time_point next_sweep_ = Clock::now();
   bool stopping_ = false;
+  // Open listen streams, at most max_sessions_ (as sessions are).
+  std::map<ListenStream*, std::shared_ptr<ListenStream>> listens_;
 };
 
 }  // namespace orch::mcp

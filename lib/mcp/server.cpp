@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "core/text.hpp"
 #include "mcp/arguments.hpp"
@@ -138,8 +139,12 @@ void Session::log(const std::string& level, const std::string& logger, json data
 }
 
 void Session::notify(const std::string& method, json params) {
+  send({{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}});
+}
+
+void Session::send(const json& message) {
   std::lock_guard lock(send_mu_);
-  send_({{"jsonrpc", "2.0"}, {"method", method}, {"params", std::move(params)}});
+  send_(message);
 }
 
 void Session::cancel(const json& request_id) {
@@ -195,7 +200,7 @@ void Server::update_subscriber(Session* s) {
     bool subscribed = false;
     if (attached_.count(s)) {
       std::lock_guard session_lock(s->mu);
-      subscribed = !s->subscriptions.empty();
+      subscribed = !s->subscriptions.empty() || !s->listens.empty();
     }
     if (subscribed) subscribers_.insert(s);
     else subscribers_.erase(s);
@@ -211,14 +216,22 @@ void Server::on_bus_event(const Event& e) {
   const bool changes_status = e.type.rfind("service.", 0) == 0 || e.type.rfind("heal.", 0) == 0 || e.type.rfind("container.", 0) == 0;
   std::lock_guard lock(sessions_mu_);
   for (auto* s : subscribers_) {
-    bool events = false, status = false;
+    // (uri, the listen's id or null for resources/subscribe) of each notification this session gets.
+    std::vector<std::pair<const char*, json>> updates;
     {
       std::lock_guard slock(s->mu);
-      events = s->subscriptions.count("orch://events/recent") > 0;
-      status = s->subscriptions.count("orch://status") > 0;
+      for (const char* uri : {"orch://events/recent", "orch://status"}) {
+        if (!changes_status && std::string_view(uri) == "orch://status") continue;  // every event changes the list, not all the status
+        if (s->subscriptions.count(uri)) updates.emplace_back(uri, nullptr);
+        for (const auto& [key, l] : s->listens)
+          if (l.uris.count(uri)) updates.emplace_back(uri, l.id);
+      }
     }
-    if (events) s->notify("notifications/resources/updated", {{"uri", "orch://events/recent"}});
-    if (status && changes_status) s->notify("notifications/resources/updated", {{"uri", "orch://status"}});
+    for (auto& [uri, listen_id] : updates) {
+      json p = {{"uri", uri}};
+      if (!listen_id.is_null()) p["_meta"] = {{kMetaSubscriptionId, std::move(listen_id)}};
+      s->notify("notifications/resources/updated", std::move(p));
+    }
   }
 }
 
@@ -284,7 +297,15 @@ json Server::dispatch(const json& req, Session& session, const Sink& request_sin
     if (method == "notifications/initialized") session.initialized = true;
     else if (method == "notifications/cancelled" && params.is_object() && params.contains("requestId")) {
       const auto& target = params["requestId"];
-      if (target.is_string() || target.is_number_integer()) session.cancel(target);
+      if (!target.is_string() && !target.is_number_integer()) return json();
+      // A listen is cancelled by forgetting it: it gets no result, and no more notifications.
+      bool was_listen = false;
+      {
+        std::lock_guard lock(session.mu);
+        was_listen = session.listens.erase(target.dump()) > 0;
+      }
+      if (was_listen) update_subscriber(&session);
+      else session.cancel(target);
     }
     return json();
   }
@@ -334,11 +355,10 @@ json Server::server_info(const std::string& version) const {
   return info;
 }
 
-json Server::capabilities(bool modern) const {
-  // Modern sessions do not exist: subscriptions would need subscriptions/listen, which orch does
-  // not serve yet, so a modern client is not offered them.
-  json resources = modern ? json{{"listChanged", false}} : json{{"subscribe", true}, {"listChanged", false}};
-  return {{"tools", {{"listChanged", false}}}, {"resources", resources}, {"logging", json::object()}};
+json Server::capabilities(bool) const {
+  // Both eras may follow resources: resources/subscribe on a legacy session, subscriptions/listen
+  // under 2026-07-28. orch's lists of tools and resources never change while it runs.
+  return {{"tools", {{"listChanged", false}}}, {"resources", {{"subscribe", true}, {"listChanged", false}}}, {"logging", json::object()}};
 }
 
 void Server::log(Session& session, const Sink& request_sink, const Call& call, const std::string& level, json data) {
@@ -383,7 +403,14 @@ json Server::respond(const std::string& method, const json& params, const json& 
       return error_response(id, kMethodNotFound,
                             method + " is not part of MCP " + call.version +
                                 (method == "logging/setLevel" ? ": send io.modelcontextprotocol/logLevel in each request's _meta"
-                                                              : ": orch does not serve subscriptions/listen yet"));
+                                                              : ": open a subscriptions/listen stream instead"));
+    if (method == "subscriptions/listen") {
+      if (!call.modern)
+        return error_response(id, kMethodNotFound,
+                              "subscriptions/listen is part of MCP 2026-07-28; this session negotiated " +
+                                  (call.version.empty() ? std::string("no version") : call.version) + ": use resources/subscribe");
+      return listen(params, id, session, call);
+    }
     if (method == "ping") return result_response(id, json::object());
     if (method == "tools/list") {
       json list = json::array();
@@ -443,6 +470,58 @@ json Server::respond(const std::string& method, const json& params, const json& 
     spdlog::error("mcp {}: {}", method, e.what());
     return error_response(id, kInternalError, e.what());
   }
+}
+
+json Server::listen(const json& params, const json& id, Session& session, const Call& call) {
+  auto filter = params.find("notifications");
+  if (filter == params.end() || !filter->is_object()) throw InvalidParams("\"notifications\" (the filter: an object) is required");
+  json honored = json::object();
+  std::set<std::string> uris;
+  for (const auto& [key, value] : filter->items()) {
+    if (key == "resourceSubscriptions") {
+      if (!value.is_array()) throw InvalidParams("\"resourceSubscriptions\" must be an array of resource URIs");
+      for (const auto& uri : value) {
+        if (!uri.is_string()) throw InvalidParams("\"resourceSubscriptions\" must be an array of resource URIs");
+        if (known_resource(uri)) uris.insert(uri.get<std::string>());  // others are not honoured (not in the ack)
+      }
+    } else if (key == "toolsListChanged" || key == "promptsListChanged" || key == "resourcesListChanged") {
+      if (!value.is_boolean()) throw InvalidParams("\"" + key + "\" must be a boolean");
+      // orch's lists never change while it runs: nothing to honour (the capabilities say so too).
+    }
+  }
+  if (!uris.empty()) honored["resourceSubscriptions"] = uris;
+  {
+    std::lock_guard lock(session.mu);
+    if (session.listens.count(id.dump())) throw InvalidParams("a subscriptions/listen with id " + id.dump() + " is already open");
+    if (session.listens.size() >= Session::kMaxListens)
+      return error_response(
+          id, kServerBusy,
+          std::to_string(Session::kMaxListens) + " subscriptions/listen streams are open on this connection; close one first",
+          {{"retryable", true}});
+  }
+  // The acknowledgement goes first, and only then does the bus reach this listen: no update can
+  // come before it.
+  session.notify("notifications/subscriptions/acknowledged",
+                 {{"notifications", honored}, {"_meta", {{kMetaSubscriptionId, id}, {kMetaServerInfo, server_info(call.version)}}}});
+  {
+    std::lock_guard lock(session.mu);
+    session.listens[id.dump()] = {id, std::move(uris)};
+  }
+  update_subscriber(&session);
+  return json();  // answered when the listen ends
+}
+
+void Server::end_listens(Session& s) {
+  std::map<std::string, Session::Listen> ended;
+  {
+    std::lock_guard lock(s.mu);
+    ended.swap(s.listens);
+  }
+  if (ended.empty()) return;
+  update_subscriber(&s);
+  for (const auto& [key, l] : ended)
+    s.send(result_response(l.id, {{"resultType", "complete"},
+                                  {"_meta", {{kMetaSubscriptionId, l.id}, {kMetaServerInfo, server_info(kModernVersions.front())}}}}));
 }
 
 json Server::read_resource(const std::string& uri) {

@@ -40,6 +40,7 @@ inline const std::vector<std::string> kLegacyVersions = {"2025-11-25", "2025-06-
 inline constexpr const char* kMetaProtocolVersion = "io.modelcontextprotocol/protocolVersion";
 inline constexpr const char* kMetaLogLevel = "io.modelcontextprotocol/logLevel";
 inline constexpr const char* kMetaServerInfo = "io.modelcontextprotocol/serverInfo";
+inline constexpr const char* kMetaSubscriptionId = "io.modelcontextprotocol/subscriptionId";
 
 bool is_supported_version(const std::string& version);
 bool is_modern_version(const std::string& version);
@@ -71,6 +72,8 @@ class Session {
  public:
   explicit Session(std::function<void(const json&)> send) : send_(std::move(send)) {}
   void notify(const std::string& method, json params);
+  // Any message (a response that comes after its request was answered: a listen's end).
+  void send(const json& message);
   // notifications/message when `level` is at or above the level the client set (logging/setLevel).
   void log(const std::string& level, const std::string& logger, json data);
   // notifications/cancelled: the request's response, whatever it is, is not sent. The newest
@@ -81,10 +84,18 @@ class Session {
   std::string protocol_version;
   std::atomic<bool> initialized{false};
   std::string log_level = "info";
-  std::set<std::string> subscriptions;
+  std::set<std::string> subscriptions;  // resources/subscribe (legacy revisions)
+  // subscriptions/listen (2026-07-28): each open listen's request id and the resources it follows,
+  // keyed by the id as dumped JSON. Its notifications carry the id in _meta.
+  struct Listen {
+    json id;
+    std::set<std::string> uris;
+  };
+  std::map<std::string, Listen> listens;
   std::mutex mu;
 
   static constexpr size_t kMaxCancelled = 256;
+  static constexpr size_t kMaxListens = 16;  // per session (stdio); HTTP has one per stream
 
  private:
   std::function<void(const json&)> send_;
@@ -134,6 +145,9 @@ class Server {
   // server again and may be destroyed.
   void attach(Session* s);
   void detach(Session* s);
+  // Ends the session's subscriptions/listen requests gracefully: each gets its (empty) result,
+  // the 2026-07-28 sign that the server closed it (orch stopping, stdin closed).
+  void end_listens(Session& s);
   const std::vector<Tool>& tools() const { return tools_; }
 
  private:
@@ -149,6 +163,9 @@ class Server {
   json respond(const std::string& method, const json& params, const json& id, Session& session, const Sink& request_sink, const Call& call);
   json call_tool(const json& params, const json& id, Session& session, const Sink& request_sink, const Call& call);
   json read_resource(const std::string& uri);
+  // subscriptions/listen: acknowledges with the part of the filter orch honours, then follows the
+  // bus for the session; the request is answered only when the listen ends (end_listens).
+  json listen(const json& params, const json& id, Session& session, const Call& call);
   // notifications/message for a call: the session's level (legacy) or the request's (modern).
   void log(Session& session, const Sink& request_sink, const Call& call, const std::string& level, json data);
   json server_info(const std::string& version) const;
@@ -166,7 +183,7 @@ class Server {
   Subscription bus_sub_;
   std::mutex sessions_mu_;  // taken before a Session's mu; guards the two sets
   std::set<Session*> attached_;
-  std::set<Session*> subscribers_;  // attached sessions with at least one subscription
+  std::set<Session*> subscribers_;  // attached sessions with at least one subscription or listen
 };
 
 std::vector<Tool> make_tools(Context& ctx);

@@ -74,6 +74,7 @@ void serve_stdio(Server& server, std::istream& in, std::ostream& out, const Stdi
   }
   cv.notify_all();
   for (auto& w : workers) w.join();
+  server.end_listens(session);  // a 2026-07-28 client learns its listens ended, not that orch vanished
   server.detach(&session);
 }
 

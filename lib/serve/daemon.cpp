@@ -102,6 +102,7 @@ void Daemon::shutdown() {
   p.shut_down = true;
   stop_.request_stop();
   spdlog::info("shutting down: finishing in-flight requests");
+  for (size_t i = p.started; i-- > 0;) p.modules[i]->draining();
   if (p.http) p.http->stop();
   if (p.containers) p.containers->stop();
   for (size_t i = p.started; i-- > 0;) {

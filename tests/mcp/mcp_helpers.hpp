@@ -10,6 +10,7 @@
 
 #include "core/json.hpp"
 #include "core/text.hpp"
+#include "support/orch_server.hpp"
 #include "support/process.hpp"
 
 namespace orch::test::mcp {
@@ -32,6 +33,13 @@ inline std::vector<json> raw_stdio(const std::string& input, Env env = kBase, st
     if (!j.is_discarded() && (j.is_object() || j.is_array())) out.push_back(j);
   }
   return out;
+}
+
+// A gauge or counter of orch serve's /metrics; -1 when absent.
+inline double metric(const OrchServer& orch, const std::string& name) {
+  auto body = orch.get("/metrics").body;
+  auto at = body.find("\n" + name + " ");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
 }
 
 inline std::string init_line(const std::string& version = "2025-06-18") {

@@ -47,12 +47,6 @@ std::string open_session(HttpConnection& c) {
   return r.status == 200 ? r.header("mcp-session-id") : "";
 }
 
-double metric(const OrchServer& orch, const std::string& name) {
-  auto body = orch.get("/metrics").body;
-  auto at = body.find("\n" + name + " ");
-  return at == std::string::npos ? -1 : std::stod(body.substr(at + name.size() + 2));
-}
-
 // DNS rebinding: a browser page whose name now points at 127.0.0.1 sends its own name as Host.
 TEST(McpHttpHardening, HostMustBeAKnownName) {
   OrchServer orch(server_env());

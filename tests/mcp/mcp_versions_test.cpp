@@ -70,7 +70,7 @@ TEST(McpVersions, StdioServerDiscoverAndStatelessRequests) {
   EXPECT_EQ(discover["result"]["resultType"], "complete");
   EXPECT_EQ(discover["result"]["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "orch");
   EXPECT_TRUE(discover["result"]["capabilities"].contains("tools"));
-  EXPECT_FALSE(discover["result"]["capabilities"]["resources"].contains("subscribe"));  // no subscriptions/listen yet
+  EXPECT_EQ(discover["result"]["capabilities"]["resources"]["subscribe"], true);  // through subscriptions/listen
 
   auto tools = reply_to(replies, 2);
   ASSERT_TRUE(tools.contains("result")) << tools;
@@ -213,6 +213,111 @@ TEST(McpVersions, HttpLegacyInitializeStillOpensSessions) {
   EXPECT_EQ(body["id"], 7);
 }
 
+// 2026-07-28's subscriptions/listen over stdio: acknowledged first with what orch honours, its
+// updates carry its id, a cancelled listen hears nothing more and gets no result, and the ones
+// still open when stdin ends get their (empty) result: the graceful end.
+TEST(McpListen, StdioAcknowledgesFollowsCancelsAndEndsGracefully) {
+  auto listen = [](const std::string& id, json filter) {
+    return json{
+        {"jsonrpc", "2.0"}, {"id", id}, {"method", "subscriptions/listen"}, {"params", {{"_meta", meta()}, {"notifications", filter}}}};
+  };
+  const json both = {{"resourceSubscriptions", {"orch://status", "orch://events/recent", "orch://nope"}}, {"toolsListChanged", true}};
+  const json cancel_l2 = {{"jsonrpc", "2.0"}, {"method", "notifications/cancelled"}, {"params", {{"requestId", "l2"}}}};
+  // A sync_test that cannot reach orch fails fast, and publishes on the bus as it does.
+  auto sync = modern(9, "tools/call", {{"name", "sync_test"}, {"arguments", {{"timeout", "1s"}}}});
+  auto replies = raw_stdio(lines({listen("l1", both), listen("l2", both), cancel_l2, listen("l1", both),
+                                  listen("bad", {{"resourceSubscriptions", "orch://status"}}), listen("bad2", json::array()), sync}));
+  std::vector<json> acks, updates;
+  for (const auto& r : replies) {
+    if (r.value("method", "") == "notifications/subscriptions/acknowledged") acks.push_back(r);
+    if (r.value("method", "") == "notifications/resources/updated") updates.push_back(r);
+  }
+  ASSERT_EQ(acks.size(), 2u) << lines(replies);
+  EXPECT_EQ(acks[0]["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "l1");
+  // Only the resources orch has; its lists never change, so no list-changed type is honoured.
+  EXPECT_EQ(acks[0]["params"]["notifications"], json({{"resourceSubscriptions", {"orch://events/recent", "orch://status"}}}));
+  // The acknowledgement is the first thing the listen sends.
+  EXPECT_LT(std::find(replies.begin(), replies.end(), acks[0]) - replies.begin(),
+            updates.empty() ? 0 : std::find(replies.begin(), replies.end(), updates[0]) - replies.begin());
+  ASSERT_FALSE(updates.empty()) << lines(replies);
+  for (const auto& u : updates) EXPECT_EQ(u["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "l1") << u;
+  // A second listen under an open one's id, and filters of the wrong shape: -32602.
+  int duplicate = 0;
+  for (const auto& r : replies)
+    if (r.value("id", json()) == "l1" && r.contains("error")) duplicate = r["error"]["code"];
+  EXPECT_EQ(duplicate, -32602) << lines(replies);
+  EXPECT_EQ(reply_to(replies, "bad")["error"]["code"], -32602) << reply_to(replies, "bad");
+  EXPECT_EQ(reply_to(replies, "bad2")["error"]["code"], -32602) << reply_to(replies, "bad2");
+  // stdin ended: l1 gets its result (naming it), the cancelled l2 nothing.
+  json end;
+  for (const auto& r : replies)
+    if (r.value("id", json()) == "l1" && r.contains("result")) end = r;
+  ASSERT_TRUE(end.is_object()) << lines(replies);
+  EXPECT_EQ(end["result"]["_meta"]["io.modelcontextprotocol/subscriptionId"], "l1");
+  EXPECT_EQ(end["result"]["resultType"], "complete");
+  EXPECT_TRUE(reply_to(replies, "l2").is_null()) << reply_to(replies, "l2");
+}
+
+// A legacy session keeps resources/subscribe; subscriptions/listen is not part of its revision.
+TEST(McpListen, LegacySessionsAreToldToSubscribe) {
+  auto replies = raw_stdio(
+      init_line("2025-11-25") +
+      R"({"jsonrpc":"2.0","id":2,"method":"subscriptions/listen","params":{"notifications":{"resourceSubscriptions":["orch://status"]}}})"
+      "\n");
+  auto r = reply_to(replies, 2);
+  EXPECT_EQ(r["error"]["code"], -32601) << r;
+  EXPECT_NE(r["error"]["message"].get<std::string>().find("resources/subscribe"), std::string::npos) << r;
+}
+
+// Over HTTP a listen is a POST answered by an open event stream: acknowledged, fed, capped by
+// ORCH_MCP_MAX_SESSIONS, and when orch stops it ends with its result before the stream closes.
+TEST(McpListen, HttpStreamIsCappedAndEndsGracefullyWhenOrchStops) {
+  auto env = server_env();
+  env["ORCH_MCP_MAX_SESSIONS"] = "1";
+  env["TRUSTED_WEBHOOK_SECRET"] = "wh-secret-1-0123456789";
+  OrchServer orch(env);
+  const json listen = {{"jsonrpc", "2.0"},
+                       {"id", "listen:1"},
+                       {"method", "subscriptions/listen"},
+                       {"params", {{"_meta", meta()}, {"notifications", {{"resourceSubscriptions", {"orch://events/recent"}}}}}}};
+  auto h = modern_headers(listen);
+  HttpConnection stream(orch.port());
+  ASSERT_TRUE(stream.send_request("POST", "/mcp", h, to_text(listen)));
+  auto head = stream.read_head();
+  ASSERT_EQ(head.status, 200);
+  EXPECT_NE(head.header("content-type").find("text/event-stream"), std::string::npos);
+  std::string seen;
+  for (int i = 0; i < 50 && seen.find("subscriptions/acknowledged") == std::string::npos; ++i)
+    seen += stream.read_raw(std::chrono::milliseconds(100));
+  EXPECT_NE(seen.find(R"("io.modelcontextprotocol/subscriptionId":"listen:1")"), std::string::npos) << seen;
+  EXPECT_EQ(metric(orch, "orch_mcp_listens"), 1);
+
+  // The cap: one more is refused before any acknowledgement, with a code a client may retry on.
+  HttpConnection other(orch.port());
+  auto busy = other.request("POST", "/mcp", h, to_text(listen));
+  EXPECT_EQ(busy.status, 503);
+  EXPECT_EQ(json::parse(busy.body)["error"]["code"], -32003) << busy.body;
+  // A client that cannot take an event stream is told so.
+  auto json_only = h;
+  json_only["Accept"] = "application/json";
+  EXPECT_EQ(other.request("POST", "/mcp", json_only, to_text(listen)).status, 406);
+
+  auto webhook =
+      orch.post("/webhook/builder",
+                R"({"modelName":"page","operation":"publish","newValue":{"id":"l1","name":"x","lastUpdated":5,"data":{"url":"/x"}}})",
+                {{"x-builder-secret", "wh-secret-1-0123456789"}, {"Content-Type", "application/json"}});
+  EXPECT_EQ(webhook.status, 202);
+  for (int i = 0; i < 50 && seen.find("resources/updated") == std::string::npos; ++i)
+    seen += stream.read_raw(std::chrono::milliseconds(100));
+  EXPECT_NE(seen.find(R"("uri":"orch://events/recent")"), std::string::npos) << seen;
+
+  EXPECT_EQ(orch.stop(), 0);
+  seen += stream.read_raw(std::chrono::milliseconds(1000));
+  const auto result = seen.find(R"({"id":"listen:1","jsonrpc":"2.0","result":)");
+  ASSERT_NE(result, std::string::npos) << seen;
+  EXPECT_NE(seen.find(R"("resultType":"complete")", result), std::string::npos) << seen;
+}
+
 // The official SDK v2 client (@modelcontextprotocol/client) in each negotiation mode.
 bool v2_installed() { return std::filesystem::exists(kNodeDir + "/node_modules/@modelcontextprotocol/client/package.json"); }
 
@@ -248,6 +353,18 @@ void expect_works(const json& j, const std::string& era, const std::string& prot
   // The v2 client reads a legacy server's -32002 as its ResourceNotFoundError, whose code is the
   // 2026-07-28 one (the raw tests above check what orch puts on the wire in each era).
   EXPECT_EQ(j["unknownResource"], -32602);
+  // Following orch://events/recent: an event made afterwards reaches the client. Under 2026-07-28
+  // through subscriptions/listen: the acknowledgement honours only the resource orch has, each
+  // update names the listen, and close() ends it on the client's side.
+  ASSERT_FALSE(j["updates"].empty()) << j.dump(2);
+  EXPECT_EQ(j["updates"][0]["uri"], "orch://events/recent");
+  if (era == "modern") {
+    EXPECT_EQ(j["honored"], json({{"resourceSubscriptions", {"orch://events/recent"}}})) << j.dump(2);
+    EXPECT_TRUE(j["updates"][0]["subscriptionId"].is_string()) << j["updates"];
+    EXPECT_EQ(j["closed"], "local");
+  } else {
+    EXPECT_TRUE(j["updates"][0]["subscriptionId"].is_null()) << j["updates"];
+  }
 }
 
 TEST(McpVersions, SdkV2ClientEveryModeOverStdio) {
@@ -259,12 +376,18 @@ TEST(McpVersions, SdkV2ClientEveryModeOverStdio) {
 
 TEST(McpVersions, SdkV2ClientEveryModeOverHttp) {
   if (!v2_installed()) GTEST_SKIP() << "run `npm install` in tests/node";
-  OrchServer orch(server_env());
-  expect_works(v2_client({"legacy", "http", orch.url(), kToken}), "legacy", "2025-11-25");
-  auto modern_run = v2_client({"auto", "http", orch.url(), kToken});
+  const std::string secret = "wh-secret-1-0123456789";
+  auto env = server_env();
+  env["TRUSTED_WEBHOOK_SECRET"] = secret;
+  OrchServer orch(env);
+  expect_works(v2_client({"legacy", "http", orch.url(), kToken, secret}), "legacy", "2025-11-25");
+  auto modern_run = v2_client({"auto", "http", orch.url(), kToken, secret});
   expect_works(modern_run, "modern", kModern);
   EXPECT_TRUE(modern_run["sessionId"].is_null()) << modern_run;
-  expect_works(v2_client({kModern, "http", orch.url(), kToken}), "modern", kModern);
+  expect_works(v2_client({kModern, "http", orch.url(), kToken, secret}), "modern", kModern);
+  // The client closed its listens: orch let them go (its stream's close is the cancel over HTTP).
+  for (int i = 0; i < 50 && metric(orch, "orch_mcp_listens") != 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(metric(orch, "orch_mcp_listens"), 0);
 }
 
 }  // namespace

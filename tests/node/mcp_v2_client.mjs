@@ -1,7 +1,10 @@
 // Drives orch's MCP server with the official TypeScript SDK v2 client (@modelcontextprotocol/client)
 // in one version-negotiation mode and prints one JSON summary.
 //   node mcp_v2_client.mjs <legacy|auto|2026-07-28> stdio <orch-binary> [orch mcp args...]
-//   node mcp_v2_client.mjs <legacy|auto|2026-07-28> http <http://127.0.0.1:PORT> <token>
+//   node mcp_v2_client.mjs <legacy|auto|2026-07-28> http <http://127.0.0.1:PORT> <token> [webhook-secret]
+// It also follows orch://events/recent (subscriptions/listen on a 2026-07-28 connection,
+// resources/subscribe on a legacy one) and makes an event: a webhook when given its secret, else a
+// sync_test that fails fast (it publishes on the bus too).
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { StdioClientTransport } from "@modelcontextprotocol/client/stdio";
 
@@ -14,6 +17,10 @@ const notes = {};
 client.fallbackNotificationHandler = async (n) => {
   notes[n.method] = (notes[n.method] ?? 0) + 1;
 };
+const updates = [];
+client.setNotificationHandler("notifications/resources/updated", (n) => {
+  updates.push({ uri: n.params.uri, subscriptionId: n.params._meta?.["io.modelcontextprotocol/subscriptionId"] ?? null });
+});
 let transport;
 if (mode === "stdio") {
   transport = new StdioClientTransport({ command: target, args: ["mcp", ...rest], env: { ...process.env }, stderr: "ignore" });
@@ -59,6 +66,30 @@ try {
     summary.unknownResource = "no error";
   } catch (e) {
     summary.unknownResource = e.code ?? String(e);
+  }
+
+  let subscription = null;
+  if (summary.era === "modern") {
+    subscription = await client.listen({ resourceSubscriptions: ["orch://events/recent", "orch://nope"] });
+    summary.honored = subscription.honoredFilter;
+  } else {
+    await client.subscribeResource({ uri: "orch://events/recent" });
+  }
+  if (mode === "http" && rest[1]) {
+    const body = JSON.stringify({ modelName: "page", operation: "publish",
+      newValue: { id: "v2-" + negotiation + "-" + Date.now(), name: "x", lastUpdated: Date.now(), data: { url: "/x" } } });
+    const res = await fetch(target + "/webhook/builder", { method: "POST", body,
+      headers: { "Content-Type": "application/json", "x-builder-secret": rest[1] } });
+    summary.webhookStatus = res.status;
+  } else {
+    await client.callTool({ name: "sync_test", arguments: { timeout: "1s" } });
+  }
+  const deadline = Date.now() + 10000;
+  while (updates.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  summary.updates = updates;
+  if (subscription) {
+    await subscription.close();
+    summary.closed = await subscription.closed;
   }
   summary.notes = notes;
   summary.ok = true;
