@@ -42,7 +42,8 @@ TEST(McpConformance, ServerScenariosThatApplyToOrch) {
   // client sends no credentials; dns-rebinding-protection is about exactly this set-up).
   OrchServer orch({{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_RATE_LIMIT", "0"}});
   for (const std::string name :
-       {"server-initialize", "ping", "logging-set-level", "tools-list", "resources-list", "dns-rebinding-protection"}) {
+       {"server-initialize", "ping", "logging-set-level", "tools-list", "resources-list", "prompts-list", "server-sse-multiple-streams",
+        "dns-rebinding-protection"}) {
     auto o = scenario(orch, name);
     EXPECT_GT(o.total, 0) << name << "\n" << o.output;
     EXPECT_EQ(o.failed, 0) << name << "\n" << o.output;
