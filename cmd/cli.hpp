@@ -9,6 +9,7 @@
 
 #include "bus/bus.hpp"
 #include "config/config.hpp"
+#include "core/json.hpp"
 
 namespace orch::cli {
 
@@ -23,6 +24,11 @@ enum class Output { table, json, ndjson };
 
 // -o wins; otherwise a table (on a TTY and elsewhere: scripts ask for json explicitly).
 Output output_format(const GlobalOptions& g);
+// -o json or -o ndjson: what a script asked for, errors included.
+bool structured(const GlobalOptions& g);
+// One document on stdout: indented under -o json, one compact line under -o ndjson (so a stream of
+// them is one JSON document per line).
+void print_document(const GlobalOptions& g, const json& doc);
 bool stdout_is_tty();
 bool stderr_is_tty();
 bool use_colour();  // stdout is a TTY and NO_COLOR is unset

@@ -24,8 +24,8 @@ int run_config(const GlobalOptions& g, const ConfigOptions& o) {
     if (!g.quiet) std::cout << "configuration OK" << (cfg.file.empty() ? "" : " (" + cfg.file + ")") << "\n";
     return 0;
   }
-  if (output_format(g) == Output::json) {
-    std::cout << to_text(cfg.to_json(), 2) << "\n";
+  if (structured(g)) {
+    print_document(g, cfg.to_json());
     return 0;
   }
   if (g.quiet) return 0;

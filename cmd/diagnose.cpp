@@ -1,4 +1,6 @@
 // orch diagnose: one-shot report on services and containers; Nagios-style exit code.
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -24,6 +26,21 @@ std::string fit(std::string s, size_t n) {
   return s;
 }
 
+// 3d4h, 12m, 40s: how long a container has run.
+std::string short_duration(long long s) {
+  if (s >= 86400) return std::to_string(s / 86400) + "d" + std::to_string(s % 86400 / 3600) + "h";
+  if (s >= 3600) return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
+  if (s >= 60) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
+// A detail that does not fit its column goes on under it, broken between words: a reason is
+// never cut off.
+void print_wrapped(const std::string& detail, size_t indent, size_t width) {
+  auto lines = wrap_words(detail, width);
+  for (size_t i = 0; i < lines.size(); ++i) std::cout << (i ? std::string(indent, ' ') : "") << lines[i] << "\n";
+}
+
 void print_table(const diagnose::Report& r, bool colour) {
   auto paint = [&](const std::string& state, const std::string& text) {
     if (!colour) return text;
@@ -32,28 +49,62 @@ void print_table(const diagnose::Report& r, bool colour) {
                                                                              : "\033[31m";
     return std::string(c) + text + "\033[0m";
   };
-  std::cout << fit("SERVICE", 18) << fit("STATE", 12) << fit("HTTP", 6) << fit("TIME", 8) << "DETAIL\n";
-  for (const auto& s : r.services) {
-    std::string detail = !s.error.empty() ? s.error : "";
-    for (const auto& f : s.failed_conditions) detail += (detail.empty() ? "failed: " : ", ") + f;
-    std::cout << fit(s.name, 18) << paint(diagnose::to_string(s.state), fit(diagnose::to_string(s.state), 12))
-              << fit(s.status ? std::to_string(s.status) : "-", 6) << fit(std::to_string(s.response_ms) + "ms", 8)
-              << detail.substr(0, 36) << "\n";
+  if (!r.services.empty()) {
+    std::cout << fit("SERVICE", 18) << fit("STATE", 12) << fit("HTTP", 6) << fit("TIME", 8) << "DETAIL\n";
+    for (const auto& s : r.services) {
+      std::vector<std::string> details;
+      if (!s.error.empty()) details.push_back(s.error);
+      // As Gatus shows it: the condition, and what the probe saw.
+      for (const auto& f : s.failed_conditions) {
+        auto seen = s.observed.find(f);
+        details.push_back(f + " failed" + (seen == s.observed.end() ? "" : ": got " + seen->second));
+      }
+      std::cout << fit(s.name, 18) << paint(diagnose::to_string(s.state), fit(diagnose::to_string(s.state), 12))
+                << fit(s.status ? std::to_string(s.status) : "-", 6) << fit(std::to_string(s.response_ms) + "ms", 8);
+      if (details.empty()) std::cout << "\n";
+      for (size_t i = 0; i < details.size(); ++i) {
+        if (i) std::cout << std::string(44, ' ');
+        print_wrapped(details[i], 44, 36);
+      }
+    }
   }
   if (!r.containers.empty()) {
-    std::cout << "\n" << fit("CONTAINER", 22) << fit("STATE", 10) << fit("HEALTH", 11) << fit("RESTARTS", 9)
-              << fit("CPU", 7) << "MEM\n";
+    const bool metrics = std::any_of(r.containers.begin(), r.containers.end(), [](const auto& c) { return c.stats.has_value(); });
+    // Within 80 columns: CONTAINER STATE HEALTH UPTIME RESTARTS [CPU MEM] HEALED.
+    std::cout << (r.services.empty() ? "" : "\n") << fit("CONTAINER", 20) << fit("STATE", 9) << fit("HEALTH", 10) << fit("UPTIME", 7)
+              << fit("RESTARTS", 9) << (metrics ? fit("CPU", 7) + fit("MEM", 10) : "") << "HEALED\n";
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
     for (const auto& c : r.containers) {
-      char cpu[16] = "-", mem[24] = "-";
-      if (c.stats) {
-        std::snprintf(cpu, sizeof cpu, "%.1f%%", c.stats->cpu_percent);
-        std::snprintf(mem, sizeof mem, "%.1fMiB", static_cast<double>(c.stats->memory_usage) / 1048576.0);
+      // A container that is not running has no current health: its last check is stale, and
+      // "exited" says what is wrong.
+      const std::string health = c.state != "running" ? "-" : c.health == "none" ? "no check" : c.health;
+      // RESTARTS is Docker's count; HEALED is orch's ("2x 12m": twice, the last 12 minutes ago),
+      // since restarts through the API leave Docker's at 0.
+      std::string restarts = std::to_string(c.restart_count);
+      if (c.oom_killed) restarts += " OOM";
+      std::cout << fit(c.name, 20) << paint(c.state, fit(c.state, 9)) << paint(health == "no check" ? "healthy" : health, fit(health, 10))
+                << fit(c.uptime_s >= 0 ? short_duration(c.uptime_s) : "-", 7) << fit(restarts, 9);
+      if (metrics) {
+        char cpu[16] = "-", mem[24] = "-";
+        if (c.stats) {
+          std::snprintf(cpu, sizeof cpu, "%.1f%%", c.stats->cpu_percent);
+          std::snprintf(mem, sizeof mem, "%.1fMiB", static_cast<double>(c.stats->memory_usage) / 1048576.0);
+        }
+        std::cout << fit(cpu, 7) << fit(mem, 10);
       }
-      std::cout << fit(c.name, 22) << paint(c.state, fit(c.state, 10)) << paint(c.health == "none" ? "healthy" : c.health, fit(c.health, 11))
-                << fit(std::to_string(c.restart_count) + (c.oom_killed ? " OOM" : ""), 9) << fit(cpu, 7) << mem << "\n";
-      if (c.health == "unhealthy" && !c.last_probe_output.empty())
-        std::cout << "  probe: " << c.last_probe_output.substr(0, 70) << (c.last_probe_output.back() == '\n' ? "" : "\n");
-      for (const auto& l : c.error_lines) std::cout << "  log: " << l.substr(0, 72) << "\n";
+      std::cout << (c.last_heal_ms > 0
+                        ? std::to_string(c.orch_restarts) + "x " + short_duration(std::max<long long>(0, (now_ms - c.last_heal_ms) / 1000))
+                        : "-")
+                << "\n";
+      if (!c.quarantined.empty()) print_wrapped("  quarantined: " + c.quarantined + "; lift with: orch heal --reset " + c.name, 4, 76);
+      if (c.last_heal_ms > 0 && !c.last_heal_reason.empty()) print_wrapped("  last heal by orch: " + c.last_heal_reason, 4, 76);
+      if (c.state == "running" && c.health == "unhealthy" && !c.last_probe_output.empty()) {
+        std::string probe = c.last_probe_output;
+        while (!probe.empty() && (probe.back() == '\n' || probe.back() == '\r')) probe.pop_back();
+        print_wrapped("  probe: " + probe.substr(0, 300), 4, 76);
+      }
+      if (c.state != "running") std::cout << "    exit code " << c.exit_code << "\n";
+      for (const auto& l : c.error_lines) std::cout << "  log: " << l.substr(0, 200) << "\n";
     }
   }
   if (r.swarm) {
@@ -88,8 +139,10 @@ void print_table(const diagnose::Report& r, bool colour) {
   for (const auto& a : r.actions)
     std::cout << a.value("action", "") << " " << a.value("service", "") << ": " << (a.value("ok", false) ? "ok" : "FAILED " + a.value("error", "")) << "\n";
   if (const auto why = r.nothing_checked(); !why.empty()) std::cout << "\n" << why << "\n";
+  if (!r.state_error.empty()) std::cout << "\nstate: unreadable (" << r.state_error << "): quarantine and heal record not shown\n";
   static const char* names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
-  std::cout << "\n" << names[r.exit_code()] << " (" << r.took_ms << " ms)\n";
+  const auto summary = r.summary();
+  std::cout << "\n" << names[r.exit_code()] << (summary.empty() ? "" : ": " + summary) << " (" << r.took_ms << " ms)\n";
 }
 
 // --history: exit 0 once the figures are read (3 when they cannot be: Redis or orch serve down).
@@ -101,7 +154,7 @@ int run_history(const GlobalOptions& g, const Config& cfg, const std::string& wi
     throw UsageError("--history takes a duration such as 24h or 7d");
   }
   auto doc = history::load_summary(cfg, w);
-  if (output_format(g) != Output::table) std::cout << to_text(doc, 2) << "\n";
+  if (structured(g)) print_document(g, doc);
   else if (!g.quiet) std::cout << history::render_table(doc, use_colour());
   return 0;
 }
@@ -115,8 +168,10 @@ int run_diagnose(const GlobalOptions& g, const DiagnoseOptions& o) {
   if (!o.actions.empty()) opts.actions = o.actions;
   opts.tail = o.tail;
   opts.timeout = cfg.settings.duration("DIAGNOSE_TIMEOUT");
+  auto state = make_state_store(cfg.settings);
+  opts.state = state.get();
   auto report = diagnose::run(cfg, docker, docker, opts);
-  if (output_format(g) != Output::table) std::cout << to_text(report.to_json(), 2) << "\n";
+  if (structured(g)) print_document(g, report.to_json());
   else if (!g.quiet) print_table(report, use_colour());
   return report.exit_code();
 }

@@ -5,6 +5,8 @@
 #include "cli.hpp"
 #include "core/text.hpp"
 #include "docker/client.hpp"
+#include "docker/swarm.hpp"
+#include "state/documents.hpp"
 #include "heal/healer.hpp"
 #include "heal/service_healer.hpp"
 #include "notify/notifier.hpp"
@@ -29,8 +31,27 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
   heal::Healer healer(cfg, docker, docker, *bus, metrics, *state, notifier, SystemClock::instance(),
                       heal::parse_scope(cfg.settings.str("ORCH_HEAL_SCOPE")));
   if (!o.reset.empty()) {
+    // A name that is neither quarantined nor a container or swarm service is most likely a typo:
+    // said, rather than "reset" with nothing done. (An unreachable engine cannot tell: go on.)
+    json quarantine = state->load(kQuarantineDocument);
+    if (!quarantine.is_object() || !quarantine.contains(o.reset)) {
+      bool known = true;
+      try {
+        docker.inspect(o.reset);
+      } catch (const NotFoundError&) {
+        known = false;
+      } catch (const Error&) {}
+      if (!known) {
+        try {
+          docker::inspect_service(docker, o.reset);
+          known = true;
+        } catch (const Error&) {}
+      }
+      if (!known)
+        throw NotFoundError("nothing named '" + o.reset + "': no container or swarm service has that name, and it is not quarantined");
+    }
     bool was = healer.reset(o.reset);
-    if (output_format(g) == Output::json) std::cout << to_text(json{{"reset", o.reset}, {"was_quarantined", was}}, 2) << "\n";
+    if (structured(g)) print_document(g, json{{"reset", o.reset}, {"was_quarantined", was}});
     else if (!g.quiet) std::cout << o.reset << (was ? ": quarantine lifted\n" : ": was not quarantined; heal history cleared\n");
     return 0;
   }
@@ -39,8 +60,8 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
   heal::ServiceHealer(cfg, docker, *bus, notifier, *state, SystemClock::instance()).run_pass(o.dry_run, report);  // swarm services
   bus->close();
   notifier.drain();
-  if (output_format(g) == Output::json) {
-    std::cout << to_text(report.to_json(), 2) << "\n";
+  if (structured(g)) {
+    print_document(g, report.to_json());
   } else if (!g.quiet) {
     if (report.actions.empty()) std::cout << "nothing to heal\n";
     else {

@@ -10,6 +10,7 @@
 #include "cli.hpp"
 #include "core/crash.hpp"
 #include "core/error.hpp"
+#include "core/text.hpp"
 #include "diagnose/conditions.hpp"
 #include "log/log.hpp"
 #include "serve/daemon.hpp"
@@ -33,6 +34,12 @@ Output output_format(const GlobalOptions& g) {
   return Output::table;
 }
 
+bool structured(const GlobalOptions& g) { return output_format(g) != Output::table; }
+
+void print_document(const GlobalOptions& g, const json& doc) {
+  std::cout << to_text(doc, output_format(g) == Output::ndjson ? -1 : 2) << "\n" << std::flush;
+}
+
 Config load(const GlobalOptions& g, std::map<std::string, std::string> flags, bool daemon) {
   ConfigInputs in;
   if (!g.config_file.empty()) in.file = g.config_file;
@@ -47,6 +54,24 @@ Config load(const GlobalOptions& g, std::map<std::string, std::string> flags, bo
 }
 
 std::unique_ptr<Bus> make_cli_bus(const Config& cfg) { return make_bus(cfg, nullptr); }
+
+// A failure: "orch: <message>" on stderr, or under -o json/ndjson a JSON document on stdout (what
+// a script parses), {"error": {"message", "exit_code", "kind"}}. Returns the exit code.
+static int report_error(const GlobalOptions& g, ExitCode code, const std::string& message) {
+  if (g.quiet) return static_cast<int>(code);
+  if (structured(g)) {
+    static const std::map<ExitCode, const char*> kinds = {{ExitCode::usage, "usage"},         {ExitCode::config, "config"},
+                                                          {ExitCode::unknown, "unreachable"}, {ExitCode::critical, "failed"},
+                                                          {ExitCode::warning, "warning"},     {ExitCode::ok, "ok"}};
+    auto kind = kinds.find(code);
+    print_document(
+        g,
+        {{"error", {{"message", message}, {"exit_code", static_cast<int>(code)}, {"kind", kind == kinds.end() ? "error" : kind->second}}}});
+  } else {
+    std::cerr << "orch: " << message << "\n";
+  }
+  return static_cast<int>(code);
+}
 
 }  // namespace orch::cli
 
@@ -84,11 +109,9 @@ int main(int argc, char** argv) {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
   } catch (const orch::Error& e) {
-    if (!g.quiet) std::cerr << "orch: " << redacted(e.what()) << "\n";
-    return static_cast<int>(e.code());
+    return report_error(g, e.code(), redacted(e.what()));
   } catch (const std::exception& e) {
-    if (!g.quiet) std::cerr << "orch: unexpected error: " << redacted(e.what()) << "\n";
-    return static_cast<int>(ExitCode::unknown);
+    return report_error(g, ExitCode::unknown, "unexpected error: " + redacted(e.what()));
   }
   return static_cast<int>(ExitCode::usage);
 }

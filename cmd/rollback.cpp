@@ -25,12 +25,12 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
   if (!o.to.empty() && o.steps > 0) throw UsageError("--to and --steps exclude each other");
   Config cfg = load(g);
   const auto& s = cfg.settings;
-  const bool as_json = output_format(g) != Output::table;
+  const bool as_json = structured(g);
   auto state = make_state_store(s);
   rollback::Releases releases(*state);
   if (!o.clear.empty()) {
     bool was = releases.clear(o.clear);
-    if (as_json) std::cout << to_text(json{{"cleared", o.clear}, {"was_pinned", was}}, 2) << "\n";
+    if (as_json) print_document(g, json{{"cleared", o.clear}, {"was_pinned", was}});
     else if (!g.quiet) std::cout << o.clear << (was ? ": unpinned\n" : ": was not pinned\n");
     return 0;
   }
@@ -61,7 +61,7 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
                               {{"repo", go.repo}, {"from", j["from"]}, {"to", j["to"]}, {"reason", "requested"}}));
     bus->close();
     if (as_json) {
-      std::cout << to_text(j, 2) << "\n";
+      print_document(g, j);
     } else if (!g.quiet) {
       std::cout << (o.dry_run ? "would roll " : "rolled ") << go.repo << " back from " << j["from"].get<std::string>() << " to "
                 << j["to"].get<std::string>() << " (" << o.mode << ")"
@@ -86,7 +86,7 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
     throw UsageError(e.what());
   }
   bus->close();
-  if (as_json) std::cout << to_text(r.to_json(), 2) << "\n";
+  if (as_json) print_document(g, r.to_json());
   else if (!g.quiet) {
     if (r.ok) std::cout << (o.dry_run ? "would roll " : "rolled ") << o.service << " back from " << r.from << " to " << r.to << "\n";
     else std::cout << "rollback of " << o.service << " failed, the previous container was restored: " << r.error << "\n";

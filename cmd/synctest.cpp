@@ -11,7 +11,7 @@ namespace orch::cli {
 namespace {
 
 struct SyncTestCliOptions {
-  std::string model = "page", marker, timeout = "120s", orch_url;
+  std::string model = "page", marker, timeout = "120s", orch_url, via = "webhook";
   bool keep = false;
 };
 
@@ -37,11 +37,26 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
   opts.timeout = parse_duration(o.timeout);
   opts.keep = o.keep;
   opts.orch_url = !o.orch_url.empty() ? o.orch_url : orch_url(s);
+  opts.via_builder = o.via == "builder";
   pipeline::SyncTestResult result;
   if (s.has("REDIS_URL")) {
     // This process sends the change; without Redis orch serve does, with its own secret.
-    if (!s.has("TRUSTED_WEBHOOK_SECRET") && !s.has("BUILDER_PRIVATE_KEY"))
-      throw ConfigError("sync-test signs its webhook with TRUSTED_WEBHOOK_SECRET, which is not set (nor BUILDER_PRIVATE_KEY)");
+    if (!opts.via_builder && !s.has("TRUSTED_WEBHOOK_SECRET"))
+      throw ConfigError(
+          "sync-test signs its webhook with TRUSTED_WEBHOOK_SECRET, which is not set (or use --via builder with BUILDER_PRIVATE_KEY)");
+    // orch serve runs the pipeline: when it says its pipeline is off, fail now, naming why.
+    try {
+      http::Request st;
+      st.url = opts.orch_url + "/status";
+      st.timeout = std::chrono::seconds(5);
+      if (s.has("ORCH_API_TOKEN")) st.headers.emplace_back("Authorization", "Bearer " + s.str("ORCH_API_TOKEN"));
+      auto doc = parse_json(http::send(st).body);
+      if (doc.is_object() && doc.value("/pipeline/enabled"_json_pointer, true) == false)
+        opts.pipeline_off =
+            "orch serve at " + opts.orch_url + " says its pipeline is off: neither DOCLING_API_URL nor RAG_API_URL is set there";
+    } catch (const std::exception&) {
+      // Not reachable or not answering: the webhook stage will say so.
+    }
     auto bus = make_cli_bus(cfg);
     const bool tty = stderr_is_tty() && !g.quiet;
     result = pipeline::run_sync_test(s, opts, *bus, [&](const pipeline::StageReport& st) {
@@ -56,7 +71,7 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
     req.timeout = opts.timeout + std::chrono::seconds(30);
     req.headers = {{"Content-Type", "application/json"}};
     if (s.has("ORCH_API_TOKEN")) req.headers.emplace_back("Authorization", "Bearer " + s.str("ORCH_API_TOKEN"));
-    req.body = to_text(json{{"model", opts.model}, {"marker", opts.marker}, {"timeout", o.timeout}, {"keep", o.keep}});
+    req.body = to_text(json{{"model", opts.model}, {"marker", opts.marker}, {"timeout", o.timeout}, {"keep", o.keep}, {"via", o.via}});
     http::Response res;
     try {
       res = http::send(req);
@@ -76,7 +91,7 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
       result.test_entry_error = j["test_entry"].value("error", "");
     }
   }
-  if (output_format(g) != Output::table) std::cout << to_text(result.to_json(), 2) << "\n";
+  if (structured(g)) print_document(g, result.to_json());
   else if (!g.quiet) print(result, use_colour());
   return result.exit_code();
 }
@@ -88,6 +103,10 @@ Registrar reg({"sync-test", 50, [](CLI::App& root, GlobalOptions& g, CLI::App*& 
   sub->add_option("--marker", o->marker, "Marker text (default: a unique one)");
   sub->add_option("--timeout", o->timeout, "Overall deadline (default 120s)");
   sub->add_option("--orch-url", o->orch_url, "orch serve to send the webhook to (default $ORCH_URL, else BIND and PORT: http://127.0.0.1:$PORT)");
+  sub->add_option("--via", o->via,
+                  "webhook (a signed Builder webhook to orch serve; default) or builder (a real entry through Builder's Write API, needs "
+                  "BUILDER_PRIVATE_KEY)")
+      ->check(CLI::IsMember({"webhook", "builder"}));
   sub->add_flag("--keep", o->keep, "Leave the Builder test entry (BUILDER_PRIVATE_KEY) in place instead of deleting it");
   return std::function<int()>([&g, o] { return run_sync(g, *o); });
 }});

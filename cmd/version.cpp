@@ -14,7 +14,7 @@ Registrar reg({"version", 90, [](CLI::App& root, GlobalOptions& g, CLI::App*& su
   return std::function<int()>([&g] {
     json info = {{"version", ORCH_VERSION}, {"commit", ORCH_GIT_COMMIT}, {"compiler", __VERSION__},
                  {"cplusplus", __cplusplus}};
-    if (output_format(g) == Output::json) std::cout << to_text(info, 2) << "\n";
+    if (structured(g)) print_document(g, info);
     else if (!g.quiet) std::cout << "orch " << ORCH_VERSION << " (commit " << ORCH_GIT_COMMIT << ", gcc " << __VERSION__ << ")\n";
     return 0;
   });

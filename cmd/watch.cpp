@@ -1,10 +1,12 @@
 // orch watch: live container and bus events in the terminal.
 #include <iostream>
+#include <optional>
 #include <mutex>
 #include <thread>
 
 #include "bus/follow.hpp"
 #include "cli.hpp"
+#include "core/duration.hpp"
 #include "core/stop_token.hpp"
 #include "docker/client.hpp"
 #include "docker/watcher.hpp"
@@ -17,8 +19,30 @@ namespace {
 
 struct WatchOptions {
   std::vector<std::string> services, types;
-  std::string remote;
+  std::string remote, since;
   bool no_docker = false, no_bus = false;
+};
+
+// "docker: unreachable at unix:///var/run/docker.sock: ... (retrying)" once when a source goes,
+// "docker: connected" once when it is back: on a pipe too (a log file should say why it is
+// quiet), never once per retry.
+class ConnectionLine {
+ public:
+  explicit ConnectionLine(std::string source) : source_(std::move(source)) {}
+  void operator()(bool up, const std::string& why) {
+    std::lock_guard lock(mu_);
+    if (up == up_) return;
+    if (!up) std::cerr << source_ << ": " << why << " (retrying)" << std::endl;
+    else if (said_down_) std::cerr << source_ << ": connected again" << std::endl;
+    said_down_ |= !up;
+    up_ = up;
+  }
+
+ private:
+  std::mutex mu_;
+  std::string source_;
+  std::optional<bool> up_;
+  bool said_down_ = false;
 };
 
 int run_watch(const GlobalOptions& g, const WatchOptions& o) {
@@ -27,13 +51,25 @@ int run_watch(const GlobalOptions& g, const WatchOptions& o) {
   StopSignal stop;
   auto waiter = spawn_signal_waiter([&](int) { stop.request_stop(); });
   watch::Filter filter{o.services, o.types};
-  const bool ndjson = output_format(g) == Output::ndjson || output_format(g) == Output::json;
+  const bool ndjson = structured(g);
+  std::optional<long long> since_ms;
+  if (!o.since.empty()) {
+    try {
+      since_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() -
+                 parse_duration(o.since).count();
+    } catch (const std::exception&) {
+      throw UsageError("--since takes a duration such as 10m or 2h");
+    }
+  }
   std::mutex out_mu;
+  watch::Dedupe dedupe;
   auto print = [&](const Event& e) {
     if (!filter.matches(e)) return;
     std::lock_guard lock(out_mu);
+    if (!dedupe.first_time(e)) return;
     std::cout << (ndjson ? e.to_string() : watch::human_line(e, use_colour())) << std::endl;
   };
+  ConnectionLine redis_line("redis"), docker_line("docker");
   auto cancelled = [&] { return stop.stop_requested(); };
   std::vector<std::thread> sources;
   int code = 0;
@@ -51,18 +87,27 @@ int run_watch(const GlobalOptions& g, const WatchOptions& o) {
   } else {
     if (!o.no_bus && cfg.settings.has("REDIS_URL")) {
       sources.emplace_back([&] {
-        follow_events(redis::parse_url(cfg.settings.str("REDIS_URL")), "$", print, cancelled, [&](bool up, const std::string& why) {
-          if (!up && stderr_is_tty()) std::cerr << "redis: " << why << " (retrying)\n";
-        });
+        // --since: the stream's entries from then on (ids are milliseconds), then live.
+        const std::string after = since_ms ? std::to_string(*since_ms) + "-0" : "$";
+        follow_events(redis::parse_url(cfg.settings.str("REDIS_URL")), after, print, cancelled, std::ref(redis_line));
       });
     }
     if (!o.no_docker) {
       sources.emplace_back([&] {
         docker::Client docker(docker::endpoint_from(cfg.settings));
+        if (since_ms) {
+          // The engine keeps a bounded log of its recent events: those since then, first.
+          try {
+            for (const auto& m : docker.past_events(*since_ms * 1'000'000, {{"type", {"container", "service", "node"}}}))
+              print(watch::from_engine(m, cfg));
+          } catch (const Error& e) {
+            docker_line(false, std::string("unreachable at ") + docker.endpoint().describe() + ": " + e.what());
+          }
+        }
         docker::Watcher watcher(docker,
                                 {[&](const docker::EventMessage& m) { print(watch::from_engine(m, cfg)); }, nullptr,
                                  [&](bool up, const std::string& why) {
-                                   if (!up && stderr_is_tty()) std::cerr << "docker: " << why << " (retrying)\n";
+                                   docker_line(up, up ? why : "unreachable at " + docker.endpoint().describe() + ": " + why);
                                  }},
                                 {"container", "service", "node"});  // service and node: swarm mode
         watcher.start();
@@ -88,6 +133,7 @@ Registrar reg({"watch", 20, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub)
   sub = root.add_subcommand("watch", "Follow container and bus events live");
   sub->add_option("--service", o->services, "Only events of this service or container (repeatable)");
   sub->add_option("--type", o->types, "Only these event types; a trailing * matches a prefix, e.g. heal.* (repeatable)");
+  sub->add_option("--since", o->since, "First the events of this long ago (e.g. 10m), from the bus and the engine's own log, then live");
   sub->add_option("--remote", o->remote, "Follow GET /events of a remote orch serve (e.g. http://orch:9000), with ORCH_API_TOKEN");
   sub->add_flag("--no-docker", o->no_docker, "Do not read the local Docker engine's events");
   sub->add_flag("--no-bus", o->no_bus, "Do not read the Redis event bus");

@@ -27,5 +27,7 @@ Event make_event(std::string type, std::string subject, json data);
 std::string hostname();
 std::string new_uuid();
 std::string rfc3339_now();
+// A time given in milliseconds since the epoch, in the same form ("2026-11-30T09:41:02.123Z").
+std::string rfc3339_ms(long long epoch_ms);
 
 }  // namespace orch

@@ -4,6 +4,7 @@
 // document orch prints or sends is dumped with to_text, which replaces rather than throws.
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/json.hpp"
 
@@ -18,6 +19,13 @@ std::string to_text(const json& j, int indent = -1);
 
 // A JSON string's own text (no quotes); any other value as compact JSON text (to_text).
 std::string as_text(const json& v);
+
+// The items with `separator` between them.
+std::string join(const std::vector<std::string>& items, std::string_view separator);
+
+// `text` broken into lines of at most `width` characters at spaces, never inside a word (a word
+// longer than the width gets a line of its own): terminal tables that must not cut a reason.
+std::vector<std::string> wrap_words(std::string_view text, size_t width);
 
 // ASCII case-insensitive equality (HTTP header names and tokens; no locale involved).
 bool iequals(std::string_view a, std::string_view b);

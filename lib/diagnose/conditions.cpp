@@ -81,6 +81,24 @@ static bool compare(const std::string& actual, const std::string& op, const std:
   return false;  // ordering needs numbers
 }
 
+std::string Condition::observed(const Probe& p, const json& body) const {
+  switch (subject) {
+    case Subject::status: return std::to_string(p.status);
+    case Subject::response_time: return std::to_string(p.response_ms);
+    case Subject::body: {
+      if (body.is_null()) return "(no JSON body)";
+      const json* node = &body;
+      for (const auto& key : path) {
+        if (!node->is_object() || !node->contains(key)) return "(absent)";
+        node = &(*node)[key];
+      }
+      std::string text = as_text(*node);
+      return text.size() > 80 ? text.substr(0, 77) + "..." : text;
+    }
+  }
+  return "";
+}
+
 bool Condition::holds(const Probe& p, const json& body) const {
   switch (subject) {
     case Subject::status: return compare(std::to_string(p.status), op, value);

@@ -23,6 +23,9 @@ struct Condition {
   std::string text;  // as written
 
   bool holds(const Probe& p, const json& body) const;
+  // What the subject was in this probe ("503", "812", the body field as text, "(absent)"): shown
+  // beside a failed condition, as Gatus does.
+  std::string observed(const Probe& p, const json& body) const;
 };
 
 // Throws ConfigError naming the condition and what is wrong with it.

@@ -31,6 +31,7 @@ Module::Module(ServeContext& ctx)
     o.services = http::field(body, "services", o.services);
     o.actions = http::field(body, "actions", o.actions);
     o.tail = http::field(body, "tail", o.tail);
+    o.state = &ctx_.state;
     return run(ctx_.config, ctx_.docker, ctx_.containers, o).to_json();  // validate()s first: UsageError, 400
   });
 }

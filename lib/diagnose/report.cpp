@@ -7,6 +7,7 @@
 
 #include "core/text.hpp"
 #include "docker/identity.hpp"
+#include "state/documents.hpp"
 #include "docker/recreate.hpp"
 #include "http/client.hpp"
 #include "redis/client.hpp"
@@ -27,6 +28,7 @@ const char* to_string(ServiceState s) {
 json ServiceReport::to_json() const {
   json j = {{"name", name}, {"url", url}, {"state", to_string(state)}, {"status", status},
             {"response_ms", response_ms}, {"failed_conditions", failed_conditions}};
+  if (!observed.empty()) j["observed"] = observed;
   if (!error.empty()) j["error"] = error;
   return j;
 }
@@ -58,7 +60,10 @@ ServiceReport probe_service(const ServiceSpec& s, std::chrono::milliseconds time
   json body = parse_json(res.body);
   if (body.is_discarded()) body = nullptr;
   for (const auto& c : conditions)
-    if (!c.holds(p, body)) r.failed_conditions.push_back(c.text);
+    if (!c.holds(p, body)) {
+      r.failed_conditions.push_back(c.text);
+      r.observed[c.text] = c.observed(p, body);
+    }
   // A second probe for readiness (`ready:`; docling_service derived from DOCLING_API_URL gets
   // docling-serve's /ready): alive but not ready, e.g. while models load (503), is degraded.
   if (auto ready = s.extra.find("ready"); ready != s.extra.end() && ready->is_string() && res.status < 500) {
@@ -86,9 +91,23 @@ std::vector<ServiceReport> probe_services(const std::vector<ServiceSpec>& servic
 }
 
 json ContainerReport::to_json() const {
-  json j = {{"name", name}, {"service", service}, {"state", state}, {"health", health}, {"failing_streak", failing_streak},
-            {"last_probe_output", last_probe_output}, {"restart_count", restart_count}, {"oom_killed", oom_killed},
-            {"exit_code", exit_code}, {"error_lines", error_lines}};
+  json j = {{"name", name},
+            {"service", service},
+            {"state", state},
+            {"health", health},
+            {"failing_streak", failing_streak},
+            {"last_probe_output", last_probe_output},
+            {"restart_count", restart_count},
+            {"oom_killed", oom_killed},
+            {"exit_code", exit_code},
+            {"error_lines", error_lines},
+            {"orch_restarts", orch_restarts}};
+  if (uptime_s >= 0) {
+    j["started_at"] = started_at;
+    j["uptime_s"] = uptime_s;
+  }
+  if (last_heal_ms > 0) j["last_heal"] = {{"at_ms", last_heal_ms}, {"reason", last_heal_reason}};
+  j["quarantined"] = quarantined.empty() ? json(nullptr) : json(quarantined);
   if (stats)
     j["stats"] = {{"cpu_percent", stats->cpu_percent}, {"memory_bytes", stats->memory_usage},
                   {"memory_limit_bytes", stats->memory_limit}, {"memory_percent", stats->memory_percent}};
@@ -150,6 +169,39 @@ int Report::exit_code() const {
   return 0;
 }
 
+std::string Report::summary() const {
+  std::map<std::string, int> services_by_state;
+  for (const auto& s : services) ++services_by_state[to_string(s.state)];
+  std::vector<std::string> parts;
+  for (const char* st : {"up", "degraded", "down", "unreachable", "unknown"})
+    if (services_by_state[st]) parts.push_back(std::to_string(services_by_state[st]) + " " + st);
+  std::string out = services.empty() ? "" : join(parts, ", ");
+  if (!containers.empty()) {
+    // A container that is not running is counted by its state (exited, restarting...), not as
+    // "unhealthy": its last health status is stale.
+    std::map<std::string, int> by;
+    std::vector<std::string> order;
+    int quarantined = 0;
+    for (const auto& c : containers) {
+      std::string k = c.state != "running" ? c.state : c.health == "none" ? "running" : c.health;
+      if (!by.count(k)) order.push_back(k);
+      ++by[k];
+      if (!c.quarantined.empty()) ++quarantined;
+    }
+    std::vector<std::string> cs;
+    for (const auto& k : order) cs.push_back(std::to_string(by[k]) + " " + k);
+    out += (out.empty() ? "" : " · ") + std::to_string(containers.size()) + (containers.size() == 1 ? " container: " : " containers: ") +
+           join(cs, ", ");
+    if (quarantined) out += " · " + std::to_string(quarantined) + " quarantined";
+  }
+  if (swarm && !swarm->services.empty()) {
+    int ok = 0;
+    for (const auto& s : swarm->services) ok += s.state == "running" || s.state == "up";
+    out += (out.empty() ? "" : " · ") + std::to_string(ok) + "/" + std::to_string(swarm->services.size()) + " swarm services running";
+  }
+  return out;
+}
+
 std::string Report::nothing_checked() const {
   if (!services.empty() || !containers.empty() || (swarm && !swarm->services.empty())) return "";
   if (!docker.value("reachable", false) && docker.value("expected", false)) return "";  // said by docker.error
@@ -164,8 +216,9 @@ json Report::to_json() const {
   for (const auto& x : actions) a.push_back(x);
   static const char* names[] = {"ok", "warning", "critical", "unknown"};
   int code = exit_code();
-  json j = {{"status", names[code]}, {"exit_code", code}, {"took_ms", took_ms}, {"services", s}, {"containers", c},
-            {"docker", docker}, {"redis", redis}, {"actions", a}};
+  json j = {{"status", names[code]}, {"exit_code", code}, {"summary", summary()}, {"took_ms", took_ms}, {"services", s},
+            {"containers", c},       {"docker", docker},  {"redis", redis},       {"actions", a}};
+  if (!state_error.empty()) j["state_error"] = state_error;
   if (swarm) {
     json ss = json::array();
     for (const auto& x : swarm->services) ss.push_back(x.to_json());
@@ -263,6 +316,17 @@ Report run(const Config& cfg, docker::Client& docker, docker::ContainerSource& c
       matches.push_back({c.id, docker::service_of(cfg, c.name, c.labels)});
     }
   }
+  // The quarantine list and orch's heal record, read once for every container.
+  json quarantine = json::object(), heal_log = json::object();
+  if (o.state && !matches.empty()) {
+    try {
+      if (auto q = o.state->load(kQuarantineDocument); q.is_object()) quarantine = std::move(q);
+      if (auto h = o.state->load(kHealLogDocument); h.is_object()) heal_log = std::move(h);
+    } catch (const Error& e) {
+      report.state_error = e.what();
+    }
+  }
+  const auto now_s = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const bool want_logs = has(o.actions, "logs") || has(o.actions, "health");
   const bool want_metrics = has(o.actions, "metrics");
   std::vector<std::future<ContainerReport>> futures;
@@ -280,6 +344,18 @@ Report run(const Config& cfg, docker::Client& docker, docker::ContainerSource& c
           r.last_probe_output = info.health->last_output;
         }
         r.restart_count = info.restart_count;
+        if (info.running && !info.started_at.empty())
+          if (auto t = docker::engine_time_ns(info.started_at)) {
+            r.started_at = info.started_at;
+            r.uptime_s = std::max<long long>(0, now_s - *t / 1'000'000'000);
+          }
+        if (auto q = quarantine.find(info.name); q != quarantine.end() && q->is_object())
+          r.quarantined = q->value("reason", std::string("quarantined"));
+        if (auto h = heal_log.find(info.name); h != heal_log.end() && h->is_object()) {
+          r.orch_restarts = h->value("restarts", 0);
+          r.last_heal_ms = h->value("last_ms", 0LL);
+          r.last_heal_reason = h->value("reason", std::string());
+        }
         r.oom_killed = info.oom_killed;
         r.exit_code = info.exit_code;
         if (want_logs)

@@ -2,6 +2,7 @@
 // `orch diagnose` / POST /diagnose (SPEC §3, §5): probes services in parallel, looks at their
 // containers, Redis, and runs the requested actions. One JSON shape for both, documented in
 // docs/diagnose.md.
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "diagnose/conditions.hpp"
 #include "diagnose/swarm.hpp"
 #include "docker/client.hpp"
+#include "state/store.hpp"
 
 namespace orch::diagnose {
 
@@ -25,6 +27,7 @@ struct ServiceReport {
   long status = 0;
   long long response_ms = 0;
   std::vector<std::string> failed_conditions;
+  std::map<std::string, std::string> observed;  // failed condition -> what the probe saw
   std::string error;
   json to_json() const;
 };
@@ -44,6 +47,13 @@ struct ContainerReport {
   int exit_code = 0;
   std::optional<docker::Stats> stats;
   std::vector<std::string> error_lines;
+  std::string started_at;   // running: since when (RFC 3339), for the uptime
+  long long uptime_s = -1;  // -1: not running
+  // orch's own record (state store): Docker's RestartCount stays 0 after restarts through the API.
+  int orch_restarts = 0;
+  long long last_heal_ms = 0;  // 0: never healed by orch
+  std::string last_heal_reason;
+  std::string quarantined;  // the reason, or "" when not quarantined
   json to_json() const;
 };
 
@@ -52,6 +62,9 @@ struct Options {
   std::vector<std::string> actions = {"health"};  // health, logs, metrics, restart, rebuild
   int tail = 200;                     // log lines read for error lines
   std::chrono::milliseconds timeout{5000};
+  // Where the quarantine list and orch's heal record are read (optional: without it those columns
+  // stay empty). Unreadable: noted in the report, not an error.
+  StateStore* state = nullptr;
 };
 // Throws UsageError for an unknown action or service; `also_known`: names that are not configured
 // services but may be selected (the swarm's services, in swarm mode).
@@ -66,6 +79,9 @@ struct Report {
   // Swarm mode only (the engine is an active swarm node): its services, tasks and nodes.
   std::optional<SwarmSection> swarm;
   long long took_ms = 0;
+  std::string state_error;  // the state store could not be read
+  // "2 up, 1 down · 3 containers: 2 healthy, 1 unhealthy · 1 quarantined": what a person reads first.
+  std::string summary() const;
   // SPEC §3: 2 for a service down or unreachable, a container not running or unhealthy, a swarm
   // service with no task running; 1 for a swarm service degraded, with a task failed recently,
   // or a swarm node down; 3 when orch could not check (engine or Redis unreachable, or nothing to

@@ -308,6 +308,46 @@ std::vector<LogLine> Client::logs(const std::string& id, int tail, bool tty) {
   return demux_logs(r.body, tty);
 }
 
+void Client::follow_logs(const std::string& id, int tail, bool tty, const std::function<void(const LogLine&)>& on_line,
+                         const std::function<bool()>& cancelled) {
+  auto req = make("GET", prefix() + "/containers/" + http::url_encode(id) + "/logs?stdout=1&stderr=1&follow=1&tail=" + std::to_string(tail),
+                  std::chrono::milliseconds(0));
+  // Only whole frames (8-byte header and its payload) or, for a TTY, whole lines are split: a
+  // chunk may end anywhere.
+  std::string buffer;
+  http::Response res;
+  try {
+    res = http::stream(
+        req,
+        [&](std::string_view chunk) {
+          buffer.append(chunk);
+          size_t used = 0;
+          if (tty) {
+            const auto nl = buffer.rfind('\n');
+            if (nl != std::string::npos) used = nl + 1;
+          } else {
+            while (used + 8 <= buffer.size()) {
+              const auto* b = reinterpret_cast<const unsigned char*>(buffer.data() + used);
+              const size_t len = (size_t{b[4]} << 24) | (size_t{b[5]} << 16) | (size_t{b[6]} << 8) | size_t{b[7]};
+              if (used + 8 + len > buffer.size()) break;
+              used += 8 + len;
+            }
+          }
+          if (used > 0) {
+            for (const auto& l : demux_logs(std::string_view(buffer).substr(0, used), tty)) on_line(l);
+            buffer.erase(0, used);
+          }
+          return !cancelled();
+        },
+        cancelled);
+  } catch (const http::TransportError& e) {
+    throw UnreachableError("docker logs from " + ep_.describe() + ": " + e.what());
+  }
+  if (res.status != 200 && res.status != 0 && !cancelled()) checked(res, "logs " + id);
+  if (tty && !buffer.empty())
+    for (const auto& l : demux_logs(buffer, true)) on_line(l);  // a last line without its newline
+}
+
 Stats compute_stats(const json& doc) {
   // Typed reads: a field of another type counts as absent (value() would throw, and a float cast
   // to an integer beyond its range is undefined).

@@ -176,6 +176,11 @@ class Client final : public ContainerSource {
   void image_tag(const std::string& image, const std::string& repo, const std::string& tag);
 
   std::vector<LogLine> logs(const std::string& id, int tail = 100, bool tty = false);
+  // GET /containers/{id}/logs?follow=1: the last `tail` lines, then each new one as it is written,
+  // until `cancelled()` (polled about once a second) or the engine ends the stream (the container
+  // stopped). Throws UnreachableError, NotFoundError.
+  void follow_logs(const std::string& id, int tail, bool tty, const std::function<void(const LogLine&)>& on_line,
+                   const std::function<bool()>& cancelled);
   Stats stats(const std::string& id);
 
   // Follows GET /events until `cancelled()` is true (polled about once a second) or the stream

@@ -24,7 +24,11 @@ Event container_event(const std::string& type, const EventMessage& m, const Conf
                {"image", m.attribute("image")},
                {"exit_code", exit_code.empty() ? json(nullptr) : json(std::atoi(exit_code.c_str()))}};
   if (auto task = task_of(m.attributes); !task.empty()) data["task"] = task;  // swarm mode only
-  return make_event(type, name, std::move(data));
+  auto e = make_event(type, name, std::move(data));
+  // When it happened, as the engine says: also what lets `orch watch` tell its own copy of an
+  // engine event from the one orch serve published.
+  if (m.time_nano > 0) e.time = rfc3339_ms(m.time_nano / 1'000'000);
+  return e;
 }
 
 }  // namespace orch::docker

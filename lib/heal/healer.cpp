@@ -365,6 +365,27 @@ bool Healer::restart_container(const docker::ContainerInfo& c, const Policy& p, 
   }
 }
 
+void Healer::record_heal(const std::string& container, const std::string& reason) {
+  const long long now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  try {
+    state_.update(kHealLogDocument, [&](json& doc) {
+      if (!doc.is_object()) doc = json::object();
+      auto& entry = doc[container];
+      entry = {{"restarts", entry.is_object() ? entry.value("restarts", 0) + 1 : 1}, {"last_ms", now_ms}, {"reason", reason}};
+      // Bounded: the containers healed longest ago go first.
+      while (doc.size() > static_cast<size_t>(kHealLogMax)) {
+        auto oldest = doc.begin();
+        for (auto it = doc.begin(); it != doc.end(); ++it)
+          if (it->value("last_ms", 0LL) < oldest->value("last_ms", 0LL)) oldest = it;
+        doc.erase(oldest);
+      }
+    });
+  } catch (const Error& e) {
+    spdlog::debug("heal: heal record of {} not kept: {}", container, e.what());
+  }
+}
+
 void Healer::act(const Job& job) {
   docker::ContainerInfo c;
   try {
@@ -391,7 +412,9 @@ void Healer::act(const Job& job) {
     return;
   }
   std::string error;
-  spdlog::debug("heal: restart requested for {} ({})", c.name, job.reason);
+  // Said when decided: a restart waits for the stop timeout, and an operator watching the log
+  // should see why orch acts before it has.
+  spdlog::info("heal: restarting {} ({})", c.name, job.reason);
   bool ok = restart_container(c, policy, error);
   const auto now = clock_.now();
   int attempt = 0;
@@ -410,6 +433,7 @@ void Healer::act(const Job& job) {
     actions_.labels({"restarted"}).inc();
     publish(HealEvent::restarted, {c.name, service, attempt, next.count() / 1000.0, job.reason, ""});
     spdlog::info("heal: restarted {} ({}; attempt {})", c.name, job.reason, attempt);
+    record_heal(c.name, job.reason);
     restart_dependents(c);
   } else {
     actions_.labels({"failed"}).inc();
@@ -448,6 +472,7 @@ void Healer::restart_dependents(const docker::ContainerInfo& healed) {
       docker_.restart(s.id);
       actions_.labels({"dependent_restarted"}).inc();
       publish(HealEvent::restarted, data);
+      record_heal(s.name, data.reason);
     } catch (const Error& e) {
       spdlog::error("heal: restart of dependent {} failed: {}", s.name, e.what());
       actions_.labels({"failed"}).inc();
@@ -505,6 +530,7 @@ PassReport Healer::run_pass(bool dry_run, const ContainerFilter& only) {
         a.outcome = "restarted";
         actions_.labels({"restarted"}).inc();
         publish(HealEvent::restarted, {c.name, a.service, 1, 0.0, a.reason, ""});
+        record_heal(c.name, a.reason);
       } else {
         a.outcome = "failed";
         actions_.labels({"failed"}).inc();
@@ -527,6 +553,13 @@ bool Healer::reset(const std::string& container) {
     list = tracker_.quarantine_list();
   }
   state_.save(kQuarantineDocument, list);
+  // The daemon (this process's or another's, through Redis) reconciles on it: a container that is
+  // still failing is healed again at once, not at the next periodic reconcile.
+  try {
+    bus_.publish(make_event("heal.reset", container, {{"container", container}, {"was_quarantined", was}}));
+  } catch (const BusError& e) {
+    spdlog::warn("heal: event heal.reset not stored: {}", e.what());
+  }
   return was;
 }
 

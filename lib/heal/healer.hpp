@@ -102,6 +102,9 @@ class Healer {
   void worker();
   void act(const Job& job);
   bool restart_container(const docker::ContainerInfo& c, const Policy& p, std::string& error);
+  // orch's own count and time of restarts (kHealLogDocument), read by diagnose: Docker's
+  // RestartCount does not count restarts through the API.
+  void record_heal(const std::string& container, const std::string& reason);
   void restart_dependents(const docker::ContainerInfo& healed);
   bool docker_will_restart(const docker::ContainerInfo& c) const;
   Event publish(HealEvent kind, const HealData& data);  // also returned for the notifier

@@ -44,9 +44,13 @@ void Module::start() {
   });
   healer_.start();
   reconciler_ = std::thread([this] { reconcile_loop(); });
+  // `orch heal --reset` (here through POST /heal, or another process through Redis) lifted a
+  // quarantine: a container still failing is healed again now, not at the next periodic reconcile.
+  reset_sub_ = ctx_.bus.subscribe([this](const Event&) { request_reconcile(); }, {"heal.reset"});
 }
 
 void Module::stop() {
+  reset_sub_.reset();
   {
     std::lock_guard lock(mu_);
     stopping_ = true;

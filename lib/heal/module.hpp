@@ -55,6 +55,7 @@ class Module final : public orch::Module {
   bool requested_ = false;  // the cache's first list asks for the first reconcile
   bool stopping_ = false;
   std::thread reconciler_;
+  Subscription reset_sub_;  // heal.reset from any process: reconcile now
 };
 
 }  // namespace orch::heal

@@ -110,9 +110,15 @@ json Tracker::quarantine_list() const {
 }
 
 void Tracker::load_quarantine(const json& doc) {
-  quarantined_.clear();
-  if (!doc.is_object()) return;
-  for (const auto& [k, v] : doc.items()) quarantined_[k] = v;
+  decltype(quarantined_) next;
+  if (doc.is_object())
+    for (const auto& [k, v] : doc.items()) next[k] = v;
+  // A quarantine lifted elsewhere (`orch heal --reset` in another process, a rollback) also
+  // forgets the restarts that led to it: kept, they would quarantine the container again at its
+  // next failure instead of letting healing resume.
+  for (const auto& [k, v] : quarantined_)
+    if (!next.count(k)) states_.erase(k);
+  quarantined_ = std::move(next);
 }
 
 }  // namespace orch::heal

@@ -66,6 +66,8 @@ json history_status(ServeContext& ctx, Millis window) {
     doc["pipeline"] = {{"queue_depth", q.group_exists && q.waiting >= 0 ? json(q.waiting) : json(nullptr)},
                        {"in_progress", q.pending},
                        {"dead_letters", q.dead}};
+    // Off without a stage to run: `orch sync-test` and the page say so rather than wait.
+    doc["pipeline"]["enabled"] = ctx.config.settings.has("DOCLING_API_URL") || ctx.config.settings.has("RAG_API_URL");
   } catch (const Error& e) {
     doc["pipeline"] = nullptr;
     doc["pipeline_error"] = e.what();
@@ -91,7 +93,8 @@ json stack_status(ServeContext& ctx, Millis window) {
   json doc = json::object();
   json containers = json::array();
   try {
-    for (const auto& c : *ctx.containers.containers()) {  // the cache's: no engine request
+    const auto all = ctx.containers.containers();  // the cache's: no engine request (held: the list may be replaced meanwhile)
+    for (const auto& c : *all) {
       auto service = docker::service_of(ctx.config, c.name, c.labels);
       containers.push_back({{"name", c.name}, {"service", service}, {"image", c.image}, {"state", c.state},
                             {"health", c.health()}, {"status", c.status}});
@@ -137,7 +140,14 @@ bool Module::authorized(const httplib::Request& req, httplib::Response& res) {
 }
 
 void Module::page(const httplib::Request& req, httplib::Response& res) {
-  if (!authorized(req, res)) return;
+  if (!authorized(req, res)) {
+    // A browser gets a page that asks for the token (401 stays the status); with no token
+    // configured, the JSON says this page answers on loopback only.
+    if (res.status == 401 && !ctx_.config.settings.str("ORCH_API_TOKEN").empty() &&
+        req.get_header_value("Accept").find("text/html") != std::string::npos)
+      res.set_content(login_page_html(), "text/html; charset=utf-8");
+    return;
+  }
   res.set_content(status_page_html(), "text/html; charset=utf-8");
 }
 

@@ -15,7 +15,7 @@ h1{font-size:18px;margin:0} h2{font-size:15px;margin:18px 0 6px}
 main{padding:0 20px 20px;display:grid;grid-template-columns:minmax(0,1fr) minmax(0,1fr);gap:20px}
 table{border-collapse:collapse;width:100%} td,th{padding:4px 8px;border-bottom:1px solid var(--line);text-align:left} td{overflow-wrap:anywhere}
 .ok,.healthy,.up{color:var(--ok)}.degraded,.starting{color:var(--warn)}.down,.unhealthy{color:var(--bad)}.off{color:var(--off)}
-.wide{grid-column:1/3;min-width:0}
+.wide{grid-column:1/3;min-width:0} .why{color:var(--off);font-size:12px;overflow-wrap:anywhere}
 #events{font:12px ui-monospace,monospace;max-height:70vh;overflow:auto}
 #events div{padding:2px 0;border-bottom:1px solid var(--line2);overflow-wrap:anywhere}
 .badge{padding:2px 8px;border-radius:10px;background:var(--line)}
@@ -45,6 +45,41 @@ const withToken = (u) => token ? u + (u.includes('?') ? '&' : '?') + 'token=' + 
 const esc = (s) => String(s).replace(/[&<>"]/g, c => ({'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;'}[c]));
 const pct = (v) => v === null || v === undefined ? '–' : (Math.floor(v * 100) / 100).toFixed(2) + '%';
 const utc = (ms) => new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+const dur = (s) => s >= 86400 ? Math.floor(s / 86400) + 'd ' + Math.floor(s % 86400 / 3600) + 'h' : s >= 3600 ? Math.floor(s / 3600) + 'h ' + Math.floor(s % 3600 / 60) + 'm' : s >= 60 ? Math.floor(s / 60) + 'm' : s + 's';
+// Why a service is not up: its error, or the conditions that failed.
+const reason = (v) => v.error || (v.failed_conditions && v.failed_conditions.length ? v.failed_conditions.join(', ') + ' failed' : '');
+// An event as a sentence a person reads at a glance; the type stays in the tooltip.
+function sentence(d) {
+  const x = d.data || {}, who = d.subject || x.container || x.service || '';
+  const att = x.attempt ? `, attempt ${x.attempt}` : '';
+  const sig = (c) => c > 128 && c < 160 ? ` (signal ${c - 128}${c === 137 ? ', killed' : c === 143 ? ', terminated' : ''})` : '';
+  switch (d.type) {
+    case 'heal.restarted': return `orch restarted ${who} (${x.reason || 'failing'}${att})`;
+    case 'heal.failed': return `orch could not restart ${who}: ${x.error || x.reason || ''}`;
+    case 'heal.quarantined': return `orch stopped healing ${who}: ${x.reason || 'restarted too often'} — lift with orch heal --reset ${who}`;
+    case 'heal.recovered': return `${who} is healthy again after a heal`;
+    case 'heal.reset': return `the quarantine of ${who} was lifted: healing resumes`;
+    case 'container.started': return `${who} started`;
+    case 'container.died': return `${who} exited with code ${x.exit_code ?? '?'}${sig(x.exit_code)}`;
+    case 'container.oom': return `${who} ran out of memory (OOM)`;
+    case 'container.unhealthy': return `${who} turned unhealthy`;
+    case 'container.healthy': return `${who} is healthy`;
+    case 'service.down': return `service ${who} is down${x.error ? ': ' + x.error : ''}`;
+    case 'service.up': return `service ${who} is up${x.response_ms !== undefined ? ' (' + x.response_ms + ' ms)' : ''}`;
+    case 'service.degraded': return `service ${who} is degraded${x.failed_conditions && x.failed_conditions.length ? ': ' + x.failed_conditions.join(', ') + ' failed' : ''}`;
+    case 'rollback.started': return `rolling back ${who}${x.to ? ' to ' + x.to : ''}`;
+    case 'rollback.succeeded': return `${who} was rolled back${x.to ? ' to ' + x.to : ''}`;
+    case 'rollback.failed': return `the rollback of ${who} failed: ${x.error || ''}`;
+    case 'content.published': return `${who} was published`;
+    case 'content.unpublished': return `${who} was unpublished`;
+    case 'content.deleted': return `${who} was deleted`;
+    case 'ingest.succeeded': return `${who} was converted and indexed`;
+    case 'ingest.failed': return `ingesting ${who} failed${x.stage ? ' at ' + x.stage : ''}${x.final ? ' (dead-lettered)' : ', will retry'}: ${x.error || ''}`;
+    case 'synctest.passed': return `the sync test passed${x.took_ms ? ' in ' + x.took_ms + ' ms' : ''}`;
+    case 'synctest.failed': return `the sync test failed${x.failed_stage ? ' at ' + x.failed_stage : ''}`;
+  }
+  return `${d.type} ${who} ` + Object.entries(x).filter(([k, v]) => v !== null && v !== '').map(([k, v]) => k + '=' + (typeof v === 'object' ? JSON.stringify(v) : v)).join(' ');
+}
 // One response-time chart: the mean of each slot as a line, slots where the service was not up
 // as red bars below it; scaled to the slowest slot (its value is in the caption).
 function chart(name, s, since, until) {
@@ -63,11 +98,13 @@ function chart(name, s, since, until) {
 async function refresh() {
   try {
     const [h, st] = await Promise.all([fetch('/health'), fetch(withToken('/status'))].map(p => p.then(r => r.json())));
-    const o = document.getElementById('overall'); o.textContent = h.status; o.className = 'badge ' + h.status;
-    document.getElementById('meta').textContent = 'v' + h.version + ' · up ' + h.uptime_s + ' s';
     const s = h.components.services || {}; const hs = (st.history && st.history.services) || {};
+    // The headline counts ("down · 2/3 up"): a bare "down" does not say how much is.
+    const names = Object.keys(s), upCount = names.filter(n => s[n].status === 'ok' || s[n].status === 'up').length;
+    const o = document.getElementById('overall'); o.textContent = h.status + (names.length ? ` · ${upCount}/${names.length} up` : ''); o.className = 'badge ' + h.status;
+    document.getElementById('meta').textContent = 'v' + h.version + ' · up ' + dur(h.uptime_s);
     document.getElementById('services').innerHTML = '<tr><th>service</th><th>status</th><th>HTTP</th><th>time</th><th>24 h</th><th>7 d</th></tr>' +
-      Object.entries(s).map(([n, v]) => `<tr><td>${esc(n)}</td><td class="${esc(v.status)}">${esc(v.status)}</td><td>${esc(v.status_code ?? '')}</td><td>${esc(v.response_ms ?? '')} ms</td><td>${pct((hs[n] || {}).uptime_24h)}</td><td>${pct((hs[n] || {}).uptime_7d)}</td></tr>`).join('');
+      Object.entries(s).map(([n, v]) => `<tr><td>${esc(n)}</td><td class="${esc(v.status)}">${esc(v.status)}${reason(v) ? `<div class="why">${esc(reason(v))}</div>` : ''}</td><td>${esc(v.status_code ?? '')}</td><td>${esc(v.response_ms ?? '')} ms</td><td>${pct((hs[n] || {}).uptime_24h)}</td><td>${pct((hs[n] || {}).uptime_7d)}</td></tr>`).join('');
     document.getElementById('components').innerHTML = '<tr><th>component</th><th>status</th><th>detail</th></tr>' +
       Object.entries(h.components).filter(([n]) => n !== 'services').map(([n, v]) =>
         `<tr><td>${esc(n)}</td><td class="${esc(v.status)}">${esc(v.status)}</td><td>${esc(v.error || v.endpoint || v.kind || '')}${v.outbox_depth ? ' · outbox ' + v.outbox_depth : ''}</td></tr>`).join('') +
@@ -102,8 +139,8 @@ let pending = null;
 const soon = () => { if (!pending) pending = setTimeout(() => { pending = null; refresh(); }, 1000); };
 function addEvent(e) {
   const d = JSON.parse(e.data); const div = document.createElement('div');
-  const extra = Object.entries(d.data || {}).filter(([k, v]) => v !== null && v !== '').map(([k, v]) => k + '=' + (typeof v === 'object' ? JSON.stringify(v) : v)).join(' ');
-  div.className = 'event'; div.innerHTML = `${esc((d.time || '').slice(11, 23))} <b>${esc(d.type)}</b> ${esc(d.subject)} ${esc(extra)}`;
+  div.className = 'event'; div.title = d.type; div.dataset.type = d.type;
+  div.innerHTML = `${esc((d.time || '').slice(11, 23))} ${esc(sentence(d))}`;
   const list = document.getElementById('list'); list.prepend(div); while (list.children.length > 200) list.lastChild.remove();
   if (/^(service|heal|container|rollback)\./.test(d.type) || d.type === 'ingest.failed') soon();
 }
@@ -113,10 +150,30 @@ es.onerror = () => { const l = document.getElementById('live'); l.textContent = 
 es.onmessage = addEvent;
 ['content.published','content.unpublished','content.deleted','content.changed','ingest.started','ingest.succeeded','ingest.failed',
  'container.started','container.died','container.oom','container.unhealthy','container.healthy','heal.restarted','heal.failed',
- 'heal.quarantined','heal.recovered','service.up','service.down','service.degraded','rollback.started','rollback.succeeded',
+ 'heal.quarantined','heal.recovered','heal.reset','service.up','service.down','service.degraded','rollback.started','rollback.succeeded',
  'rollback.failed','synctest.passed','synctest.failed'].forEach(t => es.addEventListener(t, addEvent));
 refresh(); setInterval(refresh, 5000);
 </script></body></html>
+)html";
+  return html;
+}
+
+const std::string& login_page_html() {
+  // Asked for instead of a bare JSON 401: the token goes into the address (?token=), which the
+  // page then sends with its own requests (EventSource cannot send headers).
+  static const std::string html = R"html(<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>orch status: sign in</title>
+<style>body{font:15px/1.5 system-ui,sans-serif;margin:0;display:grid;place-items:center;min-height:100vh;background:#0f1419;color:#e6e6e6}
+@media (prefers-color-scheme: light){body{background:#fafbfc;color:#1b1f24}}
+form{display:grid;gap:10px;max-width:360px;padding:24px} input,button{font:inherit;padding:8px} .note{color:#8a949e;font-size:13px}</style></head>
+<body><form method="get" action="/"><h1>orch</h1>
+<label for="token">This status page needs orch's API token (<code>ORCH_API_TOKEN</code>).</label>
+<input id="token" name="token" type="password" autocomplete="current-password" required autofocus>
+<button type="submit">Open the status page</button>
+<p class="note" id="why"></p></form>
+<script>if (new URLSearchParams(location.search).has('token')) document.getElementById('why').textContent = 'That token was not accepted.';</script>
+</body></html>
 )html";
   return html;
 }

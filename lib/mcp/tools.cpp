@@ -5,6 +5,7 @@
 #include "docker/identity.hpp"
 #include "heal/healer.hpp"
 #include "heal/service_healer.hpp"
+#include "core/text.hpp"
 #include "mcp/server.hpp"
 #include "pipeline/synctest.hpp"
 #include "rollback/image.hpp"
@@ -34,12 +35,6 @@ json duration(const std::string& d, const std::string& dflt) {
           {"description", d}};
 }
 
-std::string joined(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ",") + n;
-  return out;
-}
-
 // Why a destructive tool may not act on this container; empty when it may (docs/mcp.md, "Which
 // containers"). ORCH_MCP_ALLOW both narrows (only what it names) and widens (what it names may be
 // outside orch's scope); monitor-only containers are never changed.
@@ -48,7 +43,7 @@ std::string refusal(const Context& ctx, const std::string& name, const docker::L
   if (!ctx.allow.empty()) {
     if (docker::matches_names(ctx.allow, ctx.config, name, labels)) return "";
     return "'" + name + "' (service '" + docker::service_of(ctx.config, name, labels) + "') is not in ORCH_MCP_ALLOW (" +
-           joined(ctx.allow) + "); this server may not change it";
+           join(ctx.allow, ",") + "); this server may not change it";
   }
   if (docker::in_orch_scope(ctx.config, name, labels) || heal::parse_scope(ctx.config.settings.str("ORCH_HEAL_SCOPE")) == heal::Scope::all)
     return "";
@@ -78,12 +73,13 @@ std::vector<Tool> make_tools(Context& ctx) {
                      diagnose::Options o;
                      o.services = args.value("services", std::vector<std::string>{});
                      o.actions = args.value("actions", std::vector<std::string>{"health"});
+                     o.state = &ctx.state;
                      for (size_t i = 0; i < o.services.size(); ++i) {
                        if (ctx.config.service(o.services[i])) continue;
                        std::vector<std::string> known;
                        for (const auto& spec : ctx.config.services) known.push_back(spec.name);
                        throw UsageError("argument `services` item " + std::to_string(i) + ": no configured service is called \"" +
-                                        o.services[i] + "\"; configured: " + (known.empty() ? "none" : joined(known)));
+                                        o.services[i] + "\"; configured: " + (known.empty() ? "none" : join(known, ",")));
                      }
                      o.timeout = ctx.config.settings.duration("DIAGNOSE_TIMEOUT");
                      progress(0, 1, "probing services and containers");
@@ -100,7 +96,8 @@ std::vector<Tool> make_tools(Context& ctx) {
                    [&ctx](const json& args, const auto&) {
                      json list = json::array();
                      const bool all = args.value("all", true);
-                     for (const auto& c : *ctx.containers.containers()) {
+                     const auto listed = ctx.containers.containers();  // held while read: the cache may replace its list
+                     for (const auto& c : *listed) {
                        // As the engine's all=0: what runs (paused and restarting ones too).
                        if (!all && c.state != "running" && c.state != "paused" && c.state != "restarting") continue;
                        const auto why = refusal(ctx, c.name, c.labels);
@@ -227,7 +224,7 @@ std::vector<Tool> make_tools(Context& ctx) {
                      // It touches no container, so container names cannot allow it: a restricting list names it.
                      if (!ctx.allow.empty() && std::find(ctx.allow.begin(), ctx.allow.end(), "sync_test") == ctx.allow.end())
                        throw OperationError("sync_test publishes test content through the CMS, pipeline and RAG index; ORCH_MCP_ALLOW (" +
-                                            joined(ctx.allow) + ") does not name sync_test, so this server may not run it");
+                                            join(ctx.allow, ",") + ") does not name sync_test, so this server may not run it");
                      pipeline::SyncTestOptions o;
                      o.model = args.value("model", "page");
                      o.keep = args.value("keep", false);

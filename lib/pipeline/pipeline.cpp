@@ -63,6 +63,11 @@ Module::Module(ServeContext& ctx)
     o.model = http::field(body, "model", o.model);
     o.marker = http::field(body, "marker", "");
     o.keep = http::field(body, "keep", false);
+    const auto via = http::field(body, "via", std::string("webhook"));
+    if (via != "webhook" && via != "builder") throw UsageError("via must be webhook or builder");
+    o.via_builder = via == "builder";
+    if (!ctx_.config.settings.has("DOCLING_API_URL") && !ctx_.config.settings.has("RAG_API_URL"))
+      o.pipeline_off = "orch serve's pipeline is off: neither DOCLING_API_URL nor RAG_API_URL is set where it runs";
     if (const auto timeout = http::field(body, "timeout", ""); !timeout.empty()) {
       try {
         o.timeout = parse_duration(timeout);

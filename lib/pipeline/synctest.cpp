@@ -134,7 +134,16 @@ SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& b
   std::string event_id;
   std::string content_id = payload["newValue"]["id"];
   bool ok, written = false;
-  if (s.has("BUILDER_PRIVATE_KEY")) {
+  if (!o.pipeline_off.empty()) {
+    run.stage("pipeline", [&](std::string& error) {
+      error = "final:" + o.pipeline_off;
+      return false;
+    });
+    return run.result;
+  }
+  if (o.via_builder && !s.has("BUILDER_PRIVATE_KEY"))
+    throw ConfigError("sync-test --via builder writes through Builder's Write API, which needs BUILDER_PRIVATE_KEY");
+  if (o.via_builder) {
     // A real entry through Builder's Write API; Builder then sends orch its webhook, so the bus
     // stage looks for the entry's id rather than an event id orch handed back.
     ok = run.stage("webhook", [&](std::string& error) {

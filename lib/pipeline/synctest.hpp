@@ -18,6 +18,12 @@ struct SyncTestOptions {
   Millis timeout{120'000};
   std::string orch_url;  // where the webhook is sent
   bool keep = false;     // leave the Builder test entry in place (debugging) instead of deleting it
+  // Through Builder's Write API (`--via builder`, needs BUILDER_PRIVATE_KEY) instead of a signed
+  // webhook: only when asked, never because a key happens to be set.
+  bool via_builder = false;
+  // What orch serve said of its pipeline; "" = on (or not known). Set: the test fails at once with
+  // it, instead of waiting out the timeout for stages nothing runs.
+  std::string pipeline_off;
   // Asked while a stage waits: true stops the test there (the stage fails as "cancelled").
   std::function<bool()> cancelled;
 };

@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "app/health.hpp"
+#include "config/orch_url.hpp"
 #include "history/recorder.hpp"
 #include "serve/modules.hpp"
 
@@ -87,6 +88,10 @@ int Daemon::start() {
   p.http->start();
   spdlog::info("orch serve listening on {}:{} (instance {}, bus {})", s.str("BIND"), p.http->port(), p.ctx->instance_id,
                p.bus->health().kind);
+  // The first thing a person wants: where the page is and how to get in (never the token itself).
+  if (s.has("ORCH_API_TOKEN"))
+    spdlog::info("status page: {}/ (it asks for ORCH_API_TOKEN; scripts send Authorization: Bearer)", orch_url(s, p.http->port()));
+  else spdlog::info("status page: {}/ (no ORCH_API_TOKEN: open to loopback clients only)", orch_url(s, p.http->port()));
   return p.http->port();
 }
 

@@ -8,5 +8,10 @@ namespace orch {
 inline constexpr const char* kQuarantineDocument = "heal-quarantine";
 // {service: {current, lkg, pinned, rolled_back, gone_since_ms}}: the release history (docs/rollback.md).
 inline constexpr const char* kReleasesDocument = "releases";
+// {container: {restarts, last_ms, reason}}: what the healer did to each container (Docker's
+// RestartCount does not count restarts through the API). Written by the healer, read by diagnose;
+// the newest kHealLogMax containers are kept.
+inline constexpr const char* kHealLogDocument = "heal-log";
+inline constexpr int kHealLogMax = 500;
 
 }  // namespace orch

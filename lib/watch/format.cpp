@@ -1,5 +1,7 @@
 #include "watch/format.hpp"
 
+#include <cstdlib>
+
 #include "core/text.hpp"
 #include "docker/container_events.hpp"
 #include "docker/swarm_events.hpp"
@@ -26,6 +28,25 @@ bool Filter::matches(const Event& e) const {
   return true;
 }
 
+bool Dedupe::first_time(const Event& e) {
+  if (e.type.rfind("container.", 0) != 0) return true;  // only container events have two sources
+  auto key = e.type + "|" + e.subject + "|" + e.time;
+  if (!seen_.insert(key).second) return false;
+  order_.push_back(std::move(key));
+  if (order_.size() > kRemembered) {
+    seen_.erase(order_.front());
+    order_.pop_front();
+  }
+  return true;
+}
+
+// "SIGKILL" for 9: what an operator reads in `docker kill --signal` and in exit codes 128+N.
+static std::string signal_name(int n) {
+  static const char* names[] = {"",       "SIGHUP",  "SIGINT",  "SIGQUIT", "SIGILL",  "SIGTRAP", "SIGABRT", "SIGBUS",
+                                "SIGFPE", "SIGKILL", "SIGUSR1", "SIGSEGV", "SIGUSR2", "SIGPIPE", "SIGALRM", "SIGTERM"};
+  return n > 0 && n < 16 ? names[n] : "signal " + std::to_string(n);
+}
+
 static const char* colour_of(const std::string& type) {
   if (type.find("failed") != std::string::npos || type.find("down") != std::string::npos ||
       type.find("died") != std::string::npos || type.find("oom") != std::string::npos ||
@@ -47,6 +68,10 @@ std::string human_line(const Event& e, bool colour) {
       if (v.is_null() || (v.is_string() && v.get<std::string>().empty())) continue;
       if (k == "container" && v == e.subject) continue;
       line += "  " + k + "=" + as_text(v);
+      // An exit code above 128 is a signal's: say which (137: killed, 143: terminated).
+      if (k == "exit_code" && v.is_number_integer() && v.get<int>() > 128 && v.get<int>() < 160)
+        line += " (" + signal_name(v.get<int>() - 128) + ")";
+      if (k == "signal" && v.is_number_integer()) line += " (" + signal_name(v.get<int>()) + ")";
     }
   }
   return line;
@@ -56,7 +81,10 @@ Event from_engine(const docker::EventMessage& m, const Config& cfg) {
   if (auto swarm = docker::swarm_event_type(m); !swarm.empty()) return docker::swarm_event(swarm, m);
   auto type = docker::container_event_type(m);
   if (type.empty()) type = "container." + m.action.substr(0, m.action.find(':'));
-  return docker::container_event(type, m, cfg);
+  auto e = docker::container_event(type, m, cfg);
+  // `docker kill` says which signal: a kill that was a SIGTERM is not a crash.
+  if (const auto sig = m.attribute("signal"); !sig.empty()) e.data["signal"] = std::atoi(sig.c_str());
+  return e;
 }
 
 }  // namespace orch::watch

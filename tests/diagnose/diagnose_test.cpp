@@ -153,6 +153,42 @@ TEST_F(DiagnoseCli, TableFitsEightyColumnsAndUsageErrors) {
   EXPECT_EQ(diagnose(config_for({{"web", a.url()}}, R"(["[STATUS] => 1"])")).code, 78);
 }
 
+// Issue 23: what a person reads. A failed condition says what the probe saw (as Gatus does), a
+// long reason is wrapped between words and never cut, and a summary line counts the states.
+TEST_F(DiagnoseCli, FailedConditionsShowWhatWasSeenAndReasonsAreNotCut) {
+  FakeService a, b;
+  a.set_body(R"({"status":"starting"})");
+  const std::string closed = "http://127.0.0.1:" + std::to_string(free_port());
+  const auto yaml = config_for({{"web", a.url()}, {"rag_service", b.url()}, {"docling_service", closed}}, kExpect);
+  auto r = diagnose(yaml);
+  ASSERT_EQ(r.code, 2) << r.output;
+  auto j = json::parse(r.output);
+  EXPECT_EQ(j["services"][0]["observed"]["[BODY].status == ok"], "starting") << r.output;
+  EXPECT_EQ(j["summary"], "1 up, 1 degraded, 1 unreachable") << r.output;
+
+  write_file(dir.file("orch.yaml"), yaml);
+  auto table = run({ORCH_BINARY, "diagnose", "--config", dir.file("orch.yaml")}, kNoDocker);
+  EXPECT_NE(table.output.find("CRITICAL: 1 up, 1 degraded, 1 unreachable"), std::string::npos) << table.output;
+  // A service's DETAIL: its row's last column and the lines under it, joined again.
+  auto detail = [&](const std::string& service) {
+    std::string words;
+    std::istringstream lines(table.output);
+    bool in = false;
+    for (std::string line; std::getline(lines, line);) {
+      EXPECT_LE(line.size(), 80u) << line;
+      if (line.rfind(service + " ", 0) == 0) in = true;
+      else if (in && line.rfind(std::string(44, ' '), 0) != 0) in = false;
+      if (in && line.size() > 44) words += (words.empty() ? "" : " ") + line.substr(44);
+    }
+    return words;
+  };
+  EXPECT_EQ(detail("web"), "[BODY].status == ok failed: got starting") << table.output;
+  // The unreachable service's whole reason is there, its words intact across the wrapped lines.
+  const std::string reason = j["services"][2]["error"];
+  ASSERT_GT(reason.size(), 36u) << reason;  // longer than the column: it must wrap
+  EXPECT_EQ(detail("docling_service"), reason) << table.output;
+}
+
 TEST_F(DiagnoseCli, ServicesAreProbedInParallel) {
   std::vector<std::unique_ptr<FakeService>> slow;
   std::vector<std::pair<std::string, std::string>> services;
@@ -245,6 +281,56 @@ TEST(DiagnoseContainers, WithoutServicesLabelledContainersCountAndNothingChecked
   auto http = json::parse(orch.post("/diagnose", "{}").body);
   EXPECT_EQ(http["exit_code"], 2) << http.dump();
   engine.docker({"rm", "-f", "plain", "sick"});
+}
+
+// Issue 23: an exited container is "exited", not "unhealthy"; a running one shows its uptime; orch's
+// own restarts (Docker's RestartCount stays 0 after restarts through the API) and the last heal
+// are shown from the heal record `orch heal` keeps; `orch heal --reset` of a name that is nothing
+// says so.
+TEST(DiagnoseContainers, ExitedIsNotUnhealthyAndOrchsHealsAreCounted) {
+  if (!DockerEngine::available()) GTEST_SKIP() << "no dockerd";
+  DockerEngine engine;
+  TempDir d;
+  Env env{{"DOCKER_HOST", engine.host()}, {"REDIS_URL", ""}, {"ORCH_CONFIG", ""}, {"ORCH_STATE_DIR", d.path()}};
+  engine.must({"run", "-d", "--network", "none", "--name", "done", "--label", "orch.monitor-only=true", "--health-cmd", "false",
+               "--health-interval", "1s", "--health-retries", "1", engine.image(), "sh", "-c", "sleep 3; exit 3"});
+  engine.must({"run", "-d", "--network", "none", "--name", "sick", "--label", "orch.heal=true", "--stop-timeout", "1", "--health-cmd",
+               "false", "--health-interval", "1s", "--health-retries", "1", engine.image(), "sleep", "3600"});
+  ASSERT_TRUE(eventually([&] { return engine.must({"inspect", "-f", "{{.State.Status}}", "done"}) == "exited"; }, 20s));
+  ASSERT_TRUE(eventually([&] { return engine.must({"inspect", "-f", "{{.State.Health.Status}}", "sick"}) == "unhealthy"; }, 20s));
+
+  auto heal = run({ORCH_BINARY, "heal", "-o", "json"}, env);
+  EXPECT_EQ(heal.code, 1) << heal.output;  // something was restarted
+  auto r = run({ORCH_BINARY, "diagnose", "-o", "json"}, env);
+  auto j = json::parse(r.output);
+  json done, sick;
+  for (const auto& c : j["containers"]) (c["name"] == "done" ? done : sick) = c;
+  EXPECT_EQ(done["state"], "exited") << r.output;
+  EXPECT_FALSE(done.contains("uptime_s"));
+  EXPECT_GE(sick["uptime_s"].get<long long>(), 0) << r.output;
+  EXPECT_EQ(sick["restart_count"], 0);  // Docker's count: orch restarted it through the API
+  EXPECT_EQ(sick["orch_restarts"], 1) << r.output;
+  EXPECT_EQ(sick["last_heal"]["reason"], "unhealthy");
+  EXPECT_NE(j["summary"].get<std::string>().find("1 exited"), std::string::npos) << j["summary"];
+
+  auto table = run({ORCH_BINARY, "diagnose"}, env).output;
+  std::istringstream lines(table);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("done ", 0) == 0) EXPECT_EQ(line.find("unhealthy"), std::string::npos) << line;
+    if (line.rfind("sick ", 0) == 0) EXPECT_NE(line.find("1x "), std::string::npos) << line;
+  }
+  EXPECT_NE(table.find("last heal by orch: unhealthy"), std::string::npos) << table;
+
+  auto typo = run({ORCH_BINARY, "heal", "--reset", "sikc"}, env);
+  EXPECT_EQ(typo.code, 2) << typo.output;
+  EXPECT_NE(typo.output.find("nothing named 'sikc'"), std::string::npos) << typo.output;
+  // Under -o json the error is a JSON document a script can read.
+  auto typo_json = run({ORCH_BINARY, "heal", "--reset", "sikc", "-o", "json"}, env);
+  auto err = json::parse(typo_json.output, nullptr, false);
+  ASSERT_FALSE(err.is_discarded()) << typo_json.output;
+  EXPECT_EQ(err["error"]["exit_code"], 2);
+  EXPECT_EQ(run({ORCH_BINARY, "heal", "--reset", "sick"}, env).code, 0);
+  engine.docker({"rm", "-f", "done", "sick"});
 }
 
 TEST(DiagnoseEndpoint, TokenRulesAndSameJson) {

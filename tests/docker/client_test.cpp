@@ -5,12 +5,15 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdlib>
 #include <limits>
+#include <mutex>
 #include <thread>
 
 #include "docker/recreate.hpp"
 #include "support/docker_engine.hpp"
+#include "support/process.hpp"
 
 using namespace orch;
 using namespace orch::docker;
@@ -110,6 +113,60 @@ TEST(DockerClient, LogsDemultiplexedAndTty) {
   EXPECT_EQ(c.logs("lg2", 10, true)[0].text, "tty-line");
   c.remove("lg1", true);
   c.remove("lg2", true);
+}
+
+// `orch logs SERVICE -f` (issue 23): the last lines, then each new one as the container writes
+// it, whole lines although chunks end anywhere; a second container of the service is prefixed;
+// an unknown service says so and names the ones there are.
+TEST(DockerClient, FollowLogsAndOrchLogs) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  engine->must({"run", "-d", "--network", "none", "--name", "fl1", "--label", "com.docker.compose.service=ticker", "--label",
+                "orch.heal=true", engine->image(), "sh", "-c",
+                "echo first; i=0; while true; do i=$((i+1)); echo tick-$i; echo oops-$i >&2; sleep 0.2; done"});
+  std::vector<docker::LogLine> got;
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::thread follower([&] {
+    c.follow_logs(
+        "fl1", 1, false,
+        [&](const docker::LogLine& l) {
+          std::lock_guard lock(mu);
+          got.push_back(l);
+          if (got.size() >= 8) stop = true;
+        },
+        [&] { return stop.load(); });
+  });
+  ASSERT_TRUE(test::eventually([&] { return stop.load(); }, std::chrono::seconds(15)));
+  follower.join();
+  {
+    std::lock_guard lock(mu);
+    for (const auto& l : got) {
+      EXPECT_TRUE(l.text.rfind("tick-", 0) == 0 || l.text.rfind("oops-", 0) == 0 || l.text == "first") << l.text;
+      EXPECT_EQ(l.stream, l.text.rfind("oops-", 0) == 0 ? "stderr" : "stdout") << l.text;
+    }
+  }
+  test::TempDir d;
+  std::map<std::string, std::string> env{{"DOCKER_HOST", engine->host()}, {"REDIS_URL", ""}, {"ORCH_CONFIG", ""}};
+  auto once = test::run({ORCH_BINARY, "logs", "ticker", "--tail", "2"}, env);
+  EXPECT_EQ(once.code, 0) << once.output;
+  EXPECT_NE(once.output.find("tick-"), std::string::npos) << once.output;
+  test::Process follow({ORCH_BINARY, "logs", "ticker", "-f", "--tail", "0", "-o", "ndjson"}, env, d.file("out"));
+  auto lines_out = [&] {
+    const auto text = test::read_file(d.file("out"));
+    return std::count(text.begin(), text.end(), '\n');
+  };
+  ASSERT_TRUE(test::eventually([&] { return lines_out() >= 4; }, std::chrono::seconds(10)));
+  follow.signal(SIGINT);
+  EXPECT_EQ(follow.wait(std::chrono::seconds(5)), 0);
+  const auto out = test::read_file(d.file("out"));
+  const auto first = out.substr(0, out.find('\n'));
+  auto j = json::parse(first);
+  EXPECT_EQ(j["container"], "fl1");
+  auto unknown = test::run({ORCH_BINARY, "logs", "tikcer"}, env);
+  EXPECT_EQ(unknown.code, 2) << unknown.output;
+  EXPECT_NE(unknown.output.find("ticker"), std::string::npos) << unknown.output;  // the services there are
+  c.remove("fl1", true);
 }
 
 TEST(DockerClient, StatsAsDockerStatsComputesThem) {

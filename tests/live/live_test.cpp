@@ -1,13 +1,16 @@
 // GET /events (Server-Sent Events with resume), the status page, and `orch watch --remote`.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <sstream>
 #include <thread>
 
 #include "core/json.hpp"
 #include "live/endpoints.hpp"
 #include "live/sse_client.hpp"
+#include "support/docker_engine.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
 
@@ -78,6 +81,14 @@ TEST(Sse, TokenRulesAndTypeFilter) {
                       {"DOCKER_HOST", "unix:///nonexistent.sock"}});
   EXPECT_EQ(orch.get("/events").status, 401);
   EXPECT_EQ(orch.get("/").status, 401);
+  // A browser without the token is asked for it (issue 23), not shown a JSON 401; a wrong one too.
+  for (const std::string path : {"/", "/?token=wrong"}) {
+    auto login = orch.get(path, {{"Accept", "text/html,application/xhtml+xml"}});
+    EXPECT_EQ(login.status, 401);
+    EXPECT_NE(login.body.find("<form method=\"get\" action=\"/\">"), std::string::npos) << login.body;
+    EXPECT_NE(login.body.find("name=\"token\""), std::string::npos);
+    EXPECT_EQ(login.body.find("live-token"), std::string::npos);  // never the token itself
+  }
   auto page = orch.get("/?token=live-token-1-0123456789");
   ASSERT_EQ(page.status, 200);
   EXPECT_NE(page.body.find("EventSource"), std::string::npos);
@@ -101,6 +112,90 @@ TEST(Watch, RemoteFollowsAnotherOrchServe) {
   EXPECT_EQ(json::parse(line.substr(0, line.find('\n')))["type"], "content.published");
   watch.signal(SIGINT);
   EXPECT_EQ(watch.wait(5s), 0);
+}
+
+// Issue 23: `orch status` is one screen of what orch serve knows; a script gets the documents; a
+// wrong token and a stopped daemon are told apart.
+TEST(StatusCommand, OneScreenOfWhatServeKnows) {
+  const std::string token = "status-token-1-0123456789";
+  OrchServer orch(Env{{"REDIS_URL", ""},
+                      {"ORCH_API_TOKEN", token},
+                      {"DOCKER_HOST", "unix:///nonexistent.sock"},
+                      {"WEB_API_URL", "http://127.0.0.1:9"},
+                      {"HEALTH_INTERVAL", "300ms"},
+                      {"DIAGNOSE_TIMEOUT", "1s"}});
+  Env env{{"REDIS_URL", ""}, {"ORCH_URL", orch.url()}, {"ORCH_API_TOKEN", token}, {"ORCH_CONFIG", ""}};
+  ASSERT_TRUE(eventually([&] { return orch.get("/health").body.find("\"down\"") != std::string::npos; }, 10s));
+  auto r = run({ORCH_BINARY, "status"}, env);
+  EXPECT_EQ(r.code, 2) << r.output;  // a service is down
+  EXPECT_NE(r.output.find("services: 0/1 up"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("web"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("127.0.0.1:9"), std::string::npos) << r.output;  // why it is down
+  EXPECT_NE(r.output.find("pipeline:"), std::string::npos) << r.output;
+  // -o ndjson: the whole summary as one compact JSON document on one line.
+  auto nd = run({ORCH_BINARY, "status", "-o", "ndjson"}, env);
+  ASSERT_EQ(std::count(nd.output.begin(), nd.output.end(), '\n'), 1) << nd.output;
+  auto j = json::parse(nd.output);
+  EXPECT_EQ(j["health"]["components"]["services"]["web"]["status"], "down");
+  EXPECT_EQ(j["status"]["pipeline"]["enabled"], false);
+  auto no_token = env;
+  no_token.erase("ORCH_API_TOKEN");
+  auto refused = run({ORCH_BINARY, "status"}, no_token);
+  EXPECT_EQ(refused.code, 64) << refused.output;
+  EXPECT_NE(refused.output.find("ORCH_API_TOKEN"), std::string::npos) << refused.output;
+  orch.stop();
+  auto gone = run({ORCH_BINARY, "status", "-o", "json"}, env);
+  EXPECT_EQ(gone.code, 3) << gone.output;
+  EXPECT_EQ(json::parse(gone.output)["error"]["kind"], "unreachable") << gone.output;  // errors as JSON under -o json
+}
+
+// Issue 23: `orch watch` prints each container event once although it reads it twice (from the
+// engine and as orch serve published it on Redis), starts with a backlog (--since), says which
+// signal killed a container, and says once, on a pipe too, that the engine is unreachable.
+TEST(Watch, EachEventOnceWithBacklogSignalsAndOneUnreachableLine) {
+  if (!DockerEngine::available()) GTEST_SKIP() << "dockerd or busybox-static not installed";
+  DockerEngine engine;
+  RedisServer redis;
+  OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"DOCKER_HOST", engine.host()}});
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s)) << orch.log();
+  engine.must({"run", "-d", "--network", "none", "--name", "w-killed", engine.image(), "sleep", "600"});
+  engine.must({"kill", "--signal", "KILL", "w-killed"});
+  ASSERT_TRUE(eventually([&] { return !redis.events("container.died").empty(); }, 10s)) << orch.log();
+
+  TempDir d;
+  Env env{{"REDIS_URL", redis.url()}, {"DOCKER_HOST", engine.host()}, {"ORCH_CONFIG", ""}};
+  Process watch({ORCH_BINARY, "watch", "--since", "5m", "--service", "w-killed", "-o", "ndjson"}, env, d.file("out"));
+  std::this_thread::sleep_for(3s);
+  watch.signal(SIGINT);
+  EXPECT_EQ(watch.wait(5s), 0);
+  int died = 0;
+  json kill;
+  std::istringstream lines(read_file(d.file("out")));
+  for (std::string line; std::getline(lines, line);) {
+    auto e = json::parse(line, nullptr, false);
+    if (e.is_discarded() || !e.is_object()) continue;
+    if (e["type"] == "container.died") ++died;
+    if (e["type"] == "container.kill") kill = e;
+  }
+  EXPECT_EQ(died, 1) << read_file(d.file("out"));  // the engine's copy and serve's: printed once
+  ASSERT_TRUE(kill.is_object()) << read_file(d.file("out"));
+  EXPECT_EQ(kill["data"]["signal"], 9);
+  Process human({ORCH_BINARY, "watch", "--since", "5m", "--service", "w-killed", "--no-bus"}, env, d.file("human"));
+  ASSERT_TRUE(eventually([&] { return read_file(d.file("human")).find("container.died") != std::string::npos; }, 10s));
+  human.signal(SIGINT);
+  human.wait(5s);
+  EXPECT_NE(read_file(d.file("human")).find("exit_code=137 (SIGKILL)"), std::string::npos) << read_file(d.file("human"));
+
+  Process blind({ORCH_BINARY, "watch", "--no-bus"},
+                Env{{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_CONFIG", ""}}, d.file("blind"));
+  std::this_thread::sleep_for(4s);  // several retries
+  blind.signal(SIGINT);
+  blind.wait(5s);
+  const auto said = read_file(d.file("blind"));
+  size_t count = 0;
+  for (size_t at = said.find("docker: unreachable"); at != std::string::npos; at = said.find("docker: unreachable", at + 1)) ++count;
+  EXPECT_EQ(count, 1u) << said;
+  engine.docker({"rm", "-f", "w-killed"});
 }
 
 }  // namespace

@@ -72,6 +72,10 @@ TEST(StatusPage, HeadlessChromiumShowsContainersQuarantineAndLiveEvents) {
   EXPECT_TRUE(has_row(ready["quarantine"], {"page-docling-1", "2025-11-24T16:00:00Z", "5 heals within 30m"})) << ready.dump();
   EXPECT_TRUE(has_row(ready["components"], {"docker", "ok"})) << ready.dump();
   EXPECT_TRUE(has_row(ready["services"], {"web", "down"})) << ready.dump();
+  // Issue 23: the headline counts, and a down service shows why.
+  EXPECT_NE(ready["headline"].get<std::string>().find("1/2 up"), std::string::npos) << ready.dump();
+  ASSERT_EQ(ready["reasons"].size(), 1u) << ready.dump();
+  EXPECT_NE(ready["reasons"][0].get<std::string>().find("127.0.0.1:9"), std::string::npos) << ready.dump();
   EXPECT_TRUE(ready["external"].empty()) << "the page must not load external assets: " << ready.dump();
 
   json body = {{"modelName", "page"}, {"operation", "publish"},
@@ -89,7 +93,9 @@ TEST(StatusPage, HeadlessChromiumShowsContainersQuarantineAndLiveEvents) {
   bool published = false;
   for (const auto& e : shown["events"]) {
     const auto text = e.get<std::string>();
-    published = published || (text.find("content.published") != std::string::npos && text.find(marker) != std::string::npos);
+    // Shown as a sentence a person reads, not as the type and its fields.
+    published = published || (text.rfind("content.published | ", 0) == 0 && text.find(marker) != std::string::npos &&
+                              text.find("was published") != std::string::npos);
   }
   EXPECT_TRUE(published) << shown.dump();
   // The screenshots: real PNGs, and the event changed what is on screen.

@@ -24,15 +24,22 @@ try {
   await page.waitForFunction(() => document.getElementById("live").textContent === "live", null, { timeout: 15000 });
   await page.waitForSelector("#containers td", { timeout: 15000 });
   await page.waitForFunction(() => document.getElementById("services").rows.length > 1, null, { timeout: 15000 });
-  const tables = await page.evaluate(() => Object.fromEntries(["services", "components", "containers", "quarantine"].map(
-    (id) => [id, [...document.getElementById(id).rows].slice(1).map((r) => [...r.cells].map((c) => c.textContent))])));
+  // A cell's own text (a service's status cell also holds its reason, reported apart).
+  const tables = await page.evaluate(() => ({
+    ...Object.fromEntries(["services", "components", "containers", "quarantine"].map(
+      (id) => [id, [...document.getElementById(id).rows].slice(1).map((r) => [...r.cells].map(
+        (c) => c.childNodes[0]?.nodeType === 3 ? c.childNodes[0].textContent : c.textContent))])),
+    headline: document.getElementById("overall").textContent,
+    reasons: [...document.querySelectorAll("#services .why")].map((d) => d.textContent),
+  }));
   await page.screenshot({ path: `${outDir}/before.png`, fullPage: true });  // the events are below the charts
   say("ready " + JSON.stringify({ ...tables, external }));
   // The content.published event itself: the pipeline's ingest.* for the marker may come first.
   await page.waitForFunction((m) => [...document.querySelectorAll("#list .event")].some(
-    (d) => d.textContent.includes("content.published") && d.textContent.includes(m)), marker, { timeout: 20000 });
+    (d) => d.dataset.type === "content.published" && d.textContent.includes(m)), marker, { timeout: 20000 });
   await page.screenshot({ path: `${outDir}/after.png`, fullPage: true });
-  const events = await page.evaluate(() => [...document.querySelectorAll("#list .event")].map((d) => d.textContent));
+  // Each event as "<type> | <the sentence shown>".
+  const events = await page.evaluate(() => [...document.querySelectorAll("#list .event")].map((d) => d.dataset.type + " | " + d.textContent));
   say("shown " + JSON.stringify({ events, external }));
   if (timelineType) {
     await page.waitForFunction((t) => {
@@ -45,7 +52,8 @@ try {
         service: c.dataset.service, points: Number(c.dataset.points), max_ms: Number(c.dataset.maxMs), down: Number(c.dataset.down),
         polyline_points: (c.querySelector("polyline")?.getAttribute("points") || "").split(" ").filter(Boolean).length,
         red_bars: c.querySelectorAll("rect.down").length, width: c.getBoundingClientRect().width })),
-      services: [...document.getElementById("services").rows].slice(1).map((r) => [...r.cells].map((c) => c.textContent)),
+      services: [...document.getElementById("services").rows].slice(1).map((r) => [...r.cells].map(
+        (c) => c.childNodes[0]?.nodeType === 3 ? c.childNodes[0].textContent : c.textContent)),
       timeline: [...document.getElementById("timeline").rows].slice(1).map((r) => [...r.cells].map((c) => c.textContent)),
       totals: document.getElementById("totals").textContent,
       overflow: document.documentElement.scrollWidth - window.innerWidth,

@@ -499,11 +499,42 @@ struct BuilderPath {
     env.erase("TRUSTED_WEBHOOK_SECRET");  // the CLI does not sign anything on this path
   }
   RunResult sync_test(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "15s"};
+    std::vector<std::string> argv = {ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "15s", "--via", "builder"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return run(argv, env);
   }
 };
+
+// Issue 23: the Write API is used only when asked (--via builder): a key that happens to be set
+// does not change what the test does; and an orch serve whose pipeline is off makes the test fail
+// at once, naming why, instead of waiting out its timeout.
+TEST(SyncTest, WriteApiOnlyWhenAskedAndAPipelineThatIsOffFailsAtOnce) {
+  RedisServer redis;
+  Standins s({"--builder-header", "Authorization: Bearer " + kSecret});
+  BuilderPath b(s, redis);
+  b.env["TRUSTED_WEBHOOK_SECRET"] = kSecret;
+  auto plain = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "15s"}, b.env);
+  EXPECT_EQ(s.calls()["write"], 0) << plain.output;  // the signed webhook, not the Write API
+  EXPECT_EQ(json::parse(plain.output.substr(plain.output.find('{')))["stages"][0]["name"], "webhook") << plain.output;
+
+  Env off = {{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}};
+  OrchServer idle(off);
+  off["ORCH_URL"] = idle.url();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "60s"}, off);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(10));
+  EXPECT_EQ(r.code, 2) << r.output;
+  auto j = json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(j["failed_stage"], "pipeline") << r.output;
+  EXPECT_NE(to_text(j["stages"]).find("pipeline is off"), std::string::npos) << r.output;
+  // Without Redis orch serve runs the test itself, and says the same.
+  Env local = {{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}};
+  OrchServer alone(local);
+  local["ORCH_URL"] = alone.url();
+  auto l = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "60s"}, local);
+  EXPECT_EQ(l.code, 2) << l.output;
+  EXPECT_NE(l.output.find("pipeline is off"), std::string::npos) << l.output;
+}
 
 TEST(SyncTest, WithABuilderKeyWritesAPageFollowsBuildersWebhookAndDeletesTheEntry) {
   RedisServer redis;
