@@ -8,5 +8,7 @@ namespace orch {
 inline constexpr const char* kQuarantineDocument = "heal-quarantine";
 // {service: {current, lkg, pinned, rolled_back, gone_since_ms}}: the release history (docs/rollback.md).
 inline constexpr const char* kReleasesDocument = "releases";
+// {id: {service, until_ms, reason, created_ms}}: alert silences, `orch silence` (docs/alerting.md).
+inline constexpr const char* kSilencesDocument = "alert-silences";
 
 }  // namespace orch
