@@ -122,7 +122,9 @@ void Notifier::run() {
     lock.lock();
     --in_flight_;
     if (outcome == Outcome::sent) count(job.provider, "sent");
-    else if (outcome == Outcome::retry && job.attempt < options_.attempts && !stopping_) {
+    else if (outcome == Outcome::retry && job.attempt < options_.attempts && !stopping_ && queue_.size() >= options_.queue_max) {
+      count(job.provider, "dropped");  // the bound holds for retries too
+    } else if (outcome == Outcome::retry && job.attempt < options_.attempts && !stopping_) {
       auto delay = options_.retry_delay * (1LL << std::min(job.attempt - 1, 16));
       if (retry_after.count() > 0) delay = std::min<std::chrono::milliseconds>(retry_after, std::chrono::minutes(5));
       ++job.attempt;
