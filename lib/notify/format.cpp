@@ -1,5 +1,6 @@
 #include "notify/format.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include "core/crypto.hpp"
@@ -27,20 +28,20 @@ std::string slack_escape(const std::string& s) {
   return out;
 }
 
-// Cuts at most `limit` code points' worth of bytes without splitting a UTF-8 sequence.
-std::string cut_utf8(const std::string& s, size_t limit) {
-  size_t count = 0, i = 0;
-  while (i < s.size()) {
+// The byte length of the first `n` code points of `s` (all of it when shorter).
+size_t utf8_prefix(const std::string& s, size_t n) {
+  size_t i = 0;
+  for (size_t count = 0; i < s.size() && count < n; ++count) {
     unsigned char c = static_cast<unsigned char>(s[i]);
-    size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
-    if (count + 1 > limit) break;
-    i += len;
-    ++count;
+    i += c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : 4;
   }
-  if (i >= s.size()) return s;
-  // room for the ellipsis
-  std::string cut = cut_utf8(s, limit - 1);
-  return cut + "\xE2\x80\xA6";
+  return std::min(i, s.size());
+}
+
+// At most `limit` code points, never splitting a UTF-8 sequence; a cut text ends with an ellipsis.
+std::string cut_utf8(const std::string& s, size_t limit) {
+  if (utf8_prefix(s, limit) >= s.size()) return s;
+  return s.substr(0, utf8_prefix(s, limit - 1)) + "\xE2\x80\xA6";
 }
 
 // A header value on one line (a CR or LF would split the request).
@@ -87,7 +88,8 @@ json alertmanager(const Alert& a) {
 json teams_card(const Alert& a) {
   const char* colour = a.status == "resolved" ? "Good" : a.severity == Severity::critical ? "Attention" : "Warning";
   json facts = json::array();
-  for (auto& [k, v] : labels_of(a).items()) facts.push_back({{"title", k}, {"value", v}});
+  const json labels = labels_of(a);  // a named object: items() refers to it
+  for (auto& [k, v] : labels.items()) facts.push_back({{"title", k}, {"value", v}});
   facts.push_back({{"title", "since"}, {"value", a.starts_at}});
   if (!a.ends_at.empty() && !a.one_shot) facts.push_back({{"title", "resolved"}, {"value", a.ends_at}});
   json body = json::array(
@@ -151,7 +153,8 @@ std::string mail_message(const NotifyProvider& p, const Alert& a) {
   }
   std::string body = a.summary + "\n\n";
   if (!a.description.empty()) body += a.description + "\n\n";
-  for (auto& [k, v] : labels_of(a).items()) body += k + ": " + v.get<std::string>() + "\n";
+  const json labels = labels_of(a);
+  for (auto& [k, v] : labels.items()) body += k + ": " + v.get<std::string>() + "\n";
   body += "since: " + a.starts_at + "\n";
   if (!a.ends_at.empty() && !a.one_shot) body += "resolved: " + a.ends_at + "\n";
   return http::make_message(p.from, p.to, a.title(), body, date, "<" + new_uuid() + "@" + domain + ">");
