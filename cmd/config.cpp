@@ -40,6 +40,14 @@ int run_config(const GlobalOptions& g, const ConfigOptions& o) {
   for (const auto& s : cfg.services)
     std::cout << "  " << std::setw(18) << s.name << std::setw(9) << to_string(s.source) << mask_url_secret(s.url)
               << s.health << "  container=" << s.container << "\n";
+  if (!cfg.alerting.providers.empty()) std::cout << "\nALERT PROVIDERS\n";
+  for (const auto& p : cfg.alerting.providers)
+    std::cout << "  " << std::setw(18) << p.name << std::setw(9) << p.type << mask_url_beyond_host(p.url)
+              << "  min_severity=" << to_string(p.min_severity) << (p.events.empty() ? "" : "  events=" + to_text(json(p.events))) << "\n";
+  if (!cfg.alerting.maintenance.empty()) std::cout << "\nMAINTENANCE WINDOWS (UTC)\n";
+  for (const auto& w : cfg.alerting.maintenance)
+    std::cout << "  " << std::setw(24) << w.window << (w.services.empty() ? std::string("every service") : to_text(json(w.services)))
+              << "  " << w.reason << "\n";
   return 0;
 }
 

@@ -26,8 +26,9 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
   docker::Client docker(docker::endpoint_from(cfg.settings));
   auto state = make_state_store(cfg.settings);
   auto bus = make_cli_bus(cfg);
-  Notifier notifier(cfg.settings.str("NOTIFY_WEBHOOK_URL"));
   Metrics metrics;
+  // Every provider of the configuration, as orch serve has them (silences are orch serve's).
+  Notifier notifier(cfg.alerting.providers, notifier_options(cfg.settings), &metrics);
   heal::Healer healer(cfg, docker, docker, *bus, metrics, *state, notifier, SystemClock::instance(),
                       heal::parse_scope(cfg.settings.str("ORCH_HEAL_SCOPE")));
   if (!o.reset.empty()) {

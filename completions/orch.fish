@@ -5,6 +5,7 @@ complete -c orch -n '__fish_use_subcommand' -a diagnose -d 'One-shot report on s
 complete -c orch -n '__fish_use_subcommand' -a watch -d 'Follow container and bus events live'
 complete -c orch -n '__fish_use_subcommand' -a heal -d 'Run one pass of the heal policy now'
 complete -c orch -n '__fish_use_subcommand' -a rollback -d 'Roll a service back to its previous image, or a repo to a previous revision'
+complete -c orch -n '__fish_use_subcommand' -a silence -d 'Silence alerts of a service for a while; list and remove silences'
 complete -c orch -n '__fish_use_subcommand' -a sync-test -d 'Prove a published change reaches Docling, the RAG index and the frontend'
 complete -c orch -n '__fish_use_subcommand' -a mcp -d 'MCP server over stdio for Claude Code, Claude Desktop and other agents'
 complete -c orch -n '__fish_use_subcommand' -a config -d 'Print the effective configuration with the source of each value'

@@ -65,9 +65,19 @@ env_section += ".SH ENVIRONMENT\nEvery setting may also be written in the config
 for env, default, help_ in settings():
     env_section += f".TP\n\\fB{roff(env)}\\fR\n{roff(help_)}" + (f" (default {roff(default)})" if default else "") + "\n"
 open(os.path.join(ROOT, "man/orch.1"), "w").write(man_page("orch", "control plane for a Docker + Redis content stack", top_desc, top_opts, env_section))
-for name, (desc, opts, _) in cmds.items():
+for name, (desc, opts, nested) in cmds.items():
     title = dict(subs)[name]
-    open(os.path.join(ROOT, f"man/orch-{name}.1"), "w").write(man_page(f"orch-{name}", title, desc + ". Global options of orch(1) apply too.", opts))
+    # A command with its own subcommands (orch silence add|list|remove): each with its options.
+    extra = ""
+    if nested:
+        extra = ".SH SUBCOMMANDS\n"
+        for sub, help_ in nested:
+            _, sub_opts, _ = parse(help_of([name, sub]))
+            extra += f".TP\n\\fB{roff(sub)}\\fR\n{roff(help_)}\n"
+            for flags, arg, h in sub_opts:
+                if "--help" in flags: continue
+                extra += ".RS\n.TP\n\\fB" + ", ".join(roff(f) for f in flags) + "\\fR" + (f" \\fI{roff(arg)}\\fR" if arg else "") + f"\n{roff(h)}\n.RE\n"
+    open(os.path.join(ROOT, f"man/orch-{name}.1"), "w").write(man_page(f"orch-{name}", title, desc + ". Global options of orch(1) apply too.", opts, extra))
 
 def longs(opts): return [f for flags, _, _ in opts for f in flags if f.startswith("--") and f not in ("--help",)] + ["--help"]
 def shorts(opts): return [f for flags, _, _ in opts for f in flags if re.match(r"^-[a-zA-Z]$", f)]

@@ -17,6 +17,7 @@
 #include "history/store.hpp"
 #include "http/server.hpp"
 #include "metrics/metrics.hpp"
+#include "notify/alerter.hpp"
 #include "notify/notifier.hpp"
 #include "state/store.hpp"
 
@@ -37,8 +38,9 @@ struct ServeContext {
   docker::ContainerCache& containers;
   bool docker_expected;    // configured or default socket present: gates /readyz
   StateStore& state;       // quarantine, release history (Redis or files)
-  Notifier& notifier;      // NOTIFY_WEBHOOK_URL
+  Notifier& notifier;      // the alert providers (notify: and NOTIFY_WEBHOOK_URL; direct sends off)
   history::Store& history;  // probes, hourly counters, timeline (Redis or memory; history/store.hpp)
+  notify::Alerter& alerts;  // incidents, silences (docs/alerting.md): the health loop feeds it probes
 };
 
 class Module {

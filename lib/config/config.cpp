@@ -100,6 +100,20 @@ static ServiceSpec parse_service(const std::string& name, const json& j) {
         else if (hk == "backoff") s.heal.backoff = parse_backoff(scalar(hv, where));
         else throw ConfigError(where + ": unknown key");
       }
+    } else if (key == "alert") {
+      if (!value.is_object()) throw ConfigError(at + ".alert: expected a mapping (failures, recoveries)");
+      for (const auto& [ak, av] : value.items()) {
+        const std::string where = at + ".alert." + ak;
+        int n;
+        try {
+          n = static_cast<int>(parse_integer(scalar(av, where), 1, 1000));
+        } catch (const ConfigError& e) {
+          throw ConfigError(where + ": " + e.what());
+        }
+        if (ak == "failures") s.alert_failures = n;
+        else if (ak == "recoveries") s.alert_recoveries = n;
+        else throw ConfigError(where + ": unknown key");
+      }
     } else s.extra[key] = value;
   }
   return s;
@@ -126,6 +140,22 @@ static void load_file(Config& cfg, const std::string& path) {
       if (!value.is_object()) throw ConfigError("services: expected a mapping of name -> service");
       // In the file's order (the JSON object above is sorted).
       for (const auto& kv : root["services"]) cfg.services.push_back(parse_service(kv.first.Scalar(), yaml_to_json(kv.second)));
+      continue;
+    }
+    if (key == "notify" || key == "maintenance") {
+      // Each entry with its line (YAML marks count from 0), so an operator finds the bad one.
+      const auto list = root[key];
+      if (!list.IsSequence()) throw ConfigError("config file '" + path + "': " + key + ": expected a list");
+      size_t i = 0;
+      try {
+        for (const auto& item : list) {
+          const int line = item.Mark().line + 1;
+          if (key == "notify") cfg.alerting.providers.push_back(parse_provider(yaml_to_json(item), line, i++));
+          else cfg.alerting.maintenance.push_back(parse_maintenance(yaml_to_json(item), line));
+        }
+      } catch (const ConfigError& e) {
+        throw ConfigError("config file '" + path + "' " + e.what());
+      }
       continue;
     }
     std::string env = upper(key);
@@ -176,6 +206,8 @@ Config load_config(const ConfigInputs& in) {
   }
   derive_services(cfg);
   cfg.settings.validate();
+  if (cfg.settings.has("NOTIFY_WEBHOOK_URL"))
+    cfg.alerting.providers.push_back(provider_from_env_url(cfg.settings.str("NOTIFY_WEBHOOK_URL")));
   return cfg;
 }
 
@@ -192,6 +224,9 @@ json Config::to_json() const {
     if (s.heal.window) h["window"] = format_duration(*s.heal.window);
     if (s.heal.backoff)
       h["backoff"] = format_duration(s.heal.backoff->min) + ":" + format_duration(s.heal.backoff->max);
+    json alert = json::object();
+    if (s.alert_failures) alert["failures"] = *s.alert_failures;
+    if (s.alert_recoveries) alert["recoveries"] = *s.alert_recoveries;
     services_json.push_back({{"name", s.name},
                              {"url", mask_url_secret(s.url)},
                              {"health", s.health},
@@ -199,9 +234,13 @@ json Config::to_json() const {
                              {"container", s.container},
                              {"heal", h},
                              {"depends_on", s.depends_on},
+                             {"alert", alert},
                              {"source", to_string(s.source)}});
   }
-  return {{"file", file}, {"settings", settings_json}, {"services", services_json}};
+  json notify = json::array(), maintenance = json::array();
+  for (const auto& p : alerting.providers) notify.push_back(p.to_json());
+  for (const auto& w : alerting.maintenance) maintenance.push_back(w.to_json());
+  return {{"file", file}, {"settings", settings_json}, {"services", services_json}, {"notify", notify}, {"maintenance", maintenance}};
 }
 
 }  // namespace orch

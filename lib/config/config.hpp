@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "config/alerting.hpp"
 #include "config/settings.hpp"
 #include "core/json.hpp"
 
@@ -24,6 +25,8 @@ struct ServiceSpec {
   std::string container;            // container name or compose service; default = name
   HealOverrides heal;
   std::vector<std::string> depends_on;
+  // `alert: {failures: N, recoveries: N}`: this service's thresholds (docs/alerting.md).
+  std::optional<int> alert_failures, alert_recoveries;
   SettingSource source = SettingSource::default_value;  // file, or derived from env
   json extra = json::object();      // further keys from the file, for modules to read
 };
@@ -32,6 +35,8 @@ struct Config {
   Settings settings;
   std::vector<ServiceSpec> services;
   std::string file;  // the config file read, empty if none
+  // `notify:` providers (NOTIFY_WEBHOOK_URL last, as a generic webhook) and `maintenance:` windows.
+  AlertingConfig alerting;
 
   const ServiceSpec* service(const std::string& name) const;
   // Same output as `orch config -o json`: every setting with value and source; secrets masked.

@@ -46,6 +46,11 @@ void Module::probe_once() {
     if (!r.error.empty()) detail["error"] = r.error;
     ctx_.status.set_service(r.name, h, detail);
     record(r, h);
+    ctx_.alerts.observe_service(r.name,
+                                h == Health::ok         ? "up"
+                                : h == Health::degraded ? "degraded"
+                                                        : "down",
+                                r.error.empty() ? "HTTP " + std::to_string(r.status) : r.error);
     up_.labels({r.name}).set(h == Health::ok ? 1 : h == Health::degraded ? 0.5 : 0);
     response_ms_.labels({r.name}).set(static_cast<double>(r.response_ms));
     auto type = changes_.observe(r);

@@ -7,12 +7,16 @@
 #include <memory>
 
 namespace orch::http {
-namespace {
 
-struct CurlGlobal {
-  CurlGlobal() { curl_global_init(CURL_GLOBAL_ALL); }
-};
-void ensure_curl() { static CurlGlobal g; }
+// libcurl's global set-up, once per process, for every transfer (HTTP here, SMTP in smtp.cpp).
+void ensure_curl() {
+  struct CurlGlobal {
+    CurlGlobal() { curl_global_init(CURL_GLOBAL_ALL); }
+  };
+  static CurlGlobal g;
+}
+
+namespace {
 
 struct Transfer {
   Response* res;

@@ -112,6 +112,7 @@ json stack_status(ServeContext& ctx, Millis window) {
     doc["quarantine"] = nullptr;
     doc["quarantine_error"] = e.what();
   }
+  doc.update(ctx.alerts.status());  // silences (and maintenance windows in force), open incidents
   return doc;
 }
 

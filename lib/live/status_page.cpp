@@ -36,6 +36,7 @@ svg.chart .down{fill:var(--bad)} svg.chart .base{stroke:var(--line);stroke-width
 <section class="wide" id="history"><h2>Response time, last 24 h</h2><div id="charts"></div><p id="totals"></p></section>
 <section><h2>Containers</h2><table id="containers"><tr><th>container</th><th>service</th><th>state</th><th>health</th></tr></table></section>
 <section><h2>Quarantine</h2><table id="quarantine"><tr><th>container</th><th>since</th><th>reason</th></tr></table></section>
+<section><h2>Silences</h2><table id="silences"><tr><th>service</th><th>until (UTC)</th><th>reason</th><th>source</th></tr></table></section>
 <section class="wide"><h2>Heals, quarantines, rollbacks</h2><table id="timeline"><tr><th>time (UTC)</th><th>event</th><th>subject</th><th>detail</th></tr></table></section>
 <section class="wide" id="events"><h2>Events</h2><div id="list"></div></section>
 </main>
@@ -132,6 +133,10 @@ async function refresh() {
     document.getElementById('quarantine').innerHTML = '<tr><th>container</th><th>since</th><th>reason</th></tr>' +
       (q.length ? q.map(([n, v]) => `<tr><td class="down">${esc(n)}</td><td>${esc(v.since_ms ? new Date(v.since_ms).toISOString().slice(0, 19) + 'Z' : '')}</td><td>${esc(v.reason ?? '')}</td></tr>`).join('')
                 : '<tr><td colspan="3" class="ok">none</td></tr>');
+    const si = st.silences || [];
+    document.getElementById('silences').innerHTML = '<tr><th>service</th><th>until (UTC)</th><th>reason</th><th>source</th></tr>' +
+      (si.length ? si.map(v => `<tr><td class="degraded">${esc(v.service)}</td><td>${esc(utc(v.until_ms))}</td><td>${esc(v.reason)}</td><td>${esc(v.source)}${v.source === 'silence' ? ' ' + esc(v.id) : ''}</td></tr>`).join('')
+                 : '<tr><td colspan="4" class="ok">none</td></tr>');
   } catch (e) { document.getElementById('overall').textContent = 'unreachable'; }
 }
 // Events that change what the page shows refresh it, at most once a second.

@@ -22,6 +22,7 @@ struct Daemon::Parts {
   std::unique_ptr<docker::ContainerCache> containers;
   std::unique_ptr<StateStore> state;
   std::unique_ptr<Notifier> notifier;
+  std::unique_ptr<notify::Alerter> alerts;
   std::unique_ptr<history::Store> history;
   std::unique_ptr<history::Recorder> recorder;
   std::unique_ptr<ServeContext> ctx;
@@ -62,10 +63,15 @@ http::Server& Daemon::assemble() {
   p.docker = std::make_unique<docker::Client>(docker::endpoint_from(s));
   p.containers = std::make_unique<docker::ContainerCache>(*p.docker, s.duration("ORCH_RECONCILE_INTERVAL"));
   p.state = make_state_store(s);
-  p.notifier = std::make_unique<Notifier>(s.str("NOTIFY_WEBHOOK_URL"));
+  p.notifier = std::make_unique<Notifier>(config_.alerting.providers, notifier_options(s), &p.metrics);
+  // Heal failures, quarantines and rollbacks reach the alerter over the bus (leader only, silences
+  // applied); the healer's own direct sends are for the one-shot `orch heal`.
+  p.notifier->set_direct(false);
+  p.alerts = std::make_unique<notify::Alerter>(config_, *p.bus, *p.state, *p.notifier, SystemClock::instance());
+  p.alerts->watch(*p.containers);
   p.history = history::make_store(s);
   p.ctx.reset(new ServeContext{config_, *p.bus, p.metrics, *p.http, p.status, SystemClock::instance(), stop_, instance, *p.docker,
-                               *p.containers, docker::docker_expected(s), *p.state, *p.notifier, *p.history});
+                               *p.containers, docker::docker_expected(s), *p.state, *p.notifier, *p.history, *p.alerts});
   p.modules = make_modules(*p.ctx);
   // After the modules: the metrics it samples are declared by them.
   p.recorder = std::make_unique<history::Recorder>(*p.history, *p.bus, p.metrics);
@@ -83,6 +89,7 @@ int Daemon::start() {
     spdlog::debug("module {} started", m->name());
   }
   p.recorder->start();
+  p.alerts->start();
   // After the modules: they listen to it from their constructors or start().
   p.containers->start();
   p.http->start();
@@ -115,6 +122,8 @@ void Daemon::shutdown() {
     spdlog::debug("module {} stopped", p.modules[i]->name());
   }
   if (p.recorder) p.recorder->stop();  // after the modules: their last counts are kept
+  if (p.alerts) p.alerts->stop();
+  if (p.notifier) p.notifier->drain(std::chrono::seconds(2));  // a last resolved message may still go
   if (p.bus) p.bus->close();
   spdlog::info("stopped");
 }

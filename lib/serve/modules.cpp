@@ -22,6 +22,8 @@ std::vector<std::unique_ptr<Module>> make_modules(ServeContext& ctx) {
   healer->on_reconcile(
       [r = rollback.get()](const std::vector<docker::ContainerSummary>& all, const docker::SwarmView& swarm) { r->reconcile(all, swarm); });
   rollback->set_leader_check([h = healer.get()] { return h->is_leader(); });
+  // Alerts go out from the healer's leader only (docs/alerting.md: one sender, no duplicates).
+  ctx.alerts.set_leader_check([h = healer.get()] { return h->is_leader(); });
   m.push_back(std::move(healer));
   m.push_back(std::make_unique<diagnose::Module>(ctx));
   m.push_back(std::make_unique<pipeline::Module>(ctx));

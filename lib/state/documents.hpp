@@ -13,5 +13,7 @@ inline constexpr const char* kReleasesDocument = "releases";
 // the newest kHealLogMax containers are kept.
 inline constexpr const char* kHealLogDocument = "heal-log";
 inline constexpr int kHealLogMax = 500;
+// {id: {service, until_ms, reason, created_ms}}: alert silences, `orch silence` (docs/alerting.md).
+inline constexpr const char* kSilencesDocument = "alert-silences";
 
 }  // namespace orch
