@@ -1,6 +1,5 @@
 #include "notify/alert.hpp"
 
-#include <ctime>
 
 namespace orch {
 
@@ -12,17 +11,6 @@ std::string Alert::title() const {
                                                        : "INFO") +
            "] " + summary;
   return std::string(status == "resolved" ? "[RESOLVED] " : "[FIRING] ") + summary;
-}
-
-std::string rfc3339_ms(long long ms) {
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03lldZ", buf, ms % 1000);
-  return out;
 }
 
 const std::vector<std::string>& one_shot_types() {

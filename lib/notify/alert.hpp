@@ -35,7 +35,4 @@ std::optional<Alert> one_shot_alert(const Event& e);
 // The event types one_shot_alert() may turn into alerts (the alerter's bus subscription).
 const std::vector<std::string>& one_shot_types();
 
-// RFC 3339 (UTC, milliseconds) of a time in ms since the epoch.
-std::string rfc3339_ms(long long ms);
-
 }  // namespace orch
