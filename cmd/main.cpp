@@ -38,8 +38,9 @@ Config load(const GlobalOptions& g, std::map<std::string, std::string> flags, bo
   if (!g.config_file.empty()) in.file = g.config_file;
   if (!g.log_level.empty()) flags["ORCH_LOG_LEVEL"] = g.log_level;
   in.flags = std::move(flags);
+  // Bad conditions are reported at their line with the file's other mistakes (exit 78).
+  in.check_condition = [](const std::string& condition) { diagnose::parse_conditions({condition}); };
   Config cfg = load_config(in);
-  for (const auto& s : cfg.services) diagnose::parse_conditions(s.expect);  // bad conditions: exit 78
   auto opts = log_options_from(cfg.settings);
   if (!daemon && cfg.settings.source("ORCH_LOG_LEVEL") == SettingSource::default_value) opts.level = "warn";
   setup_logging(opts);
@@ -83,6 +84,11 @@ int main(int argc, char** argv) {
   try {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
+  } catch (const ConfigProblems& e) {
+    // One line each, as compilers do (file:line:column: message), so editors can jump to them.
+    if (!g.quiet)
+      for (const auto& p : e.problems) std::cerr << (p.file.empty() ? "orch: " : "") << redacted(p.text()) << "\n";
+    return static_cast<int>(e.code());
   } catch (const orch::Error& e) {
     if (!g.quiet) std::cerr << "orch: " << redacted(e.what()) << "\n";
     return static_cast<int>(e.code());
