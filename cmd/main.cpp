@@ -10,6 +10,7 @@
 #include "cli.hpp"
 #include "core/crash.hpp"
 #include "core/error.hpp"
+#include "core/suggest.hpp"
 #include "diagnose/conditions.hpp"
 #include "log/log.hpp"
 #include "serve/daemon.hpp"
@@ -49,6 +50,30 @@ Config load(const GlobalOptions& g, std::map<std::string, std::string> flags, bo
 
 std::unique_ptr<Bus> make_cli_bus(const Config& cfg) { return make_bus(cfg, nullptr); }
 
+// The command word of argv (the first argument that is not a global option or its value), or "".
+static std::string command_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") return i + 1 < argc ? argv[i + 1] : "";
+    if (a.empty() || a[0] != '-') return a;
+    if (a == "-c" || a == "--config" || a == "-o" || a == "--output" || a == "--log-level") ++i;  // its value follows
+  }
+  return "";
+}
+
+// `orch stauts`: CLI11 would say "The following arguments were not expected"; this names the word
+// and the nearest command (core/suggest.hpp, as config keys do). 64 (usage), or -1 when it is a command.
+static int unknown_command(const std::string& word, const std::vector<std::string>& names) {
+  if (word.empty() || std::find(names.begin(), names.end(), word) != names.end()) return -1;
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+  std::cerr << "orch: unknown command \"" << word << "\"";
+  if (word == "help") std::cerr << "; did you mean \"orch --help\"?";
+  else if (auto near = nearest(word, names)) std::cerr << "; did you mean \"" << *near << "\"?";
+  std::cerr << "\nUsage: orch [OPTIONS] COMMAND [ARGS]; commands: " << all << " (orch --help tells more)\n";
+  return static_cast<int>(ExitCode::usage);
+}
+
 }  // namespace orch::cli
 
 int main(int argc, char** argv) {
@@ -75,6 +100,9 @@ int main(int argc, char** argv) {
     runners.emplace_back(sub, std::move(run));
   }
 
+  std::vector<std::string> names;
+  for (const auto& [sub, run] : runners) names.push_back(sub->get_name());
+  if (int rc = unknown_command(command_word(argc, argv), names); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
