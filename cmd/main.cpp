@@ -34,9 +34,10 @@ Output output_format(const GlobalOptions& g) {
   return Output::table;
 }
 
-Config load(const GlobalOptions& g, std::map<std::string, std::string> flags, bool daemon) {
+Config load(const GlobalOptions& g, std::map<std::string, std::string> flags, bool daemon, bool default_file) {
   ConfigInputs in;
   if (!g.config_file.empty()) in.file = g.config_file;
+  else if (!default_file) in.file = "";  // neither $ORCH_CONFIG nor ./orch.yaml
   if (!g.log_level.empty()) flags["ORCH_LOG_LEVEL"] = g.log_level;
   in.flags = std::move(flags);
   // Bad conditions are reported at their line with the file's other mistakes (exit 78).
