@@ -36,7 +36,9 @@ bool use_colour();  // stdout is a TTY and NO_COLOR is unset
 // Loads the configuration with the global --config and the command's own flag overrides
 // (setting env name -> value), and sets up logging to stderr. One-shot commands log warnings and
 // worse unless a level is asked for (--log-level, ORCH_LOG_LEVEL); the daemon logs at info.
-Config load(const GlobalOptions& g, std::map<std::string, std::string> flags = {}, bool daemon = false);
+// `default_file` false reads a config file only when --config names one (orch init writes
+// ./orch.yaml, and must not need the one it replaces).
+Config load(const GlobalOptions& g, std::map<std::string, std::string> flags = {}, bool daemon = false, bool default_file = true);
 
 // The bus a one-shot command publishes to: Redis (with the outbox) when REDIS_URL is set, else
 // an in-process bus nobody else reads (events of a one-shot command without Redis stay local).

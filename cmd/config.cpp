@@ -1,10 +1,12 @@
-// orch config: the effective configuration and where each value came from; --check validates.
+// orch config: the effective configuration and where each value came from; --check validates,
+// reporting every mistake at once (with -o json as [{file, line, column, message}]).
 #include <iomanip>
 #include <iostream>
 
 #include "cli.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "log/log.hpp"
 #include "pipeline/docling.hpp"
 #include "webhook/signature.hpp"
 
@@ -15,8 +17,24 @@ struct ConfigOptions {
   bool check = false;
 };
 
+// The mistakes as a JSON array, for -o json: [{file, line, column, message}].
+json problems_json(const ConfigError& e) {
+  json all = json::array();
+  if (const auto* many = dynamic_cast<const ConfigProblems*>(&e))
+    for (const auto& p : many->problems) all.push_back(p.to_json());
+  else all.push_back(ConfigProblem{"", 0, 0, e.what()}.to_json());
+  return all;
+}
+
 int run_config(const GlobalOptions& g, const ConfigOptions& o) {
-  Config cfg = load(g);  // throws ConfigError (exit 78) on anything invalid
+  Config cfg;
+  try {
+    cfg = load(g);  // throws ConfigError (exit 78) on anything invalid; main prints it
+  } catch (const ConfigError& e) {
+    if (output_format(g) != Output::json) throw;
+    if (!g.quiet) std::cout << redacted(to_text(problems_json(e), 2)) << "\n";
+    return static_cast<int>(e.code());
+  }
   if (o.check) {
     // What orch serve's features check when they start, so that --check says what serve would.
     webhook::secret_header_name(cfg.settings.str("WEBHOOK_SECRET_HEADER"));

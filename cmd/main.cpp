@@ -11,6 +11,7 @@
 #include "core/crash.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
+#include "core/suggest.hpp"
 #include "diagnose/conditions.hpp"
 #include "log/log.hpp"
 #include "serve/daemon.hpp"
@@ -40,13 +41,15 @@ void print_document(const GlobalOptions& g, const json& doc) {
   std::cout << to_text(doc, output_format(g) == Output::ndjson ? -1 : 2) << "\n" << std::flush;
 }
 
-Config load(const GlobalOptions& g, std::map<std::string, std::string> flags, bool daemon) {
+Config load(const GlobalOptions& g, std::map<std::string, std::string> flags, bool daemon, bool default_file) {
   ConfigInputs in;
   if (!g.config_file.empty()) in.file = g.config_file;
+  else if (!default_file) in.file = "";  // neither $ORCH_CONFIG nor ./orch.yaml
   if (!g.log_level.empty()) flags["ORCH_LOG_LEVEL"] = g.log_level;
   in.flags = std::move(flags);
+  // Bad conditions are reported at their line with the file's other mistakes (exit 78).
+  in.check_condition = [](const std::string& condition) { diagnose::parse_conditions({condition}); };
   Config cfg = load_config(in);
-  for (const auto& s : cfg.services) diagnose::parse_conditions(s.expect);  // bad conditions: exit 78
   auto opts = log_options_from(cfg.settings);
   if (!daemon && cfg.settings.source("ORCH_LOG_LEVEL") == SettingSource::default_value) opts.level = "warn";
   setup_logging(opts);
@@ -71,6 +74,30 @@ static int report_error(const GlobalOptions& g, ExitCode code, const std::string
     std::cerr << "orch: " << message << "\n";
   }
   return static_cast<int>(code);
+}
+
+// The command word of argv (the first argument that is not a global option or its value), or "".
+static std::string command_word(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") return i + 1 < argc ? argv[i + 1] : "";
+    if (a.empty() || a[0] != '-') return a;
+    if (a == "-c" || a == "--config" || a == "-o" || a == "--output" || a == "--log-level") ++i;  // its value follows
+  }
+  return "";
+}
+
+// `orch stauts`: CLI11 would say "The following arguments were not expected"; this names the word
+// and the nearest command (core/suggest.hpp, as config keys do). 64 (usage), or -1 when it is a command.
+static int unknown_command(const std::string& word, const std::vector<std::string>& names) {
+  if (word.empty() || std::find(names.begin(), names.end(), word) != names.end()) return -1;
+  std::string all;
+  for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
+  std::cerr << "orch: unknown command \"" << word << "\"";
+  if (word == "help") std::cerr << "; did you mean \"orch --help\"?";
+  else if (auto near = nearest(word, names)) std::cerr << "; did you mean \"" << *near << "\"?";
+  std::cerr << "\nUsage: orch [OPTIONS] COMMAND [ARGS]; commands: " << all << " (orch --help tells more)\n";
+  return static_cast<int>(ExitCode::usage);
 }
 
 }  // namespace orch::cli
@@ -99,6 +126,9 @@ int main(int argc, char** argv) {
     runners.emplace_back(sub, std::move(run));
   }
 
+  std::vector<std::string> names;
+  for (const auto& [sub, run] : runners) names.push_back(sub->get_name());
+  if (int rc = unknown_command(command_word(argc, argv), names); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -108,6 +138,23 @@ int main(int argc, char** argv) {
   try {
     for (auto& [sub, run] : runners)
       if (sub->parsed()) return run();
+  } catch (const ConfigProblems& e) {
+    if (g.quiet) return static_cast<int>(e.code());
+    if (structured(g)) {
+      // As any error under -o json, with each mistake as {file, line, column, message}.
+      json problems = json::array();
+      for (const auto& p : e.problems) {
+        auto j = p.to_json();
+        j["message"] = redacted(p.message);
+        problems.push_back(std::move(j));
+      }
+      print_document(g, {{"error", {{"message", redacted(e.what())}, {"exit_code", static_cast<int>(e.code())}, {"kind", "config"},
+                                    {"problems", problems}}}});
+      return static_cast<int>(e.code());
+    }
+    // One line each, as compilers do (file:line:column: message), so editors can jump to them.
+    for (const auto& p : e.problems) std::cerr << (p.file.empty() ? "orch: " : "") << redacted(p.text()) << "\n";
+    return static_cast<int>(e.code());
   } catch (const orch::Error& e) {
     return report_error(g, e.code(), redacted(e.what()));
   } catch (const std::exception& e) {

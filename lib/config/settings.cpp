@@ -158,19 +158,62 @@ std::string Settings::display(const std::string& env) const {
   }
 }
 
-void Settings::validate() const {
-  for (const auto& spec : setting_specs()) {
-    if (!has(spec.env)) continue;
+std::vector<std::string> url_schemes(SettingKind kind) {
+  switch (kind) {
+    case SettingKind::url:
+    case SettingKind::secret_url: return {"http", "https"};
+    case SettingKind::url_with_secret: return {"redis"};  // REDIS_URL: hiredis 0.14 has no TLS (rediss)
+    default: return {};
+  }
+}
+
+std::optional<std::string> url_problem(const std::string& url, const std::vector<std::string>& schemes, bool show) {
+  const auto sep = url.find("://");
+  const std::string quoted = show ? "\"" + url + "\" " : "";
+  std::string choices;
+  for (const auto& s : schemes) choices += (choices.empty() ? "" : " or ") + s + "://";
+  if (sep == std::string::npos || sep == 0 || url.find_first_of("/?#@") < sep) {
+    std::string fix = show && !schemes.empty() ? "; write \"" + schemes.front() + "://" + url + "\"" : "";
+    return "URL " + quoted + "has no scheme (" + choices + ")" + fix;
+  }
+  std::string scheme = url.substr(0, sep);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (!schemes.empty() && std::find(schemes.begin(), schemes.end(), scheme) == schemes.end())
+    return "URL " + quoted + "has the scheme " + scheme + "://, expected " + choices;
+  if (url.size() == sep + 3 || url.find_first_of("/?#", sep + 3) == sep + 3) return "URL " + quoted + "has no host";
+  return std::nullopt;
+}
+
+std::optional<std::string> setting_problem(const SettingSpec& spec, const std::string& value) {
+  if (value.empty()) return std::nullopt;  // unset: the default's meaning
+  try {
     switch (spec.kind) {
-      case SettingKind::integer: integer(spec.env); break;
-      case SettingKind::boolean: boolean(spec.env); break;
-      case SettingKind::duration: duration(spec.env); break;
-      case SettingKind::credential: check_credential(spec.env, str(spec.env)); break;
+      case SettingKind::integer: parse_integer(value, spec.min, spec.max); break;
+      case SettingKind::boolean: parse_boolean(value); break;
+      case SettingKind::duration: parse_duration(value); break;
+      case SettingKind::credential: check_credential(spec.env, value); break;
       default: break;
     }
+  } catch (const ConfigError& e) {
+    const std::string what = e.what();
+    return what.starts_with(spec.env + ":") ? what : spec.env + ": " + what;
   }
-  auto fmt = str("ORCH_LOG_FORMAT");
-  if (fmt != "text" && fmt != "json") throw ConfigError("ORCH_LOG_FORMAT: must be text or json, got '" + fmt + "'");
+  if (auto schemes = url_schemes(spec.kind); !schemes.empty())
+    if (auto p = url_problem(value, schemes, !is_secret(spec.kind))) return spec.env + ": " + *p;
+  if (spec.env == "ORCH_LOG_FORMAT" && value != "text" && value != "json")
+    return "ORCH_LOG_FORMAT: must be text or json, got '" + value + "'";
+  return std::nullopt;
+}
+
+std::vector<std::pair<std::string, std::string>> Settings::problems() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& spec : setting_specs())
+    if (auto p = setting_problem(spec, str(spec.env))) out.emplace_back(spec.env, *p);
+  return out;
+}
+
+void Settings::validate() const {
+  if (auto all = problems(); !all.empty()) throw ConfigError(all.front().second);
 }
 
 }  // namespace orch

@@ -18,8 +18,9 @@ const char* to_string(SettingSource s);
 // secret: a key others issue (masked). credential: a secret orch checks requests against (masked,
 // and config/secrets.hpp's rules apply). url_with_secret: a URL whose password is secret.
 // secret_url: a URL that is itself a secret beyond scheme and host (Slack/Teams webhook URLs,
-// `?token=`).
-enum class SettingKind { string, integer, boolean, duration, secret, credential, url_with_secret, secret_url };
+// `?token=`). url: an http(s) base URL, shown as it is. Every URL kind must have its scheme
+// (url_schemes): "web:3000" is refused where it is read, not failed on later.
+enum class SettingKind { string, integer, boolean, duration, secret, credential, url, url_with_secret, secret_url };
 // Any kind whose value must not be shown, logged or sent in clear.
 bool is_secret(SettingKind k);
 
@@ -36,6 +37,17 @@ struct SettingSpec {
 // All settings orch knows, in the order `orch config` prints them.
 const std::vector<SettingSpec>& setting_specs();
 const SettingSpec* find_setting(const std::string& env);
+
+// The schemes a URL setting accepts ("http", "https"; "redis" for REDIS_URL); empty for a
+// setting that is not a URL.
+std::vector<std::string> url_schemes(SettingKind kind);
+// Why `url` is not `scheme://host...` with one of `schemes`, or nullopt. The URL itself is quoted
+// in the message only when `show` (never for a secret).
+std::optional<std::string> url_problem(const std::string& url, const std::vector<std::string>& schemes, bool show = true);
+// Why `value` cannot be the setting's value, or nullopt: its kind read strictly (a whole number in
+// the table's range, a boolean, a duration, a credential's rules, a URL's scheme) and the few
+// settings with a fixed set of words. The message names the setting and never shows a secret.
+std::optional<std::string> setting_problem(const SettingSpec& spec, const std::string& value);
 
 struct SettingValue {
   std::string value;
@@ -67,6 +79,8 @@ class Settings {
 
   // Throws ConfigError for values of the wrong kind (a bad duration, a port that is not a number).
   void validate() const;
+  // Every setting whose value is not valid (setting_problem), in the table's order: {env, message}.
+  std::vector<std::pair<std::string, std::string>> problems() const;
 
  private:
   const SettingValue& get(const std::string& env) const;

@@ -36,9 +36,9 @@ const std::vector<SettingSpec>& setting_specs() {
       {"BUILDER_PRIVATE_KEY", K::secret, "", "Builder.io private key for sync-test's Write API path"},
       {"RAG_API_KEY", K::secret, "", "sent to the RAG service as Authorization: Bearer (re-index, delete, sync-test's query)"},
       // --- services ---
-      {"WEB_API_URL", K::string, "", "base URL of the web frontend"},
-      {"RAG_API_URL", K::string, "", "base URL of the RAG service"},
-      {"DOCLING_API_URL", K::string, "", "base URL of docling-serve"},
+      {"WEB_API_URL", K::url, "", "base URL of the web frontend"},
+      {"RAG_API_URL", K::url, "", "base URL of the RAG service"},
+      {"DOCLING_API_URL", K::url, "", "base URL of docling-serve"},
       {"HEALTH_INTERVAL", K::duration, "30s", "period of the service health loop"},
       {"NOTIFY_WEBHOOK_URL", K::secret_url, "", "a generic webhook provider for alerts (Alertmanager-style JSON; more providers under notify: in the config file, docs/alerting.md)"},
       // --- alerting (docs/alerting.md) ---
@@ -76,7 +76,7 @@ const std::vector<SettingSpec>& setting_specs() {
       {"DOCLING_SOURCE_FORM", K::string, "", "deprecated: sources or http_sources; use DOCLING_API_VERSION (http_sources = v1alpha)"},
       {"DOCLING_OPTIONS", K::string, "", "extra docling conversion options, a JSON object (e.g. {\"do_ocr\":false})"},
       {"DOCLING_API_KEY", K::secret, "", "sent as X-Api-Key (docling-serve's DOCLING_SERVE_API_KEY)"},
-      {"CONTENT_SOURCE_URL", K::string, "", "base URL docling fetches content pages from (default WEB_API_URL)"},
+      {"CONTENT_SOURCE_URL", K::url, "", "base URL docling fetches content pages from (default WEB_API_URL)"},
       {"RAG_REINDEX_METHOD", K::string, "POST", "method of the re-index call"},
       {"RAG_REINDEX_PATH", K::string, "/reindex", "path of the re-index call (body {id, model, url, text})"},
       {"RAG_DELETE_METHOD", K::string, "POST", "method of the delete call (unpublish/delete)"},
@@ -87,9 +87,9 @@ const std::vector<SettingSpec>& setting_specs() {
       {"PIPELINE_BACKOFF", K::string, "1s:30s", "retry backoff MIN:MAX, doubling"},
       {"PIPELINE_WORKERS", K::integer, "2", "pipeline workers per orch serve"},
       {"PIPELINE_CLAIM_IDLE", K::duration, "60s", "a job unacknowledged this long is taken over by another consumer"},
-      {"BUILDER_WRITE_URL", K::string, "https://builder.io/api/v1/write", "Builder Write API base (sync-test with BUILDER_PRIVATE_KEY)"},
+      {"BUILDER_WRITE_URL", K::url, "https://builder.io/api/v1/write", "Builder Write API base (sync-test with BUILDER_PRIVATE_KEY)"},
       {"BUILDER_API_KEY", K::string, "", "Builder.io public API key: looks up payload-less webhooks (\"Disable Payload\") in the Content API"},
-      {"BUILDER_CONTENT_URL", K::string, "https://cdn.builder.io", "Builder Content API base"},
+      {"BUILDER_CONTENT_URL", K::url, "https://cdn.builder.io", "Builder Content API base"},
       {"BUILDER_PAGE_MODELS", K::string, "page", "comma-separated page models: sync-test writes their URL as the urlPath query and the marker as a Text block"},
       {"ORCH_URL", K::string, "", "where sync-test, MCP's sync_test and diagnose --history (without REDIS_URL) reach orch serve (default from BIND and PORT: http://127.0.0.1:$PORT for 127.0.0.1 or 0.0.0.0, http://[::1]:$PORT for ::, else http://$BIND:$PORT)"},
       // --- rollback ---

@@ -14,6 +14,7 @@ enum class ExitCode : int {
   critical = 2,
   unknown = 3,
   usage = 64,
+  cant_create = 73,  // sysexits' EX_CANTCREAT
   config = 78,
 };
 
@@ -33,6 +34,11 @@ struct ConfigError : Error {
 // Bad command-line usage: exit 64.
 struct UsageError : Error {
   explicit UsageError(const std::string& m) : Error(ExitCode::usage, m) {}
+};
+// An output file that cannot be written, or exists and may not be replaced (orch init without
+// --force): exit 73.
+struct OutputError : Error {
+  explicit OutputError(const std::string& m) : Error(ExitCode::cant_create, m) {}
 };
 // A dependency (Docker engine, Redis, a service) could not be reached: exit 3.
 struct UnreachableError : Error {

@@ -146,6 +146,9 @@ std::vector<ContainerSummary> containers_from_json(const json& j) {
     s.status = text_of(c, "Status");
     s.labels = labels_of(member(c, "Labels"));
     s.network_mode = text_of(member(c, "HostConfig"), "NetworkMode");
+    if (const auto& ports = member(c, "Ports"); ports.is_array())
+      for (const auto& p : ports)
+        if (p.is_object()) s.ports.push_back({text_of(p, "IP"), int_of(p, "PrivatePort"), int_of(p, "PublicPort"), text_of(p, "Type")});
     s.created = whole_of(c, "Created");
     out.push_back(std::move(s));
   }

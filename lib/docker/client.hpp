@@ -46,6 +46,14 @@ struct NotFoundError : orch::NotFoundError {
 
 using Labels = std::map<std::string, std::string>;
 
+// A port of the list's `Ports`: public_port 0 when the port is exposed but not published.
+struct PortMapping {
+  std::string ip;  // the host address it is published on ("0.0.0.0", "::")
+  int private_port = 0;
+  int public_port = 0;
+  std::string type;  // tcp, udp, sctp
+};
+
 struct ContainerSummary {
   std::string id;
   std::string name;  // without the leading '/'
@@ -55,6 +63,7 @@ struct ContainerSummary {
   std::string status;  // "Up 3 minutes (healthy)"
   Labels labels;
   std::string network_mode;         // HostConfig.NetworkMode: "container:<id>" shares another's namespace
+  std::vector<PortMapping> ports;   // as the engine lists them (IPv4 and IPv6 each)
   long long created = 0;            // unix seconds; the engine lists newest first
   unsigned long long revision = 0;  // ContainerCache: changes when the container does; 0 = not kept
   // From `status`: healthy, unhealthy, starting, or "" when the container has no health check.

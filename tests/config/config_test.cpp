@@ -223,3 +223,19 @@ TEST(Cli, UsageErrorsExit64AndVersionWorks) {
   EXPECT_NE(v.output.find("orch 0."), std::string::npos);
   EXPECT_EQ(orch::test::run({ORCH_BINARY, "version", "-o", "json"}).code, 0);
 }
+
+// Issue 23: a misspelt command is named, with the nearest command (core/suggest.hpp), exit 64.
+TEST(Cli, UnknownCommandSuggestsTheNearest) {
+  auto r = orch::test::run({ORCH_BINARY, "diagnos"});
+  EXPECT_EQ(r.code, 64);
+  EXPECT_EQ(r.output.rfind("orch: unknown command \"diagnos\"; did you mean \"diagnose\"?\nUsage: orch", 0), 0u) << r.output;
+  EXPECT_NE(r.output.find("sync-test"), std::string::npos) << r.output;  // the commands are listed
+  // After global options and their values, too.
+  auto after = orch::test::run({ORCH_BINARY, "-o", "json", "--config", "/nonexistent", "rollbak", "--dry-run"});
+  EXPECT_EQ(after.code, 64);
+  EXPECT_NE(after.output.find("unknown command \"rollbak\"; did you mean \"rollback\"?"), std::string::npos) << after.output;
+  auto far = orch::test::run({ORCH_BINARY, "frobnicate"});
+  EXPECT_EQ(far.code, 64);
+  EXPECT_EQ(far.output.find("did you mean"), std::string::npos) << far.output;
+  EXPECT_EQ(orch::test::run({ORCH_BINARY, "-q", "version"}).code, 0);  // a real command still runs
+}
