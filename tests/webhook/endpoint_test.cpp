@@ -485,10 +485,12 @@ TEST(WebhookRequestId, EveryAnswerOfTheTableCarriesTheClientsIdOrAMadeOne) {
     EXPECT_EQ(id.rfind("wh-", 0), 0u) << "status " << c.status << ": '" << id << "'";
     EXPECT_TRUE(made.insert(id).second) << id << " given twice";
     if (c.status != 405) {  // the router's 405 is not logged; info lines are written every 100 ms
-      EXPECT_TRUE(eventually([&] {
-        const auto log = orch.log();
-        return log.find(mine) != std::string::npos && log.find(id) != std::string::npos;
-      }, std::chrono::seconds(3)))
+      EXPECT_TRUE(eventually(
+          [&] {
+            const auto log = orch.log();
+            return log.find(mine) != std::string::npos && log.find(id) != std::string::npos;
+          },
+          std::chrono::seconds(3)))
           << "status " << c.status << " not logged with its id (" << mine << ", " << id << "):\n"
           << orch.log();
     }
