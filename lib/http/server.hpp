@@ -72,6 +72,7 @@ class Server {
   // `<prefix>-N`: the handler's own (request_id()) and those the server and front end make before
   // it runs (429 of the limits, 405, 413). Before start().
   void tag_requests(const std::string& path, const std::string& prefix) { tagged_[path] = prefix; }
+  // Observes error answers the server makes itself (404/405/413...) for one path, for metrics.
   void on_error(const std::string& path, std::function<void(int status)> observer);
   bool stopping() const { return stopping_.load(); }
 
