@@ -404,7 +404,8 @@ class Front::Loop {
   void read_from(Conn& c);
   size_t read_allowance(const Conn& c) const;
   void parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<Round>>& batches);
-  void refuse(Conn& c, int status, const char* code, const std::string& message, std::string_view path = {});
+  void refuse(Conn& c, int status, const char* code, const std::string& message, std::string_view path = {},
+              const httplib::Headers* headers = nullptr);
   void dispatch(const BatchHandler& handler, std::shared_ptr<Round> round);
   void take_done();
   void answer(Conn& c);
@@ -480,10 +481,18 @@ std::string stream_head(const Front::Conn& c, int status, const std::string& con
   return out;
 }
 
-std::string error_answer(int status, const char* code, const std::string& message) {
+// Header lines as one log field ("X-Request-Id: wh-3").
+std::string trim_crlf(std::string lines) {
+  for (auto pos = lines.find("\r\n"); pos != std::string::npos; pos = lines.find("\r\n", pos))
+    lines.replace(pos, 2, pos + 2 == lines.size() ? "" : "; ");
+  return lines;
+}
+
+std::string error_answer(int status, const char* code, const std::string& message, const std::string& extra_headers = {}) {
   httplib::Response res;
   send_error(res, status, code, message);
   std::string out = "HTTP/1.1 " + std::to_string(status) + " " + reason_of(status) + "\r\n";
+  out += extra_headers;
   out += "Content-Type: application/json\r\nConnection: close\r\nContent-Length: " + std::to_string(res.body.size()) + "\r\n\r\n";
   out += res.body;
   return out;
@@ -778,12 +787,14 @@ void Front::Loop::read_from(Conn& c) {
   if (got > 0) c.since = Clock::now();
 }
 
-void Front::Loop::refuse(Conn& c, int status, const char* code, const std::string& message, std::string_view path) {
-  spdlog::info("http refused {} ({}) peer={}: {}", status, code, c.peer_ip, message);
+void Front::Loop::refuse(Conn& c, int status, const char* code, const std::string& message, std::string_view path,
+                         const httplib::Headers* headers) {
+  const std::string extra = headers && opts_.refusal_headers ? opts_.refusal_headers(path, *headers) : std::string();
+  spdlog::info("http refused {} ({}) peer={}{}: {}", status, code, c.peer_ip, extra.empty() ? "" : " " + trim_crlf(extra), message);
   if (opts_.refused) opts_.refused(path, status, code);
   // Answers go out in the order of the requests: earlier batched ones first (the HTTP fuzz harness
   // found the refusal sent before them, and their answers after its `Connection: close`).
-  (c.pending.empty() ? c.out : c.refusal) += error_answer(status, code, message);
+  (c.pending.empty() ? c.out : c.refusal) += error_answer(status, code, message, extra);
   c.close_after = true;
   c.refused = true;
   c.compact();
@@ -832,7 +843,7 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<R
       if (!head) return refuse(c, why.status, why.code, why.message);
       if (head->content_length && *head->content_length > opts_.body_limit)
         return refuse(c, 413, "payload_too_large", "request body is over the limit",
-                      std::string_view(head->target).substr(0, head->target.find('?')));
+                      std::string_view(head->target).substr(0, head->target.find('?')), &head->headers);
       c.in_off += head_end + 4;
       c.head = std::move(head);
       c.phase = Conn::Phase::body;
@@ -847,7 +858,7 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<R
         case ChunkDecoder::Status::bad: return refuse(c, 400, "bad_request", "malformed chunked body");
         case ChunkDecoder::Status::too_large:
           return refuse(c, 413, "payload_too_large", "request body is over the limit",
-                        std::string_view(h.target).substr(0, h.target.find('?')));
+                        std::string_view(h.target).substr(0, h.target.find('?')), &h.headers);
         case ChunkDecoder::Status::done: complete = true; break;
         case ChunkDecoder::Status::more: break;
       }

@@ -80,6 +80,9 @@ struct FrontOptions {
   // Told of every request or connection the loop refuses itself (path, or "" when the head was
   // unreadable; status; the error code of the answer), for metrics. On a loop thread.
   std::function<void(std::string_view path, int status, std::string_view code)> refused;
+  // Extra header lines ("Name: value\r\n") for a refusal of a request whose head was read (a 413),
+  // so a path's answers carry what its handler's would (the webhook's X-Request-Id). On a loop thread.
+  std::function<std::string(std::string_view path, const httplib::Headers& headers)> refusal_headers;
   // httplib's request processing for one request on `stream`; sets connection_closed.
   std::function<bool(httplib::Stream& stream, bool close_connection, bool& connection_closed)> process;
 };

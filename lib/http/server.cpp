@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
+#include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <future>
@@ -13,6 +15,13 @@
 #include "http/connection.hpp"
 
 namespace orch::http {
+
+// The first X-Request-Id of a request, as the webhook reads it (httplib's Headers compare names
+// case-insensitively); null when there is none.
+static const std::string* client_request_id(const httplib::Headers& headers) {
+  auto [first, last] = headers.equal_range("X-Request-Id");
+  return first == last ? nullptr : &first->second;
+}
 
 static const Clock& clock_of(const ServerOptions& opts) { return opts.clock ? *opts.clock : SystemClock::instance(); }
 
@@ -39,6 +48,11 @@ Server::Server(ServerOptions opts)
                                 if (auto it = error_observers_.find(std::string(path)); it != error_observers_.end()) it->second(status);
                                 if (on_refused_) on_refused_(status, code);
                               },
+                          .refusal_headers = [this](std::string_view path, const httplib::Headers& headers) -> std::string {
+                            auto it = tagged_.find(path);
+                            if (it == tagged_.end()) return {};
+                            return "X-Request-Id: " + request_id(client_request_id(headers), it->second) + "\r\n";
+                          },
                           .process = [this](httplib::Stream& stream, bool close_connection,
                                             bool& closed) { return server_.process_request(stream, close_connection, closed, nullptr); }}),
       auth_failures_(opts_.auth_failures_per_minute, clock_of(opts_)),
@@ -57,6 +71,7 @@ Server::Server(ServerOptions opts)
   server_.set_error_handler(httplib::Server::HandlerWithResponse(
       [this](const httplib::Request& req, httplib::Response& res) -> httplib::Server::HandlerResponse {
     if (auto it = error_observers_.find(req.path); it != error_observers_.end()) it->second(res.status);
+    if (!res.has_header("X-Request-Id")) tag(req, res);
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     if (res.status == 404) {
       if (auto it = allowed_methods_.find(req.path); it != allowed_methods_.end()) {
@@ -110,7 +125,8 @@ bool Server::admit(const httplib::Request& req, httplib::Response& res) {
     res.set_header("Retry-After", std::to_string((wait.count() + 999) / 1000));
     send_error(res, 429, "rate_limited", message);
     if (on_rate_limited_) on_rate_limited_(reason);
-    spdlog::info("http {} {} refused 429 ({}) peer={}", req.method, req.path, reason, req.remote_addr);
+    const auto id = tag(req, res);
+    spdlog::info("http {} {} refused 429 ({}) peer={}{}", req.method, req.path, reason, req.remote_addr, id.empty() ? "" : " req=" + id);
     return false;
   };
   if (auto wait = auth_failures_.wait_for(req.remote_addr); wait.count() > 0)
@@ -120,6 +136,27 @@ bool Server::admit(const httplib::Request& req, httplib::Response& res) {
       return refuse(wait, "requests", "too many requests from this address; retry later");
   }
   return true;
+}
+
+std::string Server::tag(const httplib::Request& req, httplib::Response& res) const {
+  auto it = tagged_.find(req.path);
+  if (it == tagged_.end()) return {};
+  auto id = request_id(client_request_id(req.headers), it->second);
+  res.set_header("X-Request-Id", id);
+  return id;
+}
+
+bool usable_request_id(std::string_view id) {
+  if (id.empty() || id.size() > 128) return false;
+  for (unsigned char c : id)
+    if (!std::isalnum(c) && std::string_view("._:/+=@-").find(static_cast<char>(c)) == std::string_view::npos) return false;
+  return true;
+}
+
+std::string request_id(const std::string* client, std::string_view prefix) {
+  static std::atomic<unsigned long long> next{0};
+  if (client && usable_request_id(*client)) return *client;
+  return std::string(prefix) + "-" + std::to_string(++next);
 }
 
 void Server::count_auth_failure(const httplib::Request& req, const httplib::Response& res) {

@@ -68,6 +68,10 @@ class Server {
   int port() const { return port_; }
   // Declares the methods a path answers, so other methods get 405 with an Allow header.
   void allow(const std::string& path, const std::string& methods);
+  // Every answer on `path` carries X-Request-Id, the client's (when usable_request_id) or
+  // `<prefix>-N`: the handler's own (request_id()) and those the server and front end make before
+  // it runs (429 of the limits, 405, 413). Before start().
+  void tag_requests(const std::string& path, const std::string& prefix) { tagged_[path] = prefix; }
   // Observes error answers the server makes itself (404/405/413...) for one path, for metrics.
   void on_error(const std::string& path, std::function<void(int status)> observer);
   bool stopping() const { return stopping_.load(); }
@@ -98,6 +102,7 @@ class Server {
   std::map<std::string, std::function<void(int)>> error_observers_;
   std::map<std::string, std::string> allowed_methods_;
   std::map<std::string, Rate> guarded_;
+  std::map<std::string, std::string, std::less<>> tagged_;  // path -> request id prefix
   TokenBuckets auth_failures_, requests_;
   std::function<void(const char*)> on_rate_limited_;
   std::function<void(int, std::string_view)> on_refused_;
@@ -106,7 +111,15 @@ class Server {
   Lane lane_of(std::string_view path) const;
   // Every 401 (webhook or control endpoint) spends one of the client's failure tokens.
   void count_auth_failure(const httplib::Request& req, const httplib::Response& res);
+  // Sets X-Request-Id on an answer the server makes itself for a tagged path; returns it ("" when untagged).
+  std::string tag(const httplib::Request& req, httplib::Response& res) const;
 };
+
+// A client's X-Request-Id is echoed into answers and logs: only short ids of visible, unambiguous
+// characters are taken (no control characters, spaces or quotes).
+bool usable_request_id(std::string_view id);
+// The client's id when usable, else `<prefix>-N` (N counts up per process).
+std::string request_id(const std::string* client, std::string_view prefix);
 
 // {"error": code, "message": message} with `status`.
 void send_error(httplib::Response& res, int status, std::string_view code, std::string_view message);

@@ -214,7 +214,8 @@ bool Module::handle(const Event& e) {
   try {
     json doc = {{"id", d.value("id", "")}, {"model", d.value("model", "")}, {"url", d.value("url", "")}};
     if (e.type == "content.unpublished" || e.type == "content.deleted") {
-      ok = run_stage(e, "rag", [&] { return StageOutcome{remove(s, doc)}; });
+      // Only the configured stages run (docs/pipeline.md): with docling alone a removal has nothing to do.
+      ok = !s.has("RAG_API_URL") || run_stage(e, "rag", [&] { return StageOutcome{remove(s, doc)}; });
     } else {
       std::string text;
       // The text indexed is what docling makes of the page the frontend renders at the entry's

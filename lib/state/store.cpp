@@ -24,8 +24,13 @@ class FileStateStore final : public StateStore {
  public:
   explicit FileStateStore(std::string dir) : dir_(std::move(dir)) {}
   json load(const std::string& name) override {
-    std::ifstream in(path(name));
-    if (!in) return nullptr;
+    const auto p = path(name);
+    std::error_code ec;
+    if (!std::filesystem::exists(p, ec)) return nullptr;
+    // A document that is there but cannot be read is an error, as Redis down is (docs/live.md:
+    // /status says why), never an empty document: a quarantine must not vanish unnoticed.
+    std::ifstream in(p);
+    if (!in || !std::filesystem::is_regular_file(p, ec)) throw UnreachableError("state: cannot read " + p);
     std::stringstream ss;
     ss << in.rdbuf();
     auto j = parse_json(ss.str());

@@ -11,6 +11,7 @@
 namespace orch::webhook {
 
 constexpr std::chrono::hours kDedupeWindow{24};
+constexpr std::string_view kRequestIdPrefix = "wh";
 
 Endpoint::Endpoint(ServeContext& ctx)
     : ctx_(ctx),
@@ -24,6 +25,7 @@ Endpoint::Endpoint(ServeContext& ctx)
     handle(batch, std::move(done));
   });
   ctx.http.allow("/webhook/builder", "POST");
+  ctx.http.tag_requests("/webhook/builder", std::string(kRequestIdPrefix));  // docs/webhook.md: every answer carries X-Request-Id
   ctx.http.guard("/webhook/builder", http::Server::Rate::unlimited);  // CMS bursts are not throttled
   ctx.http.on_error("/webhook/builder", [this](int status) {
     if (status == 413) received_.labels({"too_large"}).inc();
@@ -72,23 +74,12 @@ WebhookHeaders read_headers(const httplib::Headers& headers, const std::string& 
   return h;
 }
 
-// A client's X-Request-Id is echoed into the answer's headers and the log: only short ids of
-// visible, unambiguous characters are taken (no control characters, spaces or quotes).
-bool usable_request_id(std::string_view id) {
-  if (id.empty() || id.size() > 128) return false;
-  for (unsigned char c : id)
-    if (!std::isalnum(c) && std::string_view("._:/+=@-").find(static_cast<char>(c)) == std::string_view::npos) return false;
-  return true;
-}
-
 }  // namespace
 
 std::optional<Endpoint::Accepted> Endpoint::check(http::Exchange& ex) {
-  static std::atomic<unsigned long long> next_request{0};
   const auto& req = ex.req;
   auto headers = read_headers(req.headers, secret_header_);
-  auto request_id = headers.request_id && usable_request_id(*headers.request_id) ? std::move(*headers.request_id)
-                                                                                 : "wh-" + std::to_string(++next_request);
+  auto request_id = http::request_id(headers.request_id ? &*headers.request_id : nullptr, kRequestIdPrefix);
   ex.res.set_header("X-Request-Id", request_id);
   auto refuse = [&](int status, const char* result, const char* code, const std::string& message) -> std::optional<Accepted> {
     reject(ex, request_id, status, result, code, message);

@@ -17,6 +17,7 @@
 #include "bus/outbox.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
+#include "support/require.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -298,6 +299,46 @@ TEST_F(RedisBusTest, OutboxHoldsEventsWhileRedisIsDownAndFlushesInOrder) {
   EXPECT_TRUE(bus->health().connected);
 }
 
+TEST_F(RedisBusTest, AFlushRepeatedAfterItWasStoredStoresNothingTwice) {
+  // docs/webhook.md: a flush interrupted and repeated stores nothing twice. The worst case: every
+  // record was stored but orch died before it emptied the outbox, so it sends them all again (in
+  // chunks of 500: three here), events with their own dedupe key and events without one.
+  redis.stop();
+  std::vector<std::string> ids;
+  {
+    auto bus = make(5000);
+    for (int i = 0; i < 1200; ++i) {
+      auto e = make_event("content.published", "page/p" + std::to_string(i), {{"i", i}});
+      ids.push_back(e.id);
+      if (i % 2) {
+        ASSERT_TRUE(bus->publish(e).queued);
+      } else {
+        auto r = bus->publish_unique(e, "wh:flush-" + std::to_string(i), std::chrono::hours(24));
+        ASSERT_TRUE(r && r->queued);
+      }
+    }
+    bus->close();
+  }
+  const auto outbox = dir.file("state/outbox.ndjson");
+  const auto copy = read_file(outbox);
+  ASSERT_FALSE(copy.empty());
+  redis.start();
+  {
+    auto bus = make(5000);
+    ASSERT_TRUE(eventually([&] { return bus->health().outbox_depth == 0; }, 15s));
+    bus->close();
+  }
+  ASSERT_EQ(stream_len(), 1200);
+  write_file(outbox, copy);  // as if the first flush had never been acknowledged
+  auto bus = make(5000);
+  ASSERT_TRUE(eventually([&] { return bus->health().outbox_depth == 0; }, 15s));
+  EXPECT_EQ(stream_len(), 1200);
+  std::map<std::string, int> seen;
+  for (const auto& e : redis.events()) ++seen[e["id"]];
+  ASSERT_EQ(seen.size(), ids.size());
+  for (const auto& id : ids) EXPECT_EQ(seen[id], 1) << id;
+}
+
 TEST_F(RedisBusTest, OutboxSurvivesARestartOfOrch) {
   redis.stop();
   {
@@ -446,7 +487,7 @@ TEST(Outbox, AMemberOfTheWrongTypeNeitherStopsTheOutboxNorLosesTheEvent) {
 
 TEST(Outbox, AWriteThatFailsOnAFullDiskIsCutOffAndLaterRecordsSurvive) {
   // A real full disk: a 64 KiB tmpfs. Needs root (mount), as the Docker tests do.
-  if (geteuid() != 0) GTEST_SKIP() << "mounting a tmpfs needs root";
+  ORCH_REQUIRE(geteuid() == 0) << "mounting a tmpfs needs root";
   TempDir d;
   const std::string mnt = d.file("small");
   std::filesystem::create_directories(mnt);

@@ -65,29 +65,18 @@ struct Stream {
 };
 
 Stream read_stream(const RedisServer& redis) {
-  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 5s);
   Stream s;
-  std::string from = "-";
-  for (;;) {
-    auto page = c.command({"XRANGE", "orch:events", from, "+", "COUNT", "5000"});
-    if (page.elements.empty()) break;
-    for (const auto& entry : page.elements) {
-      ++s.entries;
-      const auto& f = entry.elements[1].elements;
-      for (size_t i = 0; i + 1 < f.size(); i += 2) {
-        if (f[i].str != "event") continue;
-        auto e = json::parse(f[i + 1].str, nullptr, false);
-        if (!e.is_object()) continue;
-        const std::string id = e.value("id", ""), type = e.value("type", "");
-        ++s.by_event_id[id];
-        s.type_of[id] = type;
-        if (type.rfind("content.", 0) == 0 && e.contains("data")) {
-          s.content[e["data"].value("id", "")].push_back(id);
-          s.content_order.emplace_back(stream_id(entry.elements[0].str), e["data"].value("id", ""));
-        }
-      }
+  for (const auto& entry : redis.entries()) {
+    ++s.entries;
+    const auto& e = entry.event;
+    if (!e.is_object()) continue;
+    const std::string id = e.value("id", ""), type = e.value("type", "");
+    ++s.by_event_id[id];
+    s.type_of[id] = type;
+    if (type.rfind("content.", 0) == 0 && e.contains("data")) {
+      s.content[e["data"].value("id", "")].push_back(id);
+      s.content_order.emplace_back(stream_id(entry.id), e["data"].value("id", ""));
     }
-    from = "(" + page.elements.back().elements[0].str;
   }
   return s;
 }

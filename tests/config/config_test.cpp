@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.hpp"
+#include "support/orch_server.hpp"
 #include "support/process.hpp"
 
 using namespace orch;
@@ -238,4 +239,38 @@ TEST(Cli, UnknownCommandSuggestsTheNearest) {
   EXPECT_EQ(far.code, 64);
   EXPECT_EQ(far.output.find("did you mean"), std::string::npos) << far.output;
   EXPECT_EQ(orch::test::run({ORCH_BINARY, "-q", "version"}).code, 0);  // a real command still runs
+}
+
+// README: the config file is --config, else $ORCH_CONFIG, else ./orch.yaml if present; secrets may
+// name a file in it (`trusted_webhook_secret_file:`), and orch serve uses what that file holds.
+TEST(ConfigCommand, TheFileIsFlagThenOrchConfigThenDotSlashOrchYamlAndItsSecretFilesAreRead) {
+  TempDir d;
+  write_file(d.file("secret"), "file-held-secret-0123456789\n");
+  write_file(d.file("orch.yaml"), "port: 7101\ntrusted_webhook_secret_file: " + d.file("secret") + "\n");
+  write_file(d.file("env.yaml"), "port: 7102\n");
+  write_file(d.file("flag.yaml"), "port: 7103\n");
+  auto config_in = [&](const std::string& flags, std::map<std::string, std::string> env) {
+    auto r = orch::test::run({"sh", "-c", "cd '" + d.path() + "' && exec " + ORCH_BINARY + " config -o json " + flags}, env);
+    EXPECT_EQ(r.code, 0) << r.output;
+    return json::parse(r.output.substr(r.output.find('{')));
+  };
+  auto found = config_in("", {{"ORCH_CONFIG", ""}});
+  EXPECT_EQ(found["settings"]["PORT"]["value"], "7101");
+  EXPECT_EQ(found["settings"]["PORT"]["source"], "file");
+  EXPECT_EQ(found["settings"]["TRUSTED_WEBHOOK_SECRET"]["value"], "***");
+  EXPECT_EQ(found["settings"]["TRUSTED_WEBHOOK_SECRET"]["source"], "file");
+  EXPECT_EQ(found.dump().find("file-held-secret"), std::string::npos);
+  EXPECT_EQ(config_in("", {{"ORCH_CONFIG", d.file("env.yaml")}})["settings"]["PORT"]["value"], "7102");
+  EXPECT_EQ(config_in("--config " + d.file("flag.yaml"), {{"ORCH_CONFIG", d.file("env.yaml")}})["settings"]["PORT"]["value"], "7103");
+  // Elsewhere, without the file, the default.
+  TempDir empty;
+  auto r = orch::test::run({"sh", "-c", "cd '" + empty.path() + "' && exec " + ORCH_BINARY + " config -o json"}, {{"ORCH_CONFIG", ""}});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(json::parse(r.output)["settings"]["PORT"]["source"], "default");
+
+  // orch serve takes the secret from the file the YAML names.
+  orch::test::OrchServer orch({{"REDIS_URL", ""}, {"ORCH_CONFIG", d.file("orch.yaml")}, {"DOCKER_HOST", "unix:///nonexistent.sock"}});
+  const std::string body = R"({"modelName":"page","operation":"publish","newValue":{"id":"cfg-1","lastUpdated":1}})";
+  EXPECT_EQ(orch.post("/webhook/builder", body, {{"x-builder-secret", "file-held-secret-0123456789"}}).status, 202);
+  EXPECT_EQ(orch.post("/webhook/builder", body, {{"x-builder-secret", "another-secret-0123456789"}}).status, 401);
 }

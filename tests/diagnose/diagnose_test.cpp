@@ -5,7 +5,6 @@
 #include <atomic>
 #include <thread>
 
-#include "redis/connection.hpp"
 #include "core/json.hpp"
 #include "diagnose/report.hpp"
 #include "support/docker_engine.hpp"
@@ -215,7 +214,7 @@ TEST_F(DiagnoseCli, RedisUnreachableIsUnknown) {
 }
 
 TEST(DiagnoseContainers, LogsStatsAndRestartOfARealContainer) {
-  if (!DockerEngine::available()) GTEST_SKIP() << "no dockerd";
+  ORCH_REQUIRE(DockerEngine::available()) << "no dockerd";
   DockerEngine engine;
   FakeService web;
   engine.must({"run", "-d", "--network", "none", "--name", "web", "--log-driver", "local", "--stop-timeout", "1",
@@ -248,7 +247,7 @@ TEST(DiagnoseContainers, LogsStatsAndRestartOfARealContainer) {
 }
 
 TEST(DiagnoseContainers, WithoutServicesLabelledContainersCountAndNothingCheckedIsUnknown) {
-  if (!DockerEngine::available()) GTEST_SKIP() << "no dockerd";
+  ORCH_REQUIRE(DockerEngine::available()) << "no dockerd";
   DockerEngine engine;
   TempDir d;
   Env env{{"DOCKER_HOST", engine.host()}, {"REDIS_URL", ""}, {"ORCH_CONFIG", ""}, {"ORCH_STATE_DIR", d.path()}};
@@ -288,7 +287,7 @@ TEST(DiagnoseContainers, WithoutServicesLabelledContainersCountAndNothingChecked
 // are shown from the heal record `orch heal` keeps; `orch heal --reset` of a name that is nothing
 // says so.
 TEST(DiagnoseContainers, ExitedIsNotUnhealthyAndOrchsHealsAreCounted) {
-  if (!DockerEngine::available()) GTEST_SKIP() << "no dockerd";
+  ORCH_REQUIRE(DockerEngine::available()) << "no dockerd";
   DockerEngine engine;
   TempDir d;
   Env env{{"DOCKER_HOST", engine.host()}, {"REDIS_URL", ""}, {"ORCH_CONFIG", ""}, {"ORCH_STATE_DIR", d.path()}};
@@ -345,7 +344,13 @@ TEST(DiagnoseEndpoint, TokenRulesAndSameJson) {
   auto j = json::parse(ok.body);
   EXPECT_EQ(j["services"][0]["name"], "web");
   EXPECT_EQ(j["services"][0]["state"], "up");
-  EXPECT_TRUE(j.contains("exit_code"));
+  // The service is up, but DOCKER_HOST names an engine that is not there: UNKNOWN (3), as the command says.
+  EXPECT_EQ(j["exit_code"], 3) << j.dump();
+  EXPECT_EQ(j["docker"]["reachable"], false);
+  auto cli = run({ORCH_BINARY, "diagnose", "-o", "json", "--services", "web", "--actions", "health"},
+                 {{"ORCH_CONFIG", d.file("orch.yaml")}, {"DOCKER_HOST", "unix:///nonexistent.sock"}, {"REDIS_URL", ""}});
+  EXPECT_EQ(cli.code, 3) << cli.output;
+  EXPECT_EQ(json::parse(cli.output.substr(cli.output.find('{')))["exit_code"], j["exit_code"]) << cli.output;
   EXPECT_EQ(orch.post("/diagnose", R"({"services":["nope"]})", {{"Authorization", "Bearer tok-123456-0123456789"}}).status, 400);
   EXPECT_EQ(orch.post("/diagnose", "{oops", {{"Authorization", "Bearer tok-123456-0123456789"}}).status, 400);
   EXPECT_EQ(orch.post("/diagnose", R"({"services":"web"})", {{"Authorization", "Bearer tok-123456-0123456789"}}).status, 400);
@@ -359,10 +364,8 @@ TEST(HealthLoop, EmitsOneEventPerChangeAndFeedsHealth) {
   OrchServer orch(Env{{"ORCH_CONFIG", d.file("orch.yaml")}, {"REDIS_URL", redis.url()}, {"HEALTH_INTERVAL", "200ms"},
                       {"DOCKER_HOST", "unix:///nonexistent.sock"}});
   auto types = [&] {
-    redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
     std::vector<std::string> out;
-    for (const auto& e : c.command({"XRANGE", "orch:events", "-", "+"}).elements)
-      out.push_back(json::parse(e.elements[1].elements[1].str)["type"]);
+    for (const auto& e : redis.events()) out.push_back(e["type"]);
     return out;
   };
   ASSERT_TRUE(eventually([&] { return types().size() == 1; }));

@@ -24,7 +24,7 @@ const json* service_named(const json& report, const std::string& name) {
 }
 
 TEST(SwarmDiagnose, ServicesReplicasFailingTasksAndHealth) {
-  if (!DockerEngine::available()) GTEST_SKIP() << "no dockerd";
+  ORCH_REQUIRE(DockerEngine::available()) << "no dockerd";
   DockerEngine engine;
   TempDir d;
   Env env{{"DOCKER_HOST", engine.host()}, {"REDIS_URL", ""}, {"ORCH_CONFIG", ""}, {"ORCH_STATE_DIR", d.path()}};

@@ -11,6 +11,8 @@
 #include <mutex>
 #include <thread>
 
+#include <httplib.h>
+
 #include "docker/recreate.hpp"
 #include "support/docker_engine.hpp"
 #include "support/process.hpp"
@@ -31,6 +33,59 @@ TEST(DockerClient, NegotiatesTheEngineVersion) {
   auto v = c.api_version();
   EXPECT_LE(compare_api_versions(v, kMaxApiVersion), 0);
   EXPECT_EQ(v, c.version()["ApiVersion"].get<std::string>().substr(0, v.size()));
+}
+
+// An engine that answers /_ping with the Api-Version it is given and records the paths asked for.
+class FakeEngine {
+ public:
+  FakeEngine(int port, std::string api) : api_(std::move(api)) {
+    server_.Get("/_ping", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Api-Version", api_);
+      res.set_content("OK", "text/plain");
+    });
+    server_.Get(R"(/v[0-9.]+/version)", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu_);
+      paths_.push_back(req.path);
+      res.set_content(R"({"ApiVersion":")" + api_ + R"("})", "application/json");
+    });
+    server_.set_keep_alive_max_count(1);  // one request per connection: stop() need not wait out a kept-alive one
+    // Bound before the constructor returns: the client may connect at once.
+    if (!server_.bind_to_port("127.0.0.1", port)) throw std::runtime_error("cannot bind 127.0.0.1:" + std::to_string(port));
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+  }
+  ~FakeEngine() {
+    server_.stop();
+    thread_.join();
+  }
+  std::vector<std::string> paths() {
+    std::lock_guard lock(mu_);
+    return paths_;
+  }
+
+ private:
+  std::string api_;
+  httplib::Server server_;
+  std::thread thread_;
+  std::mutex mu_;
+  std::vector<std::string> paths_;
+};
+
+TEST(DockerClient, NegotiatesDownToAnOlderEngineAndAgainAfterALostConnection) {
+  // docs/heal.md: the API version is min(the engine's, the newest orch speaks), negotiated again
+  // after a lost connection (the engine may have been upgraded meanwhile).
+  const int port = test::free_port();
+  Client c(Endpoint{"", "http://127.0.0.1:" + std::to_string(port), std::nullopt});
+  {
+    FakeEngine old(port, "1.41");
+    EXPECT_EQ(c.api_version(), "1.41");
+    EXPECT_EQ(c.version()["ApiVersion"], "1.41");
+    EXPECT_EQ(old.paths(), std::vector<std::string>{"/v1.41/version"});
+  }
+  EXPECT_THROW(c.version(), UnreachableError);  // the engine went away
+  FakeEngine upgraded(port, "1.99");            // and came back newer than orch
+  EXPECT_EQ(c.version()["ApiVersion"], "1.99");
+  EXPECT_EQ(upgraded.paths(), std::vector<std::string>{std::string("/v") + kMaxApiVersion + "/version"});
+  EXPECT_EQ(c.api_version(), kMaxApiVersion);
 }
 
 TEST(DockerClient, VersionComparison) {

@@ -3,6 +3,11 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+
 #include "core/json.hpp"
 #include "docker/client.hpp"
 #include "heal/heal_docs.hpp"
@@ -90,7 +95,8 @@ struct HealerTest : ::testing::Test {
       EXPECT_EQ(field_names(e["data"]), documented.at(type)) << e.dump();
     }
     if (engine)
-      engine->docker({"rm", "-f", "h-unhealthy", "h-exit", "h-plain", "h-stopped", "h-flap", "h-dep", "h-mon", "h-after", "h-old"});
+      engine->docker({"rm", "-f", "h-unhealthy", "h-exit", "h-plain", "h-stopped", "h-flap", "h-dep", "h-mon", "h-after", "h-old",
+                      "h-always", "h-onfail", "h-auto", "h-term", "h-recover", "h-broken"});
   }
 };
 
@@ -374,6 +380,178 @@ TEST_F(HealerTest, AReconcileAfterReconnectFindsACrashFromWhileDisconnected) {
   ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-exit"); }, 20s)) << orch->log();
   EXPECT_NE(started_at("h-exit"), crashed_at);
   EXPECT_FALSE(has_event(redis, "container.died", "h-exit"));  // no event told orch: the reconcile did
+}
+
+// A receiver for NOTIFY_WEBHOOK_URL on a free port.
+struct NotifyReceiver {
+  httplib::Server server;
+  std::mutex mu;
+  std::vector<json> notes;
+  std::thread thread;
+  int port = 0;
+  NotifyReceiver() {
+    server.Post("/notify", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mu);
+      notes.push_back(json::parse(req.body));
+      res.status = 204;
+    });
+    port = server.bind_to_any_port("127.0.0.1");
+    thread = std::thread([this] { server.listen_after_bind(); });
+  }
+  ~NotifyReceiver() {
+    server.stop();
+    thread.join();
+  }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port) + "/notify"; }
+  std::vector<std::string> types() {
+    std::lock_guard lock(mu);
+    std::vector<std::string> out;
+    for (const auto& n : notes) out.push_back(n["event"]["type"]);
+    return out;
+  }
+};
+
+TEST_F(HealerTest, DockersOwnRestartPolicyIsLeftToDockerAndAutohealTrueIsInScope) {
+  // docs/heal.md: a container exiting non-zero is healed only when Docker's restart policy will
+  // not act; `autoheal=true` (willfarrell/autoheal's label) puts a container in scope like orch.heal.
+  REQUIRE_ENGINE();
+  start_orch();
+  for (const auto& [name, policy] : {std::pair{"h-always", "always"}, std::pair{"h-onfail", "on-failure:3"}})
+    engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--restart", policy, "--name", name, "--label", "orch.heal=true",
+                  engine->image(), "sh", "-c", "sleep 1; exit 1"});
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-auto", "--label", "autoheal=true", engine->image(),
+                "sh", "-c", kCrashOnce});
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-auto"); }, 20s)) << orch->log();
+  ASSERT_TRUE(
+      eventually([&] { return has_event(redis, "container.died", "h-always") && has_event(redis, "container.died", "h-onfail"); }, 10s));
+  std::this_thread::sleep_for(2s);  // past the healer's 1 s backoff: a heal would have happened
+  EXPECT_FALSE(has_event(redis, "heal.restarted", "h-always")) << orch->log();
+  EXPECT_FALSE(has_event(redis, "heal.restarted", "h-onfail")) << orch->log();
+  EXPECT_GE(client().inspect("h-always").restart_count, 1) << "Docker restarted it itself";
+}
+
+TEST_F(HealerTest, ADockerStopOfAContainerThatExitsOnTermIsLeftAlone) {
+  // docs/heal.md: a `die` within 15 s after a person's `docker stop` is left alone, also when the
+  // process exits by itself on SIGTERM (143) rather than being killed (137).
+  REQUIRE_ENGINE();
+  start_orch();
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "5", "--name", "h-term", "--label", "orch.heal=true", engine->image(),
+                "sh", "-c", "trap 'exit 143' TERM; while true; do sleep 0.2; done"});
+  std::this_thread::sleep_for(500ms);
+  engine->must({"stop", "h-term"});
+  ASSERT_EQ(client().inspect("h-term").exit_code, 143);
+  // A crash beside it in the same window is healed: orch is watching.
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-exit", "--label", "orch.heal=true", engine->image(),
+                "sh", "-c", kCrashOnce});
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-exit"); }, 20s)) << orch->log();
+  std::this_thread::sleep_for(1500ms);
+  EXPECT_TRUE(has_event(redis, "container.died", "h-term"));
+  EXPECT_FALSE(has_event(redis, "heal.restarted", "h-term")) << orch->log();
+  EXPECT_EQ(client().inspect("h-term").status, "exited");
+}
+
+TEST_F(HealerTest, AHealedContainerThatTurnsHealthyGivesHealRecovered) {
+  REQUIRE_ENGINE();
+  start_orch();
+  // Unhealthy on its first run, healthy from its second (the restart keeps /tmp).
+  engine->must({"run",
+                "-d",
+                "--network",
+                "none",
+                "--stop-timeout",
+                "1",
+                "--name",
+                "h-recover",
+                "--label",
+                "orch.heal=true",
+                "--health-cmd",
+                "test -f /tmp/ok",
+                "--health-interval",
+                "1s",
+                "--health-retries",
+                "1",
+                engine->image(),
+                "sh",
+                "-c",
+                "test -f /tmp/started && touch /tmp/ok; touch /tmp/started; exec sleep 3600"});
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-recover"); }, 30s)) << orch->log();
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.recovered", "h-recover"); }, 20s)) << orch->log();
+  auto e = redis.events("heal.recovered")[0];
+  EXPECT_EQ(e["data"]["container"], "h-recover");
+  EXPECT_EQ(e["data"]["attempt"], 0);
+  EXPECT_TRUE(e["data"]["next_delay_s"].is_null());
+  EXPECT_TRUE(has_event(redis, "container.healthy", "h-recover"));
+}
+
+TEST_F(HealerTest, ARestartTheEngineRefusesGivesHealFailedAndANotification) {
+  // docs/heal.md: heal.failed {..., error} and a notification. The engine refuses to start a
+  // container whose bind-mount source is gone (`--mount`: unlike `-v`, the engine does not make it again).
+  REQUIRE_ENGINE();
+  NotifyReceiver receiver;
+  start_orch({{"NOTIFY_WEBHOOK_URL", receiver.url()}});
+  TempDir mount;
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-broken", "--label", "orch.heal=true", "--label",
+                "orch.heal.max-restarts=1", "--mount", "type=bind,source=" + mount.path() + ",target=/data", engine->image(), "sh", "-c",
+                "sleep 2; exit 1"});
+  std::filesystem::remove_all(mount.path());
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.failed", "h-broken"); }, 20s)) << orch->log();
+  auto e = redis.events("heal.failed")[0];
+  EXPECT_EQ(e["data"]["attempt"], 1);
+  EXPECT_FALSE(e["data"]["error"].get<std::string>().empty());
+  EXPECT_FALSE(has_event(redis, "heal.restarted", "h-broken"));
+  EXPECT_EQ(client().inspect("h-broken").status, "exited");
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto t = receiver.types();
+        return std::find(t.begin(), t.end(), "heal.failed") != t.end();
+      },
+      10s))
+      << orch->log();
+  std::filesystem::create_directories(mount.path());  // for TempDir's own cleanup
+}
+
+TEST_F(HealerTest, PostHealDryRunAndResetAnswerAsTheCommandDoes) {
+  // docs/heal.md: POST /heal {"dry_run": true} / {"reset": NAME} answer like `orch heal -o json`.
+  REQUIRE_ENGINE();
+  start_orch({{"ORCH_RECONCILE_INTERVAL", "2s"}});  // the reconcile after the reset heals it again
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-flap", "--label", "orch.heal=true", "--label",
+                "orch.heal.max-restarts=1", "--label", "orch.heal.backoff=500ms:1s", engine->image(), "sh", "-c", "sleep 1; exit 1"});
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.quarantined", "h-flap"); }, 30s)) << orch->log();
+  auto http = orch->post("/heal", R"({"dry_run":true})", {{"Content-Type", "application/json"}});
+  ASSERT_EQ(http.status, 200) << http.body;
+  auto cli = run({ORCH_BINARY, "heal", "--dry-run", "-o", "json"}, env());
+  const auto from_http = action_for(http.body, "h-flap"), from_cli = action_for(cli.output, "h-flap");
+  ASSERT_FALSE(from_http.is_null()) << http.body;
+  EXPECT_EQ(from_http, from_cli) << http.body << "\n" << cli.output;
+  EXPECT_EQ(from_http["outcome"], "quarantined") << http.body;
+  const auto restarts = redis.events("heal.restarted").size();
+
+  auto reset = orch->post("/heal", R"({"reset":"h-flap"})", {{"Content-Type", "application/json"}});
+  ASSERT_EQ(reset.status, 200) << reset.body;
+  EXPECT_FALSE(json::parse(orch->get("/status").body)["quarantine"].contains("h-flap")) << orch->get("/status").body;
+  // Lifted: the next failure of the container is healed again.
+  ASSERT_TRUE(eventually([&] { return redis.events("heal.restarted").size() > restarts; }, 15s)) << orch->log();
+}
+
+TEST_F(HealerTest, TwoInstancesHealAFailureOnceAndAStoppedLeaderLetsGoOfTheLease) {
+  // docs/heal.md: only the lease holder heals; the lease is released on shutdown.
+  REQUIRE_ENGINE();
+  start_orch({{"ORCH_LEADER_LEASE", "30s"}, {"ORCH_INSTANCE_ID", "first"}});
+  ASSERT_TRUE(eventually([&] { return redis.cli({"GET", "orch:leader"}).find("first") != std::string::npos; }));
+  auto e = env();
+  e["ORCH_LEADER_LEASE"] = "30s";
+  e["ORCH_INSTANCE_ID"] = "second";
+  OrchServer second(e);
+  ASSERT_TRUE(eventually([&] { return second.get("/readyz").status == 200; }, 20s)) << second.log();
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-exit", "--label", "orch.heal=true", engine->image(),
+                "sh", "-c", kCrashOnce});
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-exit"); }, 20s)) << orch->log();
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(redis.events("heal.restarted").size(), 1u) << orch->log() << second.log();
+  // A graceful stop gives the lease back at once, far sooner than its 30 s: the other takes it over.
+  EXPECT_EQ(orch->stop(), 0);
+  EXPECT_EQ(redis.cli({"GET", "orch:leader"}).find("first"), std::string::npos) << "released on shutdown";
+  ASSERT_TRUE(eventually([&] { return redis.cli({"GET", "orch:leader"}).find("second") != std::string::npos; }, 15s)) << second.log();
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include "http/server.hpp"
 #include "support/orch_server.hpp"
 #include "support/raw_http.hpp"
+#include "support/require.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -321,7 +322,7 @@ TEST(Limits, TwoThousandTricklingConnectionsDoNotStopProbes) {
   ::getrlimit(RLIMIT_NOFILE, &lim);
   lim.rlim_cur = lim.rlim_max;
   ::setrlimit(RLIMIT_NOFILE, &lim);
-  if (lim.rlim_cur < 4500) GTEST_SKIP() << "needs 4,500 descriptors";
+  ORCH_REQUIRE(lim.rlim_cur >= 4500) << "needs 4,500 descriptors (ulimit -n)";
   OrchServer orch(std::map<std::string, std::string>{{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent.sock"},
                                                      {"ORCH_HTTP_MAX_CONNECTIONS_PER_ADDRESS", "5000"}});
   std::vector<int> slow;

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <csignal>
 #include <sstream>
+#include <filesystem>
 #include <thread>
 
 #include "core/json.hpp"
@@ -23,8 +24,9 @@ namespace {
 using Env = std::map<std::string, std::string>;
 const std::string kSecret = "live-secret-1-0123456789";
 
-std::string publish(const OrchServer& orch, int n) {
-  json body = {{"modelName", "page"}, {"operation", "publish"},
+std::string publish(const OrchServer& orch, int n, const std::string& operation = "publish") {
+  json body = {{"modelName", "page"},
+               {"operation", operation},
                {"newValue", {{"id", "p" + std::to_string(n)}, {"lastUpdated", 1000 + n}, {"data", {{"url", "/p"}}}}}};
   auto r = orch.post("/webhook/builder", body.dump(), {{"x-builder-secret", kSecret}});
   return json::parse(r.body).value("event_id", "");
@@ -94,10 +96,19 @@ TEST(Sse, TokenRulesAndTypeFilter) {
   EXPECT_NE(page.body.find("EventSource"), std::string::npos);
   EXPECT_EQ(page.body.find("<script src"), std::string::npos);  // no external assets
   EXPECT_EQ(page.body.find("<link"), std::string::npos);
-  publish(orch, 1);
-  auto frames = read_frames(orch, 1, {{"Authorization", "Bearer live-token-1-0123456789"}}, "?last_event_id=0-0&type=content.*");
-  ASSERT_EQ(frames.size(), 1u);
+  // Two types on the stream, so the filter has something to leave out.
+  const auto first = publish(orch, 1), unpublished = publish(orch, 2, "unpublish"), second = publish(orch, 3);
+  ASSERT_FALSE(unpublished.empty());
+  auto frames = read_frames(orch, 2, {{"Authorization", "Bearer live-token-1-0123456789"}}, "?last_event_id=0-0&type=content.pub*");
+  ASSERT_EQ(frames.size(), 2u);
   EXPECT_EQ(frames[0].event, "content.published");
+  EXPECT_EQ(json::parse(frames[0].data)["id"], first);
+  EXPECT_EQ(frames[1].event, "content.published");
+  EXPECT_EQ(json::parse(frames[1].data)["id"], second);
+  // And the other way round: only the unpublish.
+  frames = read_frames(orch, 1, {{"Authorization", "Bearer live-token-1-0123456789"}}, "?last_event_id=0-0&type=content.unpublished");
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(json::parse(frames[0].data)["id"], unpublished);
 }
 
 TEST(Watch, RemoteFollowsAnotherOrchServe) {
@@ -153,7 +164,7 @@ TEST(StatusCommand, OneScreenOfWhatServeKnows) {
 // engine and as orch serve published it on Redis), starts with a backlog (--since), says which
 // signal killed a container, and says once, on a pipe too, that the engine is unreachable.
 TEST(Watch, EachEventOnceWithBacklogSignalsAndOneUnreachableLine) {
-  if (!DockerEngine::available()) GTEST_SKIP() << "dockerd or busybox-static not installed";
+  ORCH_REQUIRE(DockerEngine::available()) << "dockerd or busybox-static not installed";
   DockerEngine engine;
   RedisServer redis;
   OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"DOCKER_HOST", engine.host()}});
@@ -196,6 +207,37 @@ TEST(Watch, EachEventOnceWithBacklogSignalsAndOneUnreachableLine) {
   for (size_t at = said.find("docker: unreachable"); at != std::string::npos; at = said.find("docker: unreachable", at + 1)) ++count;
   EXPECT_EQ(count, 1u) << said;
   engine.docker({"rm", "-f", "w-killed"});
+}
+
+TEST(Status, AnUnreadableStateStoreIsNullWithTheReasonAndStill200) {
+  // docs/live.md: when the state store cannot be read, quarantine is null, quarantine_error says
+  // why, and the answer is still 200. With Redis the store is Redis: stopped, it cannot be read.
+  RedisServer redis;
+  OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"DOCKER_HOST", "unix:///nonexistent.sock"}});
+  auto before = orch.get("/status");
+  ASSERT_EQ(before.status, 200) << before.body;
+  EXPECT_TRUE(json::parse(before.body)["quarantine"].is_object()) << before.body;
+  redis.stop();
+  auto res = orch.get("/status");
+  ASSERT_EQ(res.status, 200) << res.body;
+  auto j = json::parse(res.body);
+  EXPECT_TRUE(j["quarantine"].is_null()) << res.body;
+  ASSERT_TRUE(j.contains("quarantine_error")) << res.body;
+  EXPECT_FALSE(j["quarantine_error"].get<std::string>().empty());
+  EXPECT_TRUE(j["containers"].is_null()) << "no engine here either";
+  EXPECT_TRUE(j.contains("containers_error"));
+  EXPECT_EQ(orch.get("/healthz").status, 200);
+
+  // Without Redis the store is $ORCH_STATE_DIR: a directory where heal-quarantine.json should be
+  // cannot be read (mode 000 would not stop root), and is not taken for an empty list.
+  OrchServer files(Env{{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent.sock"}});
+  EXPECT_TRUE(json::parse(files.get("/status").body)["quarantine"].is_object());
+  std::filesystem::create_directories(files.state_dir() + "/heal-quarantine.json/x");
+  auto unreadable = files.get("/status");
+  ASSERT_EQ(unreadable.status, 200) << unreadable.body;
+  auto u = json::parse(unreadable.body);
+  EXPECT_TRUE(u["quarantine"].is_null()) << unreadable.body;
+  EXPECT_NE(u.value("quarantine_error", "").find("heal-quarantine.json"), std::string::npos) << unreadable.body;
 }
 
 }  // namespace

@@ -40,9 +40,9 @@ bool has_row(const json& table, const std::vector<std::string>& cells) {
 }
 
 TEST(StatusPage, HeadlessChromiumShowsContainersQuarantineAndLiveEvents) {
-  if (!std::filesystem::exists("/usr/bin/chromium")) GTEST_SKIP() << "chromium not installed (scripts/install-deps.sh installs it)";
-  if (!std::filesystem::exists(kNodeDir + "/node_modules/playwright-core/package.json")) GTEST_SKIP() << "run `npm install` in tests/node";
-  if (!DockerEngine::available()) GTEST_SKIP() << "dockerd or busybox-static not installed";
+  ORCH_REQUIRE(std::filesystem::exists("/usr/bin/chromium")) << "chromium not installed (scripts/install-deps.sh installs it)";
+  ORCH_REQUIRE(std::filesystem::exists(kNodeDir + "/node_modules/playwright-core/package.json")) << "run `npm install` in tests/node";
+  ORCH_REQUIRE(DockerEngine::available()) << "dockerd or busybox-static not installed";
   DockerEngine docker;
   docker.must({"run", "-d", "--name", "page-web-1", "--network", "none", "--label", "com.docker.compose.service=web", "--health-cmd", "true",
                "--health-interval", "1s", docker.image(), "sleep", "600"});

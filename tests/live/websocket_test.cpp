@@ -15,6 +15,7 @@
 #include "live/websocket.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
+#include "support/require.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -27,8 +28,9 @@ using Env = std::map<std::string, std::string>;
 const std::string kSecret = "ws-secret-1-0123456789";
 const std::string kNodeDir = std::string(ORCH_TESTS_DIR) + "/node";
 
-std::string publish(const OrchServer& orch, int n) {
-  json body = {{"modelName", "page"}, {"operation", "publish"},
+std::string publish(const OrchServer& orch, int n, const std::string& operation = "publish") {
+  json body = {{"modelName", "page"},
+               {"operation", operation},
                {"newValue", {{"id", "w" + std::to_string(n)}, {"lastUpdated", 5000 + n}, {"data", {{"url", "/w"}}}}}};
   auto r = orch.post("/webhook/builder", body.dump(), {{"x-builder-secret", kSecret}});
   EXPECT_EQ(r.status, 202) << r.body;
@@ -147,19 +149,22 @@ TEST(WebSocket, RefusesWhatIsNotAnUpgradeAndChecksTheToken) {
   auto bad_key = orch.get("/ws?token=ws-token-1-0123456789", {{"Upgrade", "websocket"}, {"Connection", "keep-alive, Upgrade"},
                                                   {"Sec-WebSocket-Version", "13"}, {"Sec-WebSocket-Key", "short"}});
   EXPECT_EQ(bad_key.status, 400);
-  if (!ws_installed()) GTEST_SKIP() << "run `npm install` in tests/node (scripts/test.sh does)";
+  ORCH_REQUIRE(ws_installed()) << "run `npm install` in tests/node (scripts/test.sh does)";
   WsClient wrong("ws://127.0.0.1:" + std::to_string(orch.port()) + "/ws", 1, "wrong-token");
   EXPECT_EQ(wrong.wait(), 1);
   EXPECT_TRUE(wrong.saw("http 401")) << orch.log();
 }
 
 TEST(WebSocket, NodeClientGetsBacklogThenLiveEventsAndClosesCleanly) {
-  if (!ws_installed()) GTEST_SKIP() << "run `npm install` in tests/node (scripts/test.sh does)";
+  ORCH_REQUIRE(ws_installed()) << "run `npm install` in tests/node (scripts/test.sh does)";
   RedisServer redis;
   OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_API_TOKEN", "ws-token-2-0123456789"},
                       {"DOCKER_HOST", "unix:///nonexistent.sock"}});
-  std::vector<std::string> ids = {publish(orch, 1), publish(orch, 2)};
-  WsClient client("ws://127.0.0.1:" + std::to_string(orch.port()) + "/ws?last_event_id=0-0&type=content.*", 3, "ws-token-2-0123456789");
+  // An unpublish between them: the type filter must leave it out of the backlog.
+  std::vector<std::string> ids = {publish(orch, 1)};
+  publish(orch, 10, "unpublish");
+  ids.push_back(publish(orch, 2));
+  WsClient client("ws://127.0.0.1:" + std::to_string(orch.port()) + "/ws?last_event_id=0-0&type=content.pub*", 3, "ws-token-2-0123456789");
   ASSERT_TRUE(eventually([&] { return client.saw("message"); })) << orch.log();
   ids.push_back(publish(orch, 3));
   ASSERT_EQ(client.wait(), 0);
@@ -304,7 +309,7 @@ TEST(WebSocket, FramesEndToEndOnTheFanOutsLoop) {
 }
 
 TEST(WebSocket, ServerShutdownClosesWithGoingAway) {
-  if (!ws_installed()) GTEST_SKIP() << "run `npm install` in tests/node (scripts/test.sh does)";
+  ORCH_REQUIRE(ws_installed()) << "run `npm install` in tests/node (scripts/test.sh does)";
   OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"DOCKER_HOST", "unix:///nonexistent.sock"}});
   WsClient client("ws://127.0.0.1:" + std::to_string(orch.port()) + "/ws", 0);
   ASSERT_TRUE(eventually([&] { return client.saw("open"); }));

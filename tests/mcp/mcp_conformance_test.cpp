@@ -10,6 +10,7 @@
 
 #include "mcp/mcp_helpers.hpp"
 #include "support/orch_server.hpp"
+#include "support/require.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -37,7 +38,7 @@ Outcome scenario(const OrchServer& orch, const std::string& name) {
 }
 
 TEST(McpConformance, ServerScenariosThatApplyToOrch) {
-  if (!conformance_installed()) GTEST_SKIP() << "run `npm install` in tests/node";
+  ORCH_REQUIRE(conformance_installed()) << "run `npm install` in tests/node";
   // No ORCH_API_TOKEN: /mcp answers loopback only, as a local MCP server the suite expects (its
   // client sends no credentials; dns-rebinding-protection is about exactly this set-up).
   OrchServer orch({{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_RATE_LIMIT", "0"}});

@@ -7,6 +7,7 @@
 
 #include "mcp/mcp_helpers.hpp"
 #include "support/orch_server.hpp"
+#include "support/require.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -38,8 +39,8 @@ void expect_tools(const json& list) {
 }
 
 TEST(McpInspector, CliListsAndCallsToolsOverStdio) {
-  if (!std::filesystem::exists(kNodeDir + "/node_modules/@modelcontextprotocol/inspector-cli/package.json"))
-    GTEST_SKIP() << "run `npm install` in tests/node";
+  ORCH_REQUIRE(std::filesystem::exists(kNodeDir + "/node_modules/@modelcontextprotocol/inspector-cli/package.json"))
+      << "run `npm install` in tests/node";
   expect_tools(inspector({ORCH_BINARY, "mcp", "--method", "tools/list"}));
   auto diag = inspector({ORCH_BINARY, "mcp", "--method", "tools/call", "--tool-name", "diagnose"});
   EXPECT_EQ(diag["isError"], false) << diag;
@@ -50,8 +51,8 @@ TEST(McpInspector, CliListsAndCallsToolsOverStdio) {
 }
 
 TEST(McpInspector, CliListsAndCallsToolsOverHttp) {
-  if (!std::filesystem::exists(kNodeDir + "/node_modules/@modelcontextprotocol/inspector-cli/package.json"))
-    GTEST_SKIP() << "run `npm install` in tests/node";
+  ORCH_REQUIRE(std::filesystem::exists(kNodeDir + "/node_modules/@modelcontextprotocol/inspector-cli/package.json"))
+      << "run `npm install` in tests/node";
   OrchServer orch({{"REDIS_URL", ""}, {"ORCH_API_TOKEN", kToken}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}});
   const std::vector<std::string> target = {orch.url("/mcp"), "--transport", "http", "--header", "Authorization: Bearer " + kToken};
   auto with = [&](std::vector<std::string> more) {

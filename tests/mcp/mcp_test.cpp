@@ -10,6 +10,7 @@
 #include "core/json.hpp"
 #include "mcp/mcp_helpers.hpp"
 #include "support/orch_server.hpp"
+#include "support/require.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -33,8 +34,7 @@ json node_client(const std::vector<std::string>& args, Env env = kBase) {
   return j;
 }
 
-#define REQUIRE_SDK() \
-  if (!sdk_installed()) GTEST_SKIP() << "run `npm install` in tests/node (scripts/test.sh does)"
+#define REQUIRE_SDK() ORCH_REQUIRE(sdk_installed()) << "run `npm install` in tests/node (scripts/test.sh does)"
 
 TEST(McpStdio, ToolsDiagnoseResourcesAndReadOnlyRefusal) {
   REQUIRE_SDK();

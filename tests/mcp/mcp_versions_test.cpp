@@ -10,6 +10,7 @@
 #include "mcp/mcp_helpers.hpp"
 #include "support/http_connection.hpp"
 #include "support/orch_server.hpp"
+#include "support/require.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -368,14 +369,14 @@ void expect_works(const json& j, const std::string& era, const std::string& prot
 }
 
 TEST(McpVersions, SdkV2ClientEveryModeOverStdio) {
-  if (!v2_installed()) GTEST_SKIP() << "run `npm install` in tests/node";
+  ORCH_REQUIRE(v2_installed()) << "run `npm install` in tests/node";
   expect_works(v2_client({"legacy", "stdio", ORCH_BINARY}), "legacy", "2025-11-25");
   expect_works(v2_client({"auto", "stdio", ORCH_BINARY}), "modern", kModern);
   expect_works(v2_client({kModern, "stdio", ORCH_BINARY}), "modern", kModern);
 }
 
 TEST(McpVersions, SdkV2ClientEveryModeOverHttp) {
-  if (!v2_installed()) GTEST_SKIP() << "run `npm install` in tests/node";
+  ORCH_REQUIRE(v2_installed()) << "run `npm install` in tests/node";
   const std::string secret = "wh-secret-1-0123456789";
   auto env = server_env();
   env["TRUSTED_WEBHOOK_SECRET"] = secret;
@@ -443,7 +444,7 @@ TEST(McpVersions, IconsAndResourceLinksFollowTheRevision) {
 // schema compiles under Ajv's 2020 validator in strict mode (no unknown keyword, no ambiguous
 // type), every default and example fits its property, and real results fit their output schemas.
 TEST(McpVersions, ToolSchemasAreStrictJsonSchema2020_12) {
-  if (!v2_installed()) GTEST_SKIP() << "run `npm install` in tests/node";
+  ORCH_REQUIRE(v2_installed()) << "run `npm install` in tests/node";
   TempDir state;
   Env env = kBase;
   env["ORCH_STATE_DIR"] = state.path();

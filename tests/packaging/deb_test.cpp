@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "support/process.hpp"
+#include "support/require.hpp"
 
 using namespace orch::test;
 using namespace std::chrono_literals;
@@ -12,8 +13,8 @@ using namespace std::chrono_literals;
 namespace {
 
 TEST(Deb, CpackBuildsAPackageThatHoldsEverythingAndRuns) {
-  if (run({"sh", "-c", "command -v cpack && command -v dpkg-deb && command -v dpkg-shlibdeps"}).code != 0)
-    GTEST_SKIP() << "cpack, dpkg-deb or dpkg-shlibdeps missing (scripts/install-deps.sh installs them)";
+  ORCH_REQUIRE(run({"sh", "-c", "command -v cpack && command -v dpkg-deb && command -v dpkg-shlibdeps"}).code == 0)
+      << "cpack, dpkg-deb or dpkg-shlibdeps missing (scripts/install-deps.sh installs them)";
   TempDir out;
   auto built = run({"cpack", "-G", "DEB", "-B", out.path(), "--config", std::string(ORCH_BUILD_DIR) + "/CPackConfig.cmake"}, {}, 300s);
   ASSERT_EQ(built.code, 0) << built.output;

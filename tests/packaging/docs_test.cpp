@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "support/process.hpp"
+#include "support/require.hpp"
 
 using namespace orch::test;
 
@@ -75,7 +76,7 @@ TEST(Docs, EverySubcommandAndFlagIsInCompletionsAndManPages) {
 }
 
 TEST(Docs, ManPagesRenderWithoutWarnings) {
-  if (run({"sh", "-c", "command -v man"}).code != 0) GTEST_SKIP() << "man-db not installed";
+  ORCH_REQUIRE(run({"sh", "-c", "command -v man"}).code == 0) << "man-db not installed";
   for (const auto& cmd : subcommands()) {
     for (const auto& page : {std::string("orch.1"), "orch-" + cmd + ".1"}) {
       auto r = run({"sh", "-c", "MANWIDTH=80 man -l --warnings '" + kRoot + "/man/" + page + "' 2>&1 >/dev/null"});

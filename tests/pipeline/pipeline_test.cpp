@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <sstream>
+#include <thread>
 
 #include "redis/connection.hpp"
 #include "bus/redis_bus.hpp"
@@ -13,6 +14,7 @@
 #include "pipeline/synctest.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
+#include "support/signing.hpp"
 #include "support/standins.hpp"
 
 using namespace orch;
@@ -50,28 +52,12 @@ Env merge(Env a, const Env& b) {
   return a;
 }
 
-std::vector<json> events(const RedisServer& redis, const char* stream = "orch:events") {
-  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
-  std::vector<json> out;
-  for (const auto& e : c.command({"XRANGE", stream, "-", "+"}).elements)
-    for (size_t i = 0; i + 1 < e.elements[1].elements.size(); i += 2)
-      if (e.elements[1].elements[i].str == "event") out.push_back(json::parse(e.elements[1].elements[i + 1].str));
-  return out;
-}
-
-int count(const std::vector<json>& evs, const std::string& type, const std::string& stage = "") {
-  int n = 0;
-  for (const auto& e : evs)
-    if (e["type"] == type && (stage.empty() || e["data"].value("stage", "") == stage)) ++n;
-  return n;
-}
-
 // Builder's publish webhook for a page that exists in the Builder stand-in (so the frontend
 // stand-in renders it and docling can fetch it).
 http::Response publish(const OrchServer& orch, const Standins& s, const std::string& id, long long revision, const std::string& op = "publish") {
   json body = {{"modelName", "page"}, {"operation", op}, {"newValue", s.page(id, revision)}};
   auto b = body.dump();
-  return orch.post("/webhook/builder", b, {{"x-builder-signature", "sha256=" + to_hex(hmac_sha256(kSecret, b))}});
+  return orch.post("/webhook/builder", b, builder_signed(b, kSecret));
 }
 
 TEST(Pipeline, PublishIsConvertedIndexedAndSyncTestPasses) {
@@ -80,10 +66,9 @@ TEST(Pipeline, PublishIsConvertedIndexedAndSyncTestPasses) {
   auto env = merge(s.env(), {{"REDIS_URL", redis.url()}});
   OrchServer orch(env);
   ASSERT_EQ(publish(orch, s, "about", 1).status, 202);
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
-  auto evs = events(redis);
-  EXPECT_EQ(count(evs, "ingest.started", "docling"), 1);
-  EXPECT_EQ(count(evs, "ingest.succeeded", "docling"), 1);
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
+  EXPECT_EQ(redis.count("ingest.started", "docling"), 1);
+  EXPECT_EQ(redis.count("ingest.succeeded", "docling"), 1);
   EXPECT_EQ(s.calls()["convert"], 1);
   EXPECT_EQ(s.calls()["indexed"], 1);
   // The text indexed is what the frontend renders of the page (its Text block), as docling
@@ -105,7 +90,7 @@ TEST(Pipeline, PublishIsConvertedIndexedAndSyncTestPasses) {
     EXPECT_GE(st["ms"].get<long long>(), 0);
   }
   EXPECT_EQ(names, (std::vector<std::string>{"webhook", "bus", "docling", "rag", "frontend"}));
-  EXPECT_EQ(count(events(redis), "synctest.passed"), 1);
+  EXPECT_EQ(redis.count("synctest.passed"), 1);
   auto metrics = orch.get("/metrics").body;
   EXPECT_NE(metrics.find("orch_pipeline_jobs_total{result=\"succeeded\"} 2"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("orch_pipeline_job_seconds_count 2"), std::string::npos) << metrics;
@@ -116,15 +101,15 @@ TEST(Pipeline, RagFailingTwiceThenSucceedingIsRetried) {
   Standins s({"--rag-fail", "2"});
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
   ASSERT_EQ(publish(orch, s, "retry-me", 1).status, 202);
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
-  auto evs = events(redis);
-  EXPECT_EQ(count(evs, "ingest.failed", "rag"), 2);
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
+  auto evs = redis.events();
+  EXPECT_EQ(redis.count("ingest.failed", "rag"), 2);
   for (const auto& e : evs) {
     if (e["type"] == "ingest.succeeded" && e["data"]["stage"] == "rag") {
       EXPECT_EQ(e["data"]["attempt"], 3);
     }
   }
-  EXPECT_TRUE(events(redis, "orch:dead").empty());
+  EXPECT_TRUE(redis.events("", "orch:dead").empty());
   EXPECT_EQ(s.calls()["reindex"], 3);
 }
 
@@ -140,8 +125,8 @@ TEST(Pipeline, RagAlwaysFailingEndsInTheDeadLetterStream) {
       },
       15s))
       << orch.log();
-  auto evs = events(redis);
-  EXPECT_EQ(count(evs, "ingest.failed", "rag"), 3);
+  auto evs = redis.events();
+  EXPECT_EQ(redis.count("ingest.failed", "rag"), 3);
   bool final_seen = false;
   for (const auto& e : evs)
     if (e["type"] == "ingest.failed" && e["data"].value("final", false)) final_seen = true;
@@ -167,15 +152,56 @@ TEST(Pipeline, DuplicateWebhookMakesOneJobAndUnpublishDeletes) {
   EXPECT_EQ(s.calls()["delete"], 1);
 }
 
+TEST(Pipeline, WithOnlyOneOfDoclingAndRagOnlyThatStageRuns) {
+  // docs/pipeline.md: "With only one of them, only that stage runs" -- for removals too (an
+  // unpublish with docling alone was dead-lettered: "RAG_API_URL is not set").
+  Standins s;
+  {
+    RedisServer redis;
+    auto env = merge(s.env(), {{"REDIS_URL", redis.url()}});
+    env.erase("RAG_API_URL");
+    OrchServer orch(env);
+    ASSERT_EQ(publish(orch, s, "docling-only", 1).status, 202);
+    ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "docling") == 1; }, 10s)) << orch.log();
+    ASSERT_EQ(publish(orch, s, "docling-only", 2, "unpublish").status, 202);
+    ASSERT_TRUE(eventually(
+        [&] { return orch.get("/metrics").body.find("orch_pipeline_jobs_total{result=\"succeeded\"} 2") != std::string::npos; }, 10s))
+        << orch.get("/metrics").body << orch.log();
+    EXPECT_EQ(redis.count("ingest.failed"), 0);
+    EXPECT_EQ(redis.count("ingest.started", "rag"), 0);
+    EXPECT_TRUE(redis.events("", "orch:dead").empty());
+    EXPECT_EQ(s.calls()["reindex"], 0);
+    EXPECT_EQ(s.calls()["delete"], 0);
+  }
+  RedisServer redis;
+  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}});
+  env.erase("DOCLING_API_URL");
+  OrchServer orch(env);
+  ASSERT_EQ(publish(orch, s, "rag-only", 1).status, 202);
+  ASSERT_TRUE(eventually([&] { return s.calls()["indexed"] == 1; }, 10s)) << orch.log();
+  ASSERT_EQ(publish(orch, s, "rag-only", 2, "unpublish").status, 202);
+  ASSERT_TRUE(eventually([&] { return s.calls()["indexed"] == 0; }, 10s)) << orch.log();
+  EXPECT_EQ(s.calls()["delete"], 1);
+  EXPECT_EQ(s.calls()["convert"], 1);  // the docling-only run's one conversion: none here
+  EXPECT_EQ(redis.count("ingest.started", "docling"), 0);
+  EXPECT_EQ(redis.count("ingest.failed"), 0);
+  EXPECT_TRUE(redis.events("", "orch:dead").empty());
+}
+
 TEST(Pipeline, DoclingApiKeyOptionsAndTheInbodyTarget) {
   RedisServer redis;
   Standins s({"--docling-api-key", "dk-1"});
   auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
   {
-    // Without the key docling answers 401: not retried, dead-lettered at once.
-    OrchServer orch(env);
+    // Without the key docling answers 401: not retried, dead-lettered at once, though three
+    // attempts are allowed (with one, a retried 401 would look the same).
+    OrchServer orch(merge(env, {{"PIPELINE_MAX_ATTEMPTS", "3"}}));
     ASSERT_EQ(publish(orch, s, "keyless", 1).status, 202);
-    ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "docling") == 1; }, 10s)) << orch.log();
+    ASSERT_TRUE(eventually([&] { return redis.count("ingest.failed", "docling") == 1; }, 10s)) << orch.log();
+    ASSERT_TRUE(eventually([&] { return !redis.events("", "orch:dead").empty(); }, 5s)) << orch.log();
+    std::this_thread::sleep_for(600ms);  // PIPELINE_BACKOFF is 100-200 ms: a retry would be here by now
+    EXPECT_EQ(redis.count("ingest.failed", "docling"), 1);
+    EXPECT_EQ(redis.events("ingest.failed")[0]["data"]["final"], true);
     EXPECT_EQ(s.calls()["reindex"], 0);
   }
   OrchServer orch(merge(env, {{"DOCLING_API_KEY", "dk-1"}, {"DOCLING_OPTIONS", R"({"do_ocr":false,"to_formats":["html"]})"},
@@ -198,8 +224,8 @@ TEST(Docling, AServerWithArtifactStorageStillAnswersTheDocument) {
   Standins s({"--docling-artifacts"});
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}}));
   ASSERT_EQ(publish(orch, s, "stored", 1).status, 202);
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") + count(events(redis), "ingest.failed") > 0; }, 10s));
-  EXPECT_EQ(count(events(redis), "ingest.succeeded", "rag"), 1) << orch.log();
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") + redis.count("ingest.failed") > 0; }, 10s));
+  EXPECT_EQ(redis.count("ingest.succeeded", "rag"), 1) << orch.log();
   EXPECT_NE(s.calls()["index"]["stored"].value("text", "").find("text of stored"), std::string::npos);
 }
 
@@ -235,9 +261,9 @@ TEST(Docling, TaskResultNotFoundIsRetried) {
   Standins s({"--docling-lose", "2"});
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}}));
   ASSERT_EQ(publish(orch, s, "lost", 1).status, 202);
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 10s)) << orch.log();
-  EXPECT_EQ(count(events(redis), "ingest.failed", "docling"), 2);
-  EXPECT_TRUE(events(redis, "orch:dead").empty());
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 1; }, 10s)) << orch.log();
+  EXPECT_EQ(redis.count("ingest.failed", "docling"), 2);
+  EXPECT_TRUE(redis.events("", "orch:dead").empty());
 }
 
 TEST(Docling, ItsSyncWaitRunningOutIsA504FromAReachableService) {
@@ -251,8 +277,8 @@ TEST(Docling, ItsSyncWaitRunningOutIsA504FromAReachableService) {
   Standins s({"--docling-slow-ms", "2000", "--docling-max-wait-ms", "400"});
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "2"}}));
   ASSERT_EQ(publish(orch, s, "long-doc", 1).status, 202);
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "docling") == 2; }, 10s)) << orch.log();
-  for (const auto& e : events(redis)) {
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.failed", "docling") == 2; }, 10s)) << orch.log();
+  for (const auto& e : redis.events()) {
     if (e["type"] != "ingest.failed") continue;
     EXPECT_EQ(e["data"]["unreachable"], false);
     EXPECT_NE(e["data"]["error"].get<std::string>().find("504"), std::string::npos) << e;
@@ -265,8 +291,8 @@ TEST(Docling, NullContentIsAFailedConversionNeverTheTextNull) {
   Standins s({"--docling-null-content"});
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}}));
   ASSERT_EQ(publish(orch, s, "empty", 1).status, 202);
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "docling") + count(events(redis), "ingest.succeeded", "rag") > 0; }, 10s));
-  EXPECT_EQ(count(events(redis), "ingest.failed", "docling"), 1) << orch.log();
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.failed", "docling") + redis.count("ingest.succeeded", "rag") > 0; }, 10s));
+  EXPECT_EQ(redis.count("ingest.failed", "docling"), 1) << orch.log();
   EXPECT_EQ(s.calls()["reindex"], 0);
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(s.calls()["indexed"], 0) << s.calls()["index"];
@@ -277,9 +303,9 @@ TEST(Docling, AsyncModePollsTheTaskAndReportsProgress) {
   Standins s({"--docling-slow-ms", "1500"});
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"DOCLING_MODE", "async"}, {"DOCLING_POLL_WAIT", "1s"}}));
   ASSERT_EQ(publish(orch, s, "book", 1).status, 202);
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
   std::vector<std::string> states;
-  for (const auto& e : events(redis))
+  for (const auto& e : redis.events())
     if (e["type"] == "ingest.progress") {
       EXPECT_EQ(e["data"]["stage"], "docling");
       EXPECT_EQ(e["data"]["id"], "book");
@@ -299,16 +325,16 @@ TEST(Docling, AStopDuringAnAsyncTaskLeavesTheJobPendingForAnotherInstance) {
                              {"PIPELINE_CLAIM_IDLE", "1s"}});
   auto first = std::make_unique<OrchServer>(merge(env, {{"ORCH_INSTANCE_ID", "first"}}));
   ASSERT_EQ(publish(*first, s, "interrupted", 1).status, 202);
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.progress") > 0; }, 10s)) << first->log();
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.progress") > 0; }, 10s)) << first->log();
   const auto t0 = std::chrono::steady_clock::now();
   EXPECT_EQ(first->stop(), 0);
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s) << "the stop waits for one poll at most, not for the task";
   redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
   ASSERT_EQ(c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements.size(), 1u) << "left unacknowledged";
-  EXPECT_EQ(count(events(redis), "ingest.succeeded", "docling"), 0);
+  EXPECT_EQ(redis.count("ingest.succeeded", "docling"), 0);
   first.reset();
   OrchServer second(merge(env, {{"ORCH_INSTANCE_ID", "second"}}));
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 20s)) << second.log();
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 1; }, 20s)) << second.log();
   ASSERT_TRUE(eventually([&] { return c.command({"XPENDING", "orch:events", "orch-pipeline", "-", "+", "10"}).elements.empty(); }, 5s));
 }
 
@@ -317,9 +343,14 @@ TEST(Rag, TheApiKeyIsSentAsABearerToken) {
   Standins s({"--rag-api-key", "rag-key-1"});
   auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
   {
-    OrchServer orch(env);  // without RAG_API_KEY the RAG service refuses: 401, not retried
+    // Without RAG_API_KEY the RAG service refuses: 401, not retried though three attempts are allowed.
+    OrchServer orch(merge(env, {{"PIPELINE_MAX_ATTEMPTS", "3"}}));
     ASSERT_EQ(publish(orch, s, "keyless", 1).status, 202);
-    ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.failed", "rag") == 1; }, 10s)) << orch.log();
+    ASSERT_TRUE(eventually([&] { return redis.count("ingest.failed", "rag") == 1; }, 10s)) << orch.log();
+    std::this_thread::sleep_for(600ms);  // past PIPELINE_BACKOFF (100-200 ms)
+    EXPECT_EQ(redis.count("ingest.failed", "rag"), 1);
+    EXPECT_EQ(s.calls()["reindex"], 1);
+    EXPECT_EQ(redis.events("", "orch:dead").size(), 1u);
   }
   OrchServer orch(merge(env, {{"RAG_API_KEY", "rag-key-1"}}));
   ASSERT_EQ(publish(orch, s, "keyed", 1).status, 202);
@@ -360,7 +391,7 @@ TEST(Pipeline, ARedeliveredRevisionIsNotProcessedAgain) {
   s.page("again", 42);
   json data = {{"model", "page"}, {"id", "again"}, {"name", "again"}, {"url", "/pages/again"}, {"revision", "42"}, {"operation", "publish"}};
   bus->publish(make_event("content.published", "page/again", data));
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 10s)) << orch.log();
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 1; }, 10s)) << orch.log();
   bus->publish(make_event("content.published", "page/again", data));
   ASSERT_TRUE(eventually([&] {
     return orch.get("/metrics").body.find("orch_pipeline_jobs_total{result=\"duplicate\"} 1") != std::string::npos;
@@ -384,7 +415,7 @@ TEST(Pipeline, ARefusedAcknowledgementLeavesTheJobPendingAndOrchRunning) {
   ASSERT_EQ(redis.cli({"ACL", "SETUSER", "default", "-xack"}), "OK\n");
   OrchServer orch(merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_CLAIM_IDLE", "1s"}}));
   ASSERT_EQ(publish(orch, s, "acl", 1).status, 202);
-  ASSERT_TRUE(eventually([&] { return count(events(redis), "ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 1; }, 15s)) << orch.log();
   ASSERT_TRUE(eventually([&] { return orch.log().find("left for a retry") != std::string::npos; }, 10s)) << orch.log();
   std::this_thread::sleep_for(2s);  // more failed acknowledgements, of the claimed entries too
   ASSERT_TRUE(orch.process().running()) << orch.log();
@@ -444,7 +475,7 @@ TEST(SyncTest, NamesTheFailingStageAndExits2) {
   auto j = json::parse(r.output);
   EXPECT_EQ(j["failed_stage"], "docling");
   EXPECT_EQ(j["stages"].size(), 3u);
-  EXPECT_EQ(count(events(redis), "synctest.failed"), 1);
+  EXPECT_EQ(redis.count("synctest.failed"), 1);
 }
 
 TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3) {
@@ -480,6 +511,44 @@ TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3)
   auto dj = json::parse(d.output.substr(d.output.find('{')));
   EXPECT_EQ(dj["failed_stage"], "docling");
   EXPECT_NE(to_text(dj["stages"]).find("docling unreachable"), std::string::npos) << d.output;
+}
+
+TEST(SyncTest, WrongSecretFrontendUnreachableAndTheTimeoutEachFailTheirStage) {
+  // docs/pipeline.md: every stage within --timeout; a stage's service refusing connections fails
+  // that stage (2, naming it); orch refusing the webhook fails "webhook".
+  RedisServer redis;
+  Standins s({"--web-synctest-route"});
+  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  OrchServer orch(env);
+  env["ORCH_URL"] = orch.url();
+  auto report = [](const RunResult& r) { return json::parse(r.output.substr(r.output.find('{'))); };
+
+  auto wrong =
+      run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, merge(env, {{"TRUSTED_WEBHOOK_SECRET", "not-the-secret-0123456"}}));
+  EXPECT_EQ(wrong.code, 2) << wrong.output;
+  EXPECT_EQ(report(wrong)["failed_stage"], "webhook") << wrong.output;
+  EXPECT_NE(wrong.output.find("401"), std::string::npos) << wrong.output;
+
+  auto closed = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"},
+                    merge(env, {{"WEB_API_URL", "http://127.0.0.1:" + std::to_string(free_port())}}));
+  EXPECT_EQ(closed.code, 2) << closed.output;
+  auto cj = report(closed);
+  EXPECT_EQ(cj["failed_stage"], "frontend") << closed.output;
+  EXPECT_EQ(cj["stages"].size(), 5u) << "webhook, bus, docling and rag passed first: " << closed.output;
+
+  // Docling slower than the whole budget: the docling stage fails when --timeout runs out.
+  RedisServer redis2;
+  Standins slow({"--web-synctest-route", "--docling-slow-ms", "5000"});
+  auto slow_env = merge(slow.env(), {{"REDIS_URL", redis2.url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  OrchServer slow_orch(slow_env);
+  slow_env["ORCH_URL"] = slow_orch.url();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto late = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "2s"}, slow_env);
+  const auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(late.code, 2) << late.output;
+  EXPECT_EQ(report(late)["failed_stage"], "docling") << late.output;
+  EXPECT_GE(took, 2s);
+  EXPECT_LT(took, 4500ms) << "the stage gave up when --timeout ran out, not when docling answered";
 }
 
 // The Write API path against the Builder stand-in, which (like Builder.io) delivers its webhook
@@ -561,7 +630,7 @@ TEST(SyncTest, WithABuilderKeyWritesAPageFollowsBuildersWebhookAndDeletesTheEntr
   const std::string id = j["test_entry"]["id"];
   EXPECT_EQ(id.rfind("bld", 0), 0u);
   bool ingested = false;
-  for (const auto& e : events(redis))
+  for (const auto& e : redis.events())
     if (e["type"] == "ingest.succeeded" && e["data"]["id"] == id) ingested = true;
   EXPECT_TRUE(ingested);
   // ... and it is deleted afterwards; Builder's delete webhook then empties the RAG index too.
@@ -632,7 +701,7 @@ TEST(SyncTest, APayloadLessWebhookIsLookedUpInTheContentApi) {
   for (const char* part : {"apiKey=pub-key-1", "sort.lastUpdated=-1", "limit=1", "cachebust=true"})
     EXPECT_NE(query.find(part), std::string::npos) << query;
   bool unresolved = false, resolved = false;
-  for (const auto& e : events(redis)) {
+  for (const auto& e : redis.events()) {
     if (e["type"] == "content.changed" && e["data"].value("unresolved", false)) unresolved = true;
     if (e["type"] == "content.published" && e["data"]["id"] == id && e["data"]["url"] == "/orch-sync-test/" + json::parse(r.output)["marker"].get<std::string>())
       resolved = true;

@@ -91,6 +91,38 @@ TEST(GitRollback, RevertAddsACommitWithTheReleaseContent) {
   EXPECT_EQ(read_file(repo.dir.file("app.txt")), "version v2\n");
 }
 
+TEST(GitRollback, WithoutMatchingTagsHeadTildeNTheTagPatternAndTheRevertAuthor) {
+  // docs/rollback.md: releases are tags matching ROLLBACK_TAG_PATTERN (v*); with none, HEAD~N;
+  // a revert commit is authored by ROLLBACK_GIT_AUTHOR.
+  GitRepo untagged;
+  for (const auto& t : {"v1", "v2", "v3"}) untagged.git({"tag", "-d", t});
+  auto r = orch_rollback({"--repo", untagged.dir.path(), "--steps", "2", "-o", "json"});
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(json::parse(r.output)["to"], "HEAD~2");
+  EXPECT_EQ(read_file(untagged.dir.file("app.txt")), "version v1\n");
+
+  GitRepo patterned;  // v1..v3, plus release-* tags on v1 and v2 only
+  patterned.git({"tag", "release-1", "v1"});
+  patterned.git({"tag", "release-2", "v2"});
+  auto env = std::map<std::string, std::string>{{"REDIS_URL", ""}, {"ROLLBACK_TAG_PATTERN", "release-*"}};
+  auto p = run({ORCH_BINARY, "rollback", "--repo", patterned.dir.path(), "-o", "json", "--dry-run"}, env);
+  ASSERT_EQ(p.code, 0) << p.output;
+  EXPECT_EQ(json::parse(p.output)["to"], "release-2");
+  // HEAD is v3, which matches no release-* tag: one step back is release-2, two are release-1.
+  auto two = run({ORCH_BINARY, "rollback", "--repo", patterned.dir.path(), "--steps", "2", "-o", "json", "--dry-run"}, env);
+  ASSERT_EQ(two.code, 0) << two.output;
+  EXPECT_EQ(json::parse(two.output)["to"], "release-1");
+
+  GitRepo authored;
+  auto a = run({ORCH_BINARY, "rollback", "--repo", authored.dir.path(), "--mode", "revert"},
+               {{"REDIS_URL", ""}, {"ROLLBACK_GIT_AUTHOR", "Release Bot <bot@example.com>"}});
+  ASSERT_EQ(a.code, 0) << a.output;
+  EXPECT_EQ(authored.git({"log", "-1", "--format=%an <%ae>"}), "Release Bot <bot@example.com>");
+  GitRepo by_default;
+  ASSERT_EQ(orch_rollback({"--repo", by_default.dir.path(), "--mode", "revert"}).code, 0);
+  EXPECT_EQ(by_default.git({"log", "-1", "--format=%an <%ae>"}), "orch <orch@localhost>");
+}
+
 TEST(GitRollback, DirtyTreeRefusedUnlessForced) {
   GitRepo repo;
   write_file(repo.dir.file("app.txt"), "local edit\n");

@@ -2,7 +2,6 @@
 // of a failing release, restore when the target fails, dry run.
 #include <gtest/gtest.h>
 
-#include "redis/connection.hpp"
 #include "core/json.hpp"
 #include "docker/client.hpp"
 #include "support/docker_engine.hpp"
@@ -53,12 +52,7 @@ struct ImageRollback : ::testing::Test {
   void TearDown() override {
     if (engine) engine->docker({"rm", "-f", "app"});
   }
-  bool has_event(const std::string& type) {
-    redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
-    for (const auto& e : c.command({"XRANGE", "orch:events", "-", "+"}).elements)
-      if (json::parse(e.elements[1].elements[1].str)["type"] == type) return true;
-    return false;
-  }
+  bool has_event(const std::string& type) { return redis.count(type) > 0; }
 };
 
 TEST_F(ImageRollback, FailingReleaseIsRolledBackToLastKnownGoodAndPinned) {
@@ -150,6 +144,43 @@ TEST_F(ImageRollback, ManualRollbackKeepsNameAndConfig) {
   EXPECT_EQ(c.label("team"), "content");
   // A rollback is not rolled back again without an explicit target.
   EXPECT_EQ(run({ORCH_BINARY, "rollback", "--service", "app"}, env()).code, 64);
+}
+
+TEST_F(ImageRollback, PostRollbackServiceAndClearAnswerAsTheCommandDoes) {
+  // docs/rollback.md: POST /rollback {"service"} / {"clear"} give the JSON of `orch rollback -o json`.
+  REQUIRE_ENGINE();
+  run_app("orch-test/app:v2");
+  const auto before = client().inspect("app").id;
+  OrchServer orch(env());
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s)) << orch.log();
+  auto dry = orch.post("/rollback", R"({"service":"app","to":"orch-test/app:v1","dry_run":true})");
+  ASSERT_EQ(dry.status, 200) << dry.body;
+  auto cli = run({ORCH_BINARY, "rollback", "--service", "app", "--to", "orch-test/app:v1", "--dry-run", "-o", "json"}, env());
+  ASSERT_EQ(cli.code, 0) << cli.output;
+  auto from_http = json::parse(dry.body), from_cli = json::parse(cli.output.substr(cli.output.find('{')));
+  auto keys = [](const json& j) {
+    std::vector<std::string> out;
+    for (const auto& [k, v] : j.items()) out.push_back(k);
+    return out;
+  };
+  EXPECT_EQ(keys(from_http), keys(from_cli)) << dry.body << "\n" << cli.output;
+  EXPECT_EQ(from_http["dry_run"], true);
+  EXPECT_EQ(from_http["to"], from_cli["to"]);
+  EXPECT_EQ(client().inspect("app").id, before);
+
+  auto done = orch.post("/rollback", R"({"service":"app","to":"orch-test/app:v1"})");
+  ASSERT_EQ(done.status, 200) << done.body << orch.log();
+  EXPECT_EQ(json::parse(done.body)["ok"], true) << done.body;
+  EXPECT_EQ(client().inspect("app").image_id, image_id("orch-test/app:v1"));
+  EXPECT_TRUE(client().inspect("app").running);
+
+  auto clear = orch.post("/rollback", R"({"clear":"app"})");
+  ASSERT_EQ(clear.status, 200) << clear.body;
+  EXPECT_EQ(json::parse(clear.body)["cleared"], "app") << clear.body;
+  EXPECT_TRUE(json::parse(clear.body)["was_pinned"].is_boolean()) << clear.body;
+  auto again = orch.post("/rollback", R"({"clear":"app"})");
+  ASSERT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(json::parse(again.body)["was_pinned"], false) << "nothing left to clear";
 }
 
 // SPEC §13: a service already running when orch serve starts gets its release recorded by the

@@ -1,12 +1,14 @@
 #pragma once
 // A real Docker engine (dockerd) private to a test suite, on its own unix socket, with a busybox
-// image imported from Debian's busybox-static. Skips (GTEST_SKIP) only when dockerd is missing.
+// image imported from Debian's busybox-static. Without dockerd (or root) REQUIRE_ENGINE() fails the
+// test, or skips it where the run allows skips (support/require.hpp).
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "support/process.hpp"
+#include "support/require.hpp"
 
 namespace orch::test {
 
@@ -78,5 +80,4 @@ DockerEngine*& share_engine(std::function<void(DockerEngine&)> prepare = {});
 
 }  // namespace orch::test
 
-#define REQUIRE_ENGINE() \
-  if (!engine) GTEST_SKIP() << "dockerd or busybox-static not installed"
+#define REQUIRE_ENGINE() ORCH_REQUIRE(engine) << "dockerd, busybox-static and root (scripts/install-deps.sh)"

@@ -39,18 +39,38 @@ std::string RedisServer::cli(const std::vector<std::string>& args) const {
   return run(argv).output;
 }
 
-std::vector<json> RedisServer::events(const std::string& type_prefix, const std::string& stream) const {
-  redis::Connection c(redis::Url{"127.0.0.1", port_}, std::chrono::seconds(2));
-  std::vector<json> out;
-  for (const auto& entry : c.command({"XRANGE", stream, "-", "+"}).elements) {
-    const auto& f = entry.elements[1].elements;
-    for (size_t i = 0; i + 1 < f.size(); i += 2)
-      if (f[i].str == "event") {
-        auto j = json::parse(f[i + 1].str);
-        if (j["type"].get<std::string>().rfind(type_prefix, 0) == 0) out.push_back(std::move(j));
-      }
+std::vector<RedisServer::StreamEntry> RedisServer::entries(const std::string& stream) const {
+  redis::Connection c(redis::Url{"127.0.0.1", port_}, std::chrono::seconds(5));
+  std::vector<StreamEntry> out;
+  std::string from = "-";
+  for (;;) {
+    auto page = c.command({"XRANGE", stream, from, "+", "COUNT", "5000"});
+    if (page.elements.empty()) break;
+    for (const auto& entry : page.elements) {
+      StreamEntry e{entry.elements[0].str, nullptr};
+      const auto& f = entry.elements[1].elements;
+      for (size_t i = 0; i + 1 < f.size(); i += 2)
+        if (f[i].str == "event") e.event = json::parse(f[i + 1].str, nullptr, false);
+      if (e.event.is_discarded()) e.event = nullptr;
+      out.push_back(std::move(e));
+    }
+    from = "(" + page.elements.back().elements[0].str;
   }
   return out;
+}
+
+std::vector<json> RedisServer::events(const std::string& type_prefix, const std::string& stream) const {
+  std::vector<json> out;
+  for (auto& e : entries(stream))
+    if (e.event.is_object() && e.event.value("type", "").rfind(type_prefix, 0) == 0) out.push_back(std::move(e.event));
+  return out;
+}
+
+int RedisServer::count(const std::string& type, const std::string& stage, const std::string& stream) const {
+  int n = 0;
+  for (const auto& e : events(type, stream))
+    if (e["type"] == type && (stage.empty() || (e.contains("data") && e["data"].value("stage", "") == stage))) ++n;
+  return n;
 }
 
 }  // namespace orch::test

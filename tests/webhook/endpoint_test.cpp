@@ -2,13 +2,17 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
+#include <set>
+#include <thread>
 
-#include "redis/connection.hpp"
 #include "core/crypto.hpp"
 #include "core/json.hpp"
 #include "support/orch_server.hpp"
 #include "support/raw_http.hpp"
 #include "support/redis_server.hpp"
+#include "support/require.hpp"
+#include "support/signing.hpp"
 #include "webhook/signature.hpp"
 
 using namespace orch;
@@ -23,22 +27,7 @@ const std::string kSecret = "whsec_" + base64_encode(kKey);
 
 std::string sample(const std::string& name) { return read_file(std::string(ORCH_TESTS_DIR) + "/webhook/payloads/" + name); }
 
-std::string signature(const std::string& body, const std::string& secret = kSecret) {
-  return "sha256=" + to_hex(hmac_sha256(secret, body));
-}
-
-// Every event in orch:events, oldest first.
-std::vector<json> stream_events(int port) {
-  redis::Connection c(redis::Url{"127.0.0.1", port}, std::chrono::seconds(2));
-  auto reply = c.command({"XRANGE", "orch:events", "-", "+"});
-  std::vector<json> out;
-  for (const auto& entry : reply.elements) {
-    const auto& f = entry.elements[1].elements;
-    for (size_t i = 0; i + 1 < f.size(); i += 2)
-      if (f[i].str == "event") out.push_back(json::parse(f[i + 1].str));
-  }
-  return out;
-}
+std::string signature(const std::string& body, const std::string& secret = kSecret) { return builder_signature(body, secret); }
 
 json with_revision(const std::string& payload, long long revision) {
   auto j = json::parse(payload);
@@ -71,7 +60,7 @@ TEST_F(WebhookEndpoint, SignedPublishIsAcceptedAndLandsInStreamAndChannel) {
   EXPECT_EQ(answer["accepted"], true);
   const auto event_id = answer["event_id"].get<std::string>();
 
-  auto events = stream_events(redis.port());
+  auto events = redis.events();
   ASSERT_EQ(events.size(), 1u);
   const auto& e = events[0];
   EXPECT_EQ(e["specversion"], "1.0");
@@ -98,7 +87,7 @@ TEST_F(WebhookEndpoint, EveryAuthenticationFormAndRotation) {
                       {"webhook-signature", "v1,bm9wZQ== " + webhook::standard_webhooks_signature(kKey, "msg_3", ts, b3)}})
                 .status,
             202);
-  EXPECT_EQ(stream_events(redis.port()).size(), 3u);
+  EXPECT_EQ(redis.events().size(), 3u);
 }
 
 TEST_F(WebhookEndpoint, BuildersCustomHeaderAsABearerTokenWithRotation) {
@@ -116,7 +105,7 @@ TEST_F(WebhookEndpoint, BuildersCustomHeaderAsABearerTokenWithRotation) {
   EXPECT_EQ(post(b3, {{"Authorization", "Basic " + base64_encode("u:" + kSecret)}}).status, 401);
   // The first credential present decides: a wrong shared-secret header is not rescued by a right bearer.
   EXPECT_EQ(post(b3, {{"x-builder-secret", "nope-nope-nope-nope"}, {"Authorization", "Bearer " + kSecret}}).status, 401);
-  EXPECT_EQ(stream_events(redis.port()).size(), 2u);
+  EXPECT_EQ(redis.events().size(), 2u);
   EXPECT_EQ(orch->log().find(kSecret), std::string::npos);
 }
 
@@ -131,7 +120,7 @@ TEST_F(WebhookEndpoint, TheLegacyOldValueShapeAndAModelNamedByTheUrl) {
                          {"oldValue", nullptr}};
   body = legacy_publish.dump();
   ASSERT_EQ(post(body, {{"x-builder-secret", kSecret}}).status, 202);  // no ?model=: the entry's modelId
-  auto events = stream_events(redis.port());
+  auto events = redis.events();
   ASSERT_EQ(events.size(), 2u);
   EXPECT_EQ(events[0]["type"], "content.deleted");
   EXPECT_EQ(events[0]["data"]["id"], "legacy-1");
@@ -209,7 +198,7 @@ TEST_F(WebhookEndpoint, RejectionsHaveTheRightStatusAndEmitNothing) {
   EXPECT_EQ(r405.status, 405);
   EXPECT_EQ(r405.header("allow"), "POST");
 
-  EXPECT_TRUE(stream_events(redis.port()).empty());
+  EXPECT_TRUE(redis.events().empty());
   auto metrics = orch->get("/metrics").body;
   EXPECT_NE(metrics.find("orch_webhooks_received_total{result=\"unauthorized\"} 4"), std::string::npos) << metrics;
   EXPECT_NE(metrics.find("orch_webhooks_received_total{result=\"too_large\"} 1"), std::string::npos) << metrics;
@@ -230,11 +219,11 @@ TEST_F(WebhookEndpoint, DuplicatesAnswer200AndEmitNothing) {
   };
   EXPECT_EQ(post(b2, sw(b2)).status, 202);
   EXPECT_EQ(post(b2, sw(b2)).status, 200);
-  EXPECT_EQ(stream_events(redis.port()).size(), 2u);
+  EXPECT_EQ(redis.events().size(), 2u);
   // The dedupe record lives in Redis, so another instance on the same Redis agrees.
   OrchServer second(Env{{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}});
   EXPECT_EQ(second.post("/webhook/builder", body, {{"x-builder-signature", signature(body)}}).status, 200);
-  EXPECT_EQ(stream_events(redis.port()).size(), 2u);
+  EXPECT_EQ(redis.events().size(), 2u);
 }
 
 TEST_F(WebhookEndpoint, RedisDownEventsWaitInOutboxAndArriveInOrder) {
@@ -255,8 +244,8 @@ TEST_F(WebhookEndpoint, RedisDownEventsWaitInOutboxAndArriveInOrder) {
   EXPECT_EQ(post(again, {{"x-builder-signature", signature(again)}}).status, 200);
 
   redis.start();
-  ASSERT_TRUE(eventually([&] { return stream_events(redis.port()).size() == 20; }, std::chrono::seconds(15)));
-  auto events = stream_events(redis.port());
+  ASSERT_TRUE(eventually([&] { return redis.events().size() == 20; }, std::chrono::seconds(15)));
+  auto events = redis.events();
   for (size_t i = 0; i < ids.size(); ++i) EXPECT_EQ(events[i]["id"], ids[i]) << "order differs at " << i;
   EXPECT_TRUE(eventually([&] { return json::parse(orch->get("/health").body)["components"]["redis"]["outbox_depth"] == 0; }));
   EXPECT_EQ(orch->get("/readyz").status, 200);
@@ -332,7 +321,7 @@ std::string unix_now() {
 }
 
 TEST(WebhookReferenceSigners, StandardWebhooksAndSvixSignaturesPassAndAnEmptyKeyDoesNot) {
-  if (!reference_libraries_installed()) GTEST_SKIP() << "run `npm ci` in tests/node (scripts/test.sh does)";
+  ORCH_REQUIRE(reference_libraries_installed()) << "run `npm ci` in tests/node (scripts/test.sh does)";
   // orch gets the secret without base64 padding (as Python's reference library accepts it); the
   // JavaScript libraries sign with the padded form. Both must name the same key.
   const std::string padded = "whsec_" + base64_encode("reference-signers-key-32-bytes!!");
@@ -370,11 +359,11 @@ TEST(WebhookReferenceSigners, StandardWebhooksAndSvixSignaturesPassAndAnEmptyKey
                        {"webhook-signature", webhook::standard_webhooks_signature(unpadded, "msg_forged_3", ts, b3)}})
                 .status,
             401);
-  EXPECT_EQ(stream_events(redis.port()).size(), 2u);
+  EXPECT_EQ(redis.events().size(), 2u);
 }
 
 TEST(WebhookReferenceSigners, APlainSecretRefusesEveryStandardWebhooksSignature) {
-  if (!reference_libraries_installed()) GTEST_SKIP() << "run `npm ci` in tests/node (scripts/test.sh does)";
+  ORCH_REQUIRE(reference_libraries_installed()) << "run `npm ci` in tests/node (scripts/test.sh does)";
   // Not base64: the reference libraries cannot use it either. No key is derived, so no
   // signature (an empty-key one included) passes; the shared-secret header still works.
   const std::string plain = "plain-shared-secret-1";
@@ -410,6 +399,7 @@ TEST(WebhookSecrets, AMalformedWhsecOrShortSecretStopsTheStartWithExit78) {
     }
     auto check = run({ORCH_BINARY, "config", "--check"}, env);
     EXPECT_EQ(check.code, 78) << name << "=" << value << ": " << check.output;
+    EXPECT_NE(check.output.find(name), std::string::npos) << "config --check names the setting: " << check.output;
   }
 }
 
@@ -441,6 +431,166 @@ TEST(WebhookRequestId, OnlyASafeClientIdIsEchoedElseOneIsMade) {
     EXPECT_EQ(res.find('\x01'), std::string::npos);
   }
   EXPECT_EQ(orch.log().find('\x01'), std::string::npos);
+}
+
+TEST(WebhookRequestId, EveryAnswerOfTheTableCarriesTheClientsIdOrAMadeOne) {
+  // docs/webhook.md: every answer carries X-Request-Id, also those made before the webhook's own
+  // check runs (429 of the auth-failure limit, 413 of the front end, 405 of the router), and the
+  // logged line of an answer names it.
+  RedisServer redis;
+  OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_AUTH_FAILURE_LIMIT", "2"}});
+  const auto body = sample("publish.json");
+  const std::string huge = R"({"modelName":"page","newValue":{"id":"x","data":{"blob":")" + std::string(1100 * 1024, 'a') + "\"}}}";
+  struct Case {
+    int status;
+    std::function<http::Response(std::vector<std::pair<std::string, std::string>>)> send;
+  };
+  auto with = [](std::vector<std::pair<std::string, std::string>> a, const std::vector<std::pair<std::string, std::string>>& b) {
+    a.insert(a.end(), b.begin(), b.end());
+    return a;
+  };
+  auto post = [&](const std::string& b, std::vector<std::pair<std::string, std::string>> h) { return orch.post("/webhook/builder", b, h); };
+  int n = 0;
+  // In this order: the 401s use up the address's failure budget (2), then everything is 429.
+  const std::vector<Case> cases = {
+      {202,
+       [&](auto h) {
+         const auto fresh = with_revision(body, 3000 + ++n).dump();  // a new revision each time: accepted
+         return post(fresh, with(h, builder_signed(fresh, kSecret)));
+       }},
+      {200, [&](auto h) { return post(body, with(h, builder_signed(body, kSecret))); }},
+      {400, [&](auto h) { return post("{oops", with(h, builder_signed("{oops", kSecret))); }},
+      {415,
+       [&](auto h) {
+         return post(body, with(with(h, builder_signed(body, kSecret)), {{"Content-Type", "text/plain"}}));
+       }},
+      {413, [&](auto h) { return post(huge, with(h, builder_signed(huge, kSecret))); }},
+      {405, [&](auto h) { return orch.get("/webhook/builder", h); }},
+      {401,
+       [&](auto h) {
+         return post(body, with(h, {{"x-builder-secret", "guess-" + std::to_string(++n)}}));
+       }},
+      {429, [&](auto h) { return post(body, with(h, builder_signed(body, kSecret))); }},
+  };
+  ASSERT_EQ(post(body, builder_signed(body, kSecret)).status, 202);  // so that `body` is a duplicate from now on
+  std::set<std::string> made;
+  for (const auto& c : cases) {
+    const std::string mine = "client-" + std::to_string(c.status);
+    auto given = c.send({{"X-Request-Id", mine}});
+    EXPECT_EQ(given.status, c.status) << given.body;
+    EXPECT_EQ(given.header("x-request-id"), mine) << "status " << c.status;
+    auto plain = c.send({});
+    EXPECT_EQ(plain.status, c.status) << plain.body;
+    const auto id = plain.header("x-request-id");
+    EXPECT_EQ(id.rfind("wh-", 0), 0u) << "status " << c.status << ": '" << id << "'";
+    EXPECT_TRUE(made.insert(id).second) << id << " given twice";
+    if (c.status != 405) {  // the router's 405 is not logged; info lines are written every 100 ms
+      EXPECT_TRUE(eventually(
+          [&] {
+            const auto log = orch.log();
+            return log.find(mine) != std::string::npos && log.find(id) != std::string::npos;
+          },
+          std::chrono::seconds(3)))
+          << "status " << c.status << " not logged with its id (" << mine << ", " << id << "):\n"
+          << orch.log();
+    }
+  }
+  // A Standard Webhooks request whose signature is wrong is refused even with the right shared
+  // secret beside it: the first kind present decides (docs/webhook.md). On a fresh budget.
+  OrchServer other(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}});
+  auto forged = standard_webhooks_signed("not-the-key-of-24-bytes-or-more", "msg_first", body);
+  forged.emplace_back("x-builder-secret", kSecret);
+  EXPECT_EQ(other.post("/webhook/builder", body, forged).status, 401);
+  EXPECT_EQ(other.post("/webhook/builder", body, standard_webhooks_signed(kKey, "msg_first", body)).status, 202);
+}
+
+TEST(WebhookRateLimit, XForwardedForIsNotTrusted) {
+  // README: orch does not trust X-Forwarded-For; a client cannot get a fresh failure budget by
+  // naming another address in it.
+  OrchServer orch(Env{{"REDIS_URL", ""}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_AUTH_FAILURE_LIMIT", "3"}});
+  const auto body = sample("publish.json");
+  for (int i = 0; i < 3; ++i)
+    EXPECT_EQ(
+        orch.post("/webhook/builder", body, {{"x-builder-secret", "guess"}, {"X-Forwarded-For", "10.0.0." + std::to_string(i)}}).status,
+        401);
+  for (int i = 3; i < 6; ++i) {
+    auto r = orch.post("/webhook/builder", body, {{"x-builder-secret", kSecret}, {"X-Forwarded-For", "10.0.0." + std::to_string(i)}});
+    EXPECT_EQ(r.status, 429) << "X-Forwarded-For " << i;
+  }
+  EXPECT_EQ(orch.post("/webhook/builder", body, {{"x-builder-secret", kSecret}, {"X-Real-IP", "10.9.9.9"}}).status, 429);
+}
+
+TEST_F(WebhookEndpoint, TheDedupeRecordLastsTheDay) {
+  // docs/webhook.md: SET ... NX EX 86400.
+  const auto body = sample("publish.json");
+  ASSERT_EQ(post(body, builder_signed(body, kSecret)).status, 202);
+  auto keys = redis.cli({"--scan", "--pattern", "orch:dedupe:*"});
+  ASSERT_FALSE(keys.empty());
+  const auto key = keys.substr(0, keys.find('\n'));
+  const long ttl = std::stol(redis.cli({"TTL", key}));
+  EXPECT_GT(ttl, 86400 - 60) << key;
+  EXPECT_LE(ttl, 86400);
+}
+
+TEST(WebhookOutbox, RedisDownAndTheOutboxFullIs503AndNothingIsStoredOfTheRefused) {
+  // docs/webhook.md: 503 `unavailable` when Redis is down and the outbox is full.
+  RedisServer redis;
+  OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_OUTBOX_MAX", "2"}});
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }));
+  redis.stop();
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    auto body = with_revision(sample("publish.json"), 2000 + i).dump();
+    auto res = orch.post("/webhook/builder", body, builder_signed(body, kSecret));
+    ASSERT_EQ(res.status, 202) << res.body;
+    ids.push_back(json::parse(res.body)["event_id"]);
+  }
+  auto third = with_revision(sample("publish.json"), 2002).dump();
+  auto refused = orch.post("/webhook/builder", third, builder_signed(third, kSecret));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  EXPECT_EQ(json::parse(refused.body)["error"], "unavailable");
+  EXPECT_FALSE(refused.header("x-request-id").empty());
+  redis.start();
+  ASSERT_TRUE(eventually([&] { return redis.events().size() == 2; }, std::chrono::seconds(15))) << orch.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(1200));  // two more flush rounds: nothing else arrives
+  auto events = redis.events();
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0]["id"], ids[0]);
+  EXPECT_EQ(events[1]["id"], ids[1]);
+  // The refused delivery was not remembered as seen: sent again once Redis is back, it is accepted.
+  auto again = orch.post("/webhook/builder", third, builder_signed(third, kSecret));
+  EXPECT_EQ(again.status, 202) << again.body;
+}
+
+TEST(WebhookRedisUrl, APasswordAndADatabaseNumberAreUsed) {
+  // README: REDIS_URL may carry a password and a database number (AUTH, SELECT).
+  RedisServer redis;
+  ASSERT_EQ(redis.cli({"CONFIG", "SET", "requirepass", "redis-pw-1"}), "OK\n");
+  auto cli = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"redis-cli", "--no-auth-warning", "-p", std::to_string(redis.port()), "-a", "redis-pw-1"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return run(argv).output;
+  };
+  const std::string at = "127.0.0.1:" + std::to_string(redis.port());
+  {
+    OrchServer orch(Env{{"REDIS_URL", "redis://:redis-pw-1@" + at + "/2"}, {"TRUSTED_WEBHOOK_SECRET", kSecret}});
+    ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; })) << orch.log();
+    const auto body = sample("publish.json");
+    ASSERT_EQ(orch.post("/webhook/builder", body, builder_signed(body, kSecret)).status, 202);
+    EXPECT_EQ(cli({"-n", "2", "XLEN", "orch:events"}), "1\n");
+    EXPECT_EQ(cli({"-n", "0", "XLEN", "orch:events"}), "0\n");
+    EXPECT_EQ(orch.log().find("redis-pw-1"), std::string::npos) << "the password is never logged";
+  }
+  // A wrong password: Redis is unreachable to orch (not ready, events wait in the outbox), orch runs on.
+  OrchServer wrong(Env{{"REDIS_URL", "redis://:not-the-pw@" + at + "/2"}, {"TRUSTED_WEBHOOK_SECRET", kSecret}});
+  ASSERT_TRUE(eventually([&] { return wrong.get("/healthz").status == 200; })) << wrong.log();
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  EXPECT_EQ(wrong.get("/readyz").status, 503);
+  EXPECT_EQ(json::parse(wrong.get("/health").body)["components"]["redis"]["connected"], false);
+  const auto body = with_revision(sample("publish.json"), 77).dump();
+  EXPECT_EQ(wrong.post("/webhook/builder", body, builder_signed(body, kSecret)).status, 202);
+  EXPECT_TRUE(wrong.process().running());
+  EXPECT_EQ(cli({"-n", "2", "XLEN", "orch:events"}), "1\n");
 }
 
 }  // namespace

@@ -44,6 +44,29 @@ TEST(Payload, BuilderUnpublishAndDelete) {
   EXPECT_EQ(d.change->url, "/blog/old-post");
 }
 
+TEST(Payload, EveryOperationMapsToTheDocumentedType) {
+  // docs/webhook.md "Payload fields read": operation -> event type; without one, newValue decides.
+  const std::vector<std::pair<std::string, std::string>> table = {
+      {"publish", "content.published"},   {"scheduledStart", "content.published"}, {"unpublish", "content.unpublished"},
+      {"archive", "content.unpublished"}, {"scheduledEnd", "content.unpublished"}, {"delete", "content.deleted"},
+      {"save", "content.changed"},
+  };
+  const json entry = {{"id", "e1"}, {"name", "E"}, {"lastUpdated", 5}};
+  for (const auto& [operation, type] : table) {
+    auto p = parse({{"modelName", "page"}, {"operation", operation}, {"newValue", entry}, {"previousValue", entry}});
+    ASSERT_TRUE(p.change) << operation << ": " << p.error.message;
+    EXPECT_EQ(p.change->type, type) << operation;
+    EXPECT_EQ(p.change->operation, operation);
+  }
+  auto with_new = parse({{"modelName", "page"}, {"newValue", entry}});
+  ASSERT_TRUE(with_new.change) << with_new.error.message;
+  EXPECT_EQ(with_new.change->type, "content.published");
+  auto without_new = parse({{"modelName", "page"}, {"newValue", nullptr}, {"previousValue", entry}});
+  ASSERT_TRUE(without_new.change) << without_new.error.message;
+  EXPECT_EQ(without_new.change->type, "content.deleted");
+  EXPECT_EQ(without_new.change->id, "e1");
+}
+
 TEST(Payload, UrlFromTargetingQuery) {
   auto p = parse(sample("page_with_query_url.json"));
   ASSERT_TRUE(p.change);

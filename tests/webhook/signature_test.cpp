@@ -5,6 +5,7 @@
 #include "config/secrets.hpp"
 #include "core/crypto.hpp"
 #include "core/error.hpp"
+#include "support/signing.hpp"
 
 using namespace orch;
 using namespace orch::webhook;
@@ -49,6 +50,20 @@ TEST(Signature, StandardWebhooksReferenceVector) {
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
   // Without the prefix the reference libraries decode the same key.
   EXPECT_EQ(standard_webhooks_key("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), key);
+  // The tests' one signer (tests/support/signing.hpp) makes the same headers, and orch accepts them
+  // at their timestamp but not five minutes and a second later.
+  auto headers = test::standard_webhooks_signed(*key, "msg_p5jXN8AQM9LWM0D4loKWxJek", R"({"test": 2432232314})", "1614265330");
+  ASSERT_EQ(headers.size(), 3u);
+  EXPECT_EQ(headers[2], (std::pair<std::string, std::string>{"webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}));
+  const Credentials c{.webhook_id = headers[0].second, .webhook_timestamp = headers[1].second, .webhook_signature = headers[2].second};
+  const auto at = std::chrono::system_clock::time_point(seconds(1614265330));
+  const auto sw = Secrets::from("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "");
+  EXPECT_EQ(verify(c, R"({"test": 2432232314})", sw, at), Verdict::ok);
+  EXPECT_EQ(verify(c, R"({"test": 2432232315})", sw, at), Verdict::invalid);
+  EXPECT_EQ(verify(c, R"({"test": 2432232314})", sw, at + seconds(301)), Verdict::stale);
+  // x-builder-signature: sha256= and the hex HMAC (RFC 4231 case 2's key and data).
+  EXPECT_EQ(test::builder_signature("what do ya want for nothing?", "Jefe"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
 }
 
 TEST(Signature, WhsecSecretsMustGiveARealKey) {
