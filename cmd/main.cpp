@@ -148,8 +148,9 @@ int main(int argc, char** argv) {
         j["message"] = redacted(p.message);
         problems.push_back(std::move(j));
       }
-      print_document(g, {{"error", {{"message", redacted(e.what())}, {"exit_code", static_cast<int>(e.code())}, {"kind", "config"},
-                                    {"problems", problems}}}});
+      print_document(
+          g, {{"error",
+               {{"message", redacted(e.what())}, {"exit_code", static_cast<int>(e.code())}, {"kind", "config"}, {"problems", problems}}}});
       return static_cast<int>(e.code());
     }
     // One line each, as compilers do (file:line:column: message), so editors can jump to them.

@@ -1,6 +1,5 @@
 #include "notify/alert.hpp"
 
-
 namespace orch {
 
 std::string Alert::title() const {
