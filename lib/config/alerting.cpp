@@ -264,19 +264,8 @@ static std::pair<long long, std::chrono::system_clock::time_point> week_position
   return {duration_cast<minutes>(t - week_start).count(), week_start};
 }
 
-bool MaintenanceWindow::active_at(std::chrono::system_clock::time_point t) const {
-  const auto [m, week_start] = week_position(t);
-  const long long kWeek = 7 * 24 * 60;
-  const long long len = end_min > start_min ? end_min - start_min : 24 * 60 - start_min + end_min;
-  for (int d = 0; d < 7; ++d) {
-    if (!(days & (1u << d))) continue;
-    const long long start = d * 24 * 60 + start_min;
-    // A window that started late last week may still run at the start of this one.
-    for (long long s : {start, start - kWeek})
-      if (m >= s && m < s + len) return true;
-  }
-  return false;
-}
+// Inside a window, its end lies ahead; outside, ends_after answers `t` itself.
+bool MaintenanceWindow::active_at(std::chrono::system_clock::time_point t) const { return ends_after(t) > t; }
 
 std::chrono::system_clock::time_point MaintenanceWindow::ends_after(std::chrono::system_clock::time_point t) const {
   const auto [m, week_start] = week_position(t);
@@ -285,6 +274,7 @@ std::chrono::system_clock::time_point MaintenanceWindow::ends_after(std::chrono:
   for (int d = 0; d < 7; ++d) {
     if (!(days & (1u << d))) continue;
     const long long start = d * 24 * 60 + start_min;
+    // A window that started late last week may still run at the start of this one.
     for (long long s : {start, start - kWeek})
       if (m >= s && m < s + len) return week_start + std::chrono::minutes(s + len);
   }

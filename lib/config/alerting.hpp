@@ -46,7 +46,7 @@ struct MaintenanceWindow {
 
   bool covers_service(const std::string& service) const;
   bool active_at(std::chrono::system_clock::time_point t) const;
-  // The end of the window that holds `t` (only meaningful when active_at(t)).
+  // The end of the window that holds `t`; `t` itself when no window holds it.
   std::chrono::system_clock::time_point ends_after(std::chrono::system_clock::time_point t) const;
   json to_json() const;
 };
