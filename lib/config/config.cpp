@@ -296,6 +296,7 @@ struct Section {
 void read_alerting(FileReader& r, Config& cfg, const YAML::Node& list, bool notify) {
   const char* key = notify ? "notify" : "maintenance";
   if (list.IsNull()) return;
+  if (auto raw = r.as_json(list, key)) cfg.sections[key] = *raw;  // as written, too
   if (!list.IsSequence()) return r.problem(list, std::string(key) + ": expected a list");
   size_t i = 0;
   for (const auto& item : list) {
@@ -306,7 +307,10 @@ void read_alerting(FileReader& r, Config& cfg, const YAML::Node& list, bool noti
       if (notify) cfg.alerting.providers.push_back(parse_provider(*j, line, i++));
       else cfg.alerting.maintenance.push_back(parse_maintenance(*j, line));
     } catch (const ConfigError& e) {
-      r.problem(item, e.what());
+      // The problem carries the line already: not "line N:" twice.
+      std::string why = e.what();
+      if (why.rfind("line ", 0) == 0 && why.find(": ") != std::string::npos) why = why.substr(why.find(": ") + 2);
+      r.problem(item, why);
     }
   }
 }
@@ -502,7 +506,10 @@ Config load_config(const ConfigInputs& in) {
   // What the file set was checked at its line; the rest came from the environment or a flag.
   for (const auto& [env, message] : cfg.settings.problems())
     if (cfg.settings.source(env) != SettingSource::file) problems.push_back({"", 0, 0, message});
-  if (cfg.settings.has("NOTIFY_WEBHOOK_URL")) {
+  const auto setting_problems = cfg.settings.problems();
+  const bool notify_url_bad =
+      std::any_of(setting_problems.begin(), setting_problems.end(), [](const auto& p) { return p.first == "NOTIFY_WEBHOOK_URL"; });
+  if (cfg.settings.has("NOTIFY_WEBHOOK_URL") && !notify_url_bad) {  // a bad one is reported once, above
     try {
       cfg.alerting.providers.push_back(provider_from_env_url(cfg.settings.str("NOTIFY_WEBHOOK_URL")));
     } catch (const ConfigError& e) {

@@ -157,14 +157,24 @@ TEST(ConfigErrors, UrlsNeedTheirScheme) {
 
 TEST(ConfigErrors, SectionsOwnedElsewhereAreKnownAndKept) {
   TempDir d;
-  write_file(d.file("orch.yaml"), "notify:\n  - url: https://hooks.example.com/x\nmaintenance:\n  - service: web\n");
+  write_file(d.file("orch.yaml"),
+             "notify:\n  - type: webhook\n    url: https://hooks.example.com/x\nmaintenance:\n  - window: \"Sun 02:00-04:00\"\n    "
+             "services: [web]\n");
   ConfigInputs in;
   in.env = std::map<std::string, std::string>{};
   in.file = d.file("orch.yaml");
   auto cfg = load_config(in);
   ASSERT_EQ(cfg.sections.count("notify"), 1u);
   EXPECT_EQ(cfg.sections["notify"][0]["url"], "https://hooks.example.com/x");
-  EXPECT_EQ(cfg.sections["maintenance"][0]["service"], "web");
+  EXPECT_EQ(cfg.sections["maintenance"][0]["services"][0], "web");
+  // Read by their owner (config/alerting.hpp), each entry checked at its own line.
+  ASSERT_EQ(cfg.alerting.providers.size(), 1u);
+  ASSERT_EQ(cfg.alerting.maintenance.size(), 1u);
+  auto bad =
+      problems_of("notify:\n  - type: webhook\n    url: https://ok.example.com/x\n  - type: pager\n    url: https://x.example.com\n");
+  ASSERT_EQ(bad.size(), 1u) << messages(bad);
+  EXPECT_EQ(bad[0].line, 4) << messages(bad);
+  EXPECT_EQ(bad[0].message.rfind("line ", 0), std::string::npos) << messages(bad);
   EXPECT_EQ(problems_of("notfy: []\n")[0].message, "unknown key \"notfy\"; did you mean \"notify\"?");
 }
 
