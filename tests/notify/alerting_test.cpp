@@ -127,12 +127,13 @@ maintenance:
   EXPECT_NE(shown.find("https://hooks.slack.com/***"), std::string::npos);
 
   // Fail closed, with the line, never quoting the URL.
+  // Each problem is "file:line:column: message" (the config's one form for every mistake).
   const std::pair<const char*, const char*> bad[] = {
-      {"notify:\n  - type: slack\n    url: hooks.slack.com/services/SECRET\n", "line 2: notify[0].url: no scheme"},
-      {"notify:\n  - type: slack\n", "line 2: notify[0].url: empty"},
+      {"notify:\n  - type: slack\n    url: hooks.slack.com/services/SECRET\n", ":2:5: notify[0].url: no scheme"},
+      {"notify:\n  - type: slack\n", ":2:5: notify[0].url: empty"},
       {"notify:\n  - type: pager\n    url: https://x\n", "notify[0].type"},
       {"notify:\n  - type: email\n    url: https://x\n    from: a@b\n    to: c@d\n", "is not smtp://"},
-      {"\nmaintenance:\n  - window: \"Sun 02:00\"\n", "line 3: maintenance: window 'Sun 02:00'"},
+      {"\nmaintenance:\n  - window: \"Sun 02:00\"\n", ":3:5: maintenance: window 'Sun 02:00'"},
   };
   for (const auto& [yaml, want] : bad) {
     test::write_file(path, yaml);

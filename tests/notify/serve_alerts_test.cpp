@@ -150,12 +150,12 @@ TEST_F(ServeAlerts, AnInvalidProviderOrWindowIsAConfigErrorWithItsLine) {
   test::write_file(dir.file("bad.yaml"), "notify:\n  - type: discord\n    url: discord.com/api/webhooks/1/SECRET\n");
   auto r = test::run({ORCH_BINARY, "config", "--check", "-c", dir.file("bad.yaml")}, {});
   EXPECT_EQ(r.code, 78) << r.output;
-  EXPECT_NE(r.output.find("line 2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("bad.yaml:2:"), std::string::npos) << r.output;
   EXPECT_EQ(r.output.find("SECRET"), std::string::npos) << r.output;
   test::write_file(dir.file("bad.yaml"), "maintenance:\n  - window: \"Someday 02:00-03:00\"\n");
   r = test::run({ORCH_BINARY, "config", "--check", "-c", dir.file("bad.yaml")}, {});
   EXPECT_EQ(r.code, 78) << r.output;
-  EXPECT_NE(r.output.find("line 2"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("bad.yaml:2:"), std::string::npos) << r.output;
 }
 
 }  // namespace
