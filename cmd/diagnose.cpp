@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "core/duration.hpp"
 #include "core/text.hpp"
 #include "diagnose/report.hpp"
 #include "docker/client.hpp"
@@ -24,14 +25,6 @@ std::string fit(std::string s, size_t n) {
   if (s.size() > n) s = s.substr(0, n - 1) + "~";
   s.resize(n, ' ');
   return s;
-}
-
-// 3d4h, 12m, 40s: how long a container has run.
-std::string short_duration(long long s) {
-  if (s >= 86400) return std::to_string(s / 86400) + "d" + std::to_string(s % 86400 / 3600) + "h";
-  if (s >= 3600) return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
-  if (s >= 60) return std::to_string(s / 60) + "m";
-  return std::to_string(s) + "s";
 }
 
 // A detail that does not fit its column goes on under it, broken between words: a reason is
@@ -83,7 +76,7 @@ void print_table(const diagnose::Report& r, bool colour) {
       std::string restarts = std::to_string(c.restart_count);
       if (c.oom_killed) restarts += " OOM";
       std::cout << fit(c.name, 20) << paint(c.state, fit(c.state, 9)) << paint(health == "no check" ? "healthy" : health, fit(health, 10))
-                << fit(c.uptime_s >= 0 ? short_duration(c.uptime_s) : "-", 7) << fit(restarts, 9);
+                << fit(c.uptime_s >= 0 ? human_duration(c.uptime_s) : "-", 7) << fit(restarts, 9);
       if (metrics) {
         char cpu[16] = "-", mem[24] = "-";
         if (c.stats) {
@@ -93,7 +86,7 @@ void print_table(const diagnose::Report& r, bool colour) {
         std::cout << fit(cpu, 7) << fit(mem, 10);
       }
       std::cout << (c.last_heal_ms > 0
-                        ? std::to_string(c.orch_restarts) + "x " + short_duration(std::max<long long>(0, (now_ms - c.last_heal_ms) / 1000))
+                        ? std::to_string(c.orch_restarts) + "x " + human_duration(std::max<long long>(0, (now_ms - c.last_heal_ms) / 1000))
                         : "-")
                 << "\n";
       if (!c.quarantined.empty()) print_wrapped("  quarantined: " + c.quarantined + "; lift with: orch heal --reset " + c.name, 4, 76);

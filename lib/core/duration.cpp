@@ -77,4 +77,11 @@ BackoffRange parse_backoff(std::string_view text) {
   return r;
 }
 
+std::string human_duration(long long s) {
+  if (s >= 86400) return std::to_string(s / 86400) + "d" + std::to_string(s % 86400 / 3600) + "h";
+  if (s >= 3600) return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
+  if (s >= 60) return std::to_string(s / 60) + "m";
+  return std::to_string(s) + "s";
+}
+
 }  // namespace orch

@@ -12,6 +12,8 @@ using Millis = std::chrono::milliseconds;
 // Throws ConfigError on anything it cannot read.
 Millis parse_duration(std::string_view text);
 std::string format_duration(Millis d);
+// How long something has run, at most two units: "40s", "12m", "3h4m", "3d4h" (tables, summaries).
+std::string human_duration(long long seconds);
 
 struct BackoffRange {
   Millis min{10'000};

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "config/settings.hpp"
+#include "core/duration.hpp"
 #include "core/error.hpp"
 #include "core/text.hpp"
 #include "http/client.hpp"
@@ -31,13 +32,6 @@ json get_document(const Settings& s, const std::string& url, const std::string& 
   if (doc.is_discarded() || !doc.is_object())
     throw UnreachableError("orch serve at " + url + path + " answered " + std::to_string(res.status) + " without a JSON document");
   return doc;
-}
-
-std::string duration_text(long long s) {
-  if (s >= 86400) return std::to_string(s / 86400) + "d" + std::to_string(s % 86400 / 3600) + "h";
-  if (s >= 3600) return std::to_string(s / 3600) + "h" + std::to_string(s % 3600 / 60) + "m";
-  if (s >= 60) return std::to_string(s / 60) + "m";
-  return std::to_string(s) + "s";
 }
 
 std::string pad(std::string s, size_t n) {
@@ -86,7 +80,7 @@ std::string render_summary(const json& summary, bool colour) {
   std::string out;
   const std::string verdict = text_of(health, "status");
   out += "orch serve " + text_of(health, "version") + " at " + summary.value("url", "") + ": " + paint(colour, verdict, verdict) + ", up " +
-         duration_text(health.value("uptime_s", 0LL)) + "\n";
+         human_duration(health.value("uptime_s", 0LL)) + "\n";
   // Components other than services: one line.
   std::vector<std::string> comps;
   for (const auto& [name, c] : health.value("components", json::object()).items()) {

@@ -315,8 +315,12 @@ TEST(DiagnoseContainers, ExitedIsNotUnhealthyAndOrchsHealsAreCounted) {
   auto table = run({ORCH_BINARY, "diagnose"}, env).output;
   std::istringstream lines(table);
   for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("done ", 0) == 0) EXPECT_EQ(line.find("unhealthy"), std::string::npos) << line;
-    if (line.rfind("sick ", 0) == 0) EXPECT_NE(line.find("1x "), std::string::npos) << line;
+    if (line.rfind("done ", 0) == 0) {
+      EXPECT_EQ(line.find("unhealthy"), std::string::npos) << line;
+    }
+    if (line.rfind("sick ", 0) == 0) {
+      EXPECT_NE(line.find("1x "), std::string::npos) << line;
+    }
   }
   EXPECT_NE(table.find("last heal by orch: unhealthy"), std::string::npos) << table;
 
