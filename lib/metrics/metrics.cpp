@@ -36,18 +36,24 @@ T& Family<T>::labels(const Labels& values) {
   std::unique_lock lock(mu_);
   auto& slot = series_[values];
   if (!slot) {
-    if constexpr (std::is_same_v<T, Histogram>) slot = std::make_unique<T>(&bounds_);
-    else slot = std::make_unique<T>();
+    if constexpr (std::is_same_v<T, Histogram>) slot = std::make_shared<T>(&bounds_);
+    else slot = std::make_shared<T>();
   }
   return *slot;
 }
 
 template <class T>
-std::vector<std::pair<Labels, const T*>> Family<T>::series() const {
+std::vector<std::pair<Labels, std::shared_ptr<const T>>> Family<T>::series() const {
   std::shared_lock lock(mu_);
-  std::vector<std::pair<Labels, const T*>> out;
-  for (const auto& [k, v] : series_) out.emplace_back(k, v.get());
+  std::vector<std::pair<Labels, std::shared_ptr<const T>>> out;
+  for (const auto& [k, v] : series_) out.emplace_back(k, v);
   return out;
+}
+
+template <class T>
+void Family<T>::retain(const std::function<bool(const Labels&)>& keep) {
+  std::unique_lock lock(mu_);
+  std::erase_if(series_, [&](const auto& entry) { return !keep(entry.first); });
 }
 
 template class Family<Counter>;

@@ -2,6 +2,7 @@
 // Prometheus metrics (text exposition format 0.0.4). Families are declared once at start-up;
 // the hot path is one map lookup under a shared lock plus an atomic add.
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -59,15 +60,19 @@ class Family {
   const std::string& help() const { return help_; }
   const std::vector<std::string>& label_names() const { return label_names_; }
   const std::vector<double>& bounds() const { return bounds_; }
-  // Snapshot of (label values, metric) pairs for rendering.
-  std::vector<std::pair<Labels, const T*>> series() const;
+  // Snapshot of (label values, metric) pairs for rendering; each metric stays alive while the
+  // snapshot holds it, even when its series is dropped meanwhile.
+  std::vector<std::pair<Labels, std::shared_ptr<const T>>> series() const;
+  // Drops every series whose label values `keep` rejects (the series of a removed container): a
+  // reference from labels() to a dropped series must not be kept.
+  void retain(const std::function<bool(const Labels&)>& keep);
 
  private:
   std::string name_, help_;
   std::vector<std::string> label_names_;
   std::vector<double> bounds_;
   mutable std::shared_mutex mu_;
-  std::map<Labels, std::unique_ptr<T>> series_;
+  std::map<Labels, std::shared_ptr<T>> series_;
 };
 
 class Metrics {
