@@ -22,4 +22,8 @@ Event make_heal_event(HealEvent kind, const HealData& d) {
   return make_event(type_of(kind), d.container, std::move(data));
 }
 
+Event make_left_alone_event(const std::string& container, const std::string& service, const std::string& reason, const std::string& why) {
+  return make_event("heal.left_alone", container, {{"container", container}, {"service", service}, {"reason", reason}, {"why", why}});
+}
+
 }  // namespace orch::heal

@@ -23,4 +23,9 @@ struct HealData {
 
 Event make_heal_event(HealEvent kind, const HealData& d);
 
+// heal.left_alone: a failure orch saw and chose not to heal (a person stopped it, Docker's own
+// restart policy restarts it, it recovered before the restart was due). `reason` is what failed
+// ("exited 137", "unhealthy"), `why` the decision in words.
+Event make_left_alone_event(const std::string& container, const std::string& service, const std::string& reason, const std::string& why);
+
 }  // namespace orch::heal

@@ -104,12 +104,21 @@ bool Healer::docker_will_restart(const docker::ContainerInfo& c) const {
 
 Event Healer::publish(HealEvent kind, const HealData& data) {
   auto e = make_heal_event(kind, data);
+  publish(e);
+  return e;
+}
+
+void Healer::publish(const Event& e) {
   try {
     bus_.publish(e);
   } catch (const BusError& err) {
     spdlog::error("heal: event {} not stored: {}", e.type, err.what());
   }
-  return e;
+}
+
+void Healer::left_alone(const docker::ContainerInfo& c, const std::string& reason, const std::string& why, const char* from) {
+  spdlog::info("heal: {}{} {}: left alone: {}", from, c.name, reason, why);
+  publish(make_left_alone_event(c.name, service_of(c), reason, why));
 }
 
 // The exit code in a list entry's status ("Exited (137) 2 minutes ago"); nullopt when absent.
@@ -210,11 +219,11 @@ void Healer::on_event(const docker::EventMessage& m) {
     const bool oom_event = oom != last_oom_.end() && m.time_nano - oom->second < 15'000'000'000LL;
     if (m.attribute("exitCode") == "0" && !oom_event) return;
     lock.unlock();
-    on_die(m.id, oom_event);
+    on_die(m.id, m.attribute("exitCode"), oom_event);
   }
 }
 
-void Healer::on_die(const std::string& id, bool oom_event) {
+void Healer::on_die(const std::string& id, const std::string& exit_code, bool oom_event) {
   docker::ContainerInfo c;
   try {
     c = docker_.inspect(id);
@@ -224,8 +233,9 @@ void Healer::on_die(const std::string& id, bool oom_event) {
   }
   if (!in_scope(c)) return;
   if (oom_event) c.oom_killed = true;  // the oom event came with this die
-  if (docker_will_restart(c) && !c.running) {
-    spdlog::info("heal: {} exited; its restart policy '{}' restarts it", c.name, c.restart_policy);
+  // Docker may have restarted it already (inspect says running): the code is the die event's.
+  if (docker_will_restart(c)) {
+    left_alone(c, oom_event ? "oom" : "exited " + exit_code, "its restart policy '" + c.restart_policy + "' restarts it");
     return;
   }
   auto a = assess(c, live_evidence(c.id));
@@ -238,7 +248,7 @@ void Healer::on_die(const std::string& id, bool oom_event) {
   }
   if (a.reason.empty()) return;
   if (!a.left.empty()) {
-    spdlog::info("heal: {} {}: left alone: {}", c.name, a.reason, a.left);
+    left_alone(c, a.reason, a.left);
     std::lock_guard lock(mu_);
     settled_[c.id] = c.finished_at;
     return;
@@ -280,9 +290,10 @@ void Healer::schedule(const docker::ContainerInfo& c, const std::string& reason)
 void Healer::reconcile(const std::vector<docker::ContainerSummary>& all) {
   sync_quarantine();
   std::optional<StopEvidence> engine_log;  // read when the first exited candidate needs it
-  std::set<std::string> present;
+  std::set<std::string> present, names;
   for (const auto& s : all) {
     present.insert(s.id);
+    names.insert(s.name);
     const bool unhealthy = s.state == "running" && s.health() == "unhealthy";
     healthy_.labels({s.name}).set(s.state == "running" && !unhealthy ? 1 : 0);
     if (!in_scope(s.labels)) continue;
@@ -317,7 +328,7 @@ void Healer::reconcile(const std::vector<docker::ContainerSummary>& all) {
     auto a = assess(c, c.running ? StopEvidence{} : *engine_log);
     if (a.reason.empty()) continue;
     if (!a.left.empty()) {
-      spdlog::info("heal: reconcile: {} {}: left alone: {}", c.name, a.reason, a.left);
+      left_alone(c, a.reason, a.left, "reconcile: ");
       std::lock_guard lock(mu_);
       settled_[c.id] = c.finished_at;
       if (s.revision != 0) settled_revision_[c.id] = s.revision;
@@ -327,6 +338,9 @@ void Healer::reconcile(const std::vector<docker::ContainerSummary>& all) {
     schedule(c, a.reason);
   }
   std::lock_guard lock(mu_);
+  // A removed container's gauge goes with it. Under mu_: on_event sets gauges under it too, so no
+  // series is dropped between its labels() and its set().
+  healthy_.retain([&](const Labels& l) { return !l.empty() && names.count(l[0]); });
   for (auto it = settled_.begin(); it != settled_.end();) it = present.count(it->first) ? std::next(it) : settled_.erase(it);
   for (auto it = settled_revision_.begin(); it != settled_revision_.end();)
     it = present.count(it->first) ? std::next(it) : settled_revision_.erase(it);
@@ -401,12 +415,14 @@ void Healer::act(const Job& job) {
   // `docker stop` reports its `stop` event just after the `die`: a stop that arrived while the
   // restart waited is a person's after all.
   if (failing && !c.running && exit_cause(c, live_evidence(c.id)).cause == ExitCause::stopped) {
-    spdlog::info("heal: {} was stopped through the API: left alone", c.name);
+    left_alone(c, job.reason, "stopped through the API while the restart waited");
     std::lock_guard lock(mu_);
     settled_[c.id] = c.finished_at;
-    failing = false;
+    acting_.erase(job.id);
+    return;
   }
   if (!failing) {
+    left_alone(c, job.reason, c.restarting ? "Docker is restarting it already" : "running again before the restart was due");
     std::lock_guard lock(mu_);
     acting_.erase(job.id);
     return;

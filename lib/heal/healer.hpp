@@ -97,7 +97,7 @@ class Healer {
   // What the events seen live say about `id`'s stops, complete since the watcher connected.
   StopEvidence live_evidence(const std::string& id);
   void add_live_evidence(StopEvidence& ev);
-  void on_die(const std::string& id, bool oom_event);
+  void on_die(const std::string& id, const std::string& exit_code, bool oom_event);
   void schedule(const docker::ContainerInfo& c, const std::string& reason);
   void worker();
   void act(const Job& job);
@@ -108,6 +108,10 @@ class Healer {
   void restart_dependents(const docker::ContainerInfo& healed);
   bool docker_will_restart(const docker::ContainerInfo& c) const;
   Event publish(HealEvent kind, const HealData& data);  // also returned for the notifier
+  void publish(const Event& e);
+  // A failure orch saw and decided not to act on: logged and published as heal.left_alone, so the
+  // decision is on the bus and the page, not only in the log. `from` prefixes the log line.
+  void left_alone(const docker::ContainerInfo& c, const std::string& reason, const std::string& why, const char* from = "");
   void sync_quarantine();
   const ServiceSpec* service_spec(const docker::ContainerInfo& c) const;
 

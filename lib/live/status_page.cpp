@@ -60,6 +60,7 @@ function sentence(d) {
     case 'heal.quarantined': return `orch stopped healing ${who}: ${x.reason || 'restarted too often'} — lift with orch heal --reset ${who}`;
     case 'heal.recovered': return `${who} is healthy again after a heal`;
     case 'heal.reset': return `the quarantine of ${who} was lifted: healing resumes`;
+    case 'heal.left_alone': return `orch left ${who} alone (${x.reason || 'failed'}): ${x.why || ''}`;
     case 'container.started': return `${who} started`;
     case 'container.died': return `${who} exited with code ${x.exit_code ?? '?'}${sig(x.exit_code)}`;
     case 'container.oom': return `${who} ran out of memory (OOM)`;
@@ -155,7 +156,7 @@ es.onerror = () => { const l = document.getElementById('live'); l.textContent = 
 es.onmessage = addEvent;
 ['content.published','content.unpublished','content.deleted','content.changed','ingest.started','ingest.succeeded','ingest.failed',
  'container.started','container.died','container.oom','container.unhealthy','container.healthy','heal.restarted','heal.failed',
- 'heal.quarantined','heal.recovered','heal.reset','service.up','service.down','service.degraded','rollback.started','rollback.succeeded',
+ 'heal.quarantined','heal.recovered','heal.reset','heal.left_alone','service.up','service.down','service.degraded','rollback.started','rollback.succeeded',
  'rollback.failed','synctest.passed','synctest.failed'].forEach(t => es.addEventListener(t, addEvent));
 refresh(); setInterval(refresh, 5000);
 </script></body></html>

@@ -144,6 +144,11 @@ TEST_F(HealerTest, ContainerStoppedByAPersonIsLeftAlone) {
   EXPECT_EQ(client().inspect("h-stopped").status, "exited");
   EXPECT_FALSE(has_event(redis, "heal.restarted", "h-stopped"));
   EXPECT_TRUE(has_event(redis, "container.died", "h-stopped"));
+  // The decision is on the bus, not only in the log (issue 23): what failed, and why orch let it be.
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.left_alone", "h-stopped"); })) << orch->log();
+  auto left = redis.events("heal.left_alone")[0]["data"];
+  EXPECT_EQ(left["reason"], "exited 137");
+  EXPECT_NE(left["why"].get<std::string>().find("stop"), std::string::npos) << left;
 }
 
 TEST_F(HealerTest, FlappingContainerEndsQuarantinedAndNotified) {
@@ -340,6 +345,13 @@ TEST_F(HealerTest, PeriodicReconcilesLeaveAPersonsStopAlone) {
   ASSERT_TRUE(eventually([&] { return reconciles() >= 5; }, 15s)) << orch->get("/metrics").body;
   EXPECT_EQ(started_at("h-stopped"), stopped_at);
   EXPECT_FALSE(has_event(redis, "heal.restarted", "h-stopped"));
+  // Judged once, as if orch had seen the stop: one heal.left_alone however many reconciles.
+  EXPECT_EQ(redis.events("heal.left_alone").size(), 1u) << orch->log();
+  // A removed container's gauge goes at the next reconcile (issue 23).
+  const std::string series = "orch_container_healthy{container=\"h-stopped\"}";
+  EXPECT_NE(orch->get("/metrics").body.find(series), std::string::npos);
+  engine->must({"rm", "h-stopped"});
+  EXPECT_TRUE(eventually([&] { return orch->get("/metrics").body.find(series) == std::string::npos; }, 10s)) << orch->get("/metrics").body;
 }
 
 // SPEC §11 + §13: a follower ignores events; when it takes the lease over from a leader that died,
@@ -428,6 +440,13 @@ TEST_F(HealerTest, DockersOwnRestartPolicyIsLeftToDockerAndAutohealTrueIsInScope
   EXPECT_FALSE(has_event(redis, "heal.restarted", "h-always")) << orch->log();
   EXPECT_FALSE(has_event(redis, "heal.restarted", "h-onfail")) << orch->log();
   EXPECT_GE(client().inspect("h-always").restart_count, 1) << "Docker restarted it itself";
+  for (const auto* name : {"h-always", "h-onfail"}) EXPECT_TRUE(has_event(redis, "heal.left_alone", name)) << name << orch->log();
+  for (const auto& e : redis.events("heal.left_alone")) {
+    if (e["subject"] == "h-always") {
+      EXPECT_EQ(e["data"]["reason"], "exited 1");
+      EXPECT_EQ(e["data"]["why"], "its restart policy 'always' restarts it");
+    }
+  }
 }
 
 TEST_F(HealerTest, ADockerStopOfAContainerThatExitsOnTermIsLeftAlone) {
