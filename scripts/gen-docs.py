@@ -35,6 +35,17 @@ def parse(text):
             subs.append((m.group(1).strip(), m.group(2).strip()))
     return desc, opts, subs
 
+def positionals(text):
+    """[(name, help)] of CLI11's "Positionals:" section, and the words after [OPTIONS] in its Usage line."""
+    out, section, usage = [], None, ""
+    for line in text.splitlines():
+        if line.startswith("Usage:"): usage = line.split("[OPTIONS]", 1)[1].strip() if "[OPTIONS]" in line else ""
+        if line.startswith("Positionals:"): section = "pos"; continue
+        if not line.startswith("  ") and line.strip(): section = None if not line.startswith("Positionals:") else section
+        m = re.match(r"^  (\S+)\s.*?\s{2,}(\S.*)$", line)
+        if section == "pos" and m: out.append((m.group(1), m.group(2).strip()))
+    return out, usage
+
 def settings():
     src = open(os.path.join(ROOT, "lib/config/settings_table.cpp")).read()
     # A row: {"NAME", K::kind, "default", "help"[, min, max]}; the help may hold escaped quotes.
@@ -49,9 +60,14 @@ exit_codes = [("0", "OK"), ("1", "WARNING: degraded, or something was healed or 
 
 def roff(s): return s.replace("\\", "\\\\").replace("-", "\\-")
 
-def man_page(name, title, desc, opts, extra=""):
+def man_page(name, title, desc, opts, extra="", usage="", args=()):
+    synopsis = "[\\fIOPTIONS\\fR]" + "".join(f" \\fI{roff(w.upper())}\\fR" for w in usage.split())
     out = [f'.TH {name.upper()} 1 "2026" "orch" "orch manual"', ".SH NAME", f"{roff(name)} \\- {roff(title)}", ".SH SYNOPSIS",
-           f".B {roff(name.replace('-', ' ', 1) if name != 'orch' else 'orch')}", "[\\fIOPTIONS\\fR]", ".SH DESCRIPTION", roff(desc), ".SH OPTIONS"]
+           f".B {roff(name.replace('-', ' ', 1) if name != 'orch' else 'orch')}", synopsis, ".SH DESCRIPTION", roff(desc)]
+    if args:
+        out.append(".SH ARGUMENTS")
+        for arg, help_ in args: out += [".TP", f"\\fI{roff(arg.upper())}\\fR", roff(help_)]
+    out.append(".SH OPTIONS")
     for flags, arg, help_ in opts:
         out += [".TP", "\\fB" + ", ".join(roff(f) for f in flags) + "\\fR" + (f" \\fI{roff(arg)}\\fR" if arg else ""), roff(help_)]
     out += [extra, ".SH EXIT STATUS"]
@@ -72,12 +88,19 @@ for name, (desc, opts, nested) in cmds.items():
     if nested:
         extra = ".SH SUBCOMMANDS\n"
         for sub, help_ in nested:
-            _, sub_opts, _ = parse(help_of([name, sub]))
-            extra += f".TP\n\\fB{roff(sub)}\\fR\n{roff(help_)}\n"
+            sub_text = help_of([name, sub])
+            _, sub_opts, _ = parse(sub_text)
+            sub_args, sub_usage = positionals(sub_text)
+            extra += f".TP\n\\fB{roff(sub)}\\fR" + "".join(f" \\fI{roff(w.upper())}\\fR" for w in sub_usage.split()) + f"\n{roff(help_)}\n"
+            for arg, h in sub_args:
+                extra += f".RS\n.TP\n\\fI{roff(arg.upper())}\\fR\n{roff(h)}\n.RE\n"
             for flags, arg, h in sub_opts:
                 if "--help" in flags: continue
                 extra += ".RS\n.TP\n\\fB" + ", ".join(roff(f) for f in flags) + "\\fR" + (f" \\fI{roff(arg)}\\fR" if arg else "") + f"\n{roff(h)}\n.RE\n"
-    open(os.path.join(ROOT, f"man/orch-{name}.1"), "w").write(man_page(f"orch-{name}", title, desc + ". Global options of orch(1) apply too.", opts, extra))
+    args, usage = positionals(help_of([name]))
+    if nested: usage = "COMMAND"  # CLI11 says SUBCOMMAND; each is described below
+    open(os.path.join(ROOT, f"man/orch-{name}.1"), "w").write(
+        man_page(f"orch-{name}", title, desc + ". Global options of orch(1) apply too.", opts, extra, usage, args))
 
 def longs(opts): return [f for flags, _, _ in opts for f in flags if f.startswith("--") and f not in ("--help",)] + ["--help"]
 def shorts(opts): return [f for flags, _, _ in opts for f in flags if re.match(r"^-[a-zA-Z]$", f)]
