@@ -3,11 +3,12 @@
 #include <spdlog/spdlog.h>
 
 #include "docker/identity.hpp"
+#include "state/documents.hpp"
 
 namespace orch::notify {
 
 Alerter::Alerter(const Config& config, Bus& bus, StateStore& state, Notifier& notifier, Clock& clock)
-    : config_(config), bus_(bus), notifier_(notifier), clock_(clock), silences_(state, config.alerting.maintenance) {}
+    : config_(config), bus_(bus), notifier_(notifier), state_(state), clock_(clock), silences_(state, config.alerting.maintenance) {}
 
 Alerter::~Alerter() { stop(); }
 
@@ -29,7 +30,78 @@ std::pair<int, int> Alerter::thresholds(const std::string& service) const {
 
 void Alerter::start() {
   if (notifier_.empty()) return;  // no provider: nothing to send, nothing to listen to
+  restore_incidents();
   sub_ = bus_.subscribe([this](const Event& e) { on_event(e); }, one_shot_types());
+}
+
+namespace {
+
+json incident_json(const Alert& a, bool notified) {
+  return {{"type", a.type},       {"severity", to_string(a.severity)}, {"subject", a.subject}, {"service", a.service},
+          {"summary", a.summary}, {"description", a.description},      {"id", a.incident_id},  {"starts_at", a.starts_at},
+          {"notified", notified}};
+}
+
+std::optional<Alert> incident_of(const json& j) {
+  if (!j.is_object() || !j.value("id", json()).is_string() || !j.value("type", json()).is_string()) return std::nullopt;
+  Alert a;
+  a.type = j.value("type", "");
+  a.status = "firing";
+  try {
+    a.severity = parse_severity(j.value("severity", "warning"), "incident");
+  } catch (const Error&) {
+    a.severity = Severity::warning;
+  }
+  a.subject = j.value("subject", "");
+  a.service = j.value("service", "");
+  a.summary = j.value("summary", "");
+  a.description = j.value("description", "");
+  a.incident_id = j.value("id", "");
+  a.starts_at = j.value("starts_at", "");
+  return a;
+}
+
+}  // namespace
+
+// A restart in the middle of an incident neither pages again nor forgets to resolve it: the open
+// incidents come back as they were, told or held by a silence. A service no longer configured has
+// no probe to resolve it: its incident is dropped; a container gone is resolved by the next list.
+void Alerter::restore_incidents() {
+  json doc;
+  try {
+    doc = state_.load(kIncidentsDocument);
+  } catch (const Error& e) {
+    spdlog::warn("alerting: open incidents not read ({}): an incident still open is reported again", e.what());
+    return;
+  }
+  if (!doc.is_object()) return;
+  std::map<std::string, Alert> open;
+  std::lock_guard lock(mu_);
+  for (const auto& [key, j] : doc.items()) {
+    auto a = incident_of(j);
+    if (!a) continue;
+    if (key.rfind("service:", 0) == 0 && !config_.service(key.substr(8))) continue;
+    if (j.value("notified", false)) notified_.insert(a->incident_id);
+    else held_[key] = *a;
+    open.emplace(key, std::move(*a));
+  }
+  if (!open.empty()) spdlog::info("alerting: {} open incident(s) carried over from before the restart", open.size());
+  incidents_.restore(open);
+}
+
+void Alerter::save_incidents() {
+  if (notifier_.empty() || !leader()) return;  // the leader's view is the one kept
+  json doc = json::object();
+  {
+    const auto open = incidents_.open_alerts();
+    std::lock_guard lock(mu_);
+    for (const auto& [key, a] : open) doc[key] = incident_json(a, notified_.count(a.incident_id) > 0);
+  }
+  try {
+    state_.save(kIncidentsDocument, doc);
+  } catch (const Error& e) {
+    spdlog::warn("alerting: open incidents not kept: {}", e.what());
+  }
 }
 
 void Alerter::stop() { sub_ = Subscription(); }
@@ -89,12 +161,15 @@ void Alerter::observe_containers(docker::ContainerCache& cache) {
   } catch (const Error& e) {
     return;  // not in step with the engine: no signal rather than a false one
   }
-  for (const auto& a : incidents_.close_missing("container:", present, now_ms())) send(a);
+  const auto closed = incidents_.close_missing("container:", present, now_ms());
+  for (const auto& a : closed) send(a);
+  if (!closed.empty()) save_incidents();
 }
 
 void Alerter::on_signal(const Signal& s) {
   if (auto a = incidents_.observe(s, now_ms())) {
     send(*a);
+    save_incidents();
     return;
   }
   // Still bad, its firing held back by a silence that has ended since: send it now.
@@ -114,6 +189,7 @@ void Alerter::on_signal(const Signal& s) {
   }
   spdlog::info("alert {} {} (silence over)", held->type, held->subject);
   notifier_.dispatch(*held);
+  save_incidents();
 }
 
 void Alerter::on_event(const Event& e) {

@@ -49,6 +49,9 @@ class Alerter {
   void observe_containers(docker::ContainerCache& cache);
   void observe_container(const docker::ContainerSummary& c);
   void send(const Alert& a);
+  // The open incidents in kIncidentsDocument: read at start, written by the leader at each change.
+  void restore_incidents();
+  void save_incidents();
   bool leader() const;
   long long now_ms() const;
   std::pair<int, int> thresholds(const std::string& service) const;
@@ -56,6 +59,7 @@ class Alerter {
   const Config& config_;
   Bus& bus_;
   Notifier& notifier_;
+  StateStore& state_;
   Clock& clock_;
   Silences silences_;
   IncidentTracker incidents_;

@@ -79,4 +79,24 @@ bool IncidentTracker::is_open(const std::string& key) const {
   return it != states_.end() && it->second.open;
 }
 
+std::map<std::string, Alert> IncidentTracker::open_alerts() const {
+  std::lock_guard lock(mu_);
+  std::map<std::string, Alert> out;
+  for (const auto& [key, st] : states_)
+    if (st.open) out.emplace(key, st.firing);
+  return out;
+}
+
+void IncidentTracker::restore(const std::map<std::string, Alert>& open) {
+  std::lock_guard lock(mu_);
+  for (const auto& [key, firing] : open) {
+    auto& st = states_[key];
+    if (st.open) continue;  // seen since: this process's own view wins
+    st.open = true;
+    st.bad = 1;  // open: the count only matters again once it has resolved
+    st.good = 0;
+    st.firing = firing;
+  }
+}
+
 }  // namespace orch::notify

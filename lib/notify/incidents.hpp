@@ -4,7 +4,8 @@
 // signals, good or bad; an incident opens after `failures` bad signals in a row and closes after
 // `recoveries` good ones in a row, whatever the number of probes in between (the Gatus / Uptime
 // Kuma thresholds). Level-triggered: a service already down when orch starts opens an incident
-// after the threshold as if the fall had been seen. In memory, one per key; thread-safe.
+// after the threshold as if the fall had been seen. One per key; thread-safe. The alerter keeps
+// the open ones in the state store, so a restart neither pages again nor forgets to resolve.
 #include <map>
 #include <mutex>
 #include <optional>
@@ -36,6 +37,10 @@ class IncidentTracker {
   // Open incidents, for /status: [{id, type, subject, severity, since}].
   json open_json() const;
   bool is_open(const std::string& key) const;
+  // The open incidents' firing alerts by key, to keep them across a restart; restore() opens them
+  // again (a key this process has opened itself meanwhile is kept as it is).
+  std::map<std::string, Alert> open_alerts() const;
+  void restore(const std::map<std::string, Alert>& open);
 
  private:
   struct State {

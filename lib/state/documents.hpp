@@ -15,5 +15,8 @@ inline constexpr const char* kHealLogDocument = "heal-log";
 inline constexpr int kHealLogMax = 500;
 // {id: {service, until_ms, reason, created_ms}}: alert silences, `orch silence` (docs/alerting.md).
 inline constexpr const char* kSilencesDocument = "alert-silences";
+// {key: {alert, notified}}: the open alert incidents, so a restarted orch goes on with them
+// instead of paging again (docs/alerting.md). Written by the leader's alerter at each change.
+inline constexpr const char* kIncidentsDocument = "alert-incidents";
 
 }  // namespace orch

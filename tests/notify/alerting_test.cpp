@@ -242,6 +242,35 @@ TEST_F(AlerterTest, ASilenceHoldsTheFiringAndItsResolved) {
   EXPECT_EQ(received(), (std::vector<std::string>{"service.down firing", "service.down firing"}));
 }
 
+TEST_F(AlerterTest, ARestartInTheMiddleOfAnIncidentNeitherPagesAgainNorForgetsToResolve) {
+  ServiceSpec web;
+  web.name = "web";
+  cfg.services = {web};
+  start();
+  for (int i = 0; i < 3; ++i) alerter->observe_service("web", "down", "refused");
+  for (int i = 0; i < 3; ++i) alerter->observe_service("old", "down", "refused");  // not configured after the restart
+  EXPECT_EQ(received(), (std::vector<std::string>{"service.down firing", "service.down firing"}));
+  // orch restarts (the same state store, as Redis or ORCH_STATE_DIR keeps it).
+  alerter.reset();
+  notifier.reset();
+  cfg.services = {web};
+  start();
+  const auto open = alerter->status()["incidents"];
+  ASSERT_EQ(open.size(), 1u) << open;  // "old" has no probe left to resolve it: dropped
+  EXPECT_EQ(open[0]["subject"], "web");
+  for (int i = 0; i < 5; ++i) alerter->observe_service("web", "down", "refused");
+  EXPECT_EQ(received().size(), 2u) << "paged again after the restart";
+  for (int i = 0; i < 2; ++i) alerter->observe_service("web", "up", "HTTP 200");
+  EXPECT_EQ(received(), (std::vector<std::string>{"service.down firing", "service.down firing", "service.down resolved"}));
+  auto resolved = json::parse(receiver.requests()[2].body);
+  EXPECT_EQ(resolved["alerts"][0]["labels"]["alertname"], "service.down");
+  // Resolved is kept too: a third start has nothing open.
+  alerter.reset();
+  notifier.reset();
+  start();
+  EXPECT_TRUE(alerter->status()["incidents"].empty());
+}
+
 TEST_F(AlerterTest, AMaintenanceWindowSilencesItsServices) {
   // A window in force now: every day, from a minute ago for two hours (UTC).
   const auto now = std::chrono::system_clock::now() - std::chrono::minutes(1);
