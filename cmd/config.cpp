@@ -17,12 +17,13 @@ struct ConfigOptions {
   bool check = false;
 };
 
-// The mistakes as a JSON array, for -o json: [{file, line, column, message}].
+// The mistakes as a JSON array, for -o json: [{file, line, column, message}], secrets masked.
 json problems_json(const ConfigError& e) {
   json all = json::array();
   if (const auto* many = dynamic_cast<const ConfigProblems*>(&e))
     for (const auto& p : many->problems) all.push_back(p.to_json());
   else all.push_back(ConfigProblem{"", 0, 0, e.what()}.to_json());
+  for (auto& p : all) p["message"] = redacted(p.value("message", ""));
   return all;
 }
 
@@ -31,8 +32,8 @@ int run_config(const GlobalOptions& g, const ConfigOptions& o) {
   try {
     cfg = load(g);  // throws ConfigError (exit 78) on anything invalid; main prints it
   } catch (const ConfigError& e) {
-    if (output_format(g) != Output::json) throw;
-    if (!g.quiet) std::cout << redacted(to_text(problems_json(e), 2)) << "\n";
+    if (!structured(g)) throw;
+    if (!g.quiet) print_document(g, problems_json(e));
     return static_cast<int>(e.code());
   }
   if (o.check) {

@@ -87,16 +87,31 @@ static std::string command_word(int argc, char** argv) {
   return "";
 }
 
+// The -o/--output value of argv as written, for the errors met before CLI11 has parsed it (an
+// unknown command, a bad flag): under -o json they are JSON too.
+static std::string output_word(int argc, char** argv) {
+  std::string out;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") break;
+    if ((a == "-o" || a == "--output") && i + 1 < argc) out = argv[++i];
+    else if (a.rfind("--output=", 0) == 0) out = a.substr(9);
+    else if (a.rfind("-o", 0) == 0 && a.size() > 2 && a[2] != '-') out = a.substr(2);
+  }
+  return out;
+}
+
 // `orch stauts`: CLI11 would say "The following arguments were not expected"; this names the word
 // and the nearest command (core/suggest.hpp, as config keys do). 64 (usage), or -1 when it is a command.
-static int unknown_command(const std::string& word, const std::vector<std::string>& names) {
+static int unknown_command(const GlobalOptions& g, const std::string& word, const std::vector<std::string>& names) {
   if (word.empty() || std::find(names.begin(), names.end(), word) != names.end()) return -1;
   std::string all;
   for (const auto& n : names) all += (all.empty() ? "" : ", ") + n;
-  std::cerr << "orch: unknown command \"" << word << "\"";
-  if (word == "help") std::cerr << "; did you mean \"orch --help\"?";
-  else if (auto near = nearest(word, names)) std::cerr << "; did you mean \"" << *near << "\"?";
-  std::cerr << "\nUsage: orch [OPTIONS] COMMAND [ARGS]; commands: " << all << " (orch --help tells more)\n";
+  std::string message = "unknown command \"" + word + "\"";
+  if (word == "help") message += "; did you mean \"orch --help\"?";
+  else if (auto near = nearest(word, names)) message += "; did you mean \"" + *near + "\"?";
+  if (structured(g)) return report_error(g, ExitCode::usage, message);
+  std::cerr << "orch: " << message << "\nUsage: orch [OPTIONS] COMMAND [ARGS]; commands: " << all << " (orch --help tells more)\n";
   return static_cast<int>(ExitCode::usage);
 }
 
@@ -128,10 +143,14 @@ int main(int argc, char** argv) {
 
   std::vector<std::string> names;
   for (const auto& [sub, run] : runners) names.push_back(sub->get_name());
-  if (int rc = unknown_command(command_word(argc, argv), names); rc >= 0) return rc;
+  GlobalOptions as_written;  // -o as written, for the errors before the parse has set g
+  as_written.output = output_word(argc, argv);
+  if (int rc = unknown_command(as_written, command_word(argc, argv), names); rc >= 0) return rc;
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // --help and --version are "errors" that exit 0; a real one is 64, as JSON under -o json.
+    if (e.get_exit_code() != 0 && structured(as_written)) return report_error(as_written, ExitCode::usage, e.what());
     int rc = app.exit(e);
     return rc == 0 ? 0 : static_cast<int>(ExitCode::usage);
   }

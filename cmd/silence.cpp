@@ -30,7 +30,7 @@ int run_add(const GlobalOptions& g, const SilenceOptions& o) {
     throw UsageError(std::string("--for: ") + e.what());
   }
   auto s = silences.add(o.service, d, o.reason, now_ms());
-  if (output_format(g) == Output::json) std::cout << to_text(s.to_json(), 2) << "\n";
+  if (structured(g)) print_document(g, s.to_json());
   else if (!g.quiet) std::cout << "silenced " << s.service << " until " << rfc3339_ms(s.until_ms) << " (id " << s.id << ")\n";
   return 0;
 }
@@ -40,10 +40,10 @@ int run_list(const GlobalOptions& g) {
   auto state = make_state_store(cfg.settings);
   notify::Silences silences(*state, cfg.alerting.maintenance);
   auto all = silences.active(now_ms());
-  if (output_format(g) == Output::json) {
+  if (structured(g)) {
     json out = json::array();
     for (const auto& s : all) out.push_back(s.to_json());
-    std::cout << to_text(json{{"silences", out}}, 2) << "\n";
+    print_document(g, {{"silences", out}});
     return 0;
   }
   if (g.quiet) return 0;
@@ -65,7 +65,7 @@ int run_remove(const GlobalOptions& g, const SilenceOptions& o) {
   auto state = make_state_store(cfg.settings);
   notify::Silences silences(*state, cfg.alerting.maintenance);
   int n = silences.remove(o.target, now_ms());
-  if (output_format(g) == Output::json) std::cout << to_text(json{{"removed", n}}, 2) << "\n";
+  if (structured(g)) print_document(g, {{"removed", n}});
   else if (!g.quiet) std::cout << (n ? "removed " + std::to_string(n) + " silence(s)\n" : "no silence matches " + o.target + "\n");
   // Nothing removed: the name was wrong (a maintenance window is changed in the config file).
   return n ? 0 : 2;

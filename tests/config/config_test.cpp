@@ -231,10 +231,20 @@ TEST(Cli, UnknownCommandSuggestsTheNearest) {
   EXPECT_EQ(r.code, 64);
   EXPECT_EQ(r.output.rfind("orch: unknown command \"diagnos\"; did you mean \"diagnose\"?\nUsage: orch", 0), 0u) << r.output;
   EXPECT_NE(r.output.find("sync-test"), std::string::npos) << r.output;  // the commands are listed
-  // After global options and their values, too.
+  // After global options and their values, too; under -o json the error is JSON, as every error.
   auto after = orch::test::run({ORCH_BINARY, "-o", "json", "--config", "/nonexistent", "rollbak", "--dry-run"});
   EXPECT_EQ(after.code, 64);
-  EXPECT_NE(after.output.find("unknown command \"rollbak\"; did you mean \"rollback\"?"), std::string::npos) << after.output;
+  const auto j = json::parse(after.output);
+  EXPECT_EQ(j["error"]["message"], "unknown command \"rollbak\"; did you mean \"rollback\"?") << after.output;
+  EXPECT_EQ(j["error"]["kind"], "usage");
+  // A flag CLI11 refuses, under -o ndjson: one compact line of JSON; --help still prints help.
+  auto flag = orch::test::run({ORCH_BINARY, "--output=ndjson", "heal", "--frobnicate"});
+  EXPECT_EQ(flag.code, 64);
+  EXPECT_EQ(flag.output.find('\n'), flag.output.size() - 1) << flag.output;
+  EXPECT_EQ(json::parse(flag.output)["error"]["exit_code"], 64) << flag.output;
+  auto help = orch::test::run({ORCH_BINARY, "-o", "json", "heal", "--help"});
+  EXPECT_EQ(help.code, 0);
+  EXPECT_NE(help.output.find("Usage: orch heal"), std::string::npos) << help.output;
   auto far = orch::test::run({ORCH_BINARY, "frobnicate"});
   EXPECT_EQ(far.code, 64);
   EXPECT_EQ(far.output.find("did you mean"), std::string::npos) << far.output;

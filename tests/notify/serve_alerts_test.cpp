@@ -108,6 +108,11 @@ TEST_F(ServeAlerts, ASilenceSuppressesAndIsListed) {
   ASSERT_EQ(listed["silences"].size(), 1u) << list.output;
   EXPECT_EQ(listed["silences"][0]["service"], "web");
   EXPECT_EQ(listed["silences"][0]["reason"], "planned move");
+  // -o ndjson: the same document, one compact line (issue 23: everywhere).
+  auto nd = test::run({ORCH_BINARY, "silence", "list", "-o", "ndjson"}, env);
+  ASSERT_EQ(nd.code, 0) << nd.output;
+  EXPECT_EQ(nd.output.find('\n'), nd.output.size() - 1) << nd.output;
+  EXPECT_EQ(json::parse(nd.output)["silences"], listed["silences"]);
 
   OrchServer orch(env);
   auto st = json::parse(orch.get("/status").body);
