@@ -12,7 +12,7 @@ BUILD_PKGS=(cmake g++ make pkg-config git
   libssl-dev libcurl4-openssl-dev libyaml-cpp-dev libgtest-dev libgmock-dev)
 # clang-15 and libfuzzer-15-dev: the libFuzzer harnesses (scripts/fuzz.sh).
 # gcovr: scripts/coverage.sh (not run by CI).
-TEST_PKGS=(redis-server docker.io docker-compose busybox-static curl wrk man-db chromium iproute2 dpkg-dev file clang-format clang-15 libfuzzer-15-dev gcovr)
+TEST_PKGS=(redis-server docker.io docker-compose busybox-static curl wrk man-db chromium tmux iproute2 dpkg-dev file clang-format clang-15 libfuzzer-15-dev gcovr)
 WANT=("${BUILD_PKGS[@]}")
 if [ "${1:-}" != "--build" ]; then
   WANT+=("${TEST_PKGS[@]}")

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <sstream>
 #include <thread>
 
 #include "core/json.hpp"
@@ -10,6 +11,8 @@
 #include "support/docker_engine.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
+#include "support/require.hpp"
+#include "support/terminal.hpp"
 
 using namespace orch;
 using namespace orch::test;
@@ -186,6 +189,35 @@ TEST_F(DiagnoseCli, FailedConditionsShowWhatWasSeenAndReasonsAreNotCut) {
   const std::string reason = j["services"][2]["error"];
   ASSERT_GT(reason.size(), 36u) << reason;  // longer than the column: it must wrap
   EXPECT_EQ(detail("docling_service"), reason) << table.output;
+}
+
+// Issue 23, as a person sees it: in a real 80-column terminal the table is in colour (green up, red
+// unreachable), no line is wider than the terminal, and NO_COLOR turns the colour off.
+TEST_F(DiagnoseCli, InATerminalTheTableIsColouredAndFitsEightyColumns) {
+  ORCH_REQUIRE(have_tmux()) << "tmux (scripts/install-deps.sh installs it)";
+  FakeService a;
+  const std::string closed = "http://127.0.0.1:" + std::to_string(free_port());
+  write_file(dir.file("orch.yaml"), config_for({{"web", a.url()}, {"docling_service", closed}}, kExpect));
+  const std::vector<std::string> argv = {ORCH_BINARY, "diagnose", "--config", dir.file("orch.yaml")};
+  auto env = kNoDocker;
+  env["NO_COLOR"] = "\x01unset";
+  {
+    Terminal term(argv, env, 80, 40);
+    ASSERT_TRUE(eventually([&] { return term.exited(); }, 20s)) << term.screen();
+    EXPECT_EQ(term.exit_status(), 2) << term.screen();
+    const auto plain = term.screen();
+    EXPECT_NE(plain.find("CRITICAL: 1 up, 1 unreachable"), std::string::npos) << plain;
+    std::istringstream lines(plain);
+    for (std::string line; std::getline(lines, line);) EXPECT_LE(line.size(), 80u) << line;
+    const auto coloured = term.screen(true);
+    EXPECT_NE(coloured.find("\033[32mup"), std::string::npos) << coloured;
+    EXPECT_NE(coloured.find("\033[31munreachable"), std::string::npos) << coloured;
+  }
+  env["NO_COLOR"] = "1";
+  Terminal plain(argv, env, 80, 40);
+  ASSERT_TRUE(eventually([&] { return plain.exited(); }, 20s)) << plain.screen();
+  EXPECT_NE(plain.screen().find("docling_service"), std::string::npos) << plain.screen();
+  EXPECT_EQ(plain.screen(true).find("\033["), std::string::npos) << plain.screen(true);
 }
 
 TEST_F(DiagnoseCli, ServicesAreProbedInParallel) {
