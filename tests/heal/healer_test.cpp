@@ -539,10 +539,13 @@ TEST_F(HealerTest, PostHealDryRunAndResetAnswerAsTheCommandDoes) {
   // The daemon's pass reads its container cache, which takes the die in a moment after the healer
   // did (seen once under ASan on a loaded machine): asked again until it has.
   auto http = orch->post("/heal", R"({"dry_run":true})", {{"Content-Type", "application/json"}});
-  ASSERT_TRUE(eventually([&] {
-    http = orch->post("/heal", R"({"dry_run":true})", {{"Content-Type", "application/json"}});
-    return http.status == 200 && !action_for(http.body, "h-flap").is_null();
-  }, 5s)) << http.body;
+  ASSERT_TRUE(eventually(
+      [&] {
+        http = orch->post("/heal", R"({"dry_run":true})", {{"Content-Type", "application/json"}});
+        return http.status == 200 && !action_for(http.body, "h-flap").is_null();
+      },
+      5s))
+      << http.body;
   auto cli = run({ORCH_BINARY, "heal", "--dry-run", "-o", "json"}, env());
   const auto from_http = action_for(http.body, "h-flap"), from_cli = action_for(cli.output, "h-flap");
   ASSERT_FALSE(from_http.is_null()) << http.body;
