@@ -83,7 +83,9 @@ std::string render_summary(const json& summary, bool colour) {
          human_duration(health.value("uptime_s", 0LL)) + "\n";
   // Components other than services: one line.
   std::vector<std::string> comps;
-  for (const auto& [name, c] : health.value("components", json::object()).items()) {
+  // Held: items() of the temporary value() returns would outlive it (ASan: stack-use-after-scope).
+  const auto components = health.value("components", json::object());
+  for (const auto& [name, c] : components.items()) {
     if (name == "services") continue;
     std::string st = text_of(c, "status");
     std::string line = name + " " + paint(colour, st, st);
