@@ -15,7 +15,7 @@ namespace orch::test {
 inline std::map<std::string, std::set<std::string>> documented_heal_fields() {
   std::ifstream in(std::string(ORCH_TESTS_DIR) + "/../docs/heal.md");
   std::map<std::string, std::set<std::string>> out;
-  const std::regex row(R"re(^\| `(heal\.[a-z]+)` \|.*\| `\{([a-z_, ]+)\}` \|\s*$)re");
+  const std::regex row(R"re(^\| `(heal\.[a-z_]+)` \|.*\| `\{([a-z_, ]+)\}` \|\s*$)re");
   std::smatch m;
   for (std::string line; std::getline(in, line);) {
     if (!std::regex_match(line, m, row)) continue;

@@ -91,8 +91,11 @@ struct HealerTest : ::testing::Test {
     const auto documented = documented_heal_fields();
     for (const auto& e : redis.events("heal.")) {
       const std::string type = e["type"];
-      ASSERT_TRUE(documented.count(type)) << type << " is not in docs/heal.md";
-      EXPECT_EQ(field_names(e["data"]), documented.at(type)) << e.dump();
+      // EXPECT, not ASSERT: the containers below are removed whatever this finds.
+      EXPECT_TRUE(documented.count(type)) << type << " is not in docs/heal.md";
+      if (documented.count(type)) {
+        EXPECT_EQ(field_names(e["data"]), documented.at(type)) << e.dump();
+      }
     }
     if (engine)
       engine->docker({"rm", "-f", "h-unhealthy", "h-exit", "h-plain", "h-stopped", "h-flap", "h-dep", "h-mon", "h-after", "h-old",
