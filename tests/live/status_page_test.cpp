@@ -50,6 +50,9 @@ TEST(StatusPage, HeadlessChromiumShowsContainersQuarantineAndLiveEvents) {
   // A labelled container that keeps failing: orch heals it, and the heal is on the timeline.
   docker.must({"run", "-d", "--name", "page-crash-1", "--network", "none", "--label", "orch.heal=true", docker.image(), "sh", "-c",
                "sleep 1; exit 3"});
+  // One a person stopped before orch started: left alone, and the page says so (issue 23).
+  docker.must({"run", "-d", "--name", "page-stopped-1", "--network", "none", "--label", "orch.heal=true", docker.image(), "sleep", "600"});
+  docker.must({"kill", "page-stopped-1"});
   StandinServers standins;  // its frontend stand-in answers /health: rag_service is up
   TempDir state;
   write_file(state.file("heal-quarantine.json"), R"({"page-docling-1":{"since_ms":1764000000000,"reason":"5 heals within 30m"}})");
@@ -98,6 +101,11 @@ TEST(StatusPage, HeadlessChromiumShowsContainersQuarantineAndLiveEvents) {
                               text.find("was published") != std::string::npos);
   }
   EXPECT_TRUE(published) << shown.dump();
+  // The decision not to heal is an event read as a sentence, not only a log line.
+  bool left_alone = false;
+  for (const auto& e : shown["events"])
+    left_alone = left_alone || e.get<std::string>().rfind("heal.left_alone | orch left page-stopped-1 alone (exited 137): ", 0) == 0;
+  EXPECT_TRUE(left_alone) << shown.dump();
   // The screenshots: real PNGs, and the event changed what is on screen.
   const auto before = read_file(out.file("before.png")), after = read_file(out.file("after.png"));
   ASSERT_GT(before.size(), 1000u);
