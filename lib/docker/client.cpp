@@ -259,6 +259,12 @@ std::string Client::create(const std::string& name, const json& body) {
   return j.value("Id", "");
 }
 
+void Client::connect(const std::string& network, const std::string& container, const json& endpoint) {
+  checked(request("POST", "/networks/" + http::url_encode(network) + "/connect",
+                  to_text(json{{"Container", container}, {"EndpointConfig", endpoint}})),
+          "connect " + container + " to " + network);
+}
+
 int Client::wait(const std::string& id, std::chrono::milliseconds timeout) {
   auto j = checked(request("POST", "/containers/" + http::url_encode(id) + "/wait?condition=not-running", "", timeout),
                    "wait " + id);

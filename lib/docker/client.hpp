@@ -178,6 +178,9 @@ class Client final : public ContainerSource {
   void rename(const std::string& id, const std::string& new_name);
   // POST /containers/create?name=...; returns the new id.
   std::string create(const std::string& name, const json& body);
+  // POST /networks/{network}/connect: joins a created container to one more network with
+  // `endpoint` (its EndpointSettings: Aliases, ...). Before API 1.44 a create takes one network.
+  void connect(const std::string& network, const std::string& container, const json& endpoint);
   // Blocks until the container stops (condition not-running); returns its exit code.
   int wait(const std::string& id, std::chrono::milliseconds timeout);
 

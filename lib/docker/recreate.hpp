@@ -17,8 +17,14 @@ struct RecreateResult {
   std::string error;
 };
 
-// The body of POST /containers/create that reproduces `c` (with `image` if not empty).
+// The body of POST /containers/create that reproduces `c` (with `image` if not empty): its
+// volumes without a name of their own (`-v /data`, an image's VOLUME) are mounted by name, so the
+// new container has the old one's data, not new empty volumes; it joins one network (the
+// NetworkMode's, else the first), with its aliases.
 json create_body_from(const ContainerInfo& c, const std::string& image = "");
+// The other networks of `c` and their aliases ({name: EndpointSettings}): an engine before API
+// 1.44 refuses a create with more than one, so they are connected after the create.
+json other_networks_of(const ContainerInfo& c);
 
 RecreateResult recreate(Client& client, const ContainerInfo& old, const std::string& image,
                         const std::function<bool(const std::string& new_id, std::string& why)>& accept);

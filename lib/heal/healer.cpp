@@ -186,8 +186,8 @@ void Healer::on_event(const docker::EventMessage& m) {
     return;
   }
   if (acting_.count(m.id)) {
-    if (action == "start") acting_.erase(m.id);  // our restart completed
-    return;
+    if (action != "start") return;
+    acting_.erase(m.id);  // our restart completed: it runs from now on (ORCH_HEAL_RESET_AFTER counts from here)
   }
   const auto name = m.attribute("name");
   if (action == "health_status: healthy" || (action == "start")) {
@@ -485,7 +485,9 @@ void Healer::restart_dependents(const docker::ContainerInfo& healed) {
     }
     const HealData data{s.name, docker::service_of(config_, s.name, s.labels), 1, 0.0, "depends on " + healed.name, ""};
     try {
-      docker_.restart(s.id);
+      // Its own stop timeout, as for the healed one: orch.stop.timeout, else its StopTimeout.
+      const auto stop_s = policy_for(config_.settings, docker::configured_service(config_, s.name, s.labels), s.labels).stop_timeout_s;
+      docker_.restart(s.id, stop_s ? stop_s : docker_.inspect(s.id).stop_timeout);
       actions_.labels({"dependent_restarted"}).inc();
       publish(HealEvent::restarted, data);
       record_heal(s.name, data.reason);

@@ -88,7 +88,10 @@ bool Releases::clear(const std::string& service) {
 void Releases::mark_rolled_back(const std::string& service, const std::string& release_image_id) {
   store_.update(kDoc, [&](json& doc) {
     if (!doc.is_object()) doc = json::object();
-    doc[service]["rolled_back"].push_back(release_image_id);
+    auto& done = doc[service]["rolled_back"];
+    // Once: rollback_service marks what it replaced, and the automatic rollback marks the release.
+    if (!done.is_array()) done = json::array();
+    if (std::find(done.begin(), done.end(), release_image_id) == done.end()) done.push_back(release_image_id);
   });
 }
 

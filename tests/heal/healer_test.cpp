@@ -584,4 +584,158 @@ TEST_F(HealerTest, TwoInstancesHealAFailureOnceAndAStoppedLeaderLetsGoOfTheLease
   ASSERT_TRUE(eventually([&] { return redis.cli({"GET", "orch:leader"}).find("second") != std::string::npos; }, 15s)) << second.log();
 }
 
+// The daemon's policy over time (issue 24). Suites named HealDaemon* run as their own ctest entry,
+// heal_daemon, beside `heal` (tests/CMakeLists.txt).
+struct HealDaemon : HealerTest {
+  void TearDown() override {
+    HealerTest::TearDown();
+    if (engine) engine->docker({"rm", "-f", "h-back", "h-quar", "h-net", "h-netdep"});
+  }
+};
+
+// Runs until the test drops a token in its bind-mounted /ctl: one failure (exit 1) per token.
+constexpr const char* kFailOnToken = "while true; do if [ -f /ctl/fail ]; then rm /ctl/fail; exit 1; fi; sleep 0.05; done";
+
+TEST_F(HealDaemon, BackoffGrowsAStreakEndsAfterResetAfterAndTheBudgetQuarantines) {
+  // docs/heal.md: the first heal of a streak at once, then MIN doubling (±10 %); healthy (running,
+  // without a health check) for ORCH_HEAL_RESET_AFTER starts a new streak; the budget
+  // (ORCH_HEAL_MAX_RESTARTS per ORCH_HEAL_WINDOW) is not the streak: used up, the next failure
+  // quarantines.
+  REQUIRE_ENGINE();
+  start_orch(
+      {{"ORCH_HEAL_BACKOFF", "1s:4s"}, {"ORCH_HEAL_RESET_AFTER", "2s"}, {"ORCH_HEAL_MAX_RESTARTS", "4"}, {"ORCH_HEAL_WINDOW", "10m"}});
+  TempDir ctl;
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-back", "--label", "orch.heal=true", "-v",
+                ctl.path() + ":/ctl", engine->image(), "sh", "-c", kFailOnToken});
+  // One failure right after the last restart; the seconds until orch restarted it again.
+  auto fail_and_time = [&] {
+    const auto before = redis.events("heal.restarted").size();
+    const auto t0 = std::chrono::steady_clock::now();
+    write_file(ctl.file("fail"), "");
+    EXPECT_TRUE(eventually([&] { return redis.events("heal.restarted").size() > before; }, 15s)) << orch->log();
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  };
+  const double first = fail_and_time(), second = fail_and_time(), third = fail_and_time();
+  EXPECT_LT(first, 0.9) << "the first heal of a streak is immediate";
+  EXPECT_GT(second, 0.85) << "backoff MIN (1 s, -10 %)";
+  EXPECT_LT(second, 1.8);
+  EXPECT_GT(third, 1.75) << "doubled (2 s, -10 %)";
+  EXPECT_LT(third, 3.0);
+  auto restarts = redis.events("heal.restarted");
+  ASSERT_EQ(restarts.size(), 3u) << orch->log();
+  EXPECT_EQ(attempts_of(restarts, "h-back"), (std::vector<int>{1, 2, 3}));
+  const std::vector<double> next = {1, 2, 4};  // what each restart says the next would wait
+  for (size_t i = 0; i < 3; ++i) {
+    EXPECT_NEAR(restarts[i]["data"]["next_delay_s"].get<double>(), next[i], next[i] * 0.1 + 0.01) << restarts[i].dump();
+  }
+
+  // Running for ORCH_HEAL_RESET_AFTER (2 s): the next failure begins a new streak, healed at once.
+  std::this_thread::sleep_for(2300ms);
+  EXPECT_LT(fail_and_time(), 0.9) << "a new streak: no backoff" << orch->log();
+  restarts = redis.events("heal.restarted");
+  EXPECT_EQ(attempts_of(restarts, "h-back"), (std::vector<int>{1, 2, 3, 1})) << orch->log();
+
+  // Four heals within the window: the budget is used up, the fifth failure quarantines it.
+  write_file(ctl.file("fail"), "");
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.quarantined", "h-back"); }, 10s)) << orch->log();
+  EXPECT_EQ(redis.events("heal.quarantined")[0]["data"]["attempt"], 4);
+  std::this_thread::sleep_for(1500ms);  // beyond the 1 s backoff a restart would have waited
+  EXPECT_EQ(redis.events("heal.restarted").size(), 4u) << orch->log();
+  EXPECT_EQ(client().inspect("h-back").status, "exited");
+}
+
+TEST_F(HealDaemon, WithoutRedisTheQuarantineFileIsSharedWithOrchHealReset) {
+  // docs/heal.md: without Redis the quarantine list is $ORCH_STATE_DIR/heal-quarantine.json, so
+  // `orch heal` and `orch heal --reset` (other processes) and `orch serve` agree; after a reset
+  // serve heals the still failing container at its next reconcile (no bus between processes),
+  // as the first of a new streak.
+  REQUIRE_ENGINE();
+  start_orch({{"REDIS_URL", "\x01unset"}, {"ORCH_RECONCILE_INTERVAL", "1s"}});
+  Env cli = {{"REDIS_URL", "\x01unset"}, {"DOCKER_HOST", engine->host()}, {"ORCH_STATE_DIR", orch->state_dir()}};
+  const auto file = orch->state_dir() + "/heal-quarantine.json";
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-quar", "--label", "orch.heal=true", "--label",
+                "orch.heal.max-restarts=1", "--label", "orch.heal.backoff=500ms:1s", engine->image(), "sh", "-c", "sleep 1; exit 1"});
+  auto restarts = [&] {
+    const auto log = orch->log();
+    std::vector<std::string> out;
+    for (auto at = log.find("restarted h-quar ("); at != std::string::npos; at = log.find("restarted h-quar (", at + 1))
+      out.push_back(log.substr(at, log.find('\n', at) - at));
+    return out;
+  };
+  ASSERT_TRUE(eventually([&] { return read_file(file).find("\"h-quar\"") != std::string::npos; }, 20s)) << orch->log();
+  ASSERT_EQ(restarts().size(), 1u) << orch->log();
+
+  auto pass = run({ORCH_BINARY, "heal", "-o", "json"}, cli);
+  EXPECT_EQ(pass.code, 2) << pass.output;
+  EXPECT_EQ(action_for(pass.output, "h-quar")["outcome"], "quarantined") << pass.output;
+  auto reset = run({ORCH_BINARY, "heal", "--reset", "h-quar", "-o", "json"}, cli);
+  ASSERT_EQ(reset.code, 0) << reset.output;
+  EXPECT_EQ(json::parse(reset.output.substr(reset.output.find('{')))["was_quarantined"], true) << reset.output;
+  EXPECT_EQ(read_file(file).find("\"h-quar\""), std::string::npos) << read_file(file);
+
+  ASSERT_TRUE(eventually([&] { return restarts().size() >= 2; }, 5s)) << orch->log();
+  EXPECT_NE(restarts()[1].find("attempt 1)"), std::string::npos) << restarts()[1];
+  // Still failing: quarantined again, in the same file.
+  EXPECT_TRUE(eventually([&] { return read_file(file).find("\"h-quar\"") != std::string::npos; }, 10s)) << orch->log();
+}
+
+// The network namespace's inode of a running container's process.
+std::string netns_of(const std::string& name) {
+  return std::filesystem::read_symlink("/proc/" + std::to_string(client().inspect(name).raw["State"]["Pid"].get<int>()) + "/ns/net");
+}
+
+TEST_F(HealDaemon, DependentsThroughTheNetworkNamespaceAreRestartedWithTheirStopTimeout) {
+  // docs/heal.md: after healing X, containers sharing its network namespace (--network container:X)
+  // are restarted too; every restart waits orch.stop.timeout (not the container's own StopTimeout)
+  // before SIGKILL. Both ignore SIGTERM (pid 1) and have a StopTimeout of 30 s.
+  REQUIRE_ENGINE();
+  start_orch();
+  const auto t0 = std::chrono::steady_clock::now();
+  // Unhealthy on its first run, healthy from its second (the restart keeps /tmp).
+  engine->must({"run",
+                "-d",
+                "--network",
+                "none",
+                "--stop-timeout",
+                "30",
+                "--name",
+                "h-net",
+                "--label",
+                "orch.heal=true",
+                "--label",
+                "orch.stop.timeout=1",
+                "--health-cmd",
+                "test -f /tmp/ok",
+                "--health-interval",
+                "1s",
+                "--health-retries",
+                "1",
+                engine->image(),
+                "sh",
+                "-c",
+                "test -f /tmp/started && touch /tmp/ok; touch /tmp/started; exec sleep 3600"});
+  engine->must({"run", "-d", "--network", "container:h-net", "--stop-timeout", "30", "--name", "h-netdep", "--label",
+                "orch.stop.timeout=1s", engine->image(), "sleep", "3600"});
+  const auto shared_before = netns_of("h-net");
+  ASSERT_EQ(netns_of("h-netdep"), shared_before);
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-net"); }, 20s)) << orch->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 15s) << "the restart waited longer than orch.stop.timeout";
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-netdep"); }, 10s)) << orch->log();
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 20s) << "the dependent's restart waited longer than its orch.stop.timeout";
+  for (const auto& e : redis.events("heal.restarted")) {
+    if (e["subject"] == "h-netdep") {
+      EXPECT_EQ(e["data"]["reason"], "depends on h-net") << e.dump();
+    }
+  }
+  EXPECT_FALSE(has_event(redis, "heal.failed", "h-netdep")) << orch->log();
+  // Killed after the stop timeout (SIGTERM ignored), and joined to h-net's new namespace.
+  int killed = 0;
+  for (const auto& e : redis.events("container.died"))
+    if (e["subject"] == "h-net" || e["subject"] == "h-netdep") killed += e["data"]["exit_code"] == 137 ? 1 : 0;
+  EXPECT_EQ(killed, 2) << orch->log();
+  ASSERT_TRUE(client().inspect("h-netdep").running);
+  EXPECT_NE(netns_of("h-net"), shared_before);
+  EXPECT_EQ(netns_of("h-netdep"), netns_of("h-net"));
+}
+
 }  // namespace

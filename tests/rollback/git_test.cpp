@@ -5,6 +5,7 @@
 
 #include "core/json.hpp"
 #include "core/text.hpp"
+#include "support/git_repo.hpp"
 #include "support/orch_server.hpp"
 #include "support/process.hpp"
 
@@ -12,41 +13,6 @@ using namespace orch;
 using namespace orch::test;
 
 namespace {
-
-// A git repository with releases v1..v3, at `path` (default a fresh temp dir).
-struct GitRepo {
-  TempDir tmp;
-  struct Dir {
-    std::string p;
-    const std::string& path() const { return p; }
-    std::string file(const std::string& name) const { return p + "/" + name; }
-  } dir;
-  std::map<std::string, std::string> env = {{"GIT_AUTHOR_NAME", "dev"}, {"GIT_AUTHOR_EMAIL", "dev@example.com"},
-                                            {"GIT_COMMITTER_NAME", "dev"}, {"GIT_COMMITTER_EMAIL", "dev@example.com"}};
-  int day = 1;
-  std::string git(std::vector<std::string> args) {
-    args.insert(args.begin(), {"git", "-C", dir.path()});
-    auto r = run(args, env);
-    if (r.code != 0) throw std::runtime_error("git failed: " + r.output);
-    while (!r.output.empty() && r.output.back() == '\n') r.output.pop_back();
-    return r.output;
-  }
-  void release(const std::string& version) {
-    write_file(dir.file("app.txt"), "version " + version + "\n");
-    // Distinct commit times so releases order by time.
-    env["GIT_AUTHOR_DATE"] = env["GIT_COMMITTER_DATE"] = "2026-01-0" + std::to_string(day++) + "T12:00:00Z";
-    git({"add", "app.txt"});
-    git({"commit", "-q", "-m", "release " + version});
-    git({"tag", version});
-  }
-  explicit GitRepo(const std::string& path = "") : dir{path.empty() ? tmp.path() : path} {
-    std::filesystem::create_directories(dir.path());
-    git({"init", "-q", "-b", "main"});
-    release("v1");
-    release("v2");
-    release("v3");
-  }
-};
 
 RunResult orch_rollback(std::vector<std::string> args) {
   args.insert(args.begin(), {ORCH_BINARY, "rollback"});

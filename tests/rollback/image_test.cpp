@@ -2,10 +2,15 @@
 // of a failing release, restore when the target fails, dry run.
 #include <gtest/gtest.h>
 
+#include <map>
+#include <set>
+#include <thread>
+
 #include "core/json.hpp"
 #include "docker/client.hpp"
 #include "support/docker_engine.hpp"
 #include "support/orch_server.hpp"
+#include "support/receivers.hpp"
 #include "support/redis_server.hpp"
 
 using namespace orch;
@@ -21,12 +26,13 @@ void commit(DockerEngine& engine, const std::string& tag, const std::string& cmd
   engine.must({"rm", "img-src"});
 }
 
-// v1 is healthy (it creates /tmp/ok); v2 never is; broken exits at once.
+// v1 is healthy (it creates /tmp/ok); v2 never is; broken exits at once; short runs 2 s.
 DockerEngine*& engine = share_engine([](DockerEngine& e) {
   e.must({"tag", e.image(), "orch-test/app:base"});
   commit(e, "orch-test/app:v1", R"(CMD ["sh","-c","touch /tmp/ok; exec sleep 3600"])");
   commit(e, "orch-test/app:v2", R"(CMD ["sleep","3600"])");
   commit(e, "orch-test/app:broken", R"(CMD ["sh","-c","exit 7"])");
+  commit(e, "orch-test/app:short", R"(CMD ["sleep","2"])");
 });
 
 docker::Client client() { return docker::Client(docker::Endpoint{engine->socket(), "http://localhost", std::nullopt}); }
@@ -215,6 +221,130 @@ TEST_F(ImageRollback, AServiceRunningBeforeStartGetsAReleaseAndALastKnownGood) {
   EXPECT_EQ(j["dry_run"], true);
   EXPECT_NE(j["to"].get<std::string>().find(image_id("orch-test/app:v1").substr(0, 19)), std::string::npos) << dry.output;
   EXPECT_EQ(client().inspect("app").image_id, image_id("orch-test/app:v2"));
+}
+
+// One service's entry of the releases document, as Redis holds it; {} while there is none.
+json releases_of(const RedisServer& redis, const std::string& service) {
+  auto doc = parse_json(redis.cli({"GET", "orch:state:releases"}));
+  return doc.is_object() && doc.contains(service) && doc[service].is_object() ? doc[service] : json::object();
+}
+
+TEST_F(ImageRollback, AContainerNotHealthyAfterTheImageChangeIsRolledBackOncePerRelease) {
+  // docs/rollback.md, automatic rollback of a plain container: a release not healthy
+  // ROLLBACK_UNHEALTHY_AFTER after the image change is rolled back to its LKG, once per release,
+  // pinned, and notified. orch.monitor-only keeps the healer (and its quarantine) out of it.
+  REQUIRE_ENGINE();
+  HttpReceiver notes;
+  auto e = env();
+  e["ROLLBACK_UNHEALTHY_AFTER"] = "3s";
+  e["NOTIFY_WEBHOOK_URL"] = notes.url();
+  OrchServer orch(e);
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s)) << orch.log();
+  const std::vector<std::string> unhealed = {"--label", "orch.monitor-only=true"};
+  const auto v1 = image_id("orch-test/app:v1"), v2 = image_id("orch-test/app:v2");
+  run_app("orch-test/app:v1", unhealed);
+  ASSERT_TRUE(eventually([&] { return releases_of(redis, "app").value("lkg", json::object()).value("image_id", "") == v1; }, 30s))
+      << orch.log();
+
+  engine->must({"rm", "-f", "app"});
+  run_app("orch-test/app:v2", unhealed);
+  const auto deployed = std::chrono::steady_clock::now();
+  ASSERT_TRUE(eventually([&] { return has_event("rollback.succeeded") || has_event("rollback.failed"); }, 30s)) << orch.log();
+  EXPECT_GE(std::chrono::steady_clock::now() - deployed, 3s) << "rolled back before ROLLBACK_UNHEALTHY_AFTER";
+  ASSERT_TRUE(has_event("rollback.succeeded")) << orch.log();
+  const auto started = redis.events("rollback.started");
+  ASSERT_EQ(started.size(), 1u);
+  EXPECT_EQ(started[0]["data"]["from"], v2);
+  EXPECT_EQ(started[0]["data"]["to"], v1);
+  EXPECT_EQ(started[0]["data"]["reason"], "not healthy 3s after the image change") << started[0].dump();
+  auto c = client().inspect("app");
+  EXPECT_EQ(c.image_id, v1);
+  EXPECT_EQ(c.label("orch.rollback.from"), v2);
+  auto h = releases_of(redis, "app");
+  EXPECT_NE(h.value("pinned", "").find("automatic rollback"), std::string::npos) << h.dump();
+  EXPECT_EQ(h["rolled_back"], json::array({v2})) << h.dump();
+  // The notification (NOTIFY_WEBHOOK_URL's {"text", "event"}).
+  auto notified = [&] {
+    int n = 0;
+    for (const auto& r : notes.requests()) {
+      auto j = parse_json(r.body);
+      if (j.is_object() && j.value("event", json::object()).value("type", "") == "rollback.succeeded" &&
+          j.value("text", "").find("rolled back app") != std::string::npos)
+        ++n;
+    }
+    return n;
+  };
+  EXPECT_TRUE(eventually([&] { return notified() == 1; }, 10s)) << orch.log();
+
+  // Once per release: unpinned and deployed again, the same failing image is left alone.
+  ASSERT_EQ(run({ORCH_BINARY, "rollback", "--clear", "app"}, env()).code, 0);
+  engine->must({"rm", "-f", "app"});
+  run_app("orch-test/app:v2", unhealed);
+  ASSERT_TRUE(eventually([&] { return releases_of(redis, "app").value("current", json::object()).value("image_id", "") == v2; }, 10s))
+      << orch.log();
+  std::this_thread::sleep_for(5500ms);  // ROLLBACK_UNHEALTHY_AFTER and a 2 s tick more
+  EXPECT_EQ(client().inspect("app").image_id, v2);
+  EXPECT_EQ(redis.events("rollback.started").size(), 1u) << orch.log();
+  EXPECT_EQ(notified(), 1);
+}
+
+TEST_F(ImageRollback, TheReplacementKeepsMountsNetworksAndAliasesAndMustRunThreeSeconds) {
+  // docs/rollback.md: the new container has the old one's mounts (a named volume, a bind, and the
+  // anonymous volume of `-v /anon` with its data) and networks with their aliases (two networks:
+  // an engine before API 1.44 takes one at create); without a health check it must run 3 s.
+  REQUIRE_ENGINE();
+  TempDir bound;
+  write_file(bound.file("config"), "from the host\n");
+  engine->must({"network", "create", "rb-front"});
+  engine->must({"network", "create", "rb-back"});
+  engine->must({"volume", "create", "rb-named"});
+  engine->must({"run", "-d", "--name", "app", "--stop-timeout", "1", "--network", "rb-front", "--network-alias", "app-front", "-v",
+                "rb-named:/named", "-v", bound.path() + ":/bound:ro", "-v", "/anon", "orch-test/app:v2"});
+  engine->must({"network", "connect", "--alias", "app-back", "rb-back", "app"});
+  engine->must({"exec", "app", "sh", "-c", "echo kept > /anon/data; echo named > /named/data"});
+  const auto old = client().inspect("app");
+  auto mounts_of = [](const docker::ContainerInfo& c) {
+    std::map<std::string, std::string> out;  // destination -> type:name-or-source:rw
+    for (const auto& m : c.raw.value("Mounts", json::array()))
+      out[m.value("Destination", "")] =
+          m.value("Type", "") + ":" + m.value("Name", m.value("Source", "")) + ":" + (m.value("RW", false) ? "rw" : "ro");
+    return out;
+  };
+  auto aliases_of = [](const docker::ContainerInfo& c, const std::string& network) {
+    std::set<std::string> out;
+    const auto networks = c.raw.value("NetworkSettings", json::object()).value("Networks", json::object());
+    for (const auto& a : networks.value(network, json::object()).value("Aliases", json::array())) out.insert(a.get<std::string>());
+    out.erase(c.id.substr(0, 12));  // the engine's own alias of every container
+    return out;
+  };
+
+  // A target that exits after 2 s is not accepted: it had to run 3 s. The old container is back.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto short_lived = run({ORCH_BINARY, "rollback", "--service", "app", "--to", "orch-test/app:short", "-o", "json"}, env());
+  EXPECT_EQ(short_lived.code, 2) << short_lived.output;
+  EXPECT_NE(short_lived.output.find("exited with 0"), std::string::npos) << short_lived.output;
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 2s);
+  EXPECT_EQ(client().inspect("app").id, old.id);
+  EXPECT_TRUE(client().inspect("app").running);
+
+  const auto t1 = std::chrono::steady_clock::now();
+  auto r = run({ORCH_BINARY, "rollback", "--service", "app", "--to", "orch-test/app:v1", "-o", "json"}, env());
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_GE(std::chrono::steady_clock::now() - t1, 3s) << "accepted before it ran 3 s";
+  const auto now = client().inspect("app");
+  EXPECT_NE(now.id, old.id);
+  EXPECT_EQ(now.image_id, image_id("orch-test/app:v1"));
+  EXPECT_EQ(mounts_of(now), mounts_of(old));
+  EXPECT_EQ(mounts_of(now)["/anon"].rfind("volume:", 0), 0u) << mounts_of(now)["/anon"];
+  EXPECT_EQ(engine->must({"exec", "app", "cat", "/anon/data", "/named/data", "/bound/config"}), "kept\nnamed\nfrom the host");
+  EXPECT_EQ(now.raw.value("HostConfig", json::object()).value("NetworkMode", ""), "rb-front");
+  EXPECT_EQ(aliases_of(now, "rb-front"), (std::set<std::string>{"app-front"}));
+  EXPECT_EQ(aliases_of(now, "rb-back"), (std::set<std::string>{"app-back"}));
+  EXPECT_TRUE(engine->docker({"ps", "-a", "--filter", "name=orch-old", "-q"}).output.empty());
+
+  engine->must({"rm", "-f", "-v", "app"});
+  engine->docker({"network", "rm", "rb-front", "rb-back"});
+  engine->docker({"volume", "rm", "rb-named"});
 }
 
 }  // namespace
