@@ -99,6 +99,23 @@ TEST_F(ServeAlerts, DownThenUpIsOneFiringAndOneResolvedPerProvider) {
   EXPECT_NE(config.output.find("\"type\": \"slack\""), std::string::npos) << config.output;
 }
 
+// Issue 23: the open incident is kept in the state store, so an orch restarted in the middle of it
+// does not page again, and still sends the resolved message when the service comes back.
+TEST_F(ServeAlerts, ARestartMidIncidentNeitherPagesAgainNorForgetsToResolve) {
+  {
+    OrchServer orch(env);
+    ASSERT_TRUE(test::eventually([&] { return webhook.count() >= 1; }, 15s)) << orch.log();
+  }  // stopped while web is still down
+  OrchServer again(env);
+  ASSERT_TRUE(test::eventually([&] { return json::parse(again.get("/status").body)["incidents"].size() == 1; }, 10s)) << again.log();
+  std::this_thread::sleep_for(1500ms);  // about 15 probes of a service still down
+  EXPECT_EQ(statuses(webhook, "webhook"), (std::vector<std::string>{"firing service.down"})) << again.log();
+  web.up();
+  ASSERT_TRUE(test::eventually([&] { return webhook.count() >= 2; }, 15s)) << again.log();
+  EXPECT_EQ(statuses(webhook, "webhook"), (std::vector<std::string>{"firing service.down", "resolved service.down"}));
+  EXPECT_EQ(statuses(slack, "slack"), (std::vector<std::string>{"[FIRING]", "[RESOLVED]"}));
+}
+
 TEST_F(ServeAlerts, ASilenceSuppressesAndIsListed) {
   auto add = test::run({ORCH_BINARY, "silence", "add", "web", "--for", "2h", "--reason", "planned move", "-o", "json"}, env);
   ASSERT_EQ(add.code, 0) << add.output;
