@@ -36,14 +36,14 @@ std::string padded(std::string type) {
 // what is half-well, green for the rest.
 TEST(HumanLine, EveryEventTypeHasItsColourAndThePlainLineWithoutColour) {
   const std::vector<std::pair<std::string, const char*>> types = {
-      {"content.published", kGreen},    {"content.unpublished", kGreen}, {"content.deleted", kGreen},     {"content.changed", kGreen},
-      {"ingest.started", kGreen},       {"ingest.progress", kGreen},     {"ingest.succeeded", kGreen},    {"ingest.failed", kRed},
-      {"container.started", kGreen},    {"container.died", kRed},        {"container.oom", kRed},         {"container.unhealthy", kRed},
-      {"container.healthy", kGreen},    {"heal.restarted", kYellow},     {"heal.failed", kRed},           {"heal.quarantined", kRed},
-      {"heal.recovered", kGreen},       {"heal.reset", kGreen},          {"service.up", kGreen},          {"service.down", kRed},
-      {"service.degraded", kYellow},    {"rollback.started", kYellow},   {"rollback.succeeded", kYellow}, {"rollback.failed", kRed},
-      {"synctest.passed", kGreen},      {"synctest.failed", kRed},       {"swarm.node.down", kRed},       {"swarm.node.ready", kGreen},
-      {"swarm.service.update", kGreen},
+      {"content.published", kGreen}, {"content.unpublished", kGreen},  {"content.deleted", kGreen},   {"content.changed", kGreen},
+      {"ingest.started", kGreen},    {"ingest.progress", kGreen},      {"ingest.succeeded", kGreen},  {"ingest.failed", kRed},
+      {"container.started", kGreen}, {"container.died", kRed},         {"container.oom", kRed},       {"container.unhealthy", kRed},
+      {"container.healthy", kGreen}, {"heal.restarted", kYellow},      {"heal.failed", kRed},         {"heal.quarantined", kRed},
+      {"heal.recovered", kGreen},    {"heal.reset", kGreen},           {"heal.left_alone", kGreen},   {"service.up", kGreen},
+      {"service.down", kRed},        {"service.degraded", kYellow},    {"rollback.started", kYellow}, {"rollback.succeeded", kYellow},
+      {"rollback.failed", kRed},     {"synctest.passed", kGreen},      {"synctest.failed", kRed},     {"swarm.node.down", kRed},
+      {"swarm.node.ready", kGreen},  {"swarm.service.update", kGreen},
   };
   for (const auto& [type, colour] : types) {
     const auto e = event(type, "web-1");

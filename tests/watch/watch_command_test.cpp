@@ -1,22 +1,15 @@
-// `orch watch` on a terminal (docs/heal.md "orch watch"): human lines coloured on a TTY unless
-// NO_COLOR is set. The real binary on a pseudo-terminal, following a stand-in's GET /events.
+// `orch watch --remote` in a real terminal (tests/support/terminal, as a person sees it): the human
+// line coloured on a TTY, plain under NO_COLOR (docs/heal.md "orch watch"), from a stand-in's
+// GET /events; no engine or Redis needed.
 #include <gtest/gtest.h>
-#include <poll.h>
-#include <pty.h>
-#include <signal.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <chrono>
-#include <cstring>
-#include <string>
-#include <vector>
 
 #include "support/http_stub.hpp"
 #include "support/process.hpp"
+#include "support/require.hpp"
+#include "support/terminal.hpp"
 
 using namespace orch::test;
-using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -26,57 +19,25 @@ const std::string kFrame =
     R"("subject":"web-1","datacontenttype":"application/json","data":{"container":"web-1","reason":"crash loop"}})"
     "\n\n";
 
-// Runs `orch watch --remote` on a pseudo-terminal until its first event line has been printed,
-// then stops it with SIGTERM (exit 0, docs/heal.md) and returns what the terminal showed.
-std::string watch_on_a_terminal(const std::string& remote, bool no_color, int* exit_code) {
-  // The child's environment is made before the fork: after it only async-signal-safe calls.
-  std::vector<std::string> env;
-  for (char** e = environ; *e; ++e)
-    if (std::strncmp(*e, "NO_COLOR=", 9) != 0 && std::strncmp(*e, "ORCH_CONFIG=", 12) != 0) env.emplace_back(*e);
-  env.emplace_back("ORCH_CONFIG=");  // no orch.yaml from the working directory
-  if (no_color) env.emplace_back("NO_COLOR=1");
-  std::vector<char*> envp;
-  for (auto& e : env) envp.push_back(e.data());
-  envp.push_back(nullptr);
-  std::string binary = ORCH_BINARY, watch = "watch", flag = "--remote", url = remote;
-  char* argv[] = {binary.data(), watch.data(), flag.data(), url.data(), nullptr};
-  int master = -1;
-  const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
-  if (pid == 0) {
-    ::execve(argv[0], argv, envp.data());
-    ::_exit(127);
-  }
-  if (pid < 0) return "forkpty failed";
-  std::string shown;
-  const auto until = Clock::now() + std::chrono::seconds(10);
-  while (Clock::now() < until && shown.find("crash loop") == std::string::npos) {
-    pollfd p{master, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    char buf[4096];
-    const ssize_t n = ::read(master, buf, sizeof buf);
-    if (n <= 0) break;
-    shown.append(buf, static_cast<size_t>(n));
-  }
-  ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  *exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  ::close(master);
-  return shown;
-}
-
 TEST(WatchCommand, ColouredOnATerminalAndPlainUnderNoColor) {
+  ORCH_REQUIRE(have_tmux()) << "tmux (scripts/install-deps.sh installs it)";
   HttpStub orch([](const ReceivedRequest&) { return StubAnswer{200, kFrame, "text/event-stream"}; });
-  int code = -1;
-  const auto coloured = watch_on_a_terminal(orch.url(), false, &code);
-  EXPECT_EQ(code, 0);
-  // A quarantine is red; the terminal turns "\n" into "\r\n".
-  EXPECT_NE(coloured.find("09:41:02.123  \033[31mheal.quarantined    \033[0m  web-1  reason=crash loop\r\n"), std::string::npos)
-      << coloured;
-  const auto plain = watch_on_a_terminal(orch.url(), true, &code);
-  EXPECT_EQ(code, 0);
-  EXPECT_NE(plain.find("09:41:02.123  heal.quarantined      web-1  reason=crash loop\r\n"), std::string::npos) << plain;
-  EXPECT_EQ(plain.find('\033'), std::string::npos) << plain;
+  {
+    Terminal term({ORCH_BINARY, "watch", "--remote", orch.url()}, {{"ORCH_CONFIG", ""}, {"NO_COLOR", "\x01unset"}});
+    ASSERT_TRUE(eventually([&] { return term.screen().find("crash loop") != std::string::npos; }, 10s)) << term.screen();
+    // A quarantine is red.
+    EXPECT_NE(term.screen(true).find("09:41:02.123  \033[31mheal.quarantined"), std::string::npos) << term.screen(true);
+    term.keys({"C-c"});
+    ASSERT_TRUE(eventually([&] { return term.exited(); }, 10s)) << term.screen();
+    EXPECT_EQ(term.exit_status(), 0);
+  }
+  Terminal plain({ORCH_BINARY, "watch", "--remote", orch.url()}, {{"ORCH_CONFIG", ""}, {"NO_COLOR", "1"}});
+  ASSERT_TRUE(eventually([&] { return plain.screen().find("crash loop") != std::string::npos; }, 10s)) << plain.screen();
+  EXPECT_NE(plain.screen().find("09:41:02.123  heal.quarantined      web-1  reason=crash loop"), std::string::npos) << plain.screen();
+  EXPECT_EQ(plain.screen(true).find('\033'), std::string::npos) << plain.screen(true);
+  plain.keys({"C-c"});
+  ASSERT_TRUE(eventually([&] { return plain.exited(); }, 10s)) << plain.screen();
+  EXPECT_EQ(plain.exit_status(), 0);
   ASSERT_FALSE(orch.requests().empty());
   EXPECT_EQ(orch.requests()[0].path, "/events");
 }
