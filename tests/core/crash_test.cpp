@@ -9,8 +9,9 @@
 #include "core/error.hpp"
 
 // In a coverage build (scripts/coverage.sh) the child of a death test dies by abort, which writes
-// no .gcda: the handler would never count as run. libgcov's dump, when it is linked in, writes the
-// child's counts first; elsewhere the weak symbol is null and nothing changes.
+// no .gcda: the handler would never count as run. libgcov's dump, which coverage.sh links in with
+// `-u __gcov_dump`, writes the child's counts (liborch's too) first; elsewhere the weak symbol is
+// null and nothing changes.
 extern "C" void __gcov_dump(void) __attribute__((weak));
 
 namespace {
