@@ -23,28 +23,6 @@ struct WatchOptions {
   bool no_docker = false, no_bus = false;
 };
 
-// "docker: unreachable at unix:///var/run/docker.sock: ... (retrying)" once when a source goes,
-// "docker: connected" once when it is back: on a pipe too (a log file should say why it is
-// quiet), never once per retry.
-class ConnectionLine {
- public:
-  explicit ConnectionLine(std::string source) : source_(std::move(source)) {}
-  void operator()(bool up, const std::string& why) {
-    std::lock_guard lock(mu_);
-    if (up == up_) return;
-    if (!up) std::cerr << source_ << ": " << why << " (retrying)" << std::endl;
-    else if (said_down_) std::cerr << source_ << ": connected again" << std::endl;
-    said_down_ |= !up;
-    up_ = up;
-  }
-
- private:
-  std::mutex mu_;
-  std::string source_;
-  std::optional<bool> up_;
-  bool said_down_ = false;
-};
-
 int run_watch(const GlobalOptions& g, const WatchOptions& o) {
   block_termination_signals();
   Config cfg = load(g);
@@ -69,7 +47,7 @@ int run_watch(const GlobalOptions& g, const WatchOptions& o) {
     if (!dedupe.first_time(e)) return;
     std::cout << (ndjson ? e.to_string() : watch::human_line(e, use_colour())) << std::endl;
   };
-  ConnectionLine redis_line("redis"), docker_line("docker");
+  watch::ConnectionLine redis_line("redis", std::cerr), docker_line("docker", std::cerr);
   auto cancelled = [&] { return stop.stop_requested(); };
   std::vector<std::thread> sources;
   int code = 0;

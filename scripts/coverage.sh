@@ -7,14 +7,16 @@
 #   nice scripts/coverage.sh            (about an hour on 2 shared cores)
 #   scripts/coverage.sh --report-only   (gcovr over the last run's .gcda files)
 # The suite's child processes (orch serve, orch mcp, orch heal ...) are the same instrumented binary,
-# so what they run counts too; each writes its .gcda on exit (a SIGKILLed one does not).
+# so what they run counts too; each writes its .gcda on exit (a SIGKILLed one does not). A death
+# test's child dies by abort and writes nothing on its own: tests/core/crash_test.cpp calls libgcov's
+# __gcov_dump first, which `-u __gcov_dump` links into every test binary (a weak reference alone does not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=build-cov
 command -v gcovr >/dev/null || { echo "gcovr is missing: scripts/install-deps.sh installs it" >&2; exit 1; }
 if [ "${1:-}" != "--report-only" ]; then
   cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Debug -DORCH_BUILD_TESTS=ON -DORCH_SANITIZE=OFF -DORCH_TSAN=OFF \
-    "-DCMAKE_CXX_FLAGS=--coverage -O0" "-DCMAKE_EXE_LINKER_FLAGS=--coverage" "-DCMAKE_SHARED_LINKER_FLAGS=--coverage" >/dev/null
+    "-DCMAKE_CXX_FLAGS=--coverage -O0" "-DCMAKE_EXE_LINKER_FLAGS=--coverage -Wl,-u,__gcov_dump" "-DCMAKE_SHARED_LINKER_FLAGS=--coverage" >/dev/null
   cmake --build "$BUILD_DIR" -j"${ORCH_COVERAGE_JOBS:-2}"
   find "$BUILD_DIR" -name '*.gcda' -delete
   (cd "$BUILD_DIR" && ctest -j"${ORCH_COVERAGE_JOBS:-2}" --timeout 1800 -LE chaos -E '^fuzz_' --output-on-failure) || echo "coverage: some tests failed (above); the figures below are still what ran" >&2

@@ -103,7 +103,7 @@ void Fanout::on_event(Viewer& v, uint32_t events) {
     on_readable(v);
 }
 
-// Once a second: keep-alives for quiet viewers, and closes that were not answered in time.
+// Every `tick` (a second): keep-alives for quiet viewers, and closes that were not answered in time.
 void Fanout::tick() {
   const auto now = Clock::now();
   for (size_t fd = 0; fd < viewers_by_fd_.size(); ++fd) {
@@ -123,7 +123,7 @@ void Fanout::tick() {
       flush(v);
     }
   }
-  if (!stop_begun_) reactor_.after(1s, [this] { tick(); });
+  if (!stop_begun_) reactor_.after(opts_.tick, [this] { tick(); });
 }
 
 void Fanout::begin_stop() {
@@ -189,7 +189,7 @@ void Fanout::flush(Viewer& v) {
 
 void Fanout::begin_close(Viewer& v, uint16_t code, std::string_view reason) {
   if (v.close_by) return;
-  v.close_by = Clock::now() + 1s;  // the client's close frame is awaited this long
+  v.close_by = Clock::now() + opts_.close_wait;  // the client's close frame is awaited this long
   if (v.kind == Kind::websocket) v.out += ws::encode_close(code, reason);
   flush(v);
 }

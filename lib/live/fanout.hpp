@@ -21,8 +21,11 @@ struct FanoutOptions {
   std::chrono::milliseconds pace{50};
   size_t max_buffered = 4 << 20;  // per viewer
   int nice = 19;
-  std::chrono::seconds sse_keepalive{15};
-  std::chrono::seconds ws_ping{30};
+  // docs/live.md's promises to viewers, not settings; tests shorten them to see them happen.
+  std::chrono::milliseconds sse_keepalive{15'000};  // ": keep-alive" after this much silence
+  std::chrono::milliseconds ws_ping{30'000};        // a ping after this much silence
+  std::chrono::milliseconds tick{1'000};            // how often quiet and closing viewers are looked at
+  std::chrono::milliseconds close_wait{1'000};      // how long a WebSocket's answer to our close is awaited
 };
 
 class Fanout {

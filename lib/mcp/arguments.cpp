@@ -16,8 +16,6 @@ std::string shown(const json& v) {
   return s.size() > 80 ? s.substr(0, 77) + "..." : s;
 }
 
-std::string number_text(const json& n) { return n.is_number_integer() ? to_text(n) : std::to_string(n.get<double>()); }
-
 // JSON Schema counts 5.0 as an integer.
 bool is_integer(const json& v) {
   if (v.is_number_integer()) return true;
@@ -38,9 +36,9 @@ std::string expectation(const json& schema) {
   if (type == "integer" || type == "number") {
     std::string s = type == "integer" ? "an integer" : "a number";
     const bool lo = schema.contains("minimum"), hi = schema.contains("maximum");
-    if (lo && hi) s += " between " + number_text(schema["minimum"]) + " and " + number_text(schema["maximum"]);
-    else if (lo) s += " of at least " + number_text(schema["minimum"]);
-    else if (hi) s += " of at most " + number_text(schema["maximum"]);
+    if (lo && hi) s += " between " + to_text(schema["minimum"]) + " and " + to_text(schema["maximum"]);
+    else if (lo) s += " of at least " + to_text(schema["minimum"]);
+    else if (hi) s += " of at most " + to_text(schema["maximum"]);
     return s;
   }
   if (type == "string") {
@@ -57,6 +55,7 @@ std::string expectation(const json& schema) {
     if (items.contains("enum")) return "an array of " + expectation(items);
     return items.value("type", "") == "string" ? "an array of strings" : "an array";
   }
+  if (type == "object") return "an object";
   return type.empty() ? "a value" : "a " + type;
 }
 

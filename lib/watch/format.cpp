@@ -77,6 +77,15 @@ std::string human_line(const Event& e, bool colour) {
   return line;
 }
 
+void ConnectionLine::operator()(bool up, const std::string& why) {
+  std::lock_guard lock(mu_);
+  if (up == up_) return;
+  if (!up) out_ << source_ << ": " << why << " (retrying)" << std::endl;
+  else if (said_down_) out_ << source_ << ": connected again" << std::endl;
+  said_down_ |= !up;
+  up_ = up;
+}
+
 Event from_engine(const docker::EventMessage& m, const Config& cfg) {
   if (auto swarm = docker::swarm_event_type(m); !swarm.empty()) return docker::swarm_event(swarm, m);
   auto type = docker::container_event_type(m);

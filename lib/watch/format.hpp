@@ -1,6 +1,9 @@
 #pragma once
 // What `orch watch` prints: filters and the human line format.
 #include <deque>
+#include <mutex>
+#include <optional>
+#include <ostream>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,6 +35,22 @@ class Dedupe {
 
 // "19:31:57.123  heal.restarted      web-1  attempt=1 reason=unhealthy"
 std::string human_line(const Event& e, bool colour);
+
+// "docker: unreachable at unix:///var/run/docker.sock: ... (retrying)" once when a source goes,
+// "docker: connected again" once when it is back: on a pipe too (a log file should say why it is
+// quiet), never once per retry. Called from the source's thread.
+class ConnectionLine {
+ public:
+  ConnectionLine(std::string source, std::ostream& out) : source_(std::move(source)), out_(out) {}
+  void operator()(bool up, const std::string& why);
+
+ private:
+  std::mutex mu_;
+  std::string source_;
+  std::ostream& out_;
+  std::optional<bool> up_;
+  bool said_down_ = false;
+};
 
 // An engine event as a CloudEvent: container.<started|died|oom|unhealthy|healthy|...>; in swarm
 // mode also swarm.service.* and swarm.node.* (docker/swarm_events.hpp).

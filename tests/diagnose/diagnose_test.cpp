@@ -10,6 +10,7 @@
 #include "diagnose/report.hpp"
 #include "support/docker_engine.hpp"
 #include "support/orch_server.hpp"
+#include "support/receivers.hpp"
 #include "support/redis_server.hpp"
 #include "support/require.hpp"
 #include "support/terminal.hpp"
@@ -245,17 +246,23 @@ TEST_F(DiagnoseCli, RedisUnreachableIsUnknown) {
   EXPECT_EQ(json::parse(r.output)["redis"]["reachable"], false);
 }
 
-TEST(DiagnoseContainers, LogsStatsAndRestartOfARealContainer) {
+// docs/diagnose.md: the last --tail (200) log lines are scanned for error-looking lines, at most 20
+// kept (the newest); metrics; `restart`; `rebuild` POSTs {service, container} to
+// REBUILD_WEBHOOK_URL, else recreates the container from the same image and configuration.
+TEST(DiagnoseContainers, LogsStatsRestartAndRebuildOfARealContainer) {
   ORCH_REQUIRE(DockerEngine::available()) << "no dockerd";
   DockerEngine engine;
   FakeService web;
-  engine.must({"run", "-d", "--network", "none", "--name", "web", "--log-driver", "local", "--stop-timeout", "1",
-               engine.image(), "sh", "-c",
-               "echo starting; echo 'ERROR: cannot reach cms' >&2; printf 'ERROR: caf\\351 closed\\n' >&2; while true; do :; done"});
+  // One stream (stderr), so the order of the lines is the order they were written in: 27 error
+  // lines between a first and a last line that are not.
+  engine.must({"run", "-d", "--network", "none", "--name", "web", "--log-driver", "local", "--stop-timeout", "1", engine.image(), "sh",
+               "-c",
+               "exec >&2; echo starting; echo 'ERROR: cannot reach cms'; i=1; while [ $i -le 25 ]; do echo \"panic $i\"; i=$((i+1)); done; "
+               "printf 'ERROR: caf\\351 closed\\n'; echo ready; while true; do :; done"});
   TempDir d;
   write_file(d.file("orch.yaml"), config_for({{"web", web.url()}}, kExpect));
   Env env{{"DOCKER_HOST", engine.host()}, {"REDIS_URL", ""}};
-  ASSERT_TRUE(eventually([&] { return engine.docker({"logs", "web"}).output.find("closed") != std::string::npos; }));
+  ASSERT_TRUE(eventually([&] { return engine.docker({"logs", "web"}).output.find("ready") != std::string::npos; }));
   auto r = run({ORCH_BINARY, "diagnose", "-o", "json", "--config", d.file("orch.yaml"), "--actions", "health,logs,metrics"}, env);
   ASSERT_EQ(r.code, 1) << r.output;  // error lines in the log: warning
   auto j = json::parse(r.output);
@@ -263,18 +270,60 @@ TEST(DiagnoseContainers, LogsStatsAndRestartOfARealContainer) {
   const auto& c = j["containers"][0];
   EXPECT_EQ(c["name"], "web");
   EXPECT_EQ(c["state"], "running");
-  ASSERT_EQ(c["error_lines"].size(), 2u) << r.output;
-  EXPECT_EQ(c["error_lines"][0], "ERROR: cannot reach cms");
+  // 27 error lines: the newest 20 are kept, oldest first.
+  ASSERT_EQ(c["error_lines"].size(), 20u) << r.output;
+  EXPECT_EQ(c["error_lines"][0], "panic 7");
+  EXPECT_EQ(c["error_lines"][18], "panic 25");
   // A log line that is not UTF-8 (Latin-1 here; the `local` log driver keeps bytes as they are, where
   // json-file would have coerced them) still gives a JSON report: the bad byte becomes U+FFFD.
-  EXPECT_EQ(c["error_lines"][1], "ERROR: caf\uFFFD closed");
+  EXPECT_EQ(c["error_lines"][19], "ERROR: caf\uFFFD closed");
   EXPECT_GT(c["stats"]["cpu_percent"].get<double>(), 5.0);
   EXPECT_GT(c["stats"]["memory_bytes"].get<double>(), 0);
+  // --tail 3: only the last three lines are read (panic 25, the Latin-1 line, ready).
+  auto tail = run({ORCH_BINARY, "diagnose", "-o", "json", "--config", d.file("orch.yaml"), "--actions", "logs", "--tail", "3"}, env);
+  EXPECT_EQ(json::parse(tail.output)["containers"][0]["error_lines"], json::array({"panic 25", "ERROR: caf\uFFFD closed"})) << tail.output;
 
   auto before = engine.must({"inspect", "-f", "{{.State.StartedAt}}", "web"});
   auto restart = run({ORCH_BINARY, "diagnose", "-o", "json", "--config", d.file("orch.yaml"), "--actions", "restart"}, env);
   EXPECT_EQ(json::parse(restart.output)["actions"][0]["ok"], true) << restart.output;
   EXPECT_NE(engine.must({"inspect", "-f", "{{.State.StartedAt}}", "web"}), before);
+
+  // rebuild with REBUILD_WEBHOOK_URL: the CI/CD trigger gets {service, container}; its refusal
+  // is a failed action (exit 2), its acceptance a change (1).
+  const auto id = engine.must({"inspect", "-f", "{{.Id}}", "web"});
+  HttpReceiver ci;
+  auto rebuild = [&](const Env& extra) {
+    auto e = env;
+    for (const auto& [k, v] : extra) e[k] = v;
+    return run({ORCH_BINARY, "diagnose", "-o", "json", "--config", d.file("orch.yaml"), "--actions", "rebuild"}, e);
+  };
+  ci.script({500});
+  auto refused = rebuild({{"REBUILD_WEBHOOK_URL", ci.url("/rebuild")}});
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  EXPECT_EQ(json::parse(refused.output)["actions"][0]["ok"], false);
+  EXPECT_EQ(json::parse(refused.output)["actions"][0]["webhook_status"], 500);
+  auto triggered = rebuild({{"REBUILD_WEBHOOK_URL", ci.url("/rebuild")}});
+  EXPECT_EQ(triggered.code, 1) << triggered.output;
+  const auto action = json::parse(triggered.output)["actions"][0];
+  EXPECT_EQ(action["action"], "rebuild");
+  EXPECT_EQ(action["ok"], true);
+  EXPECT_EQ(action["webhook_status"], 200);
+  ASSERT_EQ(ci.count(), 2u);
+  EXPECT_EQ(ci.requests()[1].path, "/rebuild");
+  EXPECT_EQ(json::parse(ci.requests()[1].body), json({{"service", "web"}, {"container", id}}));
+  EXPECT_EQ(engine.must({"inspect", "-f", "{{.Id}}", "web"}), id);  // the trigger's business, not orch's
+
+  // Without it: the container is recreated, same name, image and command, running.
+  auto recreated = rebuild({});
+  EXPECT_EQ(recreated.code, 1) << recreated.output;
+  const auto done = json::parse(recreated.output)["actions"][0];
+  EXPECT_EQ(done["ok"], true) << recreated.output;
+  const auto new_id = engine.must({"inspect", "-f", "{{.Id}}", "web"});
+  EXPECT_NE(new_id, id);
+  EXPECT_EQ(done["new_container"], new_id.substr(0, 12));
+  EXPECT_EQ(engine.must({"inspect", "-f", "{{.State.Running}} {{.Config.Image}}", "web"}), "true " + engine.image());
+  EXPECT_NE(engine.must({"inspect", "-f", "{{json .Config.Cmd}}", "web"}).find("panic"), std::string::npos);
+  EXPECT_EQ(engine.docker({"inspect", id}).code, 1);  // the old one is gone
   engine.docker({"rm", "-f", "web"});
 }
 
@@ -392,30 +441,82 @@ TEST(DiagnoseEndpoint, TokenRulesAndSameJson) {
   EXPECT_EQ(orch.post("/diagnose", R"({"services":"web"})", {{"Authorization", "Bearer tok-123456-0123456789"}}).status, 400);
 }
 
-TEST(HealthLoop, EmitsOneEventPerChangeAndFeedsHealth) {
+// docs/diagnose.md "Health loop": an event only when a service's state changes, with {service, url,
+// status, response_ms, failed_conditions}; /health's components and status; orch_service_up and
+// orch_service_response_ms. The stand-in answers OK, then slowly (a failed condition: degraded),
+// then 503 (down), then OK again.
+TEST(HealthLoop, EmitsOneEventPerChangeWithItsFieldsAndFeedsHealthAndMetrics) {
   RedisServer redis;
   FakeService web;
   TempDir d;
-  write_file(d.file("orch.yaml"), config_for({{"web", web.url()}}, R"(["[STATUS] == 200"])"));
-  OrchServer orch(Env{{"ORCH_CONFIG", d.file("orch.yaml")}, {"REDIS_URL", redis.url()}, {"HEALTH_INTERVAL", "200ms"},
-                      {"DOCKER_HOST", "unix:///nonexistent.sock"}});
-  auto types = [&] {
-    std::vector<std::string> out;
-    for (const auto& e : redis.events()) out.push_back(e["type"]);
+  write_file(d.file("orch.yaml"), config_for({{"web", web.url()}}, R"(["[STATUS] == 200", "[RESPONSE_TIME] < 300"])"));
+  // No Docker expected (kNoDocker): /health's own status is then the service's alone.
+  Env env = kNoDocker;
+  env.insert_or_assign("ORCH_CONFIG", d.file("orch.yaml"));
+  env.insert_or_assign("REDIS_URL", redis.url());
+  env.insert_or_assign("HEALTH_INTERVAL", "100ms");
+  OrchServer orch(env);
+  auto events = [&] {
+    std::vector<json> out;
+    for (const auto& e : redis.events())
+      if (e["type"].get<std::string>().rfind("service.", 0) == 0) out.push_back(e);
     return out;
   };
-  ASSERT_TRUE(eventually([&] { return types().size() == 1; }));
-  std::this_thread::sleep_for(1s);  // five more probes, no change
-  EXPECT_EQ(types(), std::vector<std::string>{"service.up"});
-  EXPECT_EQ(json::parse(orch.get("/health").body)["components"]["services"]["web"]["status"], "ok");
+  auto metric = [&](const std::string& name) {
+    const auto body = orch.get("/metrics").body;
+    const std::string key = name + "{service=\"web\"} ";
+    const auto at = body.find(key);
+    return at == std::string::npos ? -1.0 : std::stod(body.substr(at + key.size()));
+  };
+  auto service_health = [&] { return json::parse(orch.get("/health").body)["components"]["services"]["web"]["status"]; };
+
+  ASSERT_TRUE(eventually([&] { return events().size() == 1; })) << orch.log();
+  auto up = events()[0];
+  EXPECT_EQ(up["type"], "service.up");
+  EXPECT_EQ(up["subject"], "web");
+  EXPECT_EQ(up["data"]["service"], "web");
+  EXPECT_EQ(up["data"]["url"], web.url() + "/health");
+  EXPECT_EQ(up["data"]["status"], 200);
+  EXPECT_LT(up["data"]["response_ms"].get<long long>(), 300);
+  EXPECT_EQ(up["data"]["failed_conditions"], json::array());
+  EXPECT_EQ(service_health(), "ok");
+  EXPECT_EQ(json::parse(orch.get("/health").body)["status"], "ok");
+  EXPECT_EQ(metric("orch_service_up"), 1);
+
+  web.delay_ms = 400;  // answers, but a condition fails: degraded
+  ASSERT_TRUE(eventually([&] { return events().size() == 2; })) << orch.log();
+  auto degraded = events()[1];
+  EXPECT_EQ(degraded["type"], "service.degraded");
+  EXPECT_EQ(degraded["data"]["status"], 200);
+  EXPECT_GE(degraded["data"]["response_ms"].get<long long>(), 400);
+  EXPECT_EQ(degraded["data"]["failed_conditions"], json::array({"[RESPONSE_TIME] < 300"}));
+  EXPECT_EQ(service_health(), "degraded");
+  EXPECT_EQ(json::parse(orch.get("/health").body)["status"], "degraded");
+  EXPECT_EQ(metric("orch_service_up"), 0.5);
+  EXPECT_GE(metric("orch_service_response_ms"), 400);
+
+  web.delay_ms = 0;
   web.status = 503;
-  ASSERT_TRUE(eventually([&] { return types().size() == 2; }));
-  std::this_thread::sleep_for(1s);
-  EXPECT_EQ(types(), (std::vector<std::string>{"service.up", "service.down"}));
+  ASSERT_TRUE(eventually([&] { return events().size() == 3; })) << orch.log();
+  auto down = events()[2];
+  EXPECT_EQ(down["type"], "service.down");
+  EXPECT_EQ(down["data"]["status"], 503);
+  EXPECT_EQ(down["data"]["failed_conditions"], json::array({"[STATUS] == 200"}));
   auto health = json::parse(orch.get("/health").body);
   EXPECT_EQ(health["status"], "down");
   EXPECT_EQ(health["components"]["services"]["web"]["status"], "down");
-  EXPECT_NE(orch.get("/metrics").body.find("orch_service_up{service=\"web\"} 0"), std::string::npos);
+  EXPECT_EQ(metric("orch_service_up"), 0);
+  EXPECT_GE(metric("orch_service_response_ms"), 0);
+  EXPECT_LT(metric("orch_service_response_ms"), 300);
+
+  web.status = 200;
+  ASSERT_TRUE(eventually([&] { return events().size() == 4; })) << orch.log();
+  EXPECT_EQ(events()[3]["type"], "service.up");
+  std::this_thread::sleep_for(500ms);  // five more probes, no change: no more events
+  std::vector<std::string> types;
+  for (const auto& e : events()) types.push_back(e["type"]);
+  EXPECT_EQ(types, (std::vector<std::string>{"service.up", "service.degraded", "service.down", "service.up"}));
+  EXPECT_EQ(service_health(), "ok");
 }
 
 }  // namespace

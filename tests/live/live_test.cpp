@@ -199,7 +199,10 @@ TEST(Watch, EachEventOnceWithBacklogSignalsAndOneUnreachableLine) {
 
   Process blind({ORCH_BINARY, "watch", "--no-bus"},
                 Env{{"REDIS_URL", ""}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}, {"ORCH_CONFIG", ""}}, d.file("blind"));
-  std::this_thread::sleep_for(4s);  // several retries
+  // Said once it is known, then never again on the retries (watch/format's ConnectionLine has the
+  // whole sequence in tests/watch): a second more of retries here.
+  ASSERT_TRUE(eventually([&] { return read_file(d.file("blind")).find("docker: unreachable") != std::string::npos; }, 5s));
+  std::this_thread::sleep_for(1s);
   blind.signal(SIGINT);
   blind.wait(5s);
   const auto said = read_file(d.file("blind"));
