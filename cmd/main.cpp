@@ -27,7 +27,11 @@ const std::vector<Command>& commands() { return registry(); }
 
 bool stdout_is_tty() { return isatty(STDOUT_FILENO) == 1; }
 bool stderr_is_tty() { return isatty(STDERR_FILENO) == 1; }
-bool use_colour() { return stdout_is_tty() && std::getenv("NO_COLOR") == nullptr; }
+// no-color.org: NO_COLOR set to a non-empty value turns colour off; an empty one does not.
+bool use_colour() {
+  const char* no_colour = std::getenv("NO_COLOR");
+  return stdout_is_tty() && (no_colour == nullptr || *no_colour == '\0');
+}
 
 Output output_format(const GlobalOptions& g) {
   if (g.output == "json") return Output::json;

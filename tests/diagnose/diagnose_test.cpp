@@ -193,7 +193,7 @@ TEST_F(DiagnoseCli, FailedConditionsShowWhatWasSeenAndReasonsAreNotCut) {
 }
 
 // Issue 23, as a person sees it: in a real 80-column terminal the table is in colour (green up, red
-// unreachable), no line is wider than the terminal, and NO_COLOR turns the colour off.
+// unreachable), no line is wider than the terminal, and NO_COLOR=1 turns the colour off.
 TEST_F(DiagnoseCli, InATerminalTheTableIsColouredAndFitsEightyColumns) {
   ORCH_REQUIRE(have_tmux()) << "tmux (scripts/install-deps.sh installs it)";
   FakeService a;
@@ -201,7 +201,7 @@ TEST_F(DiagnoseCli, InATerminalTheTableIsColouredAndFitsEightyColumns) {
   write_file(dir.file("orch.yaml"), config_for({{"web", a.url()}, {"docling_service", closed}}, kExpect));
   const std::vector<std::string> argv = {ORCH_BINARY, "diagnose", "--config", dir.file("orch.yaml")};
   auto env = kNoDocker;
-  env["NO_COLOR"] = "\x01unset";
+  env["NO_COLOR"] = "";  // no-color.org: only a non-empty value turns colour off
   {
     Terminal term(argv, env, 80, 40);
     ASSERT_TRUE(eventually([&] { return term.exited(); }, 20s)) << term.screen();

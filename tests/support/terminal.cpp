@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
 #include <stdexcept>
 
 #include "support/process.hpp"
@@ -58,7 +59,11 @@ void Terminal::keys(const std::vector<std::string>& keys) const {
   tmux(args);
 }
 
-bool Terminal::exited() const { return tmux({"display-message", "-p", "-t", "t", "#{pane_dead}"}).rfind("1", 0) == 0; }
+// Dead, and its status filled in: tmux 3.3 may mark the pane dead a moment before it has the status.
+bool Terminal::exited() const {
+  const auto s = tmux({"display-message", "-p", "-t", "t", "#{pane_dead}:#{pane_dead_status}"});
+  return s.rfind("1:", 0) == 0 && s.size() > 2 && std::isdigit(static_cast<unsigned char>(s[2]));
+}
 
 int Terminal::exit_status() const { return std::stoi(tmux({"display-message", "-p", "-t", "t", "#{pane_dead_status}"})); }
 
