@@ -224,3 +224,32 @@ TEST(McpStdio, UnknownResourceIsResourceNotFoundEverywhere) {
 }
 
 }  // namespace
+
+// docs/mcp.md: tools/list and resources/list page by an opaque cursor (an offset): the first page
+// is the same with or without cursor "0", a cursor past the end is an empty page without
+// nextCursor, and a cursor that is not one is -32602. orch's lists fit one page (50), so no
+// nextCursor is ever given.
+TEST(McpStdio, CursorPagination) {
+  std::string in = init_line();
+  in += R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})" "\n";
+  in += R"({"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"cursor":"0"}})" "\n";
+  in += R"({"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"cursor":"1"}})" "\n";
+  in += R"({"jsonrpc":"2.0","id":5,"method":"tools/list","params":{"cursor":"1000"}})" "\n";
+  in += R"({"jsonrpc":"2.0","id":6,"method":"tools/list","params":{"cursor":"page-two"}})" "\n";
+  in += R"({"jsonrpc":"2.0","id":7,"method":"resources/list","params":{"cursor":"1"}})" "\n";
+  const auto replies = raw_stdio(in);
+  const auto all = reply_to(replies, 2)["result"], zero = reply_to(replies, 3)["result"];
+  ASSERT_GT(all["tools"].size(), 1u) << all;
+  EXPECT_FALSE(all.contains("nextCursor")) << all;
+  EXPECT_EQ(zero, all);
+  const auto from_one = reply_to(replies, 4)["result"]["tools"];
+  ASSERT_EQ(from_one.size(), all["tools"].size() - 1) << from_one;
+  EXPECT_EQ(from_one[0], all["tools"][1]);
+  const auto past = reply_to(replies, 5)["result"];
+  EXPECT_TRUE(past["tools"].empty()) << past;
+  EXPECT_FALSE(past.contains("nextCursor")) << past;
+  EXPECT_EQ(reply_to(replies, 6)["error"]["code"], -32602) << reply_to(replies, 6);
+  const auto resources = reply_to(replies, 7)["result"]["resources"];
+  ASSERT_EQ(resources.size(), 1u) << resources;
+  EXPECT_EQ(resources[0]["uri"], "orch://events/recent");
+}

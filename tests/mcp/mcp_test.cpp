@@ -211,6 +211,21 @@ TEST(McpHttp, SdkClientOverStreamableHttp) {
   EXPECT_GE(j["recentEvents"].get<int>(), 1);
 }
 
+// docs/mcp.md: an origin listed in ORCH_MCP_ORIGINS is let in; one not listed is still 403.
+TEST(McpHttp, OriginsListedInOrchMcpOriginsAreAllowed) {
+  OrchServer orch(Env{{"REDIS_URL", ""},
+                      {"ORCH_API_TOKEN", "mcp-token-1-0123456789"},
+                      {"DOCKER_HOST", "unix:///nonexistent/docker.sock"},
+                      {"ORCH_MCP_ORIGINS", "https://agent.example.com,https://other.example.com:8443"}});
+  const std::string init = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})";
+  const std::pair<std::string, std::string> auth{"Authorization", "Bearer mcp-token-1-0123456789"};
+  EXPECT_EQ(orch.post("/mcp", init, {auth, {"Origin", "https://agent.example.com"}}).status, 200);
+  EXPECT_EQ(orch.post("/mcp", init, {auth, {"Origin", "https://other.example.com:8443"}}).status, 200);
+  auto refused = orch.post("/mcp", init, {auth, {"Origin", "https://evil.example"}});
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.body.find("forbidden_origin"), std::string::npos) << refused.body;
+}
+
 TEST(McpHttp, TransportRules) {
   OrchServer orch(Env{{"REDIS_URL", ""}, {"ORCH_API_TOKEN", "mcp-token-1-0123456789"}, {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}});
   const std::string init = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})";
@@ -221,6 +236,7 @@ TEST(McpHttp, TransportRules) {
   auto bad = orch.post("/mcp", "{nope", {auth});
   EXPECT_EQ(bad.status, 400);
   EXPECT_EQ(json::parse(bad.body)["error"]["code"], -32700);
+  EXPECT_EQ(orch.post("/mcp", init, {auth, {"Origin", "https://agent.example.com"}}).status, 403);  // not listed here
   auto ok = orch.post("/mcp", init, {auth, {"Origin", "http://localhost:5173"}});
   ASSERT_EQ(ok.status, 200) << ok.body;
   auto sid = ok.header("mcp-session-id");
