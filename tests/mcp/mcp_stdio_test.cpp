@@ -231,12 +231,18 @@ TEST(McpStdio, UnknownResourceIsResourceNotFoundEverywhere) {
 // nextCursor is ever given.
 TEST(McpStdio, CursorPagination) {
   std::string in = init_line();
-  in += R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})" "\n";
-  in += R"({"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"cursor":"0"}})" "\n";
-  in += R"({"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"cursor":"1"}})" "\n";
-  in += R"({"jsonrpc":"2.0","id":5,"method":"tools/list","params":{"cursor":"1000"}})" "\n";
-  in += R"({"jsonrpc":"2.0","id":6,"method":"tools/list","params":{"cursor":"page-two"}})" "\n";
-  in += R"({"jsonrpc":"2.0","id":7,"method":"resources/list","params":{"cursor":"1"}})" "\n";
+  in += R"({"jsonrpc":"2.0","id":2,"method":"tools/list"})"
+        "\n";
+  in += R"({"jsonrpc":"2.0","id":3,"method":"tools/list","params":{"cursor":"0"}})"
+        "\n";
+  in += R"({"jsonrpc":"2.0","id":4,"method":"tools/list","params":{"cursor":"1"}})"
+        "\n";
+  in += R"({"jsonrpc":"2.0","id":5,"method":"tools/list","params":{"cursor":"1000"}})"
+        "\n";
+  in += R"({"jsonrpc":"2.0","id":6,"method":"tools/list","params":{"cursor":"page-two"}})"
+        "\n";
+  in += R"({"jsonrpc":"2.0","id":7,"method":"resources/list","params":{"cursor":"1"}})"
+        "\n";
   const auto replies = raw_stdio(in);
   const auto all = reply_to(replies, 2)["result"], zero = reply_to(replies, 3)["result"];
   ASSERT_GT(all["tools"].size(), 1u) << all;

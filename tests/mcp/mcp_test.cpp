@@ -217,7 +217,8 @@ TEST(McpHttp, OriginsListedInOrchMcpOriginsAreAllowed) {
                       {"ORCH_API_TOKEN", "mcp-token-1-0123456789"},
                       {"DOCKER_HOST", "unix:///nonexistent/docker.sock"},
                       {"ORCH_MCP_ORIGINS", "https://agent.example.com,https://other.example.com:8443"}});
-  const std::string init = R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})";
+  const std::string init =
+      R"({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"raw","version":"0"}}})";
   const std::pair<std::string, std::string> auth{"Authorization", "Bearer mcp-token-1-0123456789"};
   EXPECT_EQ(orch.post("/mcp", init, {auth, {"Origin", "https://agent.example.com"}}).status, 200);
   EXPECT_EQ(orch.post("/mcp", init, {auth, {"Origin", "https://other.example.com:8443"}}).status, 200);
