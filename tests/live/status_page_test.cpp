@@ -103,8 +103,11 @@ TEST(StatusPage, HeadlessChromiumShowsContainersQuarantineAndLiveEvents) {
   EXPECT_TRUE(published) << shown.dump();
   // The decision not to heal is an event read as a sentence, not only a log line.
   bool left_alone = false;
-  for (const auto& e : shown["events"])
-    left_alone = left_alone || e.get<std::string>().rfind("heal.left_alone | orch left page-stopped-1 alone (exited 137): ", 0) == 0;
+  for (const auto& e : shown["events"]) {
+    const auto text = e.get<std::string>();  // "<type> | <time> <sentence>"
+    left_alone = left_alone || (text.rfind("heal.left_alone | ", 0) == 0 &&
+                                text.find("orch left page-stopped-1 alone (exited 137): stopped") != std::string::npos);
+  }
   EXPECT_TRUE(left_alone) << shown.dump();
   // The screenshots: real PNGs, and the event changed what is on screen.
   const auto before = read_file(out.file("before.png")), after = read_file(out.file("after.png"));

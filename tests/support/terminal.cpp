@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cctype>
 #include <stdexcept>
 
 #include "support/process.hpp"
@@ -22,13 +21,17 @@ Terminal::Terminal(const std::vector<std::string>& argv, const std::map<std::str
   static std::atomic<int> n{0};
   socket_ = "orch-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++);
   // As test::run: the value "\x01unset" removes a variable.
-  std::string command = "exec env", set;
+  std::string command = "env", set;
   for (const auto& [k, v] : env) {
     if (v == "\x01unset") command += " -u " + quoted(k);
     else set += " " + quoted(k + "=" + v);
   }
   command += set;
   for (const auto& a : argv) command += " " + quoted(a);
+  // The exit status through a file: tmux 3.3 often marks the pane dead without its status. The
+  // shell's trap (not an ignore, which the command would inherit) defers Ctrl-C until the command
+  // has ended, so the status written is the command's own.
+  command = "trap : INT TERM; " + command + "; echo $? > " + quoted(dir_.file("status"));
   // A shell first, then remain-on-exit, then the command: a command that ends at once still
   // leaves its screen to read.
   tmux({"-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", std::to_string(width), "-y", std::to_string(height), "sleep 600"});
@@ -59,12 +62,8 @@ void Terminal::keys(const std::vector<std::string>& keys) const {
   tmux(args);
 }
 
-// Dead, and its status filled in: tmux 3.3 may mark the pane dead a moment before it has the status.
-bool Terminal::exited() const {
-  const auto s = tmux({"display-message", "-p", "-t", "t", "#{pane_dead}:#{pane_dead_status}"});
-  return s.rfind("1:", 0) == 0 && s.size() > 2 && std::isdigit(static_cast<unsigned char>(s[2]));
-}
+bool Terminal::exited() const { return !read_file(dir_.file("status")).empty(); }
 
-int Terminal::exit_status() const { return std::stoi(tmux({"display-message", "-p", "-t", "t", "#{pane_dead_status}"})); }
+int Terminal::exit_status() const { return std::stoi(read_file(dir_.file("status"))); }
 
 }  // namespace orch::test

@@ -1,11 +1,14 @@
 #pragma once
 // A real terminal for the CLI's human output (issue 23: tests drive it as a person would): one
 // detached tmux session of a fixed size, on its own server socket, running one command; the screen
-// is read back with capture-pane. The pane stays after the command exits, so its last words and
-// exit status can be read. The destructor kills the session's tmux server.
+// is read back with capture-pane. The pane stays after the command exits, so its last words can
+// be read; its exit status is written to a file by the shell around it. The destructor kills the
+// session's tmux server.
 #include <map>
 #include <string>
 #include <vector>
+
+#include "support/process.hpp"
 
 namespace orch::test {
 
@@ -28,6 +31,7 @@ class Terminal {
 
  private:
   std::string tmux(const std::vector<std::string>& args) const;
+  TempDir dir_;  // the command's exit status, written by the shell around it
   std::string socket_;
 };
 
