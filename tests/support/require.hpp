@@ -1,7 +1,7 @@
 #pragma once
 // The one skip policy of the suite (issue 24): a test that cannot run because something it needs
-// is missing (root, dockerd, chromium, the npm packages of tests/node, enough descriptors, a
-// non-loopback address) FAILS, naming what is missing, unless the run allows skips with
+// is missing (root, dockerd, chromium, tmux, the npm packages of tests/node, enough descriptors,
+// a non-loopback address) FAILS, naming what is missing, unless the run allows skips with
 // ORCH_TEST_ALLOW_SKIP=1 (a developer's laptop); .ci/run never does. A skip is reported by
 // GoogleTest as "[  SKIPPED ]", which tests/CMakeLists.txt tells ctest to count as skipped, not passed.
 //   ORCH_REQUIRE(std::filesystem::exists("/usr/bin/chromium")) << "chromium (scripts/install-deps.sh installs it)";
