@@ -205,7 +205,7 @@ TEST(HistoryRecorder, TimelineFromTheBusHourlyCountersFromTheMetrics) {
   rec.start();
   bus->publish(make_event("heal.restarted", "web-1", {{"container", "web-1"}}));
   bus->publish(make_event("content.published", "page/1", json::object()));  // not on the timeline
-  bus->publish(make_event("heal.left_alone", "web-2", json::object()));    // nor a decision not to act
+  bus->publish(make_event("heal.left_alone", "web-2", json::object()));     // nor a decision not to act
   bus->publish(make_event("rollback.failed", "web", json::object()));
   webhooks.labels({"accepted"}).inc(4);
   webhooks.labels({"duplicate"}).inc(2);
