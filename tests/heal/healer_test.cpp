@@ -66,6 +66,16 @@ json action_for(const std::string& output, const std::string& container) {
   return nullptr;
 }
 
+// `docker run -d --network none <options>` of a container unhealthy on its first run and healthy
+// from its second (the restart keeps /tmp): a heal that works.
+std::vector<std::string> healthy_after_a_restart(const std::vector<std::string>& options) {
+  std::vector<std::string> argv = {"run", "-d", "--network", "none"};
+  argv.insert(argv.end(), options.begin(), options.end());
+  argv.insert(argv.end(), {"--health-cmd", "test -f /tmp/ok", "--health-interval", "1s", "--health-retries", "1", engine->image(), "sh",
+                           "-c", "test -f /tmp/started && touch /tmp/ok; touch /tmp/started; exec sleep 3600"});
+  return argv;
+}
+
 std::vector<int> attempts_of(const std::vector<json>& events, const std::string& container) {
   std::vector<int> out;
   for (const auto& e : events)
@@ -475,27 +485,7 @@ TEST_F(HealerTest, ADockerStopOfAContainerThatExitsOnTermIsLeftAlone) {
 TEST_F(HealerTest, AHealedContainerThatTurnsHealthyGivesHealRecovered) {
   REQUIRE_ENGINE();
   start_orch();
-  // Unhealthy on its first run, healthy from its second (the restart keeps /tmp).
-  engine->must({"run",
-                "-d",
-                "--network",
-                "none",
-                "--stop-timeout",
-                "1",
-                "--name",
-                "h-recover",
-                "--label",
-                "orch.heal=true",
-                "--health-cmd",
-                "test -f /tmp/ok",
-                "--health-interval",
-                "1s",
-                "--health-retries",
-                "1",
-                engine->image(),
-                "sh",
-                "-c",
-                "test -f /tmp/started && touch /tmp/ok; touch /tmp/started; exec sleep 3600"});
+  engine->must(healthy_after_a_restart({"--stop-timeout", "1", "--name", "h-recover", "--label", "orch.heal=true"}));
   ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-recover"); }, 30s)) << orch->log();
   ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.recovered", "h-recover"); }, 20s)) << orch->log();
   auto e = redis.events("heal.recovered")[0];
@@ -691,29 +681,8 @@ TEST_F(HealDaemon, DependentsThroughTheNetworkNamespaceAreRestartedWithTheirStop
   REQUIRE_ENGINE();
   start_orch();
   const auto t0 = std::chrono::steady_clock::now();
-  // Unhealthy on its first run, healthy from its second (the restart keeps /tmp).
-  engine->must({"run",
-                "-d",
-                "--network",
-                "none",
-                "--stop-timeout",
-                "30",
-                "--name",
-                "h-net",
-                "--label",
-                "orch.heal=true",
-                "--label",
-                "orch.stop.timeout=1",
-                "--health-cmd",
-                "test -f /tmp/ok",
-                "--health-interval",
-                "1s",
-                "--health-retries",
-                "1",
-                engine->image(),
-                "sh",
-                "-c",
-                "test -f /tmp/started && touch /tmp/ok; touch /tmp/started; exec sleep 3600"});
+  engine->must(healthy_after_a_restart(
+      {"--stop-timeout", "30", "--name", "h-net", "--label", "orch.heal=true", "--label", "orch.stop.timeout=1"}));
   engine->must({"run", "-d", "--network", "container:h-net", "--stop-timeout", "30", "--name", "h-netdep", "--label",
                 "orch.stop.timeout=1s", engine->image(), "sleep", "3600"});
   const auto shared_before = netns_of("h-net");
