@@ -681,8 +681,8 @@ TEST_F(HealDaemon, DependentsThroughTheNetworkNamespaceAreRestartedWithTheirStop
   REQUIRE_ENGINE();
   start_orch();
   const auto t0 = std::chrono::steady_clock::now();
-  engine->must(healthy_after_a_restart(
-      {"--stop-timeout", "30", "--name", "h-net", "--label", "orch.heal=true", "--label", "orch.stop.timeout=1"}));
+  engine->must(
+      healthy_after_a_restart({"--stop-timeout", "30", "--name", "h-net", "--label", "orch.heal=true", "--label", "orch.stop.timeout=1"}));
   engine->must({"run", "-d", "--network", "container:h-net", "--stop-timeout", "30", "--name", "h-netdep", "--label",
                 "orch.stop.timeout=1s", engine->image(), "sleep", "3600"});
   const auto shared_before = netns_of("h-net");
