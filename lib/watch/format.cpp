@@ -80,8 +80,10 @@ std::string human_line(const Event& e, bool colour) {
 void ConnectionLine::operator()(bool up, const std::string& why) {
   std::lock_guard lock(mu_);
   if (up == up_) return;
-  if (!up) out_ << source_ << ": " << why << " (retrying)" << std::endl;
-  else if (said_down_) out_ << source_ << ": connected again" << std::endl;
+  // One write per line: stderr is unbuffered, and the other sources' lines (and "watching ...")
+  // come from other threads; piece by piece they interleave on a terminal.
+  if (!up) out_ << (source_ + ": " + why + " (retrying)\n") << std::flush;
+  else if (said_down_) out_ << (source_ + ": connected again\n") << std::flush;
   said_down_ |= !up;
   up_ = up;
 }
