@@ -6,8 +6,7 @@ namespace orch::test {
 
 HttpStub::HttpStub(Answer answer) : answer_(std::move(answer)), server_(std::make_unique<httplib::Server>()) {
   auto handle = [this](const httplib::Request& req, httplib::Response& res) {
-    ReceivedRequest r{req.method, req.path, req.body, {}};
-    for (const auto& [k, v] : req.headers) r.headers[k] = v;
+    const auto r = ReceivedRequest::of(req);
     {
       std::lock_guard lock(mu_);
       requests_.push_back(r);

@@ -17,12 +17,16 @@ std::string ReceivedRequest::header(const std::string& name) const {
   return "";
 }
 
+ReceivedRequest ReceivedRequest::of(const httplib::Request& req) {
+  ReceivedRequest r{req.method, req.path, req.body, {}};
+  for (const auto& [k, v] : req.headers) r.headers[k] = v;
+  return r;
+}
+
 HttpReceiver::HttpReceiver() : server_(std::make_unique<httplib::Server>()) {
   server_->Post(".*", [this](const httplib::Request& req, httplib::Response& res) {
     std::lock_guard lock(mu_);
-    ReceivedRequest r{req.method, req.path, req.body, {}};
-    for (const auto& [k, v] : req.headers) r.headers[k] = v;
-    requests_.push_back(std::move(r));
+    requests_.push_back(ReceivedRequest::of(req));
     res.status = steady_;
     if (!script_.empty()) {
       res.status = script_.front();

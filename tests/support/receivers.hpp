@@ -13,6 +13,7 @@
 
 namespace httplib {
 class Server;
+struct Request;
 }
 
 namespace orch::test {
@@ -21,6 +22,7 @@ struct ReceivedRequest {
   std::string method, path, body;
   std::map<std::string, std::string> headers;  // as sent (names as httplib keeps them)
   std::string header(const std::string& name) const;
+  static ReceivedRequest of(const httplib::Request& req);  // what a receiver or stub keeps of a request
 };
 
 class HttpReceiver {
