@@ -7,6 +7,14 @@
 
 namespace orch {
 
+// Wall-clock time since the Unix epoch, as events, the history and the engine's `since` count it.
+inline long long unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+inline long long unix_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
 class Clock {
  public:
   using duration = std::chrono::milliseconds;

@@ -1,4 +1,5 @@
 #include "diagnose/swarm.hpp"
+#include "core/clock.hpp"
 
 #include <future>
 #include <map>
@@ -89,8 +90,7 @@ SwarmSection diagnose_swarm(docker::Client& docker, const docker::SwarmInfo& inf
   }
   std::map<std::string, std::string> hostnames;
   for (const auto& n : out.nodes) hostnames[n.id] = n.hostname.empty() ? n.id : n.hostname;
-  const long long now_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const long long now_ns = unix_ns();
   const long long recent_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(kRecentFailure).count();
 
   std::vector<std::future<SwarmServiceReport>> futures;

@@ -1,4 +1,5 @@
 #include "docker/client.hpp"
+#include "core/clock.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -408,8 +409,7 @@ static std::string engine_timestamp(long long ns) {
 }
 
 std::vector<EventMessage> Client::past_events(long long since_ns, const std::map<std::string, std::vector<std::string>>& filters) {
-  const long long now_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const long long now_ns = unix_ns();
   std::string path = "/events?since=" + engine_timestamp(std::max(since_ns, 1'000'000'000LL)) + "&until=" + engine_timestamp(now_ns);
   if (!filters.empty()) path += "&filters=" + filters_param(filters);
   auto r = request("GET", path, "", std::chrono::seconds(15));

@@ -1,4 +1,5 @@
 #include "heal/healer.hpp"
+#include "core/clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -380,8 +381,7 @@ bool Healer::restart_container(const docker::ContainerInfo& c, const Policy& p, 
 }
 
 void Healer::record_heal(const std::string& container, const std::string& reason) {
-  const long long now_ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const long long now_ms = unix_ms();
   try {
     state_.update(kHealLogDocument, [&](json& doc) {
       if (!doc.is_object()) doc = json::object();

@@ -1,4 +1,5 @@
 #include "heal/module.hpp"
+#include "core/clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -76,8 +77,7 @@ void Module::request_reconcile() {
 void Module::on_list(docker::ContainerCache::ListReason reason) {
   // Connected (again): events from now on arrive live, so a die seen later is judged by the
   // kill/stop events seen with it.
-  if (reason == docker::ContainerCache::ListReason::connected)
-    healer_.on_connected(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  if (reason == docker::ContainerCache::ListReason::connected) healer_.on_connected(unix_ns());
   request_reconcile();
 }
 

@@ -1,4 +1,5 @@
 #include "heal/service_healer.hpp"
+#include "core/clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -123,9 +124,7 @@ ServiceHealer::Failures ServiceHealer::failures_since(const docker::SwarmService
   return f;
 }
 
-static long long system_now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
+static long long system_now_ns() { return unix_ns(); }
 
 // Failures count since the service's spec last changed (a heal or a deploy replaces its tasks: the
 // engine's UpdatedAt, the same for every orch replica and for `orch heal`), within the window.

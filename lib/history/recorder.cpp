@@ -1,4 +1,5 @@
 #include "history/recorder.hpp"
+#include "core/clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -42,7 +43,7 @@ void Recorder::sample() {
   std::map<std::string, double> delta;
   for (const auto& [k, v] : now) delta[k] = v - last_[k];
   try {
-    store_.add(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count(), delta);
+    store_.add(unix_ms(), delta);
     last_ = std::move(now);  // only once stored: a Redis outage delays the counts, it does not lose them
   } catch (const Error& e) {
     spdlog::warn("history: hourly counters not stored: {}", e.what());

@@ -1,4 +1,5 @@
 #include "history/report.hpp"
+#include "core/clock.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -14,10 +15,6 @@
 namespace orch::history {
 
 namespace {
-
-long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 std::string fit(std::string s, size_t n) {
   if (s.size() > n) s = s.substr(0, n - 1) + "~";
@@ -52,7 +49,7 @@ json load_summary(const Config& cfg, Millis window) {
     std::vector<std::string> names;
     for (const auto& svc : cfg.services) names.push_back(svc.name);
     auto store = make_store(s);
-    return summary(*store, names, now_ms(), window);
+    return summary(*store, names, unix_ms(), window);
   }
   // Without Redis the history is in orch serve's memory.
   http::Request req;

@@ -1,4 +1,5 @@
 #include "history/store.hpp"
+#include "core/clock.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -17,10 +18,6 @@ namespace orch::history {
 
 namespace {
 
-long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
-
 // An event's own time (RFC 3339 as make_event writes it), so every instance files it at the same
 // instant; now when it does not parse.
 long long event_time_ms(const Event& e) {
@@ -28,7 +25,7 @@ long long event_time_ms(const Event& e) {
   int ms = 0;
   if (std::sscanf(e.time.c_str(), "%d-%d-%dT%d:%d:%d.%dZ", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) <
       6)
-    return now_ms();
+    return unix_ms();
   tm.tm_year -= 1900;
   tm.tm_mon -= 1;
   return static_cast<long long>(timegm(&tm)) * 1000 + ms;
@@ -206,7 +203,7 @@ class RedisStore final : public Store {
   }
 
   std::vector<Hour> hours(long long since_ms) override {
-    const long long first = hour_of(since_ms), last = hour_of(now_ms());
+    const long long first = hour_of(since_ms), last = hour_of(unix_ms());
     std::vector<long long> starts;
     redis::RespCommands c;
     for (long long h = first; h <= last && starts.size() < 24 * 400; h += kHourMs) {

@@ -28,7 +28,7 @@
 
 namespace orch::http {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 namespace {
@@ -287,7 +287,7 @@ struct Front::Conn {
   // The request being received.
   enum class Phase { idle, head, body } phase = Phase::idle;
   size_t scanned = 0;  // of unread(): searched for the head's end already
-  Clock::time_point request_start;
+  SteadyClock::time_point request_start;
   std::optional<Head> head;
   ChunkDecoder chunks;
   std::string body;
@@ -308,10 +308,10 @@ struct Front::Conn {
   // After a refusal: our side is shut down and what the client still sends is read and dropped
   // for a moment, so that closing does not reset the connection before it read the answer.
   bool lingering = false;
-  Clock::time_point linger_until;
+  SteadyClock::time_point linger_until;
   size_t lingered = 0;  // bytes dropped while lingering: a client that keeps sending is cut off
   uint32_t interest = 0;     // what the reactor watches for it now
-  Clock::time_point since = Clock::now();  // last progress
+  SteadyClock::time_point since = SteadyClock::now();  // last progress
 
   // A complete request for a worker, in the form httplib reads.
   std::optional<Lane> lane;
@@ -349,7 +349,7 @@ struct StreamState final : OutStream, std::enable_shared_from_this<StreamState> 
   bool closed = false;  // no more sends
   bool finishing = false;
   bool flush_posted = false;
-  Clock::time_point last_send = Clock::now();
+  SteadyClock::time_point last_send = SteadyClock::now();
   Reactor::TimerId keep_alive_timer = 0;
 
   bool send(std::string bytes) override;
@@ -392,7 +392,7 @@ class Front::Loop {
   std::vector<Conn*> ready_;
   std::mutex done_mu_;
   std::vector<std::shared_ptr<struct Round>> done_;  // batches whose handler called done
-  Clock::time_point next_sweep_ = Clock::now();
+  SteadyClock::time_point next_sweep_ = SteadyClock::now();
   bool stop_seen_ = false;
   int listen_fd_ = -1;
 
@@ -413,7 +413,7 @@ class Front::Loop {
   void watch(Conn& c);
   void hand_to_worker(Conn& c);
   void close_conn(Conn& c);
-  void sweep(Clock::time_point now);
+  void sweep(SteadyClock::time_point now);
   void finish_stopping();
   void schedule_keep_alive(std::shared_ptr<StreamState> s);
   void linger(Conn& c);
@@ -604,12 +604,12 @@ void Front::Loop::schedule_keep_alive(std::shared_ptr<StreamState> s) {
   s->keep_alive_timer = reactor_.after(s->opts.keep_alive, [this, s] {
     s->keep_alive_timer = 0;
     if (!s->conn) return;
-    Clock::time_point last;
+    SteadyClock::time_point last;
     {
       std::lock_guard lock(s->mu);
       last = s->last_send;
     }
-    if (Clock::now() - last >= s->opts.keep_alive) s->send(s->opts.keep_alive_text);
+    if (SteadyClock::now() - last >= s->opts.keep_alive) s->send(s->opts.keep_alive_text);
     schedule_keep_alive(s);
   });
 }
@@ -617,7 +617,7 @@ void Front::Loop::schedule_keep_alive(std::shared_ptr<StreamState> s) {
 void Front::Loop::linger(Conn& c) {
   ::shutdown(c.fd, SHUT_WR);
   c.lingering = true;
-  c.linger_until = Clock::now() + 2s;
+  c.linger_until = SteadyClock::now() + 2s;
   c.interest = EPOLLIN | EPOLLRDHUP;
   reactor_.modify(c.fd, c.interest);
 }
@@ -687,7 +687,7 @@ void Front::Loop::adopt(std::unique_ptr<Conn> owned) {
     ::close(c->fd);
     return;
   }
-  c->since = Clock::now();
+  c->since = SteadyClock::now();
   conns_.emplace(c, std::move(owned));
   if (c->stream) {
     // Back from the worker that started a detached stream: the loop writes it from now on.
@@ -772,7 +772,7 @@ void Front::Loop::read_from(Conn& c) {
       }
       if (c.phase == Conn::Phase::idle) {
         c.phase = Conn::Phase::head;
-        c.request_start = Clock::now();
+        c.request_start = SteadyClock::now();
       }
       c.in.append(buf, static_cast<size_t>(n));
       c.incomplete = false;  // until parse() has looked at these bytes
@@ -784,7 +784,7 @@ void Front::Loop::read_from(Conn& c) {
     else if (errno != EAGAIN && errno != EWOULDBLOCK) c.broken = true;
     break;
   }
-  if (got > 0) c.since = Clock::now();
+  if (got > 0) c.since = SteadyClock::now();
 }
 
 void Front::Loop::refuse(Conn& c, int status, const char* code, const std::string& message, std::string_view path,
@@ -810,7 +810,7 @@ void Front::Loop::parse(Conn& c, std::map<const BatchHandler*, std::shared_ptr<R
     if (data.empty()) break;
     if (c.phase == Conn::Phase::idle) {
       c.phase = Conn::Phase::head;
-      c.request_start = Clock::now();
+      c.request_start = SteadyClock::now();
     }
     if (c.phase == Conn::Phase::head) {
       // Clients may send empty lines between requests (RFC 9112 §2.2).
@@ -995,7 +995,7 @@ void Front::Loop::flush(Conn& c) {
     c.broken = true;
     break;
   }
-  if (sent > 0) c.since = Clock::now();
+  if (sent > 0) c.since = SteadyClock::now();
   c.out.erase(0, sent);
   if (c.broken) {
     if (c.stream) end_stream(c, true);
@@ -1058,7 +1058,7 @@ void Front::Loop::end_stream(Conn& c, bool close_conn) {
     this->close_conn(c);
     return;
   }
-  c.since = Clock::now();
+  c.since = SteadyClock::now();
   watch(c);
   mark_ready(c);  // requests pipelined behind the stream
 }
@@ -1134,7 +1134,7 @@ void Front::Loop::hand_to_worker(Conn& c) {
   }
 }
 
-void Front::Loop::sweep(Clock::time_point now) {
+void Front::Loop::sweep(SteadyClock::time_point now) {
   const auto& l = opts_.limits;
   std::vector<Conn*> expired, late;
   for (auto& [c, owned] : conns_) {
@@ -1240,7 +1240,7 @@ void Front::Loop::round() {
     }
   }
 
-  const auto now = Clock::now();
+  const auto now = SteadyClock::now();
   if (front_.stopping_ || now >= next_sweep_) {
     sweep(now);
     next_sweep_ = now + 250ms;
@@ -1313,7 +1313,7 @@ bool StreamState::send(std::string bytes) {
   std::lock_guard lock(mu);
   if (closed || finishing) return false;
   queued += chunk_of(bytes);
-  last_send = Clock::now();
+  last_send = SteadyClock::now();
   if (queued.size() > opts.max_buffered) {
     // A reader this far behind is dropped rather than buffered without end.
     spdlog::warn("http: a response stream fell {} bytes behind; closing it", queued.size());

@@ -14,7 +14,7 @@
 
 namespace orch::live {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 
 struct Fanout::Viewer {
@@ -26,13 +26,13 @@ struct Fanout::Viewer {
   size_t sent = 0;
   bool want_write = false;
   ws::FrameParser parser;
-  Clock::time_point last_write = Clock::now();
-  std::optional<Clock::time_point> close_by;  // closing: dropped once flushed and the peer answered, or then
+  SteadyClock::time_point last_write = SteadyClock::now();
+  std::optional<SteadyClock::time_point> close_by;  // closing: dropped once flushed and the peer answered, or then
 };
 
 Fanout::Fanout(Hub& hub, Gauge& sse_viewers, Gauge& ws_viewers, FanoutOptions opts)
     : hub_(hub), sse_viewers_(sse_viewers), ws_viewers_(ws_viewers), opts_(opts) {
-  last_collect_ = Clock::now() - opts_.pace;
+  last_collect_ = SteadyClock::now() - opts_.pace;
   reactor_.watch(hub_.notify_fd(), EPOLLIN, [this](uint32_t) { on_notified(); });
   thread_ = std::thread([this] {
     // Viewers yield to the API under load (best effort: needs no privilege to lower our priority).
@@ -86,10 +86,10 @@ void Fanout::on_notified() {
   hub_.clear_notification();
   if (collect_scheduled_ || stop_begun_) return;
   collect_scheduled_ = true;
-  const auto wait = std::max<Clock::duration>(Clock::duration::zero(), last_collect_ + opts_.pace - Clock::now());
+  const auto wait = std::max<SteadyClock::duration>(SteadyClock::duration::zero(), last_collect_ + opts_.pace - SteadyClock::now());
   reactor_.after(wait, [this] {
     collect_scheduled_ = false;
-    last_collect_ = Clock::now();
+    last_collect_ = SteadyClock::now();
     if (!stop_begun_) collect_all();
   });
 }
@@ -105,7 +105,7 @@ void Fanout::on_event(Viewer& v, uint32_t events) {
 
 // Every `tick` (a second): keep-alives for quiet viewers, and closes that were not answered in time.
 void Fanout::tick() {
-  const auto now = Clock::now();
+  const auto now = SteadyClock::now();
   for (size_t fd = 0; fd < viewers_by_fd_.size(); ++fd) {
     auto& slot = viewers_by_fd_[fd];
     if (!slot) continue;
@@ -128,7 +128,7 @@ void Fanout::tick() {
 
 void Fanout::begin_stop() {
   stop_begun_ = true;
-  stop_deadline_ = Clock::now() + 1s;
+  stop_deadline_ = SteadyClock::now() + 1s;
   for (auto& slot : viewers_by_fd_)
     if (slot) begin_close(*slot, ws::kGoingAway, "server stopping");
   check_stopped();
@@ -138,7 +138,7 @@ void Fanout::begin_stop() {
 void Fanout::check_stopped() {
   bool any = false;
   for (auto& slot : viewers_by_fd_) any = any || slot != nullptr;
-  if (!any || Clock::now() >= stop_deadline_) {
+  if (!any || SteadyClock::now() >= stop_deadline_) {
     for (size_t fd = 0; fd < viewers_by_fd_.size(); ++fd)
       if (viewers_by_fd_[fd]) drop(static_cast<int>(fd));
     reactor_.forget(hub_.notify_fd());
@@ -162,7 +162,7 @@ void Fanout::flush(Viewer& v) {
     const ssize_t n = ::send(v.fd, v.out.data() + v.sent, v.out.size() - v.sent, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n > 0) {
       v.sent += static_cast<size_t>(n);
-      v.last_write = Clock::now();
+      v.last_write = SteadyClock::now();
     } else if (n < 0 && errno == EINTR) {
       continue;
     } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
@@ -184,12 +184,12 @@ void Fanout::flush(Viewer& v) {
     reactor_.modify(v.fd, EPOLLIN | EPOLLRDHUP | (want_write ? uint32_t{EPOLLOUT} : 0u));
   }
   // A closing SSE viewer, or a WebSocket whose close was answered, ends once flushed.
-  if (v.close_by && v.out.empty() && (v.kind == Kind::sse || *v.close_by <= Clock::now())) drop(v.fd);
+  if (v.close_by && v.out.empty() && (v.kind == Kind::sse || *v.close_by <= SteadyClock::now())) drop(v.fd);
 }
 
 void Fanout::begin_close(Viewer& v, uint16_t code, std::string_view reason) {
   if (v.close_by) return;
-  v.close_by = Clock::now() + opts_.close_wait;  // the client's close frame is awaited this long
+  v.close_by = SteadyClock::now() + opts_.close_wait;  // the client's close frame is awaited this long
   if (v.kind == Kind::websocket) v.out += ws::encode_close(code, reason);
   flush(v);
 }
@@ -208,7 +208,7 @@ void Fanout::on_readable(Viewer& v) {
       // Echo the code (RFC 6455 §5.5.1); the connection ends once that is written.
       const auto code = ws::close_code(f->payload);
       v.out += code == 1005 ? ws::encode_frame(ws::Opcode::close, "") : ws::encode_close(code);
-      v.close_by = Clock::now();
+      v.close_by = SteadyClock::now();
       return flush(v);
     }
     // The feed is one-way: client messages and pongs are ignored.

@@ -12,7 +12,7 @@
 namespace orch::pipeline {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 DoclingApi DoclingApi::from(const Settings& s) {
   DoclingApi api;
@@ -125,11 +125,11 @@ StageResult convert_async(const Settings& s, const DoclingApi& api, const std::s
   }
   const std::string id = task["task_id"];
   const auto wait = std::max<Millis>(Millis(0), s.duration("DOCLING_POLL_WAIT"));
-  const auto deadline = Clock::now() + s.duration("DOCLING_TASK_TIMEOUT");
+  const auto deadline = SteadyClock::now() + s.duration("DOCLING_TASK_TIMEOUT");
   json last_seen;
   for (;;) {
     if (hooks.stopping()) return {false, true, "orch is stopping", "", false, true};
-    if (Clock::now() >= deadline) {
+    if (SteadyClock::now() >= deadline) {
       out.ok = false;
       out.error = "docling task " + id + " not done within DOCLING_TASK_TIMEOUT (" + format_duration(s.duration("DOCLING_TASK_TIMEOUT")) + ")";
       return out;

@@ -1,4 +1,5 @@
 #include "pipeline/synctest.hpp"
+#include "core/clock.hpp"
 
 #include <thread>
 
@@ -11,7 +12,7 @@
 namespace orch::pipeline {
 
 using namespace std::chrono_literals;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 int SyncTestResult::exit_code() const {
   if (unreachable) return 3;
@@ -49,7 +50,7 @@ bool rag_answer_finds(const std::string& body, const std::string& id, const std:
 }
 
 json synctest_payload(const Settings& s, const std::string& model, const std::string& marker) {
-  long long now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  long long now_ms = unix_ms();
   json entry = synctest_entry(s, model, marker, "/orch-sync-test/" + marker);
   entry["id"] = "orch-synctest-" + marker;
   entry["lastUpdated"] = now_ms;
@@ -63,13 +64,13 @@ struct Runner {
   const SyncTestOptions& o;
   Bus& bus;
   SyncTestResult result;
-  Clock::time_point deadline;
+  SteadyClock::time_point deadline;
   const std::function<void(const StageReport&)>& progress;
 
   // Runs `check` until it returns true or the deadline passes; records the stage.
   bool stage(const std::string& name, const std::function<bool(std::string&)>& check) {
     StageReport r{name};
-    const auto t0 = Clock::now();
+    const auto t0 = SteadyClock::now();
     std::string error;
     for (;;) {
       try {
@@ -90,14 +91,14 @@ struct Runner {
         error = "cancelled";
         break;
       }
-      if (Clock::now() >= deadline) {
+      if (SteadyClock::now() >= deadline) {
         if (error.empty()) error = "timed out";
         else error = "timed out: " + error;
         break;
       }
       std::this_thread::sleep_for(25ms);  // the resolution of the stage timings
     }
-    r.ms = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count();
+    r.ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - t0).count();
     r.error = r.ok ? "" : error;
     result.stages.push_back(r);
     if (progress) progress(r);
@@ -118,7 +119,7 @@ std::string http_get(const std::string& url, long& status) {
 
 SyncTestResult run_sync_test(const Settings& s, const SyncTestOptions& o, Bus& bus,
                              const std::function<void(const StageReport&)>& progress) {
-  Runner run{s, o, bus, {}, Clock::now() + o.timeout, progress};
+  Runner run{s, o, bus, {}, SteadyClock::now() + o.timeout, progress};
   run.result.marker = o.marker.empty() ? "orchsync" + new_uuid().substr(0, 8) : o.marker;
   const auto& marker = run.result.marker;
   const auto payload = synctest_payload(s, o.model, marker);

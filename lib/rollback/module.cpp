@@ -1,4 +1,5 @@
 #include "rollback/module.hpp"
+#include "core/clock.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -16,10 +17,6 @@
 namespace orch::rollback {
 
 using namespace std::chrono_literals;
-
-static long long now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
-}
 
 Module::Module(ServeContext& ctx) : ctx_(ctx), releases_(ctx.state) {
   configured_repos(ctx.config.settings);  // a malformed ROLLBACK_REPOS stops orch serve (78)
@@ -94,14 +91,14 @@ void Module::reconcile(const std::vector<docker::ContainerSummary>& all, const d
   const auto found = releases_of(all, ctx_.config, swarm);
   const auto& s = ctx_.config.settings;
   if (found.complete)  // a manager whose services could not be listed: the swarm's are not gone
-    for (const auto& service : releases_.forget_gone(found.present, now_ms(), s.duration("ROLLBACK_HISTORY_RETENTION"),
+    for (const auto& service : releases_.forget_gone(found.present, unix_ms(), s.duration("ROLLBACK_HISTORY_RETENTION"),
                                                      static_cast<size_t>(s.integer("ROLLBACK_HISTORY_MAX")))) {
       spdlog::info("release: {} forgotten (no container for {}, or over ROLLBACK_HISTORY_MAX)", service,
                    format_duration(s.duration("ROLLBACK_HISTORY_RETENTION")));
       std::lock_guard lock(mu_);
       healthy_since_ms_.erase(service);
     }
-  for (const auto& service : releases_.record_running(found.running, now_ms())) {
+  for (const auto& service : releases_.record_running(found.running, unix_ms())) {
     spdlog::info("release: {} runs a release not recorded before (found by reconcile)", service);
     std::lock_guard lock(mu_);
     healthy_since_ms_.erase(service);
@@ -116,7 +113,7 @@ void Module::on_event(const Event& e) {
       // A swarm task's container is no release of its own: its service's spec image is (reconcile).
       if (moved_aside(c.name) || docker::swarm_task(c.labels)) return;
       auto service = docker::service_of(ctx_.config, c.name, c.labels);
-      if (releases_.record_start(service, c.image_id, c.image, now_ms())) {
+      if (releases_.record_start(service, c.image_id, c.image, unix_ms())) {
         spdlog::info("release: {} now runs {} ({})", service, c.image, c.image_id.substr(0, 19));
         std::lock_guard lock(mu_);
         healthy_since_ms_.erase(service);
@@ -173,7 +170,7 @@ void Module::tick() {
       if (doc.contains(x.name) && is_swarm(doc[x.name]) && doc[x.name]["current"].value("image_id", "") != x.spec_image)
         changed.push_back({x.name, x.spec_image, x.image, true});
     try {
-      for (const auto& service : releases_.record_running(changed, now_ms())) {
+      for (const auto& service : releases_.record_running(changed, unix_ms())) {
         spdlog::info("release: swarm service {} now runs {}", service, doc[service]["current"].value("image", ""));
         std::lock_guard lock(mu_);
         healthy_since_ms_.erase(service);
@@ -186,7 +183,7 @@ void Module::tick() {
   }
   const ServiceContainers by_service(*all, ctx_.config);
   const auto& s = ctx_.config.settings;
-  const long long now = now_ms();
+  const long long now = unix_ms();
   for (const auto& [service, h] : doc.items()) {
     if (!h.is_object() || !h.contains("current")) continue;
     const auto& cur = h["current"];
@@ -238,7 +235,7 @@ void Module::automatic(const std::string& service, const std::string& reason) {
   if (!h.contains("current") || !h.contains("lkg")) return;
   const std::string current = h["current"].value("image_id", "");
   if (h["lkg"].value("image_id", "") == current) return;
-  if (now_ms() - h["current"].value("since_ms", 0LL) > s.duration("ROLLBACK_WINDOW").count()) return;
+  if (unix_ms() - h["current"].value("since_ms", 0LL) > s.duration("ROLLBACK_WINDOW").count()) return;
   if (h.contains("pinned") && !h["pinned"].is_null()) return;
   if (h.contains("rolled_back"))
     for (const auto& id : h["rolled_back"])
