@@ -32,6 +32,7 @@ void print_document(const GlobalOptions& g, const json& doc);
 bool stdout_is_tty();
 bool stderr_is_tty();
 bool use_colour();  // stdout is a TTY and NO_COLOR is unset
+const char* git_commit();  // cmd/commit.cpp
 
 // Loads the configuration with the global --config and the command's own flag overrides
 // (setting env name -> value), and sets up logging to stderr. One-shot commands log warnings and

@@ -70,12 +70,12 @@ int run_config(const GlobalOptions& g, const ConfigOptions& o) {
   return 0;
 }
 
-Registrar reg({"config", 80, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-  auto o = std::make_shared<ConfigOptions>();
-  sub = root.add_subcommand("config", "Print the effective configuration with the source of each value");
-  sub->add_flag("--check", o->check, "Validate the configuration; exit 0, or 78 when it is invalid");
-  return std::function<int()>([&g, o] { return run_config(g, *o); });
-}});
+Registrar register_config({"config", 80, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+                             auto o = std::make_shared<ConfigOptions>();
+                             sub = root.add_subcommand("config", "Print the effective configuration with the source of each value");
+                             sub->add_flag("--check", o->check, "Validate the configuration; exit 0, or 78 when it is invalid");
+                             return std::function<int()>([&g, o] { return run_config(g, *o); });
+                           }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -169,17 +169,18 @@ int run_diagnose(const GlobalOptions& g, const DiagnoseOptions& o) {
   return report.exit_code();
 }
 
-Registrar reg({"diagnose", 15, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-  auto o = std::make_shared<DiagnoseOptions>();
-  sub = root.add_subcommand("diagnose", "One-shot report on services and containers (exit 0 OK, 1 warning, 2 critical, 3 unknown)");
-  sub->add_option("--services", o->services, "Only these services (comma-separated)")->delimiter(',');
-  sub->add_option("--actions", o->actions, "health,logs,metrics,restart,rebuild (default health)")->delimiter(',');
-  sub->add_option("--tail", o->tail, "Log lines to scan for errors (default 200)");
-  sub->add_option(
-      "--history", o->history,
-      "Instead of probing: uptime, a response-time sparkline per service and the hourly counts over this window (e.g. 24h, 7d)");
-  return std::function<int()>([&g, o] { return run_diagnose(g, *o); });
-}});
+Registrar register_diagnose(
+    {"diagnose", 15, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+       auto o = std::make_shared<DiagnoseOptions>();
+       sub = root.add_subcommand("diagnose", "One-shot report on services and containers (exit 0 OK, 1 warning, 2 critical, 3 unknown)");
+       sub->add_option("--services", o->services, "Only these services (comma-separated)")->delimiter(',');
+       sub->add_option("--actions", o->actions, "health,logs,metrics,restart,rebuild (default health)")->delimiter(',');
+       sub->add_option("--tail", o->tail, "Log lines to scan for errors (default 200)");
+       sub->add_option(
+           "--history", o->history,
+           "Instead of probing: uptime, a response-time sparkline per service and the hourly counts over this window (e.g. 24h, 7d)");
+       return std::function<int()>([&g, o] { return run_diagnose(g, *o); });
+     }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -77,16 +77,18 @@ int run_heal(const GlobalOptions& g, const HealOptions& o) {
   return report.exit_code();
 }
 
-Registrar reg({"heal", 30, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-  auto o = std::make_shared<HealOptions>();
-  sub = root.add_subcommand("heal", "Run one pass of the heal policy now");
-  sub->add_flag("--dry-run", o->dry_run, "Show what would be restarted (or force-updated); change nothing");
-  sub->add_option("--reset", o->reset, "Lift the quarantine of a container or swarm service and forget its heal history");
-  sub->add_option_function<std::string>("--scope", [o](const std::string& v) { o->flags["ORCH_HEAL_SCOPE"] = v; },
-                                        "labelled (orch.heal=true or autoheal=true; default) or all")
-      ->check(CLI::IsMember({"labelled", "all"}));
-  return std::function<int()>([&g, o] { return run_heal(g, *o); });
-}});
+Registrar register_heal({"heal", 30, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+                           auto o = std::make_shared<HealOptions>();
+                           sub = root.add_subcommand("heal", "Run one pass of the heal policy now");
+                           sub->add_flag("--dry-run", o->dry_run, "Show what would be restarted (or force-updated); change nothing");
+                           sub->add_option("--reset", o->reset,
+                                           "Lift the quarantine of a container or swarm service and forget its heal history");
+                           sub->add_option_function<std::string>(
+                                  "--scope", [o](const std::string& v) { o->flags["ORCH_HEAL_SCOPE"] = v; },
+                                  "labelled (orch.heal=true or autoheal=true; default) or all")
+                               ->check(CLI::IsMember({"labelled", "all"}));
+                           return std::function<int()>([&g, o] { return run_heal(g, *o); });
+                         }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -25,12 +25,13 @@ int run_healthcheck(const GlobalOptions& g, std::string url) {
   return 1;  // Docker's "unhealthy" (2 is reserved there)
 }
 
-Registrar reg({"healthcheck", 85, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-                 auto url = std::make_shared<std::string>();
-                 sub = root.add_subcommand("healthcheck", "Exit 0 when orch serve answers GET /healthz with 200 (for HEALTHCHECK)");
-                 sub->add_option("--url", *url, "orch serve's URL (default: ORCH_URL, else http://BIND:PORT)");
-                 return std::function<int()>([&g, url] { return run_healthcheck(g, *url); });
-               }});
+Registrar register_healthcheck({"healthcheck", 85, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+                                  auto url = std::make_shared<std::string>();
+                                  sub = root.add_subcommand("healthcheck",
+                                                            "Exit 0 when orch serve answers GET /healthz with 200 (for HEALTHCHECK)");
+                                  sub->add_option("--url", *url, "orch serve's URL (default: ORCH_URL, else http://BIND:PORT)");
+                                  return std::function<int()>([&g, url] { return run_healthcheck(g, *url); });
+                                }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -58,15 +58,15 @@ int run_init(const GlobalOptions& g, const InitOptions& o) {
   return 0;
 }
 
-Registrar reg({"init", 75, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-                 auto o = std::make_shared<InitOptions>();
-                 sub =
-                     root.add_subcommand("init", "Write an orch.yaml from the running compose project, for review (exit 73 if it exists)");
-                 sub->add_option("--project", o->project, "Compose project (default: the only one running)");
-                 sub->add_option("--output", o->output, "File to write, - for stdout (default ./orch.yaml)");
-                 sub->add_flag("--force", o->force, "Replace the file if it exists");
-                 return std::function<int()>([&g, o] { return run_init(g, *o); });
-               }});
+Registrar register_init({"init", 75, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+                           auto o = std::make_shared<InitOptions>();
+                           sub = root.add_subcommand(
+                               "init", "Write an orch.yaml from the running compose project, for review (exit 73 if it exists)");
+                           sub->add_option("--project", o->project, "Compose project (default: the only one running)");
+                           sub->add_option("--output", o->output, "File to write, - for stdout (default ./orch.yaml)");
+                           sub->add_flag("--force", o->force, "Replace the file if it exists");
+                           return std::function<int()>([&g, o] { return run_init(g, *o); });
+                         }});
 
 }  // namespace
 }  // namespace orch::cli

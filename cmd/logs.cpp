@@ -75,15 +75,15 @@ int run_logs(const GlobalOptions& g, const LogsOptions& o) {
   return failed > 0 ? static_cast<int>(ExitCode::unknown) : 0;
 }
 
-Registrar reg({"logs", 17, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-                 auto o = std::make_shared<LogsOptions>();
-                 sub = root.add_subcommand("logs",
-                                           "The log of a service's containers (configured service, compose service or container name)");
-                 sub->add_option("service", o->service, "Service or container")->required();
-                 sub->add_flag("-f,--follow", o->follow, "Keep printing new lines until Ctrl-C");
-                 sub->add_option("--tail", o->tail, "Lines from the end to start with (default 100)")->check(CLI::Range(0, 1000000));
-                 return std::function<int()>([&g, o] { return run_logs(g, *o); });
-               }});
+Registrar register_logs(
+    {"logs", 17, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+       auto o = std::make_shared<LogsOptions>();
+       sub = root.add_subcommand("logs", "The log of a service's containers (configured service, compose service or container name)");
+       sub->add_option("service", o->service, "Service or container")->required();
+       sub->add_flag("-f,--follow", o->follow, "Keep printing new lines until Ctrl-C");
+       sub->add_option("--tail", o->tail, "Lines from the end to start with (default 100)")->check(CLI::Range(0, 1000000));
+       return std::function<int()>([&g, o] { return run_logs(g, *o); });
+     }});
 
 }  // namespace
 }  // namespace orch::cli

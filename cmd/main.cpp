@@ -126,7 +126,7 @@ int main(int argc, char** argv) {
   using namespace orch::cli;
   install_crash_report();
   CLI::App app{"orch: control plane for a Docker + Redis content stack (CMS, frontend, Docling, RAG)", "orch"};
-  app.set_version_flag("--version", std::string("orch ") + ORCH_VERSION + " (" + ORCH_GIT_COMMIT + ")");
+  app.set_version_flag("--version", std::string("orch ") + ORCH_VERSION + " (" + git_commit() + ")");
   app.require_subcommand(1);
   app.fallthrough();
   GlobalOptions g;

@@ -50,12 +50,12 @@ int run_mcp(const GlobalOptions& g, const McpOptions& o) {
   return 0;
 }
 
-Registrar reg({"mcp", 60, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-  auto o = std::make_shared<McpOptions>();
-  sub = root.add_subcommand("mcp", "MCP server over stdio for Claude Code, Claude Desktop and other agents");
-  sub->add_flag("--read-only", o->read_only, "Refuse tools that change the stack (env ORCH_MCP_READ_ONLY)");
-  return std::function<int()>([&g, o] { return run_mcp(g, *o); });
-}});
+Registrar register_mcp({"mcp", 60, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+                          auto o = std::make_shared<McpOptions>();
+                          sub = root.add_subcommand("mcp", "MCP server over stdio for Claude Code, Claude Desktop and other agents");
+                          sub->add_flag("--read-only", o->read_only, "Refuse tools that change the stack (env ORCH_MCP_READ_ONLY)");
+                          return std::function<int()>([&g, o] { return run_mcp(g, *o); });
+                        }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -94,20 +94,21 @@ int run_rollback(const GlobalOptions& g, const RollbackOptions& o) {
   return r.ok ? 0 : 2;
 }
 
-Registrar reg({"rollback", 40, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-  auto o = std::make_shared<RollbackOptions>();
-  sub = root.add_subcommand("rollback", "Roll a service back to its previous image, or a repo to a previous revision");
-  sub->add_option("--service", o->service, "Service whose container is replaced from its last-known-good image");
-  sub->add_option("--repo", o->repo, "Deploy repository to roll back (libgit2): a path, or a name from ROLLBACK_REPOS");
-  sub->add_option("--to", o->to, "Image (with --service) or ref (with --repo) to roll back to");
-  sub->add_option("--steps", o->steps, "With --repo: this many releases back (default 1)");
-  sub->add_option("--mode", o->mode, "With --repo: checkout (move the worktree) or revert (add a commit)")
-      ->check(CLI::IsMember({"checkout", "revert"}));
-  sub->add_flag("--dry-run", o->dry_run, "Show what would happen; change nothing");
-  sub->add_flag("--force", o->force, "With --repo: proceed over uncommitted changes (they are lost)");
-  sub->add_option("--clear", o->clear, "Unpin a service pinned after an automatic rollback");
-  return std::function<int()>([&g, o] { return run_rollback(g, *o); });
-}});
+Registrar register_rollback(
+    {"rollback", 40, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+       auto o = std::make_shared<RollbackOptions>();
+       sub = root.add_subcommand("rollback", "Roll a service back to its previous image, or a repo to a previous revision");
+       sub->add_option("--service", o->service, "Service whose container is replaced from its last-known-good image");
+       sub->add_option("--repo", o->repo, "Deploy repository to roll back (libgit2): a path, or a name from ROLLBACK_REPOS");
+       sub->add_option("--to", o->to, "Image (with --service) or ref (with --repo) to roll back to");
+       sub->add_option("--steps", o->steps, "With --repo: this many releases back (default 1)");
+       sub->add_option("--mode", o->mode, "With --repo: checkout (move the worktree) or revert (add a commit)")
+           ->check(CLI::IsMember({"checkout", "revert"}));
+       sub->add_flag("--dry-run", o->dry_run, "Show what would happen; change nothing");
+       sub->add_flag("--force", o->force, "With --repo: proceed over uncommitted changes (they are lost)");
+       sub->add_option("--clear", o->clear, "Unpin a service pinned after an automatic rollback");
+       return std::function<int()>([&g, o] { return run_rollback(g, *o); });
+     }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -71,24 +71,25 @@ int run_remove(const GlobalOptions& g, const SilenceOptions& o) {
   return n ? 0 : 2;
 }
 
-Registrar reg({"silence", 45, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-                 auto o = std::make_shared<SilenceOptions>();
-                 sub = root.add_subcommand("silence", "Silence alerts of a service for a while; list and remove silences");
-                 sub->require_subcommand(1);
-                 auto* add = sub->add_subcommand("add", "Silence SERVICE's alerts (* = every alert) for --for");
-                 add->add_option("service", o->service, "Service, container or subject to silence; * for everything")->required();
-                 add->add_option("--for", o->duration, "How long, e.g. 30m, 2h, 1d")->capture_default_str();
-                 add->add_option("--reason", o->reason, "Why (shown in /status, the status page and silence list)");
-                 auto* list = sub->add_subcommand("list", "List the silences and maintenance windows in force");
-                 auto* remove = sub->add_subcommand("remove", "Remove a silence by its id, or every silence of a service");
-                 remove->add_option("target", o->target, "Silence id or service")->required();
-                 return std::function<int()>([&g, o, add, list, remove] {
-                   if (add->parsed()) return run_add(g, *o);
-                   if (list->parsed()) return run_list(g);
-                   if (remove->parsed()) return run_remove(g, *o);
-                   return 64;
-                 });
-               }});
+Registrar register_silence(
+    {"silence", 45, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+       auto o = std::make_shared<SilenceOptions>();
+       sub = root.add_subcommand("silence", "Silence alerts of a service for a while; list and remove silences");
+       sub->require_subcommand(1);
+       auto* add = sub->add_subcommand("add", "Silence SERVICE's alerts (* = every alert) for --for");
+       add->add_option("service", o->service, "Service, container or subject to silence; * for everything")->required();
+       add->add_option("--for", o->duration, "How long, e.g. 30m, 2h, 1d")->capture_default_str();
+       add->add_option("--reason", o->reason, "Why (shown in /status, the status page and silence list)");
+       auto* list = sub->add_subcommand("list", "List the silences and maintenance windows in force");
+       auto* remove = sub->add_subcommand("remove", "Remove a silence by its id, or every silence of a service");
+       remove->add_option("target", o->target, "Silence id or service")->required();
+       return std::function<int()>([&g, o, add, list, remove] {
+         if (add->parsed()) return run_add(g, *o);
+         if (list->parsed()) return run_list(g);
+         if (remove->parsed()) return run_remove(g, *o);
+         return 64;
+       });
+     }});
 
 }  // namespace
 }  // namespace orch::cli

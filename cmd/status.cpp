@@ -22,14 +22,16 @@ int run_status(const GlobalOptions& g, const StatusOptions& o) {
   return live::summary_exit_code(summary);
 }
 
-Registrar reg({"status", 12, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-                 auto o = std::make_shared<StatusOptions>();
-                 sub = root.add_subcommand("status",
-                                           "One screen of what orch serve knows: services, containers, quarantine, pipeline (exit 0 all "
-                                           "up, 1 warning, 2 down, 3 orch serve unreachable)");
-                 sub->add_option("--url", o->url, "orch serve to ask (default $ORCH_URL, else BIND and PORT: http://127.0.0.1:$PORT)");
-                 return std::function<int()>([&g, o] { return run_status(g, *o); });
-               }});
+Registrar register_status({"status", 12, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+                             auto o = std::make_shared<StatusOptions>();
+                             sub = root.add_subcommand(
+                                 "status",
+                                 "One screen of what orch serve knows: services, containers, quarantine, pipeline (exit 0 all "
+                                 "up, 1 warning, 2 down, 3 orch serve unreachable)");
+                             sub->add_option("--url", o->url,
+                                             "orch serve to ask (default $ORCH_URL, else BIND and PORT: http://127.0.0.1:$PORT)");
+                             return std::function<int()>([&g, o] { return run_status(g, *o); });
+                           }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -96,20 +96,23 @@ int run_sync(const GlobalOptions& g, const SyncTestCliOptions& o) {
   return result.exit_code();
 }
 
-Registrar reg({"sync-test", 50, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-  auto o = std::make_shared<SyncTestCliOptions>();
-  sub = root.add_subcommand("sync-test", "Prove a published change reaches Docling, the RAG index and the frontend");
-  sub->add_option("--model", o->model, "Builder model of the test entry (default page)");
-  sub->add_option("--marker", o->marker, "Marker text (default: a unique one)");
-  sub->add_option("--timeout", o->timeout, "Overall deadline (default 120s)");
-  sub->add_option("--orch-url", o->orch_url, "orch serve to send the webhook to (default $ORCH_URL, else BIND and PORT: http://127.0.0.1:$PORT)");
-  sub->add_option("--via", o->via,
-                  "webhook (a signed Builder webhook to orch serve; default) or builder (a real entry through Builder's Write API, needs "
-                  "BUILDER_PRIVATE_KEY)")
-      ->check(CLI::IsMember({"webhook", "builder"}));
-  sub->add_flag("--keep", o->keep, "Leave the Builder test entry (BUILDER_PRIVATE_KEY) in place instead of deleting it");
-  return std::function<int()>([&g, o] { return run_sync(g, *o); });
-}});
+Registrar register_synctest(
+    {"sync-test", 50, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+       auto o = std::make_shared<SyncTestCliOptions>();
+       sub = root.add_subcommand("sync-test", "Prove a published change reaches Docling, the RAG index and the frontend");
+       sub->add_option("--model", o->model, "Builder model of the test entry (default page)");
+       sub->add_option("--marker", o->marker, "Marker text (default: a unique one)");
+       sub->add_option("--timeout", o->timeout, "Overall deadline (default 120s)");
+       sub->add_option("--orch-url", o->orch_url,
+                       "orch serve to send the webhook to (default $ORCH_URL, else BIND and PORT: http://127.0.0.1:$PORT)");
+       sub->add_option(
+              "--via", o->via,
+              "webhook (a signed Builder webhook to orch serve; default) or builder (a real entry through Builder's Write API, needs "
+              "BUILDER_PRIVATE_KEY)")
+           ->check(CLI::IsMember({"webhook", "builder"}));
+       sub->add_flag("--keep", o->keep, "Leave the Builder test entry (BUILDER_PRIVATE_KEY) in place instead of deleting it");
+       return std::function<int()>([&g, o] { return run_sync(g, *o); });
+     }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -9,16 +9,16 @@
 namespace orch::cli {
 namespace {
 
-Registrar reg({"version", 90, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-  sub = root.add_subcommand("version", "Print version and build information");
-  return std::function<int()>([&g] {
-    json info = {{"version", ORCH_VERSION}, {"commit", ORCH_GIT_COMMIT}, {"compiler", __VERSION__},
-                 {"cplusplus", __cplusplus}};
-    if (structured(g)) print_document(g, info);
-    else if (!g.quiet) std::cout << "orch " << ORCH_VERSION << " (commit " << ORCH_GIT_COMMIT << ", gcc " << __VERSION__ << ")\n";
-    return 0;
-  });
-}});
+Registrar register_version(
+    {"version", 90, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+       sub = root.add_subcommand("version", "Print version and build information");
+       return std::function<int()>([&g] {
+         json info = {{"version", ORCH_VERSION}, {"commit", git_commit()}, {"compiler", __VERSION__}, {"cplusplus", __cplusplus}};
+         if (structured(g)) print_document(g, info);
+         else if (!g.quiet) std::cout << "orch " << ORCH_VERSION << " (commit " << git_commit() << ", gcc " << __VERSION__ << ")\n";
+         return 0;
+       });
+     }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -106,17 +106,19 @@ int run_watch(const GlobalOptions& g, const WatchOptions& o) {
   return code;
 }
 
-Registrar reg({"watch", 20, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
-  auto o = std::make_shared<WatchOptions>();
-  sub = root.add_subcommand("watch", "Follow container and bus events live");
-  sub->add_option("--service", o->services, "Only events of this service or container (repeatable)");
-  sub->add_option("--type", o->types, "Only these event types; a trailing * matches a prefix, e.g. heal.* (repeatable)");
-  sub->add_option("--since", o->since, "First the events of this long ago (e.g. 10m), from the bus and the engine's own log, then live");
-  sub->add_option("--remote", o->remote, "Follow GET /events of a remote orch serve (e.g. http://orch:9000), with ORCH_API_TOKEN");
-  sub->add_flag("--no-docker", o->no_docker, "Do not read the local Docker engine's events");
-  sub->add_flag("--no-bus", o->no_bus, "Do not read the Redis event bus");
-  return std::function<int()>([&g, o] { return run_watch(g, *o); });
-}});
+Registrar register_watch(
+    {"watch", 20, [](CLI::App& root, GlobalOptions& g, CLI::App*& sub) {
+       auto o = std::make_shared<WatchOptions>();
+       sub = root.add_subcommand("watch", "Follow container and bus events live");
+       sub->add_option("--service", o->services, "Only events of this service or container (repeatable)");
+       sub->add_option("--type", o->types, "Only these event types; a trailing * matches a prefix, e.g. heal.* (repeatable)");
+       sub->add_option("--since", o->since,
+                       "First the events of this long ago (e.g. 10m), from the bus and the engine's own log, then live");
+       sub->add_option("--remote", o->remote, "Follow GET /events of a remote orch serve (e.g. http://orch:9000), with ORCH_API_TOKEN");
+       sub->add_flag("--no-docker", o->no_docker, "Do not read the local Docker engine's events");
+       sub->add_flag("--no-bus", o->no_bus, "Do not read the Redis event bus");
+       return std::function<int()>([&g, o] { return run_watch(g, *o); });
+     }});
 
 }  // namespace
 }  // namespace orch::cli

@@ -11,6 +11,9 @@
 #include "support/process.hpp"
 #include "support/socket_proxy.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace cache_test {
+
 using namespace orch;
 using namespace orch::docker;
 using namespace std::chrono_literals;
@@ -110,3 +113,5 @@ TEST(ContainerCache, OneListPerInterval) {
 }
 
 }  // namespace
+
+}  // namespace cache_test

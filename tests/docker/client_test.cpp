@@ -17,6 +17,9 @@
 #include "support/docker_engine.hpp"
 #include "support/process.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace client_test {
+
 using namespace orch;
 using namespace orch::docker;
 using namespace std::chrono_literals;
@@ -402,3 +405,5 @@ TEST(DockerClient, EngineTimesFarAwayAreUnknown) {
   EXPECT_FALSE(docker::engine_time_ns("1969-12-31T23:59:59Z"));
   EXPECT_TRUE(docker::engine_time_ns("2199-12-31T23:59:59.999999999Z"));
 }
+
+}  // namespace client_test

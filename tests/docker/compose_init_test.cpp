@@ -12,6 +12,9 @@
 #include "docker/identity.hpp"
 #include "support/docker_engine.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace compose_init_test {
+
 using namespace orch;
 using namespace orch::docker;
 
@@ -164,3 +167,5 @@ TEST(ComposeInit, APublishedPortGivesALoopbackUrl) {
 }
 
 }  // namespace
+
+}  // namespace compose_init_test

@@ -11,6 +11,9 @@
 #include "support/docker_engine.hpp"
 #include "support/process.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace swarm_test {
+
 using namespace orch;
 using namespace orch::docker;
 using namespace std::chrono_literals;
@@ -208,3 +211,5 @@ TEST(Swarm, ReadersNeverThrowOnOddDocuments) {
 }
 
 }  // namespace
+
+}  // namespace swarm_test

@@ -15,6 +15,9 @@
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace swarm_heal_test {
+
 using namespace orch;
 using namespace orch::test;
 using namespace std::chrono_literals;
@@ -232,3 +235,5 @@ TEST(SwarmHeal, NodeDownIsPublishedAndNotified) {
 }
 
 }  // namespace
+
+}  // namespace swarm_heal_test

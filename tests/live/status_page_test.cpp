@@ -13,6 +13,9 @@
 #include "support/orch_server.hpp"
 #include "support/standins.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace status_page_test {
+
 using namespace orch;
 using namespace orch::test;
 using namespace std::chrono_literals;
@@ -160,3 +163,5 @@ TEST(StatusPage, HeadlessChromiumShowsContainersQuarantineAndLiveEvents) {
 }
 
 }  // namespace
+
+}  // namespace status_page_test

@@ -18,6 +18,9 @@
 #include "support/redis_server.hpp"
 #include "support/require.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace websocket_test {
+
 using namespace orch;
 using namespace orch::test;
 using namespace orch::live;
@@ -235,3 +238,5 @@ TEST(WebSocket, ServerShutdownClosesWithGoingAway) {
 }
 
 }  // namespace
+
+}  // namespace websocket_test

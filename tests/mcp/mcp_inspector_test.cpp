@@ -9,6 +9,9 @@
 #include "support/orch_server.hpp"
 #include "support/require.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace mcp_inspector_test {
+
 using namespace orch;
 using namespace orch::test;
 using namespace orch::test::mcp;
@@ -68,3 +71,5 @@ TEST(McpInspector, CliListsAndCallsToolsOverHttp) {
 }
 
 }  // namespace
+
+}  // namespace mcp_inspector_test

@@ -14,6 +14,9 @@
 #include "support/orch_server.hpp"
 #include "support/pipe_process.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace mcp_long_tools_test {
+
 using namespace orch;
 using namespace orch::test;
 using namespace orch::test::mcp;
@@ -202,3 +205,5 @@ TEST_F(McpLongTools, RollbackReportsItsStepsAndACancelRestoresThePreviousContain
 }
 
 }  // namespace
+
+}  // namespace mcp_long_tools_test

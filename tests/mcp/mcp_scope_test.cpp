@@ -6,6 +6,9 @@
 #include "mcp/mcp_helpers.hpp"
 #include "support/docker_engine.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace mcp_scope_test {
+
 using namespace orch;
 using namespace orch::test;
 using namespace orch::test::mcp;
@@ -125,3 +128,5 @@ TEST_F(McpScope, HealWithAllowListRestartsOnlyTheAllowed) {
 }
 
 }  // namespace
+
+}  // namespace mcp_scope_test

@@ -12,6 +12,9 @@
 #include "support/orch_server.hpp"
 #include "support/require.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace mcp_test {
+
 using namespace orch;
 using namespace orch::test;
 
@@ -282,3 +285,5 @@ TEST(McpHttp, TransportRules) {
 }
 
 }  // namespace
+
+}  // namespace mcp_test

@@ -12,6 +12,9 @@
 #include "support/orch_server.hpp"
 #include "support/require.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace mcp_versions_test {
+
 using namespace orch;
 using namespace orch::test;
 using namespace orch::test::mcp;
@@ -492,3 +495,5 @@ TEST(McpCancellation, CancelledSyncTestStopsItsWork) {
 }
 
 }  // namespace
+
+}  // namespace mcp_versions_test

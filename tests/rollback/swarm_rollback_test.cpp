@@ -14,6 +14,9 @@
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace swarm_rollback_test {
+
 using namespace orch;
 using namespace orch::test;
 using namespace std::chrono_literals;
@@ -201,3 +204,5 @@ TEST(SwarmRollback, AFailingUpdateIsRolledBackToTheLastKnownGoodOnce) {
 }
 
 }  // namespace
+
+}  // namespace swarm_rollback_test

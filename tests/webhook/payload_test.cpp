@@ -8,6 +8,9 @@
 #include "support/payload_oracle.hpp"
 #include "support/process.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace payload_test {
+
 using namespace orch;
 using namespace orch::content;
 
@@ -199,3 +202,5 @@ TEST(Payload, StreamingReaderAgreesWithTheDocumentReadingOnMutatedPayloads) {
         << body.dump();
   }
 }
+
+}  // namespace payload_test

@@ -7,6 +7,9 @@
 #include "core/error.hpp"
 #include "support/signing.hpp"
 
+// Its own namespace: the unity build compiles this file with the rest of its folder.
+namespace signature_test {
+
 using namespace orch;
 using namespace orch::webhook;
 using std::chrono::seconds;
@@ -173,3 +176,5 @@ TEST(Signature, AWrongCredentialIsNotRescuedByAnother) {
                    kStandard, now()),
             Verdict::invalid);
 }
+
+}  // namespace signature_test
