@@ -193,6 +193,17 @@ TEST(DoclingAsync, PollsUntilSuccessReportingEachNewStateOnceThenFetchesTheResul
   EXPECT_TRUE(encoded);
 }
 
+TEST(DoclingAsync, APartialSuccessEndsTheTaskAndItsDocumentIsTheText) {
+  // docs/pipeline.md: the task is done at `success` or `partial_success` (some pages failed).
+  AsyncDocling d;
+  d.poll_answers = {{200, R"({"task_status":"partial_success"})"}};
+  d.result = {200, R"({"status":"partial_success","document":{"md_content":"# most of it"},"errors":[{"error_message":"page 3 failed"}]})"};
+  const auto r = d.convert({}, {{"DOCLING_TASK_TIMEOUT", "2s"}});  // not done: a timeout, not a hang
+  EXPECT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(r.text, "# most of it");
+  EXPECT_EQ(d.polls, 1);
+}
+
 TEST(DoclingAsync, EachFailureOfTheTaskSaysWhichAndWhetherToRetry) {
   {
     AsyncDocling d;

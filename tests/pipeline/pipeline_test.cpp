@@ -2,6 +2,7 @@
 // stand-ins for docling-serve, the RAG service and the frontend.
 #include <gtest/gtest.h>
 
+#include <mutex>
 #include <sstream>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "core/text.hpp"
 #include "http/client.hpp"
 #include "pipeline/synctest.hpp"
+#include "support/http_stub.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
 #include "support/signing.hpp"
@@ -26,15 +28,25 @@ namespace {
 using Env = std::map<std::string, std::string>;
 const std::string kSecret = "pipeline-secret-1-0123456789";
 
+// A page entry as Builder sends it: the URL (/pages/<id>) in the urlPath query, the text in a Text block.
+json page_entry(const std::string& id, long long revision) {
+  return {{"id", id},
+          {"name", id},
+          {"published", "published"},
+          {"lastUpdated", revision},
+          {"modelId", "mdl-page"},
+          {"query", json::array({{{"property", "urlPath"}, {"operator", "is"}, {"value", "/pages/" + id}}})},
+          {"data",
+           {{"title", id},
+            {"blocks", json::array({{{"@type", "@builder.io/sdk:Element"},
+                                     {"component", {{"name", "Text"}, {"options", {{"text", "text of " + id}}}}}}})}}}};
+}
+
 struct Standins : StandinServers {
   using StandinServers::StandinServers;
-  // An entry that exists in Builder (the frontend renders it at /pages/<id>), as a page model
-  // carries it: the URL in the urlPath query, the text in a Text block.
+  // An entry that exists in Builder (the frontend renders it at /pages/<id>).
   json page(const std::string& id, long long revision) const {
-    json e = {{"id", id}, {"name", id}, {"published", "published"}, {"lastUpdated", revision}, {"modelId", "mdl-page"},
-              {"query", json::array({{{"property", "urlPath"}, {"operator", "is"}, {"value", "/pages/" + id}}})},
-              {"data", {{"title", id}, {"blocks", json::array({{{"@type", "@builder.io/sdk:Element"},
-                                                               {"component", {{"name", "Text"}, {"options", {{"text", "text of " + id}}}}}}})}}}};
+    auto e = page_entry(id, revision);
     auto seeded = e;
     seeded["modelName"] = "page";
     post(builder, "/_entries", seeded.dump());
@@ -52,12 +64,17 @@ Env merge(Env a, const Env& b) {
   return a;
 }
 
+// Builder's webhook for `entry` (a page), signed.
+http::Response publish_entry(const OrchServer& orch, const json& entry, const std::string& op = "publish") {
+  json body = {{"modelName", "page"}, {"operation", op}, {"newValue", entry}};
+  auto b = body.dump();
+  return orch.post("/webhook/builder", b, builder_signed(b, kSecret));
+}
+
 // Builder's publish webhook for a page that exists in the Builder stand-in (so the frontend
 // stand-in renders it and docling can fetch it).
 http::Response publish(const OrchServer& orch, const Standins& s, const std::string& id, long long revision, const std::string& op = "publish") {
-  json body = {{"modelName", "page"}, {"operation", op}, {"newValue", s.page(id, revision)}};
-  auto b = body.dump();
-  return orch.post("/webhook/builder", b, builder_signed(b, kSecret));
+  return publish_entry(orch, s.page(id, revision), op);
 }
 
 TEST(Pipeline, PublishIsConvertedIndexedAndSyncTestPasses) {
@@ -358,6 +375,154 @@ TEST(Rag, TheApiKeyIsSentAsABearerToken) {
   EXPECT_EQ(s.calls()["rag_authorization"], "Bearer rag-key-1");
   EXPECT_EQ(orch.get("/metrics").body.find("rag-key-1"), std::string::npos);
   EXPECT_EQ(run({ORCH_BINARY, "config"}, merge(env, {{"RAG_API_KEY", "rag-key-1"}, {"ORCH_CONFIG", ""}})).output.find("rag-key-1"), std::string::npos);
+}
+
+// orch serve's pipeline with scripted stubs (tests/support/http_stub) in place of docling-serve and
+// the RAG service: the tests see exactly what reached each service, and answer what the real ones
+// answer (REAL-APIS.md), one request at a time.
+Env stub_env(const HttpStub& docling, const HttpStub& rag) {
+  return {{"DOCLING_API_URL", docling.url()},  {"RAG_API_URL", rag.url()},         {"WEB_API_URL", "http://web.invalid:3000"},
+          {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"PIPELINE_BACKOFF", "50ms:100ms"}, {"PIPELINE_MAX_ATTEMPTS", "3"},
+          {"DOCKER_HOST", "\x01unset"},        {"HEALTH_INTERVAL", "1h"}};
+}
+
+// What the pipeline sent a stub: every request but orch's GET probes of the service (/health, /ready).
+std::vector<ReceivedRequest> pipeline_calls(const HttpStub& stub) {
+  std::vector<ReceivedRequest> out;
+  for (auto& r : stub.requests())
+    if (r.method != "GET") out.push_back(std::move(r));
+  return out;
+}
+
+// The data of every `type` event of the page `id` (at `stage`), oldest first.
+std::vector<json> stage_events(const RedisServer& redis, const std::string& type, const std::string& id, const std::string& stage) {
+  std::vector<json> out;
+  for (const auto& e : redis.events(type))
+    if (e["type"] == type && e["data"]["id"] == id && e["data"]["stage"] == stage) out.push_back(e["data"]);
+  return out;
+}
+
+TEST(Rag, TheConfiguredMethodsPathsAndContentSourceAreWhatReachesTheServices) {
+  // docs/pipeline.md: docling converts <CONTENT_SOURCE_URL><data.url> (not WEB_API_URL's page);
+  // a `partial_success` is a conversion whose document is indexed; the re-index is
+  // RAG_REINDEX_METHOD {RAG_API_URL}{RAG_REINDEX_PATH} with {id, model, url, text}, the delete
+  // RAG_DELETE_METHOD {RAG_API_URL}{RAG_DELETE_PATH}, `{id}` replaced, with {id, model, url}.
+  HttpStub docling([](const ReceivedRequest&) {
+    // docling-serve 1.x's answer when some pages failed: the rest of the document, and the errors.
+    return StubAnswer{200, R"({"document":{"filename":"d0c41","md_content":"# Converted part","json_content":null,)"
+                           R"("html_content":null,"text_content":null,"doctags_content":null},"status":"partial_success",)"
+                           R"("errors":[{"component_type":"document_backend","module_name":"docling.backend",)"
+                           R"("error_message":"page 2 could not be parsed"}],"processing_time":0.41,"timings":{}})"};
+  });
+  HttpStub rag([](const ReceivedRequest&) { return StubAnswer{200, R"({"ok":true})"}; });
+  RedisServer redis;
+  OrchServer orch(merge(stub_env(docling, rag), {{"REDIS_URL", redis.url()},
+                                                 {"CONTENT_SOURCE_URL", "http://frontend.internal:8080/preview"},
+                                                 {"RAG_REINDEX_METHOD", "PUT"},
+                                                 {"RAG_REINDEX_PATH", "/v2/index"},
+                                                 {"RAG_DELETE_METHOD", "DELETE"},
+                                                 {"RAG_DELETE_PATH", "/v2/documents/{id}"}}));
+  ASSERT_EQ(publish_entry(orch, page_entry("d0c41", 1)).status, 202);
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 1; }, 10s)) << orch.log();
+  const auto conversions = pipeline_calls(docling);
+  ASSERT_EQ(conversions.size(), 1u);
+  EXPECT_EQ(conversions[0].method, "POST");
+  EXPECT_EQ(conversions[0].path, "/v1/convert/source");
+  EXPECT_EQ(json::parse(conversions[0].body)["sources"],
+            json::array({{{"kind", "http"}, {"url", "http://frontend.internal:8080/preview/pages/d0c41"}}}));
+  EXPECT_EQ(stage_events(redis, "ingest.succeeded", "d0c41", "docling").size(), 1u);
+  EXPECT_EQ(redis.count("ingest.failed"), 0);
+  auto calls = pipeline_calls(rag);
+  ASSERT_EQ(calls.size(), 1u);
+  EXPECT_EQ(calls[0].method, "PUT");
+  EXPECT_EQ(calls[0].path, "/v2/index");
+  EXPECT_EQ(json::parse(calls[0].body), json({{"id", "d0c41"}, {"model", "page"}, {"url", "/pages/d0c41"}, {"text", "# Converted part"}}));
+
+  ASSERT_EQ(publish_entry(orch, page_entry("d0c41", 2), "unpublish").status, 202);
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 2; }, 10s)) << orch.log();
+  calls = pipeline_calls(rag);
+  ASSERT_EQ(calls.size(), 2u);
+  EXPECT_EQ(calls[1].method, "DELETE");
+  EXPECT_EQ(calls[1].path, "/v2/documents/d0c41");
+  EXPECT_EQ(json::parse(calls[1].body), json({{"id", "d0c41"}, {"model", "page"}, {"url", "/pages/d0c41"}}));
+  EXPECT_EQ(pipeline_calls(docling).size(), 1u);  // a removal converts nothing
+  EXPECT_TRUE(redis.events("", "orch:dead").empty());
+}
+
+TEST(Pipeline, A408OrA429IsRetriedAndTheLastAttemptDeadLetters) {
+  // docs/pipeline.md: a 4xx other than 408/429 is not retried; these two are, like a 5xx, up to
+  // PIPELINE_MAX_ATTEMPTS (3 here). Two pages at once: "busy" is refused once by each service
+  // (docling 429, RAG 408) and then indexed; RAG answers "throttled" 429 on every attempt, so it
+  // ends in orch:dead after the third.
+  std::mutex mu;
+  std::map<std::string, int> asked;  // requests per "<service> <page>"
+  auto nth = [&](const std::string& key) {
+    std::lock_guard lock(mu);
+    return ++asked[key];
+  };
+  HttpStub docling([&](const ReceivedRequest& r) {
+    if (r.method == "GET") return StubAnswer{200, R"({"status":"ok"})"};  // orch's probe of the service
+    const std::string page = json::parse(r.body)["sources"][0]["url"].get<std::string>();
+    if (nth("docling " + page.substr(page.rfind('/') + 1)) == 1 && page.ends_with("/busy"))
+      return StubAnswer{429, R"({"detail":"Too Many Requests"})"};
+    return StubAnswer{200, R"({"document":{"md_content":"# page"},"status":"success","errors":[]})"};
+  });
+  HttpStub rag([&](const ReceivedRequest& r) {
+    if (r.method == "GET") return StubAnswer{200, R"({"status":"ok"})"};
+    const std::string id = json::parse(r.body).value("id", "");
+    const int n = nth("rag " + id);
+    if (id == "busy" && n == 1) return StubAnswer{408, "Request Timeout", "text/plain"};
+    if (id == "throttled") return StubAnswer{429, R"({"error":"rate limited"})"};
+    return StubAnswer{200, R"({"ok":true})"};
+  });
+  RedisServer redis;
+  OrchServer orch(merge(stub_env(docling, rag), {{"REDIS_URL", redis.url()}}));
+  ASSERT_EQ(publish_entry(orch, page_entry("busy", 1)).status, 202);
+  ASSERT_EQ(publish_entry(orch, page_entry("throttled", 1)).status, 202);
+  ASSERT_TRUE(eventually(
+      [&] { return stage_events(redis, "ingest.succeeded", "busy", "rag").size() == 1 && redis.events("", "orch:dead").size() == 1; }, 10s))
+      << orch.log();
+
+  const auto docling_failed = stage_events(redis, "ingest.failed", "busy", "docling");
+  ASSERT_EQ(docling_failed.size(), 1u);
+  EXPECT_EQ(docling_failed[0]["attempt"], 1);
+  EXPECT_EQ(docling_failed[0]["final"], false);
+  EXPECT_EQ(docling_failed[0]["unreachable"], false);
+  EXPECT_EQ(docling_failed[0]["error"], R"(docling answered 429: {"detail":"Too Many Requests"})");
+  EXPECT_EQ(stage_events(redis, "ingest.succeeded", "busy", "docling").at(0)["attempt"], 2);
+  const auto rag_failed = stage_events(redis, "ingest.failed", "busy", "rag");
+  ASSERT_EQ(rag_failed.size(), 1u);
+  EXPECT_EQ(rag_failed[0]["final"], false);
+  EXPECT_EQ(rag_failed[0]["error"], "rag answered 408: Request Timeout");
+  EXPECT_EQ(stage_events(redis, "ingest.succeeded", "busy", "rag").at(0)["attempt"], 2);
+
+  const auto throttled = stage_events(redis, "ingest.failed", "throttled", "rag");
+  ASSERT_EQ(throttled.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(throttled[i]["attempt"], i + 1);
+    EXPECT_EQ(throttled[i]["final"], i == 2);
+    EXPECT_EQ(throttled[i]["error"], R"(rag answered 429: {"error":"rate limited"})");
+  }
+  EXPECT_EQ(stage_events(redis, "ingest.succeeded", "throttled", "rag").size(), 0u);
+  // The dead letter: the content event and the reason {stage, attempts, error}.
+  redis::Connection c(redis::Url{"127.0.0.1", redis.port()}, 2s);
+  const auto fields = c.command({"XRANGE", "orch:dead", "-", "+"}).elements.at(0).elements.at(1).elements;
+  json event, reason;
+  for (size_t i = 0; i + 1 < fields.size(); i += 2) {
+    if (fields[i].str == "event") event = json::parse(fields[i + 1].str);
+    if (fields[i].str == "reason") reason = json::parse(fields[i + 1].str);
+  }
+  EXPECT_EQ(event["type"], "content.published");
+  EXPECT_EQ(event["data"]["id"], "throttled");
+  EXPECT_EQ(reason, json({{"stage", "rag"}, {"attempts", 3}, {"error", R"(rag answered 429: {"error":"rate limited"})"}}));
+  {
+    std::lock_guard lock(mu);  // one request per attempt
+    EXPECT_EQ(asked["docling busy"], 2);
+    EXPECT_EQ(asked["rag busy"], 2);
+    EXPECT_EQ(asked["docling throttled"], 1);
+    EXPECT_EQ(asked["rag throttled"], 3);
+  }
+  EXPECT_NE(orch.get("/metrics").body.find("orch_pipeline_jobs_total{result=\"dead_lettered\"} 1"), std::string::npos);
 }
 
 TEST(Pipeline, BadDoclingSettingsStopOrchServeAtStart) {

@@ -11,7 +11,10 @@ namespace orch::test {
 class OrchServer {
  public:
   // Runs ORCH_BINARY_UNDER_TEST when set (a benchmark comparing builds), else the one built here.
-  explicit OrchServer(std::map<std::string, std::string> env = {}, std::vector<std::string> extra_args = {});
+  // `launcher`, when given, is a command put in front (unshare, setpriv) that ends by exec'ing
+  // orch's, so the process the test holds and signals is orch itself.
+  explicit OrchServer(std::map<std::string, std::string> env = {}, std::vector<std::string> extra_args = {},
+                      std::vector<std::string> launcher = {});
   ~OrchServer();
   int port() const { return port_; }
   std::string url(const std::string& path = "") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }

@@ -1,6 +1,11 @@
 // POST /webhook/builder end to end: the real `orch serve` binary, a real redis-server.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -560,6 +565,80 @@ TEST(WebhookOutbox, RedisDownAndTheOutboxFullIs503AndNothingIsStoredOfTheRefused
   // The refused delivery was not remembered as seen: sent again once Redis is back, it is accepted.
   auto again = orch.post("/webhook/builder", third, builder_signed(third, kSecret));
   EXPECT_EQ(again.status, 202) << again.body;
+}
+
+TEST(WebhookOutbox, RedisDownAndAStateDirWithNoRoomLeftIs503UntilThereIsRoomAgain) {
+  // docs/webhook.md: 503 `unavailable` when Redis is down and the outbox cannot be written. The
+  // outbox is opened when orch starts (an ORCH_STATE_DIR it cannot create it in stops the start:
+  // AStateDirOrchCannotWrite... below), and a running orch holds it open: what it meets then is a
+  // write that fails, here a full disk. (A write cut short on a full disk: tests/bus, Outbox.*.)
+  ORCH_REQUIRE(geteuid() == 0) << "mounting a tmpfs needs root";
+  RedisServer redis;
+  TempDir state;
+  // orch in a mount namespace of its own whose ORCH_STATE_DIR is a 64 KiB tmpfs: nobody else sees
+  // the mount, and it goes when orch exits. The test reaches it through /proc/<pid>/root.
+  OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_STATE_DIR", state.path()}}, {},
+                  {"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                   R"(mount -t tmpfs -o size=64k orch-state "$ORCH_STATE_DIR" && exec "$@")", "sh"});
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; })) << orch.log();
+  const std::string seen_by_orch = "/proc/" + std::to_string(orch.process().pid()) + "/root" + state.path();
+  ASSERT_TRUE(std::filesystem::exists(seen_by_orch + "/outbox.ndjson")) << orch.log();
+  // The disk fills up: a filler takes every byte left.
+  const std::string filler = seen_by_orch + "/filler";
+  {
+    const int fd = ::open(filler.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0) << std::strerror(errno);
+    const std::string block(4096, 'f');
+    while (::write(fd, block.data(), block.size()) > 0) {}
+    EXPECT_EQ(errno, ENOSPC);
+    ::close(fd);
+  }
+  redis.stop();
+
+  const auto body = with_revision(sample("publish.json"), 3000).dump();
+  auto refused = orch.post("/webhook/builder", body, builder_signed(body, kSecret));
+  EXPECT_EQ(refused.status, 503) << refused.body;
+  const auto error = json::parse(refused.body);
+  EXPECT_EQ(error["error"], "unavailable");
+  EXPECT_NE(error["message"].get<std::string>().find("No space left on device"), std::string::npos) << refused.body;
+  EXPECT_FALSE(refused.header("x-request-id").empty());
+  EXPECT_EQ(orch.get("/healthz").status, 200);
+  EXPECT_TRUE(orch.process().running());
+
+  // Room again: the same delivery sent again is accepted (the refused one was not remembered),
+  // and once Redis is back it is the one event stored.
+  std::filesystem::remove(filler);
+  auto accepted = orch.post("/webhook/builder", body, builder_signed(body, kSecret));
+  ASSERT_EQ(accepted.status, 202) << accepted.body;
+  const std::string event_id = json::parse(accepted.body)["event_id"];
+  redis.start();
+  ASSERT_TRUE(eventually([&] { return !redis.events().empty(); }, std::chrono::seconds(15))) << orch.log();
+  const auto events = redis.events();
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0]["id"], event_id);
+  EXPECT_TRUE(eventually([&] { return read_file(seen_by_orch + "/outbox.ndjson").empty(); })) << "flushed";
+}
+
+TEST(WebhookOutbox, AStateDirOrchCannotWriteStopsItsStartNamingTheOutbox) {
+  // docs/webhook.md: the outbox is created when orch serve starts; where it cannot be, orch does not
+  // start: exit 3 naming the file. The suite runs as root, which no file mode stops: a read-only
+  // mount of the state dir, in a mount namespace of orch's own, is what it cannot write.
+  ORCH_REQUIRE(geteuid() == 0) << "mounting needs root";
+  RedisServer redis;
+  TempDir state;
+  const Env env{{"REDIS_URL", redis.url()},
+                {"TRUSTED_WEBHOOK_SECRET", kSecret},
+                {"ORCH_STATE_DIR", state.path()},
+                {"PORT", std::to_string(free_port())},
+                {"BIND", "127.0.0.1"},
+                {"ORCH_CONFIG", ""}};
+  const auto r = run({"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                      R"(mount --bind "$ORCH_STATE_DIR" "$ORCH_STATE_DIR" && mount -o remount,bind,ro "$ORCH_STATE_DIR" && exec "$@")",
+                      "sh", ORCH_BINARY, "serve"},
+                     env, std::chrono::seconds(20));
+  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_NE(r.output.find("outbox '" + state.path() + "/outbox.ndjson': Read-only file system"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(state.path() + "/outbox.ndjson"));
 }
 
 TEST(WebhookRedisUrl, APasswordAndADatabaseNumberAreUsed) {
