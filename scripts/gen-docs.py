@@ -56,7 +56,7 @@ top_desc, top_opts, subs = parse(help_of([]))
 cmds = {name: parse(help_of([name])) for name, _ in subs}
 exit_codes = [("0", "OK"), ("1", "WARNING: degraded, or something was healed or changed"),
               ("2", "CRITICAL: failed, down, not in sync"), ("3", "UNKNOWN: could not check (engine, Redis or a service unreachable)"),
-              ("64", "usage error"), ("73", "output file exists or cannot be written (orch init without --force)"), ("78", "configuration error")]
+              ("64", "usage error"), ("73", "an output file exists or cannot be created (orch init without --force; an ORCH_STATE_DIR where the outbox cannot be created)"), ("78", "configuration error")]
 
 def roff(s): return s.replace("\\", "\\\\").replace("-", "\\-")
 

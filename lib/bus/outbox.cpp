@@ -63,7 +63,13 @@ static int open_append(const std::string& path) {
 Outbox::Outbox(std::string path, size_t max_records) : path_(std::move(path)), max_(max_records) {
   std::error_code ec;
   std::filesystem::create_directories(std::filesystem::path(path_).parent_path(), ec);
-  fd_ = open_append(path_);
+  // At start a state dir orch cannot write is an output file that cannot be created (exit 73, like
+  // orch init's), not an unreachable bus: the operator's fix is a mount or a mode, not a retry.
+  try {
+    fd_ = open_append(path_);
+  } catch (const BusError& e) {
+    throw OutputError(e.what());
+  }
   // A last line without its newline is a write that was cut short (disk full, crash): it was never
   // acknowledged, and the next record appended to it would be read as one broken line with it.
   const off_t size = ::lseek(fd_, 0, SEEK_END);

@@ -621,7 +621,7 @@ TEST(WebhookOutbox, RedisDownAndAStateDirWithNoRoomLeftIs503UntilThereIsRoomAgai
 
 TEST(WebhookOutbox, AStateDirOrchCannotWriteStopsItsStartNamingTheOutbox) {
   // docs/webhook.md: the outbox is created when orch serve starts; where it cannot be, orch does not
-  // start: exit 3 naming the file. The suite runs as root, which no file mode stops: a read-only
+  // start: exit 73 naming the file. The suite runs as root, which no file mode stops: a read-only
   // mount of the state dir, in a mount namespace of orch's own, is what it cannot write.
   ORCH_REQUIRE(geteuid() == 0) << "mounting needs root";
   RedisServer redis;
@@ -636,7 +636,7 @@ TEST(WebhookOutbox, AStateDirOrchCannotWriteStopsItsStartNamingTheOutbox) {
                       R"(mount --bind "$ORCH_STATE_DIR" "$ORCH_STATE_DIR" && mount -o remount,bind,ro "$ORCH_STATE_DIR" && exec "$@")",
                       "sh", ORCH_BINARY, "serve"},
                      env, std::chrono::seconds(20));
-  EXPECT_EQ(r.code, 3) << r.output;
+  EXPECT_EQ(r.code, 73) << r.output;
   EXPECT_NE(r.output.find("outbox '" + state.path() + "/outbox.ndjson': Read-only file system"), std::string::npos) << r.output;
   EXPECT_FALSE(std::filesystem::exists(state.path() + "/outbox.ndjson"));
 }
