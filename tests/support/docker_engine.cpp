@@ -175,11 +175,26 @@ int SwarmMode::running_replicas(const std::string& name) const {
 
 namespace {
 
+// Whether any test defined in `file` is going to run in this process; for an engine declared in a
+// header (shared by the files of a binary, tests/compose/engine.hpp), any test at all.
+bool runs_a_test_of(const std::string& file) {
+  const bool shared = !file.ends_with(".cpp");
+  const auto& unit = *::testing::UnitTest::GetInstance();
+  for (int i = 0; i < unit.total_test_suite_count(); ++i) {
+    const auto& suite = *unit.GetTestSuite(i);
+    for (int j = 0; j < suite.total_test_count(); ++j) {
+      const auto& test = *suite.GetTestInfo(j);
+      if (test.should_run() && (shared || file == test.file())) return true;
+    }
+  }
+  return false;
+}
+
 class SharedEngine : public ::testing::Environment {
  public:
-  explicit SharedEngine(std::function<void(DockerEngine&)> prepare) : prepare_(std::move(prepare)) {}
+  SharedEngine(std::function<void(DockerEngine&)> prepare, std::string file) : prepare_(std::move(prepare)), file_(std::move(file)) {}
   void SetUp() override {
-    if (!DockerEngine::available()) return;
+    if (!runs_a_test_of(file_) || !DockerEngine::available()) return;
     engine_ = new DockerEngine();
     if (prepare_) prepare_(*engine_);
   }
@@ -191,13 +206,14 @@ class SharedEngine : public ::testing::Environment {
 
  private:
   std::function<void(DockerEngine&)> prepare_;
+  std::string file_;
   DockerEngine* engine_ = nullptr;
 };
 
 }  // namespace
 
-DockerEngine*& share_engine(std::function<void(DockerEngine&)> prepare) {
-  auto* env = new SharedEngine(std::move(prepare));
+DockerEngine*& share_engine(std::function<void(DockerEngine&)> prepare, const char* file) {
+  auto* env = new SharedEngine(std::move(prepare), file);
   ::testing::AddGlobalTestEnvironment(env);  // GoogleTest owns it
   return env->slot();
 }

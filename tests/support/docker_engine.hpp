@@ -72,11 +72,13 @@ class SwarmMode {
   int port_ = 0;
 };
 
-// One engine for a whole test binary (dockerd takes seconds to start). Registers a GoogleTest
+// One engine for the tests of one file (dockerd takes seconds to start). Registers a GoogleTest
 // environment that starts it before the first test, runs `prepare` on it (tag images, ...), and
-// stops it after the last. Use at namespace scope:
+// stops it after the last; it starts none when no test of the calling file runs (a ctest entry's
+// GTEST_FILTER leaves the file out; called from a header, when no test of the binary runs). Use at
+// namespace scope:
 //   DockerEngine*& engine = share_engine();   // null while no test runs, or when unavailable
-DockerEngine*& share_engine(std::function<void(DockerEngine&)> prepare = {});
+DockerEngine*& share_engine(std::function<void(DockerEngine&)> prepare = {}, const char* file = __builtin_FILE());
 
 }  // namespace orch::test
 

@@ -8,7 +8,10 @@
 
 namespace orch::test {
 
-OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args, std::vector<std::string> launcher)
+OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args)
+    : OrchServer(std::move(env), std::move(extra_args), Launcher({})) {}
+
+OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args, Launcher launcher)
     : env_(std::move(env)), port_(free_port()), log_file_(dir_.file("orch.log")) {
   env_.emplace("PORT", std::to_string(port_));
   env_.emplace("BIND", "127.0.0.1");
@@ -16,7 +19,7 @@ OrchServer::OrchServer(std::map<std::string, std::string> env, std::vector<std::
   env_.emplace("ORCH_CONFIG", "");  // never pick up an orch.yaml from the working directory
   // Benchmarks may run another build's binary (interleaved comparisons): ORCH_BINARY_UNDER_TEST.
   const char* binary = std::getenv("ORCH_BINARY_UNDER_TEST");
-  argv_ = std::move(launcher);
+  argv_ = std::move(launcher.argv);
   argv_.insert(argv_.end(), {binary && *binary ? binary : ORCH_BINARY, "serve"});
   argv_.insert(argv_.end(), extra_args.begin(), extra_args.end());
   start();

@@ -11,10 +11,15 @@ namespace orch::test {
 class OrchServer {
  public:
   // Runs ORCH_BINARY_UNDER_TEST when set (a benchmark comparing builds), else the one built here.
-  // `launcher`, when given, is a command put in front (unshare, setpriv) that ends by exec'ing
-  // orch's, so the process the test holds and signals is orch itself.
-  explicit OrchServer(std::map<std::string, std::string> env = {}, std::vector<std::string> extra_args = {},
-                      std::vector<std::string> launcher = {});
+  explicit OrchServer(std::map<std::string, std::string> env = {}, std::vector<std::string> extra_args = {});
+  // A command put in front of orch (unshare, setpriv) that ends by exec'ing orch's, so the process
+  // the test holds and signals is orch itself. Its own type: a third vector made every
+  // OrchServer({{k, v}, {k, v}, {k, v}}) ambiguous.
+  struct Launcher {
+    explicit Launcher(std::vector<std::string> command) : argv(std::move(command)) {}
+    std::vector<std::string> argv;
+  };
+  OrchServer(std::map<std::string, std::string> env, std::vector<std::string> extra_args, Launcher launcher);
   ~OrchServer();
   int port() const { return port_; }
   std::string url(const std::string& path = "") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }

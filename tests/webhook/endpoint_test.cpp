@@ -578,8 +578,8 @@ TEST(WebhookOutbox, RedisDownAndAStateDirWithNoRoomLeftIs503UntilThereIsRoomAgai
   // orch in a mount namespace of its own whose ORCH_STATE_DIR is a 64 KiB tmpfs: nobody else sees
   // the mount, and it goes when orch exits. The test reaches it through /proc/<pid>/root.
   OrchServer orch(Env{{"REDIS_URL", redis.url()}, {"TRUSTED_WEBHOOK_SECRET", kSecret}, {"ORCH_STATE_DIR", state.path()}}, {},
-                  {"unshare", "--mount", "--propagation", "private", "sh", "-c",
-                   R"(mount -t tmpfs -o size=64k orch-state "$ORCH_STATE_DIR" && exec "$@")", "sh"});
+                  OrchServer::Launcher({"unshare", "--mount", "--propagation", "private", "sh", "-c",
+                                        R"(mount -t tmpfs -o size=64k orch-state "$ORCH_STATE_DIR" && exec "$@")", "sh"}));
   ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; })) << orch.log();
   const std::string seen_by_orch = "/proc/" + std::to_string(orch.process().pid()) + "/root" + state.path();
   ASSERT_TRUE(std::filesystem::exists(seen_by_orch + "/outbox.ndjson")) << orch.log();
