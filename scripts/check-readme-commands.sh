@@ -12,7 +12,7 @@ if [ "${#commands[@]}" -ne 2 ]; then
   exit 1
 fi
 log=$(mktemp)
-echo "== README command 1: ${commands[0]}"
+echo "== README command 1 (at ${SECONDS} s): ${commands[0]}"
 setsid bash -c "${commands[0]}" >"$log" 2>&1 &
 pid=$!
 stop_first() { kill -TERM -- "-$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
@@ -28,8 +28,9 @@ if [ "$up" -ne 1 ]; then
   tail -50 "$log" >&2
   exit 1
 fi
-echo "orch serve answered /healthz on 127.0.0.1:9000"
+echo "orch serve answered /healthz on 127.0.0.1:9000 (at ${SECONDS} s)"
 stop_first
 trap - EXIT
-echo "== README command 2: ${commands[1]}"
+echo "== README command 2 (at ${SECONDS} s): ${commands[1]}"
 bash -c "${commands[1]}"
+echo "== README command 2 passed (at ${SECONDS} s)"

@@ -31,6 +31,7 @@ if [ -f tests/node/package.json ]; then
 fi
 cmake -S . -B "$BUILD_DIR" "${CMAKE_ARGS[@]}" >/dev/null
 cmake --build "$BUILD_DIR" -j"$(nproc)"
+echo "== install and build took ${SECONDS} s; the suite:"
 cd "$BUILD_DIR"
 if [ "$TSAN" = 1 ]; then
   # Every instrumented process inherits this: each report goes to reports/tsan.<pid> as it is
