@@ -1,4 +1,5 @@
 #include "http/client.hpp"
+#include "core/number.hpp"
 
 #include <curl/curl.h>
 
@@ -126,6 +127,20 @@ Response perform(CURL* curl, const Request& req, Transfer& t) {
 std::string Response::header(const std::string& lower_name) const {
   auto it = headers.find(lower_name);
   return it == headers.end() ? std::string() : it->second;
+}
+
+std::chrono::seconds Response::retry_after(std::chrono::seconds cap) const {
+  if (status != 429 && status != 503) return std::chrono::seconds(0);
+  const auto value = header("retry-after");
+  if (value.empty()) return std::chrono::seconds(0);
+  try {
+    return std::chrono::seconds(parse_integer(value, 0, cap.count()));
+  } catch (const Error&) {
+    // Too large is the cap; a date or junk is no advice.
+    return !value.empty() && std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })
+               ? cap
+               : std::chrono::seconds(0);
+  }
 }
 
 Response send(const Request& req) {

@@ -36,6 +36,9 @@ struct Response {
   std::map<std::string, std::string> headers;  // names lower-cased
   std::chrono::milliseconds elapsed{0};
   std::string header(const std::string& lower_name) const;
+  // A 429's or 503's Retry-After in delta-seconds (RFC 9110 §10.2.3), at most `cap`; zero when
+  // absent, an HTTP-date or not a number (the caller's own backoff then applies).
+  std::chrono::seconds retry_after(std::chrono::seconds cap = std::chrono::minutes(5)) const;
 };
 
 class TransportError : public UnreachableError {

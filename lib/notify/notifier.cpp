@@ -5,7 +5,6 @@
 #include <algorithm>
 
 #include "config/settings.hpp"
-#include "core/number.hpp"
 #include "http/client.hpp"
 #include "http/smtp.hpp"
 #include "notify/format.hpp"
@@ -156,11 +155,7 @@ Notifier::Outcome Notifier::deliver(const Job& job, std::chrono::milliseconds& r
     if (res.status >= 200 && res.status < 300) return Outcome::sent;
     spdlog::warn("alerts: {} answered {} to {} (attempt {})", where, res.status, job.alert.type, job.attempt);
     if (res.status == 429) {
-      if (auto ra = res.header("retry-after"); !ra.empty()) {
-        try {
-          retry_after = std::chrono::seconds(parse_integer(ra, 0, 3600));
-        } catch (const Error&) {}
-      }
+      retry_after = res.retry_after(std::chrono::hours(1));
       return Outcome::retry;
     }
     return res.status >= 500 ? Outcome::retry : Outcome::failed;

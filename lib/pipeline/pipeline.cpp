@@ -152,6 +152,9 @@ bool Module::run_stage(const Event& e, const std::string& stage, const std::func
     }
     double delay = std::min<double>(static_cast<double>(backoff.max.count()),
                                     static_cast<double>(backoff.min.count()) * std::pow(2.0, attempt - 1));
+    // A service that says when to come back (429/503 Retry-After, up to 5 min) is asked no sooner:
+    // an attempt spent inside its window is one more refusal.
+    delay = std::max(delay, static_cast<double>(outcome.retry_after.count()));
     if (stop_.wait_for(Millis(static_cast<long long>(delay)))) throw Stopping{};
   }
   return false;

@@ -11,6 +11,7 @@ StageResult from_status(const http::Response& r, const std::string& what) {
   if (!out.ok) {
     out.error = what + " answered " + std::to_string(r.status) + ": " + r.body.substr(0, 200);
     out.retryable = r.status >= 500 || r.status == 408 || r.status == 429;
+    out.retry_after = r.retry_after();
   }
   return out;
 }

@@ -18,6 +18,7 @@ struct StageResult {
   std::string text;  // docling's converted document
   bool unreachable = false;  // no answer at all (connection refused, timeout)
   bool stopped = false;      // orch is stopping: the job is left pending, neither done nor failed
+  Millis retry_after{0};     // the service's Retry-After (429, 503): the next attempt waits at least this
 };
 
 using Headers = std::vector<std::pair<std::string, std::string>>;

@@ -525,6 +525,40 @@ TEST(Pipeline, A408OrA429IsRetriedAndTheLastAttemptDeadLetters) {
   EXPECT_NE(orch.get("/metrics").body.find("orch_pipeline_jobs_total{result=\"dead_lettered\"} 1"), std::string::npos);
 }
 
+TEST(Pipeline, ARetryAfterIsWaitedBeforeTheNextAttempt) {
+  // docs/pipeline.md: a 429 or 503 with Retry-After (seconds) is asked again no sooner than it says,
+  // however short PIPELINE_BACKOFF is (50 ms here); without one the backoff alone decides.
+  std::mutex mu;
+  std::map<std::string, std::vector<std::chrono::steady_clock::time_point>> at;  // RAG calls per page
+  HttpStub docling([](const ReceivedRequest& r) {
+    if (r.method == "GET") return StubAnswer{200, R"({"status":"ok"})"};
+    return StubAnswer{200, R"({"document":{"md_content":"# page"},"status":"success","errors":[]})"};
+  });
+  HttpStub rag([&](const ReceivedRequest& r) {
+    if (r.method == "GET") return StubAnswer{200, R"({"status":"ok"})"};
+    const std::string id = json::parse(r.body).value("id", "");
+    size_t n;
+    {
+      std::lock_guard lock(mu);
+      at[id].push_back(std::chrono::steady_clock::now());
+      n = at[id].size();
+    }
+    if (n == 1 && id == "asked-to-wait") return StubAnswer{429, R"({"error":"slow down"})", "application/json", {{"Retry-After", "2"}}};
+    if (n == 1 && id == "unavailable") return StubAnswer{503, R"({"error":"restarting"})", "application/json", {{"Retry-After", "1"}}};
+    if (n == 1) return StubAnswer{429, R"({"error":"slow down"})"};
+    return StubAnswer{200, R"({"ok":true})"};
+  });
+  RedisServer redis;
+  OrchServer orch(merge(stub_env(docling, rag), {{"REDIS_URL", redis.url()}}));
+  for (const char* id : {"asked-to-wait", "unavailable", "no-advice"}) ASSERT_EQ(publish_entry(orch, page_entry(id, 1)).status, 202);
+  ASSERT_TRUE(eventually([&] { return redis.count("ingest.succeeded", "rag") == 3; }, 15s)) << orch.log();
+  std::lock_guard lock(mu);
+  for (const auto& [id, times] : at) ASSERT_EQ(times.size(), 2u) << id;
+  EXPECT_GE(at["asked-to-wait"][1] - at["asked-to-wait"][0], 2s);
+  EXPECT_GE(at["unavailable"][1] - at["unavailable"][0], 1s);
+  EXPECT_LT(at["no-advice"][1] - at["no-advice"][0], 1s);  // PIPELINE_BACKOFF's 50 ms (and the job's own pace)
+}
+
 TEST(Pipeline, BadDoclingSettingsStopOrchServeAtStart) {
   Standins s;
   auto env = merge(s.env(), {{"DOCLING_OPTIONS", "[1,2]"}, {"PORT", std::to_string(free_port())}, {"ORCH_CONFIG", ""}});

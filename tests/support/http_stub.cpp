@@ -14,6 +14,7 @@ HttpStub::HttpStub(Answer answer) : answer_(std::move(answer)), server_(std::mak
     const auto a = answer_(r);
     res.status = a.status;
     res.set_content(a.body, a.content_type);
+    for (const auto& [name, value] : a.headers) res.set_header(name, value);
   };
   // One request per connection: a client's pooled keep-alive connection would hold the server's
   // stop (and the test) for httplib's keep-alive timeout, 5 s.

@@ -17,6 +17,7 @@ struct StubAnswer {
   int status = 200;
   std::string body;
   std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers = {};  // e.g. Retry-After
 };
 
 class HttpStub {
