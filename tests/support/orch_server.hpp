@@ -1,6 +1,5 @@
 #pragma once
 // A real `orch serve` process on a free port, with the environment a test gives it.
-#include <initializer_list>
 #include <map>
 #include <string>
 
@@ -16,10 +15,6 @@ class OrchServer {
   // orch's, so the process the test holds and signals is orch itself.
   explicit OrchServer(std::map<std::string, std::string> env = {}, std::vector<std::string> extra_args = {},
                       std::vector<std::string> launcher = {});
-  // The settings alone as a braced list, {{"K", "v"}, ...}: without it a list of two or three pairs
-  // is ambiguous (each pair also reads as an iterator range, the list as all three arguments).
-  explicit OrchServer(std::initializer_list<std::pair<const std::string, std::string>> env)
-      : OrchServer(std::map<std::string, std::string>(env)) {}
   ~OrchServer();
   int port() const { return port_; }
   std::string url(const std::string& path = "") const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
