@@ -192,8 +192,8 @@ TEST_F(McpScope, ListContainersAndTheirLogs) {
 }
 
 // rollback over MCP: the refusals an agent can act on say which argument to pass (`to`, not the
-// CLI's --to); a dry run changes nothing; a replacement that turns unhealthy is an error result
-// naming the restored container's state; each attempt is on the bus, for recent_events.
+// CLI's --to); a dry run is answered as one; a replacement that turns unhealthy is an error result
+// saying the previous container was restored, and why; each attempt is on the bus, for recent_events.
 TEST_F(McpScope, RollbackRefusalsFailuresAndTheirEvents) {
   REQUIRE_ENGINE();
   engine->must({"rm", "-f", "t-src"});
