@@ -1,4 +1,4 @@
-// The Docker client against a real dockerd (tests/support/DockerEngine).
+// The Docker client against a real dockerd (tests/support/DockerEngine), and docker::recreate on it.
 #include "docker/client.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <limits>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include <httplib.h>
@@ -405,5 +406,152 @@ TEST(DockerClient, EngineTimesFarAwayAreUnknown) {
   EXPECT_FALSE(docker::engine_time_ns("1969-12-31T23:59:59Z"));
   EXPECT_TRUE(docker::engine_time_ns("2199-12-31T23:59:59.999999999Z"));
 }
+
+// ---- docker::recreate's way back (docker/recreate.hpp): whatever step fails — moving the old
+// container aside, creating or connecting the new one, the caller's acceptance — the old container
+// ends under its own name, running if it ran, and no new one is left; when even that cannot be
+// done the error says so. (Its way forward, mounts, networks and aliases, is kept by rollback's
+// ImageRollback.TheReplacementKeepsMountsNetworksAndAliasesAndMustRunThreeSeconds.) Here, not in a
+// file of its own: each file's share_engine() starts a dockerd of its own, seconds of CI each.
+
+namespace {
+
+struct Recreate : ::testing::Test {
+  void TearDown() override {
+    if (!engine) return;
+    for (const auto& id : split_lines(engine->docker({"ps", "-aq", "--filter", "name=rc-"}).output)) engine->docker({"rm", "-f", id});
+    engine->docker({"network", "rm", "rc-net-a", "rc-net-b"});
+  }
+  static std::vector<std::string> split_lines(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);)
+      if (!line.empty()) out.push_back(line);
+    return out;
+  }
+  // A container of the busybox image, `sleep 300`, stopped within a second.
+  ContainerInfo run_app(const std::string& name, const std::vector<std::string>& extra = {"--network", "none"}) {
+    std::vector<std::string> args = {"run", "-d", "--stop-timeout", "1", "--name", name};
+    args.insert(args.end(), extra.begin(), extra.end());
+    args.insert(args.end(), {engine->image(), "sleep", "300"});
+    engine->must(args);
+    return client().inspect(name);
+  }
+  // Every container whose name starts with rc- (id name), to show nothing was left behind.
+  std::vector<std::string> containers() {
+    return split_lines(engine->must({"ps", "-a", "--format", "{{.Names}}", "--filter", "name=rc-"}));
+  }
+  static bool accept(const std::string&, std::string&) { return true; }
+};
+
+TEST_F(Recreate, AnImageTheEngineDoesNotHaveLeavesTheOldContainerRunningUnderItsName) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  const auto old = run_app("rc-app");
+  bool asked = false;
+  auto r = recreate(c, old, "orch-test/no-such-image:1", [&](const std::string&, std::string&) { return asked = true; });
+  EXPECT_FALSE(r.ok);
+  EXPECT_FALSE(asked) << "a container that was never created was offered for acceptance";
+  EXPECT_TRUE(r.new_id.empty());
+  EXPECT_NE(r.error.find("no-such-image"), std::string::npos) << r.error;
+  const auto now = client().inspect("rc-app");
+  EXPECT_EQ(now.id, old.id);
+  EXPECT_TRUE(now.running);
+  EXPECT_EQ(containers(), std::vector<std::string>{"rc-app"});
+}
+
+TEST_F(Recreate, ANotAcceptedReplacementIsRemovedWithTheCallersReasonOrAPlainOne) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  const auto old = run_app("rc-app");
+  std::string offered;
+  auto r = recreate(c, old, "", [&](const std::string& id, std::string& why) {
+    offered = id;
+    EXPECT_EQ(client().inspect("rc-app").id, id) << "the replacement runs under the old name while it is judged";
+    why = "not healthy within 1s";
+    return false;
+  });
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "not healthy within 1s");
+  EXPECT_EQ(r.new_id, offered);
+  EXPECT_THROW(client().inspect(offered), docker::NotFoundError);
+  EXPECT_EQ(client().inspect("rc-app").id, old.id);
+  EXPECT_TRUE(client().inspect("rc-app").running);
+
+  // Refused without a reason: the error still says what happened.
+  auto plain = recreate(c, client().inspect("rc-app"), "", [](const std::string&, std::string&) { return false; });
+  EXPECT_EQ(plain.error, "the new container was not accepted");
+  EXPECT_EQ(containers(), std::vector<std::string>{"rc-app"});
+}
+
+TEST_F(Recreate, AStoppedContainerIsReplacedAndRestoredWithoutBeingStarted) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  run_app("rc-app");
+  engine->must({"stop", "-t", "1", "rc-app"});
+  const auto old = client().inspect("rc-app");
+  ASSERT_FALSE(old.running);
+  auto refused = recreate(c, old, "", [](const std::string&, std::string&) { return false; });
+  EXPECT_FALSE(refused.ok);
+  EXPECT_EQ(client().inspect("rc-app").id, old.id);
+  EXPECT_FALSE(client().inspect("rc-app").running) << "restoring started a container that was stopped";
+
+  auto r = recreate(c, old, "", accept);
+  ASSERT_TRUE(r.ok) << r.error;
+  EXPECT_EQ(client().inspect("rc-app").id, r.new_id);
+  EXPECT_THROW(client().inspect(old.id), docker::NotFoundError);
+}
+
+TEST_F(Recreate, ANetworkGoneSinceTheInspectFailsTheReplacementAndTheOldContainerComesBack) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  engine->must({"network", "create", "rc-net-a"});
+  engine->must({"network", "create", "rc-net-b"});
+  run_app("rc-app", {"--network", "rc-net-a"});
+  engine->must({"network", "connect", "rc-net-b", "rc-app"});
+  const auto old = client().inspect("rc-app");
+  ASSERT_TRUE(other_networks_of(old).contains("rc-net-b")) << old.raw["NetworkSettings"];
+  // Gone between the inspect and the recreate: the engine takes the connect of a created container
+  // and refuses its start.
+  engine->must({"network", "disconnect", "rc-net-b", "rc-app"});
+  engine->must({"network", "rm", "rc-net-b"});
+  auto r = recreate(c, old, "", accept);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("rc-net-b"), std::string::npos) << r.error;
+  EXPECT_FALSE(r.new_id.empty());
+  EXPECT_THROW(client().inspect(r.new_id), docker::NotFoundError);
+  EXPECT_EQ(client().inspect("rc-app").id, old.id);
+  EXPECT_TRUE(client().inspect("rc-app").running);
+  EXPECT_EQ(containers(), std::vector<std::string>{"rc-app"});
+}
+
+TEST_F(Recreate, AContainerGoneBeforeTheMoveIsAnErrorThatCreatesNothing) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  const auto old = run_app("rc-app");
+  engine->must({"rm", "-f", "rc-app"});
+  auto r = recreate(c, old, "", accept);
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error.rfind("could not move the old container aside: ", 0), 0u) << r.error;
+  EXPECT_TRUE(r.new_id.empty());
+  EXPECT_TRUE(containers().empty());
+}
+
+TEST_F(Recreate, WhenTheOldContainerCannotBeRestoredTheErrorSaysSo) {
+  REQUIRE_ENGINE();
+  auto c = client();
+  const auto old = run_app("rc-app");
+  // Someone removes the old container (aside, stopped) while the new one is judged.
+  auto r = recreate(c, old, "", [&](const std::string&, std::string& why) {
+    engine->must({"rm", "-f", old.id});
+    why = "unhealthy";
+    return false;
+  });
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error.rfind("unhealthy; restoring the old container also failed: ", 0), 0u) << r.error;
+  EXPECT_TRUE(containers().empty()) << "the refused replacement was left";
+}
+
+}  // namespace
 
 }  // namespace client_test

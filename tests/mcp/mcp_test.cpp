@@ -179,6 +179,31 @@ TEST(McpStdio, AllowListWithoutSyncTestRefusesIt) {
   EXPECT_EQ(ran["result"]["content"][0]["text"].get<std::string>().find("ORCH_MCP_ALLOW"), std::string::npos) << ran.dump();
 }
 
+// Arguments the schema lets through but the tool cannot use are error results that say what
+// would do: a service diagnose does not know (with the configured ones), a sync_test deadline
+// outside 1s..1h.
+TEST(McpStdio, DiagnoseOfAnUnknownServiceAndASyncTestDeadlineOutOfRangeAreRefused) {
+  TempDir dir;
+  write_file(dir.file("orch.yaml"), "services:\n  web:\n    url: http://127.0.0.1:9\n  rag:\n    url: http://127.0.0.1:9\n");
+  auto ask = [](const Env& env) {
+    auto replies =
+        raw_stdio(init_line() + call_line(2, "diagnose", {{"services", {"web", "nope"}}}) + "\n" +
+                      call_line(3, "sync_test", {{"timeout", "0.5s"}}) + "\n" + call_line(4, "sync_test", {{"timeout", "2h"}}) + "\n",
+                  env);
+    return std::vector<json>{reply_to(replies, 2), reply_to(replies, 3), reply_to(replies, 4)};
+  };
+  auto text = [](const json& reply) { return reply["result"]["content"][0]["text"].get<std::string>(); };
+  Env configured = kBase;
+  configured["ORCH_CONFIG"] = dir.file("orch.yaml");
+  auto r = ask(configured);
+  for (const auto& reply : r) ASSERT_EQ(reply["result"]["isError"], true) << reply;
+  EXPECT_EQ(text(r[0]), "argument `services` item 1: no configured service is called \"nope\"; configured: web,rag");
+  EXPECT_EQ(text(r[1]), "argument `timeout` must be between 1s and 1h; got \"0.5s\"");
+  EXPECT_EQ(text(r[2]), "argument `timeout` must be between 1s and 1h; got \"2h\"");
+  auto bare = ask(kBase);
+  EXPECT_EQ(text(bare[0]), "argument `services` item 0: no configured service is called \"web\"; configured: none") << bare[0];
+}
+
 TEST(McpStdio, BatchesFollowTheNegotiatedVersion) {
   const std::string batch = R"([{"jsonrpc":"2.0","id":2,"method":"ping"},{"jsonrpc":"2.0","id":3,"method":"ping"}])" "\n";
   const std::string after = R"({"jsonrpc":"2.0","id":9,"method":"ping"})" "\n";
