@@ -103,6 +103,15 @@ std::vector<Event> events_from_entries(const redis::Reply& entries) {
   return out;
 }
 
+// Makes the consumer group (from new entries on) unless it exists.
+void create_group(redis::Connection& c, const std::string& group) {
+  try {
+    c.command({"XGROUP", "CREATE", kEventsStream, group, "$", "MKSTREAM"});
+  } catch (const redis::ReplyError& e) {
+    if (std::string(e.what()).find("BUSYGROUP") == std::string::npos) throw;
+  }
+}
+
 class RedisWorkQueue final : public WorkQueue {
  public:
   RedisWorkQueue(redis::Url url, std::string group, std::string consumer, Millis claim_idle, Millis timeout)
@@ -110,16 +119,8 @@ class RedisWorkQueue final : public WorkQueue {
         consumer_(std::move(consumer)),
         claim_idle_(claim_idle),
         timeout_(timeout),
-        client_(url, {.connect_timeout = timeout,
-                      .timeout = timeout,
-                      .on_connect =
-                          [this](redis::Connection& c) {
-                            try {
-                              c.command({"XGROUP", "CREATE", kEventsStream, group_, "$", "MKSTREAM"});
-                            } catch (const redis::ReplyError& e) {
-                              if (std::string(e.what()).find("BUSYGROUP") == std::string::npos) throw;
-                            }
-                          }}),
+        client_(url,
+                {.connect_timeout = timeout, .timeout = timeout, .on_connect = [this](redis::Connection& c) { create_group(c, group_); }}),
         renewer_client_(std::move(url), {.connect_timeout = timeout, .timeout = timeout}) {}
   ~RedisWorkQueue() override {
     {
@@ -255,8 +256,9 @@ class RedisBus final : public Bus {
         conn_(opts_.url, {.connect_timeout = opts_.connect_timeout,
                           .timeout = opts_.connect_timeout,
                           .on_connect =
-                              [](redis::Connection& c) {
+                              [this](redis::Connection& c) {
                                 c.command({"SCRIPT", "LOAD", kPublishOnce});
+                                for (const auto& group : opts_.groups) create_group(c, group);
                               }}),
         query_(opts_.url, {.connect_timeout = opts_.connect_timeout, .timeout = opts_.connect_timeout}) {
     if (opts_.metrics) {

@@ -1,6 +1,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bus/bus.hpp"
 #include "redis/connection.hpp"
@@ -16,6 +17,10 @@ struct RedisBusOptions {
   size_t stream_maxlen = 100'000;  // XADD MAXLEN ~
   std::chrono::milliseconds connect_timeout{500};
   Metrics* metrics = nullptr;
+  // Consumer groups of orch:events made (at "$") on every connect, before this bus stores anything:
+  // a work queue makes its group when it first reads, and an event stored before that (a webhook
+  // in the first moment of a first start) would lie behind the group's start, never a job.
+  std::vector<std::string> groups;
 };
 
 // Redis bus: XADD + PUBLISH per event (one round trip per batch: publishers are group-committed by a

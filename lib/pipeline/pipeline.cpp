@@ -82,9 +82,11 @@ Module::Module(ServeContext& ctx)
 
 Module::~Module() { stop(); }
 
+bool enabled(const Settings& s) { return s.has("DOCLING_API_URL") || s.has("RAG_API_URL"); }
+
 void Module::start() {
   const auto& s = ctx_.config.settings;
-  if (!s.has("DOCLING_API_URL") && !s.has("RAG_API_URL")) {
+  if (!enabled(s)) {
     spdlog::info("pipeline off: neither DOCLING_API_URL nor RAG_API_URL is set");
     return;
   }

@@ -11,6 +11,7 @@
 #include "redis/client.hpp"
 #include "core/stop_token.hpp"
 #include "app/module.hpp"
+#include "config/settings.hpp"
 
 namespace orch::pipeline {
 
@@ -26,6 +27,10 @@ class DoneSet {
   std::unique_ptr<redis::Client> client_;  // under mu_; null without Redis
   std::set<std::string> local_;
 };
+
+// The pipeline runs when DOCLING_API_URL or RAG_API_URL is set (its consumer group is then made
+// before orch stores its first event: serve/make_bus.cpp).
+bool enabled(const Settings& s);
 
 class Module final : public orch::Module {
  public:

@@ -1,5 +1,6 @@
 #include "bus/bus.hpp"
 #include "bus/redis_bus.hpp"
+#include "pipeline/pipeline.hpp"
 #include "serve/daemon.hpp"
 
 namespace orch {
@@ -12,6 +13,7 @@ std::unique_ptr<Bus> make_bus(const Config& config, Metrics* metrics) {
   o.outbox_path = state_dir(s) + "/outbox.ndjson";
   o.outbox_max = static_cast<size_t>(s.integer("ORCH_OUTBOX_MAX"));
   o.metrics = metrics;
+  if (pipeline::enabled(s)) o.groups.push_back(kPipelineGroup);
   return make_redis_bus(std::move(o));
 }
 

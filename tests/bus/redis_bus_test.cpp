@@ -28,8 +28,9 @@ namespace {
 struct Fixture : ::testing::Test {
   RedisServer redis;
   TempDir dir;
-  std::unique_ptr<Bus> make(size_t outbox_max = 1000) {
+  std::unique_ptr<Bus> make(size_t outbox_max = 1000, std::vector<std::string> groups = {}) {
     RedisBusOptions o;
+    o.groups = std::move(groups);
     o.url = redis::parse_url(redis.url());
     o.outbox_path = dir.file("state/outbox.ndjson");
     o.outbox_max = outbox_max;
@@ -395,6 +396,23 @@ TEST_F(RedisBusTest, FullOutboxRefusesLoudly) {
   auto bus = make(5);
   for (int i = 0; i < 5; ++i) bus->publish(make_event("x", "s", {}));
   EXPECT_THROW(bus->publish(make_event("x", "s", {})), BusError);
+}
+
+TEST_F(RedisBusTest, TheGroupsItIsToldOfExistBeforeItsFirstEvent) {
+  // A webhook stored in the first moment of a first start, before the pipeline's workers first
+  // read (a work queue makes its group then, from new entries on), is still a job: orch serve's bus
+  // makes the pipeline's group before it stores anything (serve/make_bus.cpp). Seen in CI: the
+  // event of a webhook sent as orch serve became ready was never converted.
+  auto bus = make(1000, {"told"});
+  bus->publish(make_event("content.published", "s", {{"i", 1}}));
+  auto late = bus->work_queue("told", "late", 300ms);
+  auto item = late->next(1s);
+  ASSERT_TRUE(item);
+  EXPECT_EQ(item->event.data["i"], 1);
+  late->ack(*item);
+  // A group the bus was not told of starts at its first read: the event before it is not its job.
+  auto other = bus->work_queue("not-told", "late", 300ms);
+  EXPECT_FALSE(other->next(200ms));
 }
 
 TEST_F(RedisBusTest, WorkQueueSharesEntriesAndReclaimsAbandonedOnes) {

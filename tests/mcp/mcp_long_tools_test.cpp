@@ -120,7 +120,10 @@ TEST_F(McpLongTools, HttpToolCallStreamsAreResumableAndOutliveTheConnection) {
   HttpConnection c(orch.port());
   auto resume = h;
   resume["Last-Event-ID"] = std::to_string(stream) + "-" + std::to_string(seen);
-  auto r = c.request("GET", "/mcp", resume, "");
+  // The answer comes when the 10 s health wait runs out and the old container is back: more than
+  // read_response's default 10 s on a loaded machine (seen in CI).
+  ASSERT_TRUE(c.send_request("GET", "/mcp", resume, ""));
+  auto r = c.read_response(30s);
   ASSERT_EQ(r.status, 200);
   for (const auto& [s, n] : event_ids(r.body)) {
     EXPECT_EQ(s, stream) << r.body;
