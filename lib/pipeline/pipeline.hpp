@@ -29,7 +29,7 @@ class DoneSet {
 };
 
 // The pipeline runs when DOCLING_API_URL or RAG_API_URL is set (its consumer group is then made
-// before orch stores its first event: serve/make_bus.cpp).
+// before orch stores its first event: serve/daemon.cpp).
 bool enabled(const Settings& s);
 
 class Module final : public orch::Module {

@@ -9,6 +9,7 @@
 #include "app/health.hpp"
 #include "config/orch_url.hpp"
 #include "history/recorder.hpp"
+#include "pipeline/pipeline.hpp"
 #include "serve/modules.hpp"
 
 namespace orch {
@@ -40,7 +41,8 @@ http::Server& Daemon::assemble() {
   if (p.http) return *p.http;
   const auto& s = config_.settings;
   std::string instance = s.has("ORCH_INSTANCE_ID") ? s.str("ORCH_INSTANCE_ID") : hostname() + "-" + std::to_string(getpid());
-  p.bus = make_bus(config_, &p.metrics);
+  // The pipeline's group before the first event (a webhook in orch's first moment is a job too).
+  p.bus = make_bus(config_, &p.metrics, pipeline::enabled(s) ? std::vector<std::string>{kPipelineGroup} : std::vector<std::string>{});
   p.http = std::make_unique<http::Server>(
       http::ServerOptions{.bind = s.str("BIND"),
                           .port = static_cast<int>(s.integer("PORT")),

@@ -2,6 +2,8 @@
 // `orch serve`: builds the shared pieces, starts the modules, serves until asked to stop, then
 // shuts down in order (stop accepting, finish in-flight requests, stop loops, flush the bus).
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "core/stop_token.hpp"
@@ -14,8 +16,9 @@ namespace http {
 class Server;
 }
 
-// Builds the bus REDIS_URL asks for (Redis with outbox, or in-process).
-std::unique_ptr<Bus> make_bus(const Config& config, Metrics* metrics = nullptr);
+// Builds the bus REDIS_URL asks for (Redis with outbox, or in-process). `groups`: the consumer
+// groups that must exist before it stores its first event (RedisBusOptions::groups).
+std::unique_ptr<Bus> make_bus(const Config& config, Metrics* metrics = nullptr, std::vector<std::string> groups = {});
 
 class Daemon {
  public:
