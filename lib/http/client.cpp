@@ -137,9 +137,7 @@ std::chrono::seconds Response::retry_after(std::chrono::seconds cap) const {
     return std::chrono::seconds(parse_integer(value, 0, cap.count()));
   } catch (const Error&) {
     // Too large is the cap; a date or junk is no advice.
-    return !value.empty() && std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); })
-               ? cap
-               : std::chrono::seconds(0);
+    return std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); }) ? cap : std::chrono::seconds(0);
   }
 }
 

@@ -125,7 +125,7 @@ void Notifier::run() {
       count(job.provider, "dropped");  // the bound holds for retries too
     } else if (outcome == Outcome::retry && job.attempt < options_.attempts && !stopping_) {
       auto delay = options_.retry_delay * (1LL << std::min(job.attempt - 1, 16));
-      if (retry_after.count() > 0) delay = std::min<std::chrono::milliseconds>(retry_after, std::chrono::minutes(5));
+      if (retry_after.count() > 0) delay = retry_after;
       ++job.attempt;
       job.not_before = std::chrono::steady_clock::now() + delay;
       queue_.push_back(std::move(job));
@@ -155,7 +155,7 @@ Notifier::Outcome Notifier::deliver(const Job& job, std::chrono::milliseconds& r
     if (res.status >= 200 && res.status < 300) return Outcome::sent;
     spdlog::warn("alerts: {} answered {} to {} (attempt {})", where, res.status, job.alert.type, job.attempt);
     if (res.status == 429) {
-      retry_after = res.retry_after(std::chrono::hours(1));
+      retry_after = res.retry_after();  // capped at 5 min
       return Outcome::retry;
     }
     return res.status >= 500 ? Outcome::retry : Outcome::failed;
