@@ -44,6 +44,10 @@ d = json.load(open(sys.argv[1]))
 unwind = json.load(open(sys.argv[2]))
 def pct(a, b): return 100.0 * a / b if b else 100.0  # nothing to cover: nothing is missed
 total = {"covered": 0, "total": 0}
+known = {f["filename"] for f in d["files"]}
+for name in unwind:  # a header whose lines gcovr has from no object still has branches
+    if name not in known:
+        d["files"].append({"filename": name, "line_covered": 0, "line_total": 0, "branch_covered": 0, "branch_total": 0})
 for f in d["files"]:
     u = unwind.get(f["filename"], {"branches": 0, "taken": 0, "unwind": 0, "unwind_taken": 0})
     f["own_covered"] = u["taken"] - u["unwind_taken"]
