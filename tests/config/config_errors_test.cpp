@@ -196,3 +196,31 @@ TEST(ConfigErrors, YamlSyntaxAndBadConditionsCarryTheirLine) {
   EXPECT_EQ(lines[0].rfind(d.file("orch.yaml") + ":6:9: services.web.expect: ", 0), 0u) << lines[0];
   EXPECT_EQ(lines[1].rfind(d.file("orch.yaml") + ":7:5: unknown key \"helth\"", 0), 0u) << lines[1];
 }
+
+TEST(ConfigErrors, ValuesOfTheWrongShapeAreReportedAtTheirLine) {
+  const std::pair<std::string, std::pair<int, std::string>> cases[] = {
+      {"services:\n  web:\n    url: [http://a, http://b]\n", {3, "services.web.url: expected a single value, not a list"}},
+      {"services:\n  web: [a, b]\n", {2, "services.web: expected a mapping (url:, health:, container:, ...)"}},
+      {"services:\n  web:\n    url: http://127.0.0.1:1\n    alert: {failures: 0}\n", {4, "services.web.alert.failures: "}},
+      {"- health_interval: 10s\n", {1, "the top level must be a mapping of key: value"}},
+  };
+  for (const auto& [yaml, want] : cases) {
+    auto all = problems_of(yaml);
+    ASSERT_EQ(all.size(), 1u) << yaml << messages(all);
+    EXPECT_EQ(all[0].line, want.first) << messages(all);
+    EXPECT_EQ(all[0].message.rfind(want.second, 0), 0u) << messages(all);
+  }
+}
+
+TEST(ConfigErrors, AServicesHealOverridesAreShownAsWritten) {
+  TempDir d;
+  write_file(d.file("orch.yaml"), "services:\n  web:\n    url: http://127.0.0.1:1\n    heal: {backoff: \"2s:1m\", max_restarts: 3}\n");
+  ConfigInputs in;
+  in.env = std::map<std::string, std::string>{};
+  in.file = d.file("orch.yaml");
+  auto shown = load_config(in).to_json();
+  ASSERT_EQ(shown["services"].size(), 1u) << shown;
+  EXPECT_EQ(shown["services"][0]["heal"]["backoff"], "2s:1m") << shown;
+  EXPECT_EQ(shown["services"][0]["heal"]["max_restarts"], 3) << shown;
+  EXPECT_EQ(shown["services"][0]["source"], "file") << shown;
+}

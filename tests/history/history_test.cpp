@@ -14,6 +14,7 @@
 #include "history/recorder.hpp"
 #include "history/report.hpp"
 #include "metrics/metrics.hpp"
+#include "support/http_stub.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
 #include "support/standins.hpp"
@@ -294,6 +295,44 @@ TEST(HistoryReport, DiagnoseHistoryReadsRedisOrTheRunningOrchServe) {
   auto r = run({ORCH_BINARY, "diagnose", "--history", "24h"}, cli_env);
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_NE(r.output.find("orch serve"), std::string::npos) << r.output;
+}
+
+// What orch serve's /status hands `orch diagnose --history` when there is no Redis, as a stub
+// answers it: the mean time of a pipeline job and the last ten entries of the timeline are shown;
+// an orch serve that refuses or keeps no history is UNKNOWN (exit 3), with the reason.
+TEST(HistoryReport, TheTableShowsTheMeanJobTimeAndTheLastTenTimelineEntries) {
+  json timeline = json::array();
+  for (int i = 0; i < 12; ++i)
+    timeline.push_back({{"time_ms", 1700000000000LL + i * 60'000LL}, {"type", "heal.restarted"}, {"subject", "web-" + std::to_string(i)}});
+  const json history = {
+      {"now_ms", 1700000720000LL},
+      {"window_ms", 86'400'000LL},
+      {"services", json::object()},
+      {"hourly", json::array({json{{"counters", {{"jobs.succeeded", 3}, {"jobs.timed", 4}, {"jobs.seconds", 10}, {"heals", 12}}}}})},
+      {"timeline", timeline}};
+  HttpStub orch([&](const ReceivedRequest& r) {
+    if (r.path == "/status") return StubAnswer{200, json{{"history", history}}.dump()};
+    return StubAnswer{404, "{}"};
+  });
+  const std::map<std::string, std::string> env = {{"REDIS_URL", ""}, {"ORCH_URL", orch.url()}, {"ORCH_CONFIG", ""}, {"NO_COLOR", "1"}};
+  auto r = run({ORCH_BINARY, "diagnose", "--history", "24h"}, env);
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("pipeline jobs 3 succeeded, 0 dead-lettered, mean 2.50 s · heals 12"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("web-1\n"), std::string::npos) << "more than the last ten:\n" << r.output;
+  EXPECT_NE(r.output.find("11-14 22:15  heal.restarted      web-2\n"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("11-14 22:24  heal.restarted      web-11\n"), std::string::npos) << r.output;
+
+  HttpStub refusing([](const ReceivedRequest&) { return StubAnswer{503, R"({"error":"busy"})"}; });
+  auto busy = run({ORCH_BINARY, "diagnose", "--history", "24h"}, {{"REDIS_URL", ""}, {"ORCH_URL", refusing.url()}, {"ORCH_CONFIG", ""}});
+  EXPECT_EQ(busy.code, 3) << busy.output;
+  EXPECT_NE(busy.output.find("orch serve answered 503 to GET /status"), std::string::npos) << busy.output;
+
+  HttpStub without([](const ReceivedRequest&) {
+    return StubAnswer{200, R"({"history":null,"history_error":"redis: connection refused"})"};
+  });
+  auto none = run({ORCH_BINARY, "diagnose", "--history", "24h"}, {{"REDIS_URL", ""}, {"ORCH_URL", without.url()}, {"ORCH_CONFIG", ""}});
+  EXPECT_EQ(none.code, 3) << none.output;
+  EXPECT_NE(none.output.find("orch serve has no history: redis: connection refused"), std::string::npos) << none.output;
 }
 
 }  // namespace

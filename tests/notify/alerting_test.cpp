@@ -150,6 +150,73 @@ maintenance:
   EXPECT_THROW(load_config(in), ConfigError);
 }
 
+TEST(AlertConfig, SecretsFromFilesAndVariablesAndTheirMistakes) {
+  test::TempDir dir;
+  const auto path = dir.file("orch.yaml");
+  // Docker secrets end with a newline; the value is what is between the blanks.
+  test::write_file(dir.file("hook-url"), "  https://hooks.example.org/T000/FILESECRET\n");
+  test::write_file(dir.file("smtp-password"), "mail-pass\n");
+  ::setenv("ORCH_TEST_NTFY_URL", "https://ntfy.example.org/ENVSECRET", 1);
+  test::write_file(path,
+                   "notify:\n"
+                   "  - type: webhook\n"
+                   "    url_file: " +
+                       dir.file("hook-url") +
+                       "\n"
+                       "  - type: ntfy\n"
+                       "    name: phone\n"
+                       "    url_env: ORCH_TEST_NTFY_URL\n"
+                       "    min_severity: critical\n"
+                       "  - type: email\n"
+                       "    url: smtp://127.0.0.1:2525\n"
+                       "    from: orch@example.org\n"
+                       "    to: ops@example.org\n"
+                       "    username: orch\n"
+                       "    password_file: " +
+                       dir.file("smtp-password") +
+                       "\n"
+                       "    starttls: true\n");
+  ConfigInputs in;
+  in.file = path;
+  in.env = std::map<std::string, std::string>{};
+  auto cfg = load_config(in);
+  ASSERT_EQ(cfg.alerting.providers.size(), 3u);
+  EXPECT_EQ(cfg.alerting.providers[0].url, "https://hooks.example.org/T000/FILESECRET");
+  EXPECT_EQ(cfg.alerting.providers[1].name, "phone");
+  EXPECT_EQ(cfg.alerting.providers[1].url, "https://ntfy.example.org/ENVSECRET");
+  EXPECT_FALSE(cfg.alerting.providers[1].wants("service.down", Severity::warning));
+  EXPECT_TRUE(cfg.alerting.providers[1].wants("service.down", Severity::critical));
+  const auto& mail = cfg.alerting.providers[2];
+  EXPECT_EQ(mail.to, std::vector<std::string>{"ops@example.org"});
+  EXPECT_EQ(mail.password, "mail-pass");
+  EXPECT_TRUE(mail.starttls);
+  const auto shown = cfg.to_json().dump();
+  for (const char* secret : {"FILESECRET", "ENVSECRET", "mail-pass"}) EXPECT_EQ(shown.find(secret), std::string::npos) << secret;
+
+  ::unsetenv("ORCH_TEST_NTFY_URL");
+  const std::pair<std::string, const char*> bad[] = {
+      {"notify:\n  - type: webhook\n    url_file: " + dir.file("missing") + "\n", ":2:5: notify[0].url_file: cannot read '"},
+      {"notify:\n  - type: ntfy\n    url_env: ORCH_TEST_NTFY_URL\n", ":2:5: notify[0].url_env: ORCH_TEST_NTFY_URL is not set"},
+      {"notify:\n  - type: slack\n    url: https://x\n    min_severity: loud\n",
+       ":2:5: notify[0].min_severity: must be info, warning or critical, got 'loud'"},
+      {"notify:\n  - type: email\n    url: smtp://x\n    from: a@b\n    to: c@d\n    starttls: maybe\n",
+       ":2:5: notify[0].starttls: must be true or false"},
+      {"notify:\n  - type: slack\n    url: https://x\n    chanel: ops\n", "unknown key 'chanel'"},
+      {"notify:\n  - type: slack\n    url: https://x\n    to: [ops@example.org]\n",
+       ":2:5: notify[0]: from, to, password and starttls are for type email only"},
+      {"maintenance:\n  - window: \"Sun 02:00-04:00\"\n    service: [web]\n", "unknown key 'service'"},
+  };
+  for (const auto& [yaml, want] : bad) {
+    test::write_file(path, yaml);
+    try {
+      load_config(in);
+      ADD_FAILURE() << "accepted: " << yaml;
+    } catch (const ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
+    }
+  }
+}
+
 struct AlerterTest : ::testing::Test {
   test::TempDir dir;
   test::HttpReceiver receiver;

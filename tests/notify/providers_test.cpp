@@ -1,11 +1,20 @@
 // The payload each provider gets, as its own documentation gives it (docs/alerting.md), sent
 // through the real Notifier to local receivers; retries, give-up and the bounded queue.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <thread>
 
 #include "core/text.hpp"
 #include "metrics/metrics.hpp"
 #include "notify/notifier.hpp"
 #include "support/process.hpp"
+#include "support/http_stub.hpp"
 #include "support/receivers.hpp"
 
 namespace orch {
@@ -262,6 +271,136 @@ TEST(Notifier, LegacyUrlConstructorStillSendsTextAndEvent) {
   EXPECT_EQ(b["event"]["type"], "heal.quarantined");
   EXPECT_NE(b["text"].get<std::string>().find("orch heal --reset h-1"), std::string::npos);
   EXPECT_EQ(b["alerts"][0]["labels"]["severity"], "critical");
+}
+
+// An SMTP relay that greets, then answers MAIL FROM with `mail_reply` ("451 ...", "550 ..."):
+// counts the MAIL commands it got.
+class RefusingRelay {
+ public:
+  explicit RefusingRelay(std::string mail_reply) : reply_(std::move(mail_reply)) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    ::listen(fd_, 8);
+    socklen_t len = sizeof a;
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
+    port_ = ntohs(a.sin_port);
+    thread_ = std::thread([this] {
+      for (;;) {
+        const int c = ::accept(fd_, nullptr, nullptr);
+        if (c < 0) return;
+        serve(c);
+        ::close(c);
+      }
+    });
+  }
+  ~RefusingRelay() {
+    ::shutdown(fd_, SHUT_RDWR);
+    ::close(fd_);
+    thread_.join();
+  }
+  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
+  int mails() const { return mails_; }
+
+ private:
+  void serve(int c) {
+    auto say = [&](const std::string& line) { return ::send(c, line.data(), line.size(), MSG_NOSIGNAL) > 0; };
+    say("220 relay ESMTP\r\n");
+    std::string in;
+    char buf[512];
+    for (;;) {
+      const auto eol = in.find("\r\n");
+      if (eol == std::string::npos) {
+        pollfd p{c, POLLIN, 0};
+        if (::poll(&p, 1, 5000) <= 0) return;
+        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
+        if (n <= 0) return;
+        in.append(buf, static_cast<size_t>(n));
+        continue;
+      }
+      const std::string line = in.substr(0, eol);
+      in.erase(0, eol + 2);
+      if (line.rfind("EHLO", 0) == 0 || line.rfind("HELO", 0) == 0) say("250 relay\r\n");
+      else if (line.rfind("MAIL", 0) == 0) {
+        ++mails_;
+        say(reply_ + "\r\n");
+      } else if (line.rfind("QUIT", 0) == 0) {
+        say("221 bye\r\n");
+        return;
+      } else say("250 ok\r\n");
+    }
+  }
+  std::string reply_;
+  int fd_ = -1, port_ = 0;
+  std::atomic<int> mails_{0};
+  std::thread thread_;
+};
+
+TEST(Notifier, ARelayRefusingForNowOrUnreachableIsRetriedAndForGoodIsNot) {
+  RefusingRelay busy("451 4.3.0 try again later"), never("550 5.7.1 relaying denied");
+  auto a = provider("email", busy.url());
+  a.name = "busy";
+  auto b = provider("email", never.url());
+  b.name = "never";
+  for (auto* p : {&a, &b}) {
+    p->from = "orch@example.org";
+    p->to = {"ops@example.org"};
+  }
+  auto gone = provider("webhook", "http://127.0.0.1:" + std::to_string(test::free_port()) + "/hook");
+  gone.name = "gone";
+  Metrics m;
+  Notifier n({a, b, gone}, fast(), &m);
+  n.dispatch(firing());
+  n.drain(10s);
+  EXPECT_EQ(busy.mails(), 3);   // a 4xx is transient: all three attempts
+  EXPECT_EQ(never.mails(), 1);  // a 5xx will not get better
+  const auto text = m.render();
+  EXPECT_NE(text.find("orch_notifications_total{provider=\"busy\",result=\"failed\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("orch_notifications_total{provider=\"never\",result=\"failed\"} 1"), std::string::npos) << text;
+  // Nobody listening is transient too: tried three times, then given up.
+  EXPECT_NE(text.find("orch_notifications_total{provider=\"gone\",result=\"failed\"} 1"), std::string::npos) << text;
+}
+
+TEST(Notifier, ARetryIsDroppedWhenTheQueueIsFull) {
+  // The first alert is answered 503 only once four more wait in a queue of four: its retry does
+  // not push one of them out; it is dropped and counted, and the four are sent.
+  std::atomic<bool> release{false};
+  std::atomic<int> seen{0};
+  test::HttpStub receiver([&](const test::ReceivedRequest&) {
+    if (seen++ == 0) {
+      while (!release) std::this_thread::sleep_for(5ms);
+      return test::StubAnswer{503, "{}"};
+    }
+    return test::StubAnswer{200, "{}"};
+  });
+  auto o = fast();
+  o.queue_max = 4;
+  Metrics m;
+  Notifier n({provider("webhook", receiver.url())}, o, &m);
+  n.dispatch(firing());
+  ASSERT_TRUE(test::eventually([&] { return seen == 1; }, 5s));
+  for (int i = 0; i < 4; ++i) n.dispatch(firing());
+  release = true;
+  n.drain(10s);
+  EXPECT_EQ(seen.load(), 5);  // the refused one was not tried again
+  EXPECT_EQ(metric(m, "orch_notifications_total{provider=\"webhook\",result=\"dropped\"}"), 1) << m.render();
+  EXPECT_EQ(metric(m, "orch_notifications_total{provider=\"webhook\",result=\"sent\"}"), 4) << m.render();
+}
+
+TEST(Notifier, AnEventTheAlerterDoesNotKnowIsStillSentAsAWarning) {
+  HttpReceiver r;
+  Notifier n(r.url());
+  auto e = make_event("pipeline.custom", "doc-7", {{"note", "made by a script"}});
+  n.send(e, "something orch does not page about");
+  n.drain();
+  ASSERT_EQ(r.count(), 1u);
+  auto b = body_of(r);
+  EXPECT_EQ(b["alerts"][0]["labels"]["alertname"], "pipeline.custom");
+  EXPECT_EQ(b["alerts"][0]["labels"]["severity"], "warning");
+  EXPECT_EQ(b["event"]["data"]["note"], "made by a script");
+  EXPECT_NE(b["text"].get<std::string>().find("something orch does not page about"), std::string::npos) << b;
 }
 
 }  // namespace
