@@ -805,7 +805,7 @@ TEST_F(HealDaemon, ARestartNoLongerDueIsLeftAloneAndOneOfARemovedContainerIsDrop
   // docs/heal.md: a container that runs again (a person started it) before its backoff ran out is
   // left alone (heal.left_alone); one removed meanwhile is neither restarted nor reported failed.
   REQUIRE_ENGINE();
-  start_orch({{"ORCH_HEAL_BACKOFF", "2s:2s"}});
+  start_orch({{"ORCH_HEAL_BACKOFF", "3s:3s"}});
   TempDir ctl;
   engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-back", "--label", "orch.heal=true", "-v",
                 ctl.path() + ":/ctl", engine->image(), "sh", "-c", kFailOnToken});
@@ -822,6 +822,18 @@ TEST_F(HealDaemon, ARestartNoLongerDueIsLeftAloneAndOneOfARemovedContainerIsDrop
   // The second failure waits out the backoff; a person starts it meanwhile.
   write_file(ctl.file("fail"), "");
   ASSERT_TRUE(eventually([&] { return backoffs() == 1; }, 10s)) << orch->log();
+  // POST /heal meanwhile does not restart it a second time: the daemon's restart is scheduled.
+  json action;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = orch->post("/heal", "{}", {{"Content-Type", "application/json"}});
+        action = r.status == 200 ? action_for(r.body, "h-back") : json();
+        return !action.is_null();
+      },
+      1500ms))
+      << orch->log();
+  EXPECT_EQ(action["outcome"], "skipped") << action;
+  EXPECT_EQ(action["detail"], "orch serve has a restart of it scheduled") << action;
   engine->must({"start", "h-back"});
   ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.left_alone", "h-back"); }, 10s)) << orch->log();
   const auto left = redis.events("heal.left_alone")[0]["data"];
@@ -836,7 +848,7 @@ TEST_F(HealDaemon, ARestartNoLongerDueIsLeftAloneAndOneOfARemovedContainerIsDrop
   write_file(ctl.file("fail"), "");
   ASSERT_TRUE(eventually([&] { return backoffs() == 2; }, 10s)) << orch->log();
   engine->must({"rm", "-f", "h-back"});
-  std::this_thread::sleep_for(3s);  // beyond the 2 s (+10 %) backoff
+  std::this_thread::sleep_for(4s);  // beyond the 3 s (+10 %) backoff
   EXPECT_EQ(redis.events("heal.restarted").size(), 2u) << orch->log();
   EXPECT_FALSE(has_event(redis, "heal.failed", "h-back")) << orch->log();
   EXPECT_EQ(orch->get("/metrics").body.find("orch_heal_actions_total{result=\"failed\"}"), std::string::npos);
