@@ -478,6 +478,38 @@ TEST(Outbox, ATornLastLineIsCutOffAndTheNextRecordSurvives) {
   EXPECT_EQ(read_file(d.file("o.ndjson")).back(), '\n');
 }
 
+TEST(Outbox, ATornRecordLongerThanTheTailReadIsCutOffAtTheLastWholeRecord) {
+  // The torn last record (an event with a large payload) is longer than the 64 KiB the outbox reads
+  // back on open: the whole file is searched for the last complete record.
+  TempDir d;
+  auto a = make_event("a", "s", {});
+  {
+    Outbox o(d.file("o.ndjson"), 10);
+    o.append({OutboxRecord{kEventsStream, a.to_string(), a.id}});
+  }
+  const auto whole = read_file(d.file("o.ndjson"));
+  { std::ofstream(d.file("o.ndjson"), std::ios::app) << "{\"event\":{\"id\":\"torn\",\"data\":\"" << std::string(100'000, 'x'); }
+  auto b = make_event("b", "s", {});
+  {
+    Outbox o(d.file("o.ndjson"), 10);
+    EXPECT_EQ(o.depth(), 1u);
+    EXPECT_EQ(o.skipped(), 1u);
+    EXPECT_EQ(read_file(d.file("o.ndjson")), whole) << "cut back to the end of the last whole record";
+    o.append({OutboxRecord{kEventsStream, b.to_string(), b.id}});
+  }
+  auto back = Outbox(d.file("o.ndjson"), 10).load();
+  ASSERT_EQ(back.size(), 2u);
+  EXPECT_EQ(back[0].event_id, a.id);
+  EXPECT_EQ(back[1].event_id, b.id);
+
+  // Nothing whole at all: a lone torn record of more than 64 KiB leaves an empty outbox.
+  { std::ofstream(d.file("p.ndjson")) << std::string(70'000, 'y'); }
+  Outbox lone(d.file("p.ndjson"), 10);
+  EXPECT_EQ(lone.depth(), 0u);
+  EXPECT_EQ(lone.skipped(), 1u);
+  EXPECT_TRUE(read_file(d.file("p.ndjson")).empty());
+}
+
 TEST(Outbox, AMemberOfTheWrongTypeNeitherStopsTheOutboxNorLosesTheEvent) {
   // A damaged line with a key, ttl, id or extra of another type threw json's type_error out of the
   // constructor: orch serve could not start, and no later record was read (tests/fuzz/outbox_fuzz.cpp).

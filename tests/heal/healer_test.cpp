@@ -574,6 +574,100 @@ TEST_F(HealerTest, TwoInstancesHealAFailureOnceAndAStoppedLeaderLetsGoOfTheLease
   ASSERT_TRUE(eventually([&] { return redis.cli({"GET", "orch:leader"}).find("second") != std::string::npos; }, 15s)) << second.log();
 }
 
+TEST_F(HealerTest, ADependentTheEngineCannotRestartGivesHealFailed) {
+  // docs/heal.md: a dependent's restart that fails is a heal.failed of the dependent (its reason
+  // "depends on X", the engine's error), not of the container healed. The engine refuses to start
+  // h-dep again: its bind-mount source is gone.
+  REQUIRE_ENGINE();
+  start_orch();
+  TempDir mount;
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-dep", "--label", "orch.depends-on=h-exit", "--mount",
+                "type=bind,source=" + mount.path() + ",target=/data", engine->image(), "sleep", "3600"});
+  std::filesystem::remove_all(mount.path());
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-exit", "--label", "orch.heal=true", engine->image(),
+                "sh", "-c", kCrashOnce});
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.failed", "h-dep"); }, 20s)) << orch->log();
+  EXPECT_TRUE(has_event(redis, "heal.restarted", "h-exit"));
+  EXPECT_FALSE(has_event(redis, "heal.restarted", "h-dep"));
+  EXPECT_FALSE(has_event(redis, "heal.failed", "h-exit"));
+  const auto failed = redis.events("heal.failed")[0]["data"];
+  EXPECT_EQ(failed["reason"], "depends on h-exit") << failed;
+  EXPECT_FALSE(failed["error"].get<std::string>().empty()) << failed;
+  EXPECT_TRUE(failed["next_delay_s"].is_null()) << failed;
+  EXPECT_EQ(client().inspect("h-dep").status, "exited");
+  EXPECT_TRUE(client().inspect("h-exit").running);
+  EXPECT_NE(orch->log().find("restart of dependent h-dep failed"), std::string::npos) << orch->log();
+  EXPECT_NE(orch->get("/metrics").body.find("orch_heal_actions_total{result=\"failed\"}"), std::string::npos) << orch->get("/metrics").body;
+  std::filesystem::create_directories(mount.path());  // for TempDir's own cleanup
+}
+
+TEST_F(HealerTest, OneShotHealReportsARestartTheEngineRefusesAndKeepsTheHealLogBounded) {
+  // docs/heal.md: `orch heal` exits 2 when a restart failed, the action "failed" with the engine's
+  // error and a heal.failed event; orch's heal log keeps the newest 500 containers (state/documents.hpp),
+  // the one healed longest ago goes first.
+  REQUIRE_ENGINE();
+  TempDir mount;
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-broken", "--label", "orch.heal=true", "--mount",
+                "type=bind,source=" + mount.path() + ",target=/data", engine->image(), "sh", "-c", "exit 1"});
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-exit", "--label", "orch.heal=true", engine->image(),
+                "sh", "-c", kCrashOnce});
+  ASSERT_TRUE(eventually([&] { return client().inspect("h-broken").status == "exited" && client().inspect("h-exit").status == "exited"; }));
+  std::filesystem::remove_all(mount.path());
+  json log = json::object();
+  for (int i = 1; i <= 500; ++i) log["old-" + std::to_string(i)] = {{"restarts", 1}, {"last_ms", 1000 + i}, {"reason", "exited 1"}};
+  redis.cli({"SET", "orch:state:heal-log", log.dump()});
+
+  auto pass = run({ORCH_BINARY, "heal", "-o", "json"}, env());
+  EXPECT_EQ(pass.code, 2) << pass.output;
+  const auto broken = action_for(pass.output, "h-broken");
+  ASSERT_FALSE(broken.is_null()) << pass.output;
+  EXPECT_EQ(broken["outcome"], "failed") << pass.output;
+  EXPECT_FALSE(broken.value("error", "").empty()) << pass.output;
+  EXPECT_EQ(action_for(pass.output, "h-exit")["outcome"], "restarted") << pass.output;
+  EXPECT_EQ(client().inspect("h-broken").status, "exited");
+  ASSERT_TRUE(has_event(redis, "heal.failed", "h-broken"));
+  EXPECT_FALSE(redis.events("heal.failed")[0]["data"]["error"].get<std::string>().empty());
+
+  auto kept = json::parse(redis.cli({"GET", "orch:state:heal-log"}));
+  EXPECT_EQ(kept.size(), 500u);
+  EXPECT_FALSE(kept.contains("old-1")) << "the oldest entry goes first";
+  EXPECT_TRUE(kept.contains("old-2"));
+  ASSERT_TRUE(kept.contains("h-exit")) << kept.dump().substr(0, 200);
+  EXPECT_EQ(kept["h-exit"]["restarts"], 1);
+  EXPECT_FALSE(kept.contains("h-broken")) << "a failed restart is not a heal";
+  std::filesystem::create_directories(mount.path());  // for TempDir's own cleanup
+}
+
+TEST_F(HealerTest, AnUnknownHealScopeIsAConfigError) {
+  REQUIRE_ENGINE();
+  // (--scope checks its value itself, exit 64; the environment's is read as a setting.)
+  auto e = env();
+  e["ORCH_HEAL_SCOPE"] = "some";
+  auto bad = run({ORCH_BINARY, "heal"}, e);
+  EXPECT_EQ(bad.code, 78) << bad.output;
+  EXPECT_NE(bad.output.find("heal scope must be 'labelled' or 'all', got 'some'"), std::string::npos) << bad.output;
+}
+
+TEST_F(HealerTest, AStopSignalsCodeJustAfterTheStartIsJudgedFromTheEnginesLog) {
+  // docs/heal.md: orch's own event stream began moments ago, so it cannot say whether a person
+  // stopped a container that exits 137 now; the engine's log is asked. When that log does not
+  // reach back far enough either (flooded here), the container is left alone, as undecidable.
+  REQUIRE_ENGINE();
+  TempDir ctl;
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-old", "--label", "orch.heal=true", "-v",
+                ctl.path() + ":/ctl", engine->image(), "sh", "-c", "while [ ! -f /ctl/die ]; do sleep 0.05; done; exit 137"});
+  start_orch();
+  flood_engine_events(320);
+  write_file(ctl.file("die"), "");
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.left_alone", "h-old"); }, 15s)) << orch->log();
+  const auto left = redis.events("heal.left_alone")[0]["data"];
+  EXPECT_EQ(left["reason"], "exited 137") << left;
+  EXPECT_NE(left["why"].get<std::string>().find("cannot tell"), std::string::npos) << left;
+  std::this_thread::sleep_for(1500ms);  // beyond the 1 s backoff a restart would have waited
+  EXPECT_FALSE(has_event(redis, "heal.restarted", "h-old")) << orch->log();
+  EXPECT_EQ(client().inspect("h-old").status, "exited");
+}
+
 // The daemon's policy over time (issue 24). Suites named HealDaemon* run as their own ctest entry,
 // heal_daemon, beside `heal` (tests/CMakeLists.txt).
 struct HealDaemon : HealerTest {
@@ -705,6 +799,60 @@ TEST_F(HealDaemon, DependentsThroughTheNetworkNamespaceAreRestartedWithTheirStop
   ASSERT_TRUE(client().inspect("h-netdep").running);
   EXPECT_NE(netns_of("h-net"), shared_before);
   EXPECT_EQ(netns_of("h-netdep"), netns_of("h-net"));
+}
+
+TEST_F(HealDaemon, ARestartNoLongerDueIsLeftAloneAndOneOfARemovedContainerIsDropped) {
+  // docs/heal.md: a container that runs again (a person started it) before its backoff ran out is
+  // left alone (heal.left_alone); one removed meanwhile is neither restarted nor reported failed.
+  REQUIRE_ENGINE();
+  start_orch({{"ORCH_HEAL_BACKOFF", "3s:3s"}});
+  TempDir ctl;
+  engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", "h-back", "--label", "orch.heal=true", "-v",
+                ctl.path() + ":/ctl", engine->image(), "sh", "-c", kFailOnToken});
+  auto backoffs = [&] {
+    const auto log = orch->log();
+    size_t n = 0;
+    for (auto at = log.find("h-back exited 1: restart in"); at != std::string::npos; at = log.find("h-back exited 1: restart in", at + 1))
+      ++n;
+    return n;
+  };
+  write_file(ctl.file("fail"), "");
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-back"); }, 15s)) << orch->log();
+
+  // The second failure waits out the backoff; a person starts it meanwhile.
+  write_file(ctl.file("fail"), "");
+  ASSERT_TRUE(eventually([&] { return backoffs() == 1; }, 10s)) << orch->log();
+  // POST /heal meanwhile does not restart it a second time: the daemon's restart is scheduled.
+  json action;
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto r = orch->post("/heal", "{}", {{"Content-Type", "application/json"}});
+        action = r.status == 200 ? action_for(r.body, "h-back") : json();
+        return !action.is_null();
+      },
+      1500ms))
+      << orch->log();
+  EXPECT_EQ(action["outcome"], "skipped") << action;
+  EXPECT_EQ(action["detail"], "orch serve has a restart of it scheduled") << action;
+  engine->must({"start", "h-back"});
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.left_alone", "h-back"); }, 10s)) << orch->log();
+  const auto left = redis.events("heal.left_alone")[0]["data"];
+  EXPECT_EQ(left["reason"], "exited 1") << left;
+  EXPECT_EQ(left["why"], "running again before the restart was due") << left;
+  EXPECT_EQ(redis.events("heal.restarted").size(), 1u) << orch->log();
+
+  // The backoff counts from the last restart: the next failure, past it, is restarted at once;
+  // the one right after waits, and the container is removed before its restart is due.
+  write_file(ctl.file("fail"), "");
+  ASSERT_TRUE(eventually([&] { return redis.events("heal.restarted").size() == 2; }, 10s)) << orch->log();
+  write_file(ctl.file("fail"), "");
+  ASSERT_TRUE(eventually([&] { return backoffs() == 2; }, 10s)) << orch->log();
+  engine->must({"rm", "-f", "h-back"});
+  std::this_thread::sleep_for(4s);  // beyond the 3 s (+10 %) backoff
+  EXPECT_EQ(redis.events("heal.restarted").size(), 2u) << orch->log();
+  EXPECT_FALSE(has_event(redis, "heal.failed", "h-back")) << orch->log();
+  EXPECT_EQ(orch->get("/metrics").body.find("orch_heal_actions_total{result=\"failed\"}"), std::string::npos);
+  EXPECT_EQ(orch->get("/readyz").status, 200);
 }
 
 }  // namespace

@@ -5,12 +5,15 @@
 
 #include <httplib.h>
 
+#include <atomic>
+#include <ctime>
 #include <sstream>
 
 #include "core/json.hpp"
 #include "heal/heal_docs.hpp"
 #include "redis/connection.hpp"
 #include "support/docker_engine.hpp"
+#include "support/http_stub.hpp"
 #include "support/orch_server.hpp"
 #include "support/process.hpp"
 #include "support/redis_server.hpp"
@@ -232,6 +235,87 @@ TEST(SwarmHeal, NodeDownIsPublishedAndNotified) {
   worker.start();
   ASSERT_TRUE(eventually([&] { return !redis.events("swarm.node.ready").empty(); }, 60s)) << orch.log();
   EXPECT_EQ(receiver.notes().size(), 1u);
+}
+
+// RFC 3339 UTC, as the engine writes a task's Status.Timestamp.
+std::string engine_time(std::chrono::system_clock::time_point t) {
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S.000000000Z", &tm);
+  return buf;
+}
+
+// `orch heal` against an engine (a stub: a swarm manager with one labelled service whose three
+// tasks failed) that refuses the force update: the action is "failed" with the engine's words,
+// heal.failed is published, exit 2. An engine that cannot list its services: the pass reports
+// the containers (none) and says why services were not looked at, exit 0.
+TEST(SwarmHeal, OrchHealPassReportsAForceUpdateTheEngineRefuses) {
+  RedisServer redis;
+  const json service = {{"ID", "svc1"},
+                        {"Version", {{"Index", 7}}},
+                        {"Spec",
+                         {{"Name", "crashing"},
+                          {"Labels", {{"orch.heal", "true"}}},
+                          {"TaskTemplate", {{"ContainerSpec", {{"Image", "busybox"}}}}},
+                          {"Mode", {{"Replicated", {{"Replicas", 1}}}}}}},
+                        {"ServiceStatus", {{"DesiredTasks", 1}, {"RunningTasks", 0}}},
+                        {"UpdatedAt", "2020-01-01T00:00:00Z"}};
+  json tasks = json::array();
+  for (int i = 1; i <= 3; ++i)
+    tasks.push_back({{"ID", "t" + std::to_string(i)},
+                     {"ServiceID", "svc1"},
+                     {"Slot", 1},
+                     {"DesiredState", "shutdown"},
+                     {"Status",
+                      {{"State", "failed"},
+                       {"Err", "task: non-zero exit (5)"},
+                       {"Timestamp", engine_time(std::chrono::system_clock::now() - std::chrono::seconds(10 * i))}}}});
+  std::atomic<bool> services_fail{false};
+  HttpStub stub([&](const ReceivedRequest& r) -> StubAnswer {
+    std::string p = r.path;
+    if (p == "/_ping") return {200, "OK", "text/plain", {{"Api-Version", "1.45"}}};
+    if (p.rfind("/v1.45", 0) == 0) p = p.substr(6);
+    if (p == "/info") return {200, json{{"Swarm", {{"LocalNodeState", "active"}, {"ControlAvailable", true}, {"NodeID", "n1"}}}}.dump()};
+    if (p == "/containers/json") return {200, "[]"};
+    if (p == "/services") {
+      if (services_fail) return {500, R"({"message":"this node is not a swarm manager any more"})"};
+      return {200, json::array({service}).dump()};
+    }
+    if (p == "/services/svc1" && r.method == "GET") return {200, service.dump()};
+    if (p == "/services/svc1/update") return {500, R"({"message":"update out of sequence"})"};
+    if (p == "/tasks") return {200, tasks.dump()};
+    return {404, R"({"message":"page not found"})"};
+  });
+  const Env env{{"REDIS_URL", redis.url()}, {"DOCKER_HOST", "tcp://" + stub.url().substr(7)}};
+
+  auto pass = run({ORCH_BINARY, "heal", "-o", "json"}, env);
+  EXPECT_EQ(pass.code, 2) << pass.output;
+  auto report = json::parse(pass.output.substr(pass.output.find('{')));
+  ASSERT_EQ(report["actions"].size(), 1u) << report.dump();
+  EXPECT_EQ(report["actions"][0]["container"], "crashing");
+  EXPECT_EQ(report["actions"][0]["outcome"], "failed");
+  EXPECT_NE(report["actions"][0]["error"].get<std::string>().find("update out of sequence"), std::string::npos) << report.dump();
+  EXPECT_NE(report["actions"][0]["reason"].get<std::string>().find("3 tasks failed: task: non-zero exit (5)"), std::string::npos)
+      << report.dump();
+  int updates = 0;
+  for (const auto& r : stub.requests()) updates += r.method == "POST" && r.path.find("/services/svc1/update") != std::string::npos;
+  EXPECT_EQ(updates, 1);
+  auto failed = redis.events("heal.failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_EQ(failed[0]["data"]["service"], "crashing");
+  EXPECT_NE(failed[0]["data"]["error"].get<std::string>().find("update out of sequence"), std::string::npos) << failed[0].dump();
+  EXPECT_TRUE(redis.events("heal.restarted").empty());
+  const auto documented = documented_heal_fields();
+  EXPECT_EQ(field_names(failed[0]["data"]), documented.at("heal.failed")) << failed[0].dump();
+
+  services_fail = true;
+  auto blind = run({ORCH_BINARY, "heal", "-o", "json"}, env);
+  EXPECT_EQ(blind.code, 0) << blind.output;
+  EXPECT_TRUE(json::parse(blind.output.substr(blind.output.find('{')))["actions"].empty()) << blind.output;
+  EXPECT_NE(blind.output.find("this node is not a swarm manager any more"), std::string::npos) << blind.output;
+  EXPECT_EQ(redis.events("heal.failed").size(), 1u);
 }
 
 }  // namespace

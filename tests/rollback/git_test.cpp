@@ -209,4 +209,25 @@ TEST(RepoRollback, DeployCommandTimesOut) {
   EXPECT_NE(r.output.find("deploy: started"), std::string::npos) << r.output;
 }
 
+// A deploy command killed by a signal exits 128 + the signal, as a shell reports it; one that
+// ignores the SIGTERM of the timeout is killed 5 s later (docs/rollback.md).
+TEST(RepoRollback, ADeployCommandKilledBySignalOrDeafToTermIsReportedAndStopped) {
+  GitRepo killed;
+  auto r = run({ORCH_BINARY, "rollback", "--repo", killed.dir.path(), "-o", "json"},
+               {{"REDIS_URL", ""}, {"ROLLBACK_DEPLOY_COMMAND", "kill -9 $$"}});
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("\"deploy_exit_code\": 137"), std::string::npos) << r.output;
+
+  GitRepo deaf;
+  const auto started = std::chrono::steady_clock::now();
+  r = run({ORCH_BINARY, "rollback", "--repo", deaf.dir.path(), "-o", "json"},
+          {{"REDIS_URL", ""}, {"ROLLBACK_DEPLOY_COMMAND", "trap '' TERM; echo started; sleep 30"}, {"ROLLBACK_DEPLOY_TIMEOUT", "1s"}});
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("\"deploy_timed_out\": true"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("\"deploy_exit_code\": 124"), std::string::npos) << r.output;
+  EXPECT_GE(took, std::chrono::seconds(5)) << "SIGKILL only after the grace";
+  EXPECT_LT(took, std::chrono::seconds(15));
+}
+
 }  // namespace

@@ -347,4 +347,28 @@ TEST_F(ImageRollback, TheReplacementKeepsMountsNetworksAndAliasesAndMustRunThree
   engine->docker({"volume", "rm", "rb-named"});
 }
 
+TEST_F(ImageRollback, AServiceGoneLongerThanTheRetentionIsForgottenByTheDaemon) {
+  // docs/rollback.md: a service without any container for ROLLBACK_HISTORY_RETENTION is dropped
+  // from the release history at a reconcile of orch serve; one that still has its container stays.
+  REQUIRE_ENGINE();
+  auto e = env();
+  e["ROLLBACK_HISTORY_RETENTION"] = "1s";
+  e["ORCH_RECONCILE_INTERVAL"] = "300ms";
+  OrchServer orch(e);
+  ASSERT_TRUE(eventually([&] { return orch.get("/readyz").status == 200; }, 20s)) << orch.log();
+  run_app("orch-test/app:v1");
+  engine->must({"run", "-d", "--network", "none", "--name", "app-keep", "--label", "orch.heal=true", "orch-test/app:v1"});
+  auto releases = [&] {
+    const auto text = redis.cli({"GET", "orch:state:releases"});
+    return text.find('{') == std::string::npos ? json::object() : json::parse(text);
+  };
+  ASSERT_TRUE(eventually([&] { return releases().contains("app") && releases().contains("app-keep"); }, 20s)) << orch.log();
+  engine->must({"rm", "-f", "app"});
+  ASSERT_TRUE(eventually([&] { return !releases().contains("app"); }, 15s)) << releases().dump() << orch.log();
+  // Said once it is saved: the log line follows the document.
+  EXPECT_TRUE(eventually([&] { return orch.log().find("release: app forgotten") != std::string::npos; }, 5s)) << orch.log();
+  EXPECT_TRUE(releases().contains("app-keep")) << releases().dump();
+  engine->docker({"rm", "-f", "app-keep"});
+}
+
 }  // namespace

@@ -4,6 +4,7 @@
 // image as its release, makes it last-known-good and rolls a failing update back to it, once.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "config/config.hpp"
@@ -11,6 +12,7 @@
 #include "redis/connection.hpp"
 #include "rollback/swarm.hpp"
 #include "support/docker_engine.hpp"
+#include "support/http_stub.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
 
@@ -201,6 +203,71 @@ TEST(SwarmRollback, AFailingUpdateIsRolledBackToTheLastKnownGoodOnce) {
   doc = releases(redis, "shop");
   EXPECT_EQ(doc["current"]["swarm"], true) << doc.dump();
   swarm.remove_service("shop");
+}
+
+// `orch rollback --service` against an engine (a stub swarm manager whose service "app" has a
+// previous spec) that refuses the update, then one that accepts it but never gets there: both are
+// a failed rollback (exit 2, rollback.failed with the reason); an engine that refuses GET /info
+// is no swarm, and nothing is updated.
+TEST(SwarmRollback, AnUpdateTheEngineRefusesOrThatNeverFinishesIsAFailedRollback) {
+  RedisServer redis;
+  const json service = {{"ID", "svc1"},
+                        {"Version", {{"Index", 3}}},
+                        {"Spec",
+                         {{"Name", "app"},
+                          {"TaskTemplate", {{"ContainerSpec", {{"Image", "orch-test/swarm-app:new"}}}}},
+                          {"Mode", {{"Replicated", {{"Replicas", 1}}}}}}},
+                        {"PreviousSpec", {{"TaskTemplate", {{"ContainerSpec", {{"Image", "orch-test/swarm-app:old"}}}}}}},
+                        {"ServiceStatus", {{"DesiredTasks", 1}, {"RunningTasks", 1}}}};
+  std::atomic<bool> refuse{true}, info_fails{false};
+  std::atomic<int> updates{0};
+  HttpStub stub([&](const ReceivedRequest& r) -> StubAnswer {
+    std::string p = r.path;
+    if (p == "/_ping") return {200, "OK", "text/plain", {{"Api-Version", "1.45"}}};
+    if (p.rfind("/v1.45", 0) == 0) p = p.substr(6);
+    if (p == "/info") {
+      if (info_fails) return {500, R"({"message":"info is not allowed by the proxy"})"};
+      return {200, json{{"Swarm", {{"LocalNodeState", "active"}, {"ControlAvailable", true}, {"NodeID", "n1"}}}}.dump()};
+    }
+    if (p == "/containers/json") return {200, "[]"};
+    if (p == "/services") return {200, json::array({service}).dump()};
+    if (p == "/services/svc1" && r.method == "GET") return {200, service.dump()};
+    if (p == "/services/svc1/update") {
+      ++updates;
+      if (refuse) return {500, R"({"message":"update out of sequence"})"};
+      return {200, R"({"Warnings":[]})"};
+    }
+    return {404, R"({"message":"page not found"})"};
+  });
+  const Env env{{"REDIS_URL", redis.url()}, {"DOCKER_HOST", "tcp://" + stub.url().substr(7)}, {"ROLLBACK_HEALTH_TIMEOUT", "1s"}};
+
+  auto refused = run({ORCH_BINARY, "rollback", "--service", "app", "-o", "json"}, env);
+  EXPECT_EQ(refused.code, 2) << refused.output;
+  auto j = json::parse(refused.output.substr(refused.output.find("{\n")));
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["to"], "orch-test/swarm-app:old");
+  EXPECT_NE(j["error"].get<std::string>().find("update out of sequence"), std::string::npos) << refused.output;
+  EXPECT_EQ(updates.load(), 1);
+  auto failed = redis.events("rollback.failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_NE(failed[0]["data"]["error"].get<std::string>().find("update out of sequence"), std::string::npos) << failed[0].dump();
+
+  refuse = false;
+  auto stuck = run({ORCH_BINARY, "rollback", "--service", "app", "-o", "json"}, env);
+  EXPECT_EQ(stuck.code, 2) << stuck.output;
+  j = json::parse(stuck.output.substr(stuck.output.find("{\n")));
+  EXPECT_EQ(j["ok"], false);
+  EXPECT_EQ(j["error"], "not done within 1s (update state none)") << stuck.output;
+  EXPECT_EQ(updates.load(), 2);
+  ASSERT_EQ(redis.events("rollback.failed").size(), 2u);
+  EXPECT_TRUE(redis.events("rollback.succeeded").empty());
+
+  info_fails = true;
+  auto blind = run({ORCH_BINARY, "rollback", "--service", "app", "-o", "json"}, env);
+  EXPECT_EQ(blind.code, 64) << blind.output;  // looked for as a container, and there is none
+  EXPECT_NE(blind.output.find("no container for service 'app'"), std::string::npos) << blind.output;
+  EXPECT_EQ(updates.load(), 2) << "no swarm: no service update";
+  EXPECT_EQ(redis.events("rollback.started").size(), 2u);
 }
 
 }  // namespace
