@@ -82,6 +82,21 @@ struct Edges : ::testing::Test {
   void TearDown() override { server.reset(); }  // streams end (on_close) while the fixture is whole
   int port() { return server->port(); }
   std::string base() { return "http://127.0.0.1:" + std::to_string(port()); }
+  // A raw client asks for /stream: its socket, and the stream the route detached for it.
+  void open_stream(int& fd, std::shared_ptr<http::OutStream>& s) {
+    fd = connect_from(port());
+    ASSERT_GE(fd, 0);
+    const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
+    ASSERT_TRUE(eventually(
+        [&] {
+          std::lock_guard lock(mu);
+          return stream != nullptr;
+        },
+        5s));
+    std::lock_guard lock(mu);
+    s = stream;
+  }
 };
 
 TEST_F(Edges, BatchedAnswersCarryTheReasonPhraseOfTheirStatus) {
@@ -163,21 +178,9 @@ TEST_F(Edges, AChunkedReplyBegunOffTheRequestsThreadIsRefused) {
 TEST_F(Edges, AStreamWhoseReaderFallsBehindIsClosed) {
   // The client asks for the stream and never reads: the socket's buffers fill, then the stream's
   // queue passes its 64 KiB, and the stream is closed rather than buffered without end.
-  const int fd = connect_from(port());
-  ASSERT_GE(fd, 0);
-  const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
-  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
-  ASSERT_TRUE(eventually(
-      [&] {
-        std::lock_guard lock(mu);
-        return stream != nullptr;
-      },
-      5s));
+  int fd = -1;
   std::shared_ptr<http::OutStream> s;
-  {
-    std::lock_guard lock(mu);
-    s = stream;
-  }
+  ASSERT_NO_FATAL_FAILURE(open_stream(fd, s));
   EXPECT_TRUE(s->open());
   const std::string piece(64 * 1024, 'x');
   int sent = 0;
@@ -201,21 +204,9 @@ TEST_F(Edges, AStreamWhoseReaderFallsBehindIsClosed) {
 }
 
 TEST_F(Edges, AStreamWhoseClientWentAwayIsClosed) {
-  const int fd = connect_from(port());
-  ASSERT_GE(fd, 0);
-  const std::string req = "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n";
-  ASSERT_EQ(::send(fd, req.data(), req.size(), MSG_NOSIGNAL), static_cast<ssize_t>(req.size()));
-  ASSERT_TRUE(eventually(
-      [&] {
-        std::lock_guard lock(mu);
-        return stream != nullptr;
-      },
-      5s));
+  int fd = -1;
   std::shared_ptr<http::OutStream> s;
-  {
-    std::lock_guard lock(mu);
-    s = stream;
-  }
+  ASSERT_NO_FATAL_FAILURE(open_stream(fd, s));
   EXPECT_TRUE(s->send("event: one\n\n"));
   // The client goes away at once (a reset, not a polite close).
   linger hard{1, 0};
