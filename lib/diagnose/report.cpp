@@ -312,7 +312,7 @@ Report run(const Config& cfg, docker::Client& docker, docker::ContainerSource& c
     if (spec) {
       if (o.services.empty() || has(o.services, spec->name)) matches.push_back({c.id, spec->name});
     } else if (o.services.empty() && (scope_all || docker::in_orch_scope(cfg, c.name, c.labels))) {
-      if (c.name.find("-orch-old-") != std::string::npos) continue;  // a container rollback moved aside
+      if (docker::moved_aside(c.name)) continue;
       matches.push_back({c.id, docker::service_of(cfg, c.name, c.labels)});
     }
   }

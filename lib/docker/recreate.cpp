@@ -84,10 +84,16 @@ json other_networks_of(const ContainerInfo& c) {
   return out;
 }
 
+namespace {
+constexpr const char* kAside = "-orch-old-";
+}
+
+bool moved_aside(const std::string& container_name) { return container_name.find(kAside) != std::string::npos; }
+
 RecreateResult recreate(Client& client, const ContainerInfo& old, const std::string& image,
                         const std::function<bool(const std::string&, std::string&)>& accept) {
   RecreateResult r;
-  const std::string aside = old.name + "-orch-old-" + std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
+  const std::string aside = old.name + kAside + std::to_string(std::chrono::system_clock::now().time_since_epoch().count() % 1000000);
   try {
     client.rename(old.id, aside);
     if (old.running) client.stop(old.id, old.stop_timeout);

@@ -26,6 +26,11 @@ json create_body_from(const ContainerInfo& c, const std::string& image = "");
 // 1.44 refuses a create with more than one, so they are connected after the create.
 json other_networks_of(const ContainerInfo& c);
 
+// True for a container `recreate` renamed aside (NAME-orch-old-N) while its replacement is tried:
+// no service's container, not to be healed, probed or rolled back; it is removed or renamed back
+// when the recreate ends.
+bool moved_aside(const std::string& container_name);
+
 RecreateResult recreate(Client& client, const ContainerInfo& old, const std::string& image,
                         const std::function<bool(const std::string& new_id, std::string& why)>& accept);
 

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "docker/identity.hpp"
+#include "docker/recreate.hpp"
 #include "heal/events.hpp"
 
 namespace orch::heal {
@@ -82,8 +83,11 @@ void Healer::sync_quarantine() {
   }
 }
 
-bool Healer::in_scope(const docker::Labels& labels) const {
+bool Healer::in_scope(const std::string& name, const docker::Labels& labels) const {
   if (docker::monitor_only(labels)) return false;
+  // A rollback's old container, stopped while its replacement is tried: healing it would fight
+  // the rollback (its stop failed "is not running" when a restart of ours got there first).
+  if (docker::moved_aside(name)) return false;
   // A swarm task's container is Swarm's to restart; orch heals its service (heal/service_healer.hpp).
   if (docker::swarm_task(labels)) return false;
   if (scope_ == Scope::all) return true;
@@ -297,7 +301,7 @@ void Healer::reconcile(const std::vector<docker::ContainerSummary>& all) {
     names.insert(s.name);
     const bool unhealthy = s.state == "running" && s.health() == "unhealthy";
     healthy_.labels({s.name}).set(s.state == "running" && !unhealthy ? 1 : 0);
-    if (!in_scope(s.labels)) continue;
+    if (!in_scope(s.name, s.labels)) continue;
     if (!unhealthy && s.state != "exited") continue;
     if (s.state == "exited" && listed_exit_code(s.status) == 0) continue;
     {
@@ -511,7 +515,7 @@ PassReport Healer::run_pass(bool dry_run, const ContainerFilter& only) {
   std::optional<StopEvidence> engine_log;
   for (const auto& s : *all) {
     // Only failing containers in scope need a closer look.
-    if (!in_scope(s.labels)) continue;
+    if (!in_scope(s.name, s.labels)) continue;
     const bool unhealthy = s.state == "running" && s.health() == "unhealthy";
     if (!unhealthy && (s.state != "exited" || listed_exit_code(s.status) == 0)) continue;
     docker::ContainerInfo c;

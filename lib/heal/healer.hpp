@@ -76,8 +76,8 @@ class Healer {
   // Lifts quarantine and forgets the heal history of `container` (orch heal --reset).
   bool reset(const std::string& container);
 
-  bool in_scope(const docker::Labels& labels) const;
-  bool in_scope(const docker::ContainerInfo& c) const { return in_scope(c.labels); }
+  bool in_scope(const std::string& name, const docker::Labels& labels) const;
+  bool in_scope(const docker::ContainerInfo& c) const { return in_scope(c.name, c.labels); }
   std::string service_of(const docker::ContainerInfo& c) const;
 
  private:

@@ -142,8 +142,6 @@ json ServiceResult::to_json() const {
   return j;
 }
 
-bool moved_aside(const std::string& container_name) { return container_name.find("-orch-old-") != std::string::npos; }
-
 static std::string wanted_container(const Config& cfg, const std::string& service) {
   if (const auto* spec = cfg.service(service)) return spec->container;
   return service;
@@ -151,7 +149,7 @@ static std::string wanted_container(const Config& cfg, const std::string& servic
 
 ServiceContainers::ServiceContainers(const std::vector<docker::ContainerSummary>& all, const Config& cfg) : all_(all), cfg_(cfg) {
   for (size_t i = 0; i < all.size(); ++i) {
-    if (moved_aside(all[i].name)) continue;
+    if (docker::moved_aside(all[i].name)) continue;
     by_name_.try_emplace(all[i].name, i);
     by_service_.try_emplace(docker::service_of(cfg, all[i].name, all[i].labels), i);
   }

@@ -90,8 +90,6 @@ class ServiceContainers {
 };
 const docker::ContainerSummary* find_service_summary(const std::vector<docker::ContainerSummary>& all, const Config& cfg,
                                                      const std::string& service);
-// True for a container a rollback renamed aside.
-bool moved_aside(const std::string& container_name);
 
 // Publishes rollback.started/succeeded/failed on `bus` (if given). Throws UsageError for a
 // request that cannot be carried out (no container, no known-good image, a rollback of a rollback).

@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "docker/identity.hpp"
+#include "docker/recreate.hpp"
 #include "http/control.hpp"
 #include "http/fields.hpp"
 #include "rollback/deploy.hpp"
@@ -111,7 +112,7 @@ void Module::on_event(const Event& e) {
     try {
       const auto c = container(e.data.value("container", e.subject));
       // A swarm task's container is no release of its own: its service's spec image is (reconcile).
-      if (moved_aside(c.name) || docker::swarm_task(c.labels)) return;
+      if (docker::moved_aside(c.name) || docker::swarm_task(c.labels)) return;
       auto service = docker::service_of(ctx_.config, c.name, c.labels);
       if (releases_.record_start(service, c.image_id, c.image, unix_ms())) {
         spdlog::info("release: {} now runs {} ({})", service, c.image, c.image_id.substr(0, 19));

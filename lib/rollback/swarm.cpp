@@ -6,6 +6,7 @@
 
 #include "core/text.hpp"
 #include "docker/identity.hpp"
+#include "docker/recreate.hpp"
 
 namespace orch::rollback {
 
@@ -37,7 +38,7 @@ ReconcileReleases releases_of(const std::vector<docker::ContainerSummary>& all, 
       if (!s.spec_image.empty()) out.running.push_back({s.name, s.spec_image, s.image, true});
     }
   for (const auto& c : all) {
-    if (moved_aside(c.name) || docker::swarm_task(c.labels)) continue;
+    if (docker::moved_aside(c.name) || docker::swarm_task(c.labels)) continue;
     auto service = docker::service_of(cfg, c.name, c.labels);
     if (swarm_names.count(service)) continue;
     out.present.insert(service);

@@ -109,7 +109,7 @@ struct HealerTest : ::testing::Test {
     }
     if (engine)
       engine->docker({"rm", "-f", "h-unhealthy", "h-exit", "h-plain", "h-stopped", "h-flap", "h-dep", "h-mon", "h-after", "h-old",
-                      "h-always", "h-onfail", "h-auto", "h-term", "h-recover", "h-broken"});
+                      "h-always", "h-onfail", "h-auto", "h-term", "h-recover", "h-broken", "h-app-orch-old-42"});
   }
 };
 
@@ -145,6 +145,26 @@ TEST_F(HealerTest, ExitedWithoutRestartPolicyIsRestartedUnlabelledIsNot) {
   bool saw_exit_code = false;
   for (const auto& d : died) saw_exit_code |= (d["subject"] == "h-exit" && d["data"]["exit_code"] == 3);
   EXPECT_TRUE(saw_exit_code);
+}
+
+TEST_F(HealerTest, ARollbacksOldContainerIsNotHealed) {
+  // A rollback renames the old container NAME-orch-old-N and stops it while the new one is tried
+  // (docker/recreate.hpp). Healing it fought the rollback: the daemon restarted the unhealthy old
+  // container while the rollback stopped it, and the rollback failed ("is not running").
+  REQUIRE_ENGINE();
+  start_orch();
+  for (const std::string name : {"h-exit", "h-app-orch-old-42"})
+    engine->must({"run", "-d", "--network", "none", "--stop-timeout", "1", "--name", name, "--label", "orch.heal=true", engine->image(),
+                  "sh", "-c", "sleep 1; exit 3"});
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "heal.restarted", "h-exit"); }, 20s)) << orch->log();
+  ASSERT_TRUE(eventually([&] { return has_event(redis, "container.died", "h-app-orch-old-42"); }, 10s)) << orch->log();
+  std::this_thread::sleep_for(2s);
+  EXPECT_FALSE(has_event(redis, "heal.restarted", "h-app-orch-old-42")) << orch->log();
+  EXPECT_EQ(client().inspect("h-app-orch-old-42").status, "exited");
+  // orch heal's own pass leaves it out too.
+  auto pass = run({ORCH_BINARY, "heal", "-o", "json"}, env());
+  EXPECT_TRUE(action_for(pass.output, "h-app-orch-old-42").is_null()) << pass.output;
+  EXPECT_EQ(client().inspect("h-app-orch-old-42").status, "exited");
 }
 
 TEST_F(HealerTest, ContainerStoppedByAPersonIsLeftAlone) {
