@@ -115,8 +115,10 @@ Response perform(CURL* curl, const Request& req, Transfer& t) {
   curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &res.status);
   if (rc != CURLE_OK && !t.stopped_by_caller) {
     // The URL always (a bare socket path read like an HTTP path: "GET /var/run/docker.sock"), and
-    // the socket it went through.
-    std::string where = req.unix_socket.empty() ? req.url : req.url + " via unix socket " + req.unix_socket;
+    // the socket it went through; never its query, which may hold a key (Builder's ?apiKey=), and
+    // this error goes into events, dead letters and logs.
+    const std::string url = req.url.substr(0, req.url.find('?'));
+    std::string where = req.unix_socket.empty() ? url : url + " via unix socket " + req.unix_socket;
     throw TransportError(req.method + " " + where + ": " + curl_easy_strerror(rc), rc == CURLE_OPERATION_TIMEDOUT);
   }
   return res;

@@ -14,10 +14,7 @@ StageResult latest_entry(const Settings& s, const std::string& model, json& entr
   try {
     r = json_call("GET", url, nullptr, 15s);
   } catch (const http::TransportError& e) {
-    // The client's error names the URL, whose query holds the key: named here without the query.
-    std::string what = e.what();
-    if (const auto at = what.find(url); at != std::string::npos) what.replace(at, url.size(), url.substr(0, url.find('?')));
-    return {false, true, "builder content api: " + what, "", true};
+    return {false, true, std::string("builder content api: ") + e.what(), "", true};  // without the query (http/client)
   }
   // The key is in the URL: never repeat the URL in an error.
   auto out = from_status(r, "builder content api");
