@@ -1,11 +1,6 @@
 // The payload each provider gets, as its own documentation gives it (docs/alerting.md), sent
 // through the real Notifier to local receivers; retries, give-up and the bounded queue.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <thread>
@@ -273,73 +268,8 @@ TEST(Notifier, LegacyUrlConstructorStillSendsTextAndEvent) {
   EXPECT_EQ(b["alerts"][0]["labels"]["severity"], "critical");
 }
 
-// An SMTP relay that greets, then answers MAIL FROM with `mail_reply` ("451 ...", "550 ..."):
-// counts the MAIL commands it got.
-class RefusingRelay {
- public:
-  explicit RefusingRelay(std::string mail_reply) : reply_(std::move(mail_reply)) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    ::listen(fd_, 8);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port_ = ntohs(a.sin_port);
-    thread_ = std::thread([this] {
-      for (;;) {
-        const int c = ::accept(fd_, nullptr, nullptr);
-        if (c < 0) return;
-        serve(c);
-        ::close(c);
-      }
-    });
-  }
-  ~RefusingRelay() {
-    ::shutdown(fd_, SHUT_RDWR);
-    ::close(fd_);
-    thread_.join();
-  }
-  std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
-  int mails() const { return mails_; }
-
- private:
-  void serve(int c) {
-    auto say = [&](const std::string& line) { return ::send(c, line.data(), line.size(), MSG_NOSIGNAL) > 0; };
-    say("220 relay ESMTP\r\n");
-    std::string in;
-    char buf[512];
-    for (;;) {
-      const auto eol = in.find("\r\n");
-      if (eol == std::string::npos) {
-        pollfd p{c, POLLIN, 0};
-        if (::poll(&p, 1, 5000) <= 0) return;
-        const ssize_t n = ::recv(c, buf, sizeof buf, 0);
-        if (n <= 0) return;
-        in.append(buf, static_cast<size_t>(n));
-        continue;
-      }
-      const std::string line = in.substr(0, eol);
-      in.erase(0, eol + 2);
-      if (line.rfind("EHLO", 0) == 0 || line.rfind("HELO", 0) == 0) say("250 relay\r\n");
-      else if (line.rfind("MAIL", 0) == 0) {
-        ++mails_;
-        say(reply_ + "\r\n");
-      } else if (line.rfind("QUIT", 0) == 0) {
-        say("221 bye\r\n");
-        return;
-      } else say("250 ok\r\n");
-    }
-  }
-  std::string reply_;
-  int fd_ = -1, port_ = 0;
-  std::atomic<int> mails_{0};
-  std::thread thread_;
-};
-
 TEST(Notifier, ARelayRefusingForNowOrUnreachableIsRetriedAndForGoodIsNot) {
-  RefusingRelay busy("451 4.3.0 try again later"), never("550 5.7.1 relaying denied");
+  SmtpReceiver busy("451 4.3.0 try again later"), never("550 5.7.1 relaying denied");
   auto a = provider("email", busy.url());
   a.name = "busy";
   auto b = provider("email", never.url());
@@ -354,8 +284,8 @@ TEST(Notifier, ARelayRefusingForNowOrUnreachableIsRetriedAndForGoodIsNot) {
   Notifier n({a, b, gone}, fast(), &m);
   n.dispatch(firing());
   n.drain(10s);
-  EXPECT_EQ(busy.mails(), 3);   // a 4xx is transient: all three attempts
-  EXPECT_EQ(never.mails(), 1);  // a 5xx will not get better
+  EXPECT_EQ(busy.mail_commands(), 3);   // a 4xx is transient: all three attempts
+  EXPECT_EQ(never.mail_commands(), 1);  // a 5xx will not get better
   const auto text = m.render();
   EXPECT_NE(text.find("orch_notifications_total{provider=\"busy\",result=\"failed\"} 1"), std::string::npos) << text;
   EXPECT_NE(text.find("orch_notifications_total{provider=\"never\",result=\"failed\"} 1"), std::string::npos) << text;

@@ -64,7 +64,7 @@ size_t HttpReceiver::count() const {
 
 // ---------------------------------------------------------------------------------------------
 
-SmtpReceiver::SmtpReceiver() {
+SmtpReceiver::SmtpReceiver(std::string mail_reply) : mail_reply_(std::move(mail_reply)) {
   listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -134,7 +134,8 @@ void SmtpReceiver::serve(int fd) {
       say("250 8BITMIME");
     } else if (upper.rfind("MAIL FROM:", 0) == 0) {
       mail.mail_from = line.substr(10);
-      say("250 OK");
+      ++mail_commands_;
+      say(mail_reply_);
     } else if (upper.rfind("RCPT TO:", 0) == 0) {
       mail.rcpt_to.push_back(line.substr(8));
       say("250 OK");

@@ -55,16 +55,21 @@ struct ReceivedMail {
 
 class SmtpReceiver {
  public:
-  SmtpReceiver();
+  // `mail_reply` answers MAIL FROM: "250 OK" takes mail, a "451 ..." or "550 ..." is a relay
+  // refusing for now or for good.
+  explicit SmtpReceiver(std::string mail_reply = "250 OK");
   ~SmtpReceiver();
   int port() const { return port_; }
   std::string url() const { return "smtp://127.0.0.1:" + std::to_string(port_); }
   std::vector<ReceivedMail> mails() const;
+  int mail_commands() const { return mail_commands_; }  // MAIL FROM received, refused ones too
 
  private:
   void serve(int fd);
+  std::string mail_reply_;
   int listen_fd_ = -1;
   int port_ = 0;
+  std::atomic<int> mail_commands_{0};
   std::atomic<bool> stopping_{false};
   std::thread thread_;
   mutable std::mutex mu_;
