@@ -248,13 +248,6 @@ MaintenanceWindow parse_maintenance(const json& j, int line) {
   return w;
 }
 
-bool MaintenanceWindow::covers_service(const std::string& service) const {
-  if (services.empty()) return true;
-  for (const auto& s : services)
-    if (s == service || s == "*") return true;
-  return false;
-}
-
 // Minutes since Sunday 00:00 UTC, and the start of that week.
 static std::pair<long long, std::chrono::system_clock::time_point> week_position(std::chrono::system_clock::time_point t) {
   using namespace std::chrono;

@@ -44,7 +44,6 @@ struct MaintenanceWindow {
   std::string window, reason;
   int line = 0;
 
-  bool covers_service(const std::string& service) const;
   bool active_at(std::chrono::system_clock::time_point t) const;
   // The end of the window that holds `t`; `t` itself when no window holds it.
   std::chrono::system_clock::time_point ends_after(std::chrono::system_clock::time_point t) const;
