@@ -101,15 +101,28 @@ struct Edges : ::testing::Test {
 
 TEST_F(Edges, BatchedAnswersCarryTheReasonPhraseOfTheirStatus) {
   const std::vector<std::pair<int, std::string>> expected = {
-      {204, "HTTP/1.1 204 No Content"},  {403, "HTTP/1.1 403 Forbidden"},
-      {404, "HTTP/1.1 404 Not Found"},   {405, "HTTP/1.1 405 Method Not Allowed"},
-      {409, "HTTP/1.1 409 Conflict"},    {299, "HTTP/1.1 299 OK"},
-      {418, "HTTP/1.1 418 Bad Request"}, {507, "HTTP/1.1 507 Internal Server Error"}};
+      {204, "HTTP/1.1 204 No Content"},
+      {403, "HTTP/1.1 403 Forbidden"},
+      {404, "HTTP/1.1 404 Not Found"},
+      {405, "HTTP/1.1 405 Method Not Allowed"},
+      {406, "HTTP/1.1 406 Not Acceptable"},  // MCP's answer to a client that accepts neither JSON nor SSE
+      {409, "HTTP/1.1 409 Conflict"},
+      {504, "HTTP/1.1 504 Gateway Timeout"},
+      // Unregistered codes get no phrase (RFC 9112 §4), not their class's: "418 Bad Request" misled.
+      {299, "HTTP/1.1 299 "},
+      {418, "HTTP/1.1 418 "},
+      {507, "HTTP/1.1 507 "}};
   for (const auto& [status, line] : expected) {
     auto r = raw_http(port(), post("/batch", "status:" + std::to_string(status), "Connection: close\r\n"), nullptr, 2s);
     EXPECT_EQ(status_line(r), line) << r;
-    if (status != 204) EXPECT_EQ(body_of(r), "answered " + std::to_string(status)) << r;
+    if (status != 204) {
+      EXPECT_EQ(body_of(r), "answered " + std::to_string(status)) << r;
+    }
   }
+  // A status line without a phrase is read by clients (libcurl here) as its code.
+  auto unregistered = http::send({"POST", base() + "/batch", {{"Connection", "close"}}, "status:418"});
+  EXPECT_EQ(unregistered.status, 418);
+  EXPECT_EQ(unregistered.body, "answered 418");
 }
 
 TEST_F(Edges, EmptyLinesBeforeARequestAreSkippedOtherHttpVersionsGet505AndOtherProtocols400) {

@@ -100,7 +100,9 @@ void expect_each_refused(const std::string& path, const ConfigInputs& in, const 
       ADD_FAILURE() << "accepted: " << yaml;
     } catch (const ConfigError& e) {
       EXPECT_NE(std::string(e.what()).find(want), std::string::npos) << e.what();
-      if (!secret.empty()) EXPECT_EQ(std::string(e.what()).find(secret), std::string::npos) << e.what();
+      if (!secret.empty()) {
+        EXPECT_EQ(std::string(e.what()).find(secret), std::string::npos) << e.what();
+      }
     }
   }
 }
