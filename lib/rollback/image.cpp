@@ -263,15 +263,18 @@ ServiceResult rollback_service(docker::Client& docker, docker::ContainerSource& 
     throw UsageError(c.name + " was made by a rollback; orch does not roll back a rollback (give --to to choose an image)");
   if (o.automatic && history.contains("pinned") && !history["pinned"].is_null())
     throw UsageError(o.service + " is pinned after a rollback; lift with orch rollback --clear " + o.service);
-  std::string target = o.to;
+  std::string target = o.to, shown = o.to;
   if (target.empty()) {
     if (!history.contains("lkg")) throw UsageError("no last-known-good image is recorded for '" + o.service + "'; give --to IMAGE");
+    // Rolled back to by id (the name may have moved on since), shown by the name it ran as.
     target = history["lkg"].value("image_id", "");
+    shown = history["lkg"].value("image", "");
+    if (shown.empty()) shown = target;
   }
   auto target_image = docker.image_inspect(target);  // NotFound: a usage error below
   const std::string target_id = target_image.value("Id", "");
-  if (target_id == c.image_id) throw UsageError(o.service + " already runs " + target);
-  r.to = target + (target_id.rfind(target, 0) == 0 ? "" : " (" + target_id.substr(0, 19) + ")");
+  if (target_id == c.image_id) throw UsageError(o.service + " already runs " + shown);
+  r.to = shown + (target_id.rfind(shown, 0) == 0 ? "" : " (" + target_id.substr(0, 19) + ")");
   if (o.dry_run) {
     r.ok = true;
     return r;
