@@ -37,6 +37,11 @@ struct ServerOptions {
 // httplib's routing and request processing; it never listens (the front end owns the sockets).
 class HttplibCore final : public httplib::Server {
  public:
+  // httplib writes a content provider's answer only while its listening socket is valid (else it
+  // is "shutting down" and cuts the body). It never has one here, so a value other than
+  // INVALID_SOCKET stands for "serving"; httplib's listen() and stop(), the only code that uses it
+  // as a descriptor, are never called.
+  HttplibCore() { svr_sock_ = -2; }
   using httplib::Server::process_request;  // protected in httplib; the front end's workers call it
 };
 

@@ -69,6 +69,23 @@ struct Edges : ::testing::Test {
       std::thread([&] { reply_ok = http::ChunkedReply(req, 200, "text/plain").ok() ? 1 : 0; }).join();
       res.set_content("answered normally", "text/plain");
     });
+    // Answers httplib writes from a content provider, three 4 KiB parts: with a length, and chunked.
+    r.Get("/provided", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content_provider(3 * 4096, "text/plain", [](size_t, size_t length, httplib::DataSink& sink) {
+        const std::string part(std::min<size_t>(length, 4096), 'p');
+        return sink.write(part.data(), part.size());
+      });
+    });
+    r.Get("/provided-chunked", [](const httplib::Request&, httplib::Response& res) {
+      res.set_chunked_content_provider("text/plain", [parts = 0](size_t, httplib::DataSink& sink) mutable {
+        if (parts++ == 3) {
+          sink.done();
+          return true;
+        }
+        const std::string part(4096, 'c');
+        return sink.write(part.data(), part.size());
+      });
+    });
     r.Get("/stream", [this](const httplib::Request& req, httplib::Response&) {
       http::OutStreamOptions o;
       o.content_type = "text/plain";
@@ -148,6 +165,23 @@ TEST_F(Edges, AChunkedBodyOverTheLimitIs413) {
       nullptr, 2s);
   EXPECT_EQ(status_of(r), 413) << r;
   EXPECT_NE(r.find("\"payload_too_large\""), std::string::npos) << r;
+}
+
+TEST_F(Edges, AnAnswerFromAContentProviderArrivesWhole) {
+  // httplib stops writing a provider's answer once it believes its server is shutting down, which
+  // it judged by its own listening socket: the front end owns the sockets, so every such answer
+  // was cut after its head (a Content-Length with no body behind it).
+  for (const auto& [path, fill] : std::vector<std::pair<std::string, char>>{{"/provided", 'p'}, {"/provided-chunked", 'c'}}) {
+    http::Request req{"GET", base() + path};
+    req.timeout = 3s;
+    try {
+      auto r = http::send(req);
+      EXPECT_EQ(r.status, 200) << path;
+      EXPECT_EQ(r.body, std::string(3 * 4096, fill)) << path << ": " << r.body.size() << " bytes";
+    } catch (const http::TransportError& e) {
+      ADD_FAILURE() << path << ": " << e.what();  // "Transferred a partial file"
+    }
+  }
 }
 
 TEST_F(Edges, AHandlerThatThrowsAnswers500WithJsonAndIsLogged) {
