@@ -44,6 +44,12 @@ struct Refusal {
   std::string message;
 };
 
+}  // namespace
+
+// Head and ChunkDecoder are members of Front::Conn (a class of the header): a type of the
+// anonymous namespace there is what GCC's -Wsubobject-linkage warns about.
+namespace wire {
+
 struct Head {
   std::string method, target, version;
   httplib::Headers headers;
@@ -52,6 +58,12 @@ struct Head {
   bool keep_alive = true;
   bool expect_continue = false;
 };
+
+}  // namespace wire
+
+using wire::Head;
+
+namespace {
 
 bool is_token_char(char ch) {
   return std::isalnum(static_cast<unsigned char>(ch)) || std::strchr("!#$%&'*+-.^_`|~", ch) != nullptr;
@@ -168,6 +180,10 @@ std::optional<Head> parse_head(std::string_view text, const FrontLimits& limits,
   return h;
 }
 
+}  // namespace
+
+namespace wire {
+
 // The chunked transfer coding, decoded as bytes arrive. States follow RFC 9112 §7.1.
 class ChunkDecoder {
  public:
@@ -222,6 +238,12 @@ class ChunkDecoder {
   size_t remaining_ = 0;
   int trailers_ = 0;
 };
+
+}  // namespace wire
+
+using wire::ChunkDecoder;
+
+namespace {
 
 // RFC 9110 §15 (and RFC 6585's 428/429/431/511); a code without a registered phrase gets none,
 // which RFC 9112 §4 allows ("HTTP/1.1 299 "): a made-up phrase would mislead a reader.
