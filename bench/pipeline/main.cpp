@@ -17,6 +17,7 @@
 #include "webhook_load.hpp"
 #include "support/orch_server.hpp"
 #include "support/redis_server.hpp"
+#include "support/standins.hpp"
 #include "core/crypto.hpp"
 
 using namespace orch;
@@ -49,9 +50,8 @@ int main(int argc, char** argv) {
   }
   const std::string secret = "bench-secret-0123456789";
   RedisServer redis;
-  int docling = free_port(), rag = free_port(), web = free_port(), builder = free_port();
-  Process standins({ORCH_STANDINS, "--docling-port", std::to_string(docling), "--rag-port", std::to_string(rag), "--web-port",
-                    std::to_string(web), "--builder-port", std::to_string(builder), "--web-synctest-route"});
+  StandinServers standins({"--web-synctest-route"});
+  const int docling = standins.docling, rag = standins.rag, web = standins.web, builder = standins.builder;
   auto url = [](int port) { return "http://127.0.0.1:" + std::to_string(port); };
   // Each page exists in the Builder stand-in first, so the frontend renders it and docling (which
   // fetches the page) converts it.

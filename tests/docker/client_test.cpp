@@ -16,6 +16,7 @@
 
 #include "docker/recreate.hpp"
 #include "support/docker_engine.hpp"
+#include "support/listen_alone.hpp"
 #include "support/process.hpp"
 
 // Its own namespace: the unity build compiles this file with the rest of its folder.
@@ -52,6 +53,7 @@ class FakeEngine {
       paths_.push_back(req.path);
       res.set_content(R"({"ApiVersion":")" + api_ + R"("})", "application/json");
     });
+    test::listen_alone(server_);
     server_.set_keep_alive_max_count(1);  // one request per connection: stop() need not wait out a kept-alive one
     // Bound before the constructor returns: the client may connect at once.
     if (!server_.bind_to_port("127.0.0.1", port)) throw std::runtime_error("cannot bind 127.0.0.1:" + std::to_string(port));

@@ -7,6 +7,7 @@
 
 #include "core/json.hpp"
 #include "support/orch_server.hpp"
+#include "support/listen_alone.hpp"
 #include "support/process.hpp"
 #include "support/receivers.hpp"
 
@@ -24,6 +25,7 @@ struct FakeService {
   std::thread thread;
   void up() {
     server = std::make_unique<httplib::Server>();
+    test::listen_alone(*server);
     server->Get("/health",
                 [](const httplib::Request&, httplib::Response& res) { res.set_content("{\"status\":\"ok\"}", "application/json"); });
     ASSERT_TRUE(server->bind_to_port("127.0.0.1", port));

@@ -2,7 +2,13 @@
 // stand-ins for docling-serve, the RAG service and the frontend.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -939,6 +945,31 @@ TEST(SyncTest, WithoutRedisOrchServeRunsItAndTableOutput) {
   EXPECT_EQ(j["marker"], "handmade42");
   EXPECT_EQ(j["passed"], true);
   EXPECT_EQ(j["stages"].size(), 5u);
+}
+
+// The stand-ins never share a port: a port another process listens on (with SO_REUSEPORT, as
+// httplib's default binds) is an error, not a second listener the kernel splits connections with.
+// Two tests that once got the same port from free_port() each saw the other's empty 404s.
+TEST(StandIns, APortAnotherProcessListensOnIsRefusedNotShared) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  int yes = 1;
+  ASSERT_EQ(::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &yes, sizeof yes), 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(fd, 8), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  const auto taken = std::to_string(ntohs(addr.sin_port));
+  auto r = run({ORCH_STANDINS, "--docling-port", taken}, {}, 5s);
+  ::close(fd);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("docling cannot listen on 127.0.0.1:" + taken), std::string::npos) << r.output;
+  // Left to choose, it takes four ports of its own and says which.
+  StandinServers s;
+  EXPECT_EQ(std::set<int>({s.docling, s.rag, s.web, s.builder}).size(), 4u) << s.log();
+  EXPECT_EQ(s.calls()["reindex"], 0);
 }
 
 }  // namespace

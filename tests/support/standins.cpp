@@ -1,19 +1,19 @@
 #include "support/standins.hpp"
 
+#include <cstdio>
+#include <stdexcept>
+
 namespace orch::test {
 
 StandinServers::StandinServers(std::vector<std::string> knobs) {
-  std::vector<std::string> argv = {ORCH_STANDINS, "--docling-port",    std::to_string(docling), "--rag-port",           std::to_string(rag),
-                                   "--web-port",  std::to_string(web), "--builder-port",        std::to_string(builder)};
+  std::vector<std::string> argv = {ORCH_STANDINS};
   argv.insert(argv.end(), knobs.begin(), knobs.end());
-  proc = Process(argv);
-  eventually([&] {
-    try {
-      return calls()["reindex"] == 0;
-    } catch (const std::exception&) {
-      return false;
-    }
-  });
+  proc_ = Process(argv, {}, dir_.file("standins.log"));
+  // Its first line, once all four listen: "docling=P rag=P web=P builder=P".
+  const bool listening =
+      eventually([&] { return std::sscanf(log().c_str(), "docling=%d rag=%d web=%d builder=%d", &docling, &rag, &web, &builder) == 4; },
+                 std::chrono::seconds(10));
+  if (!listening) throw std::runtime_error("orch_standins did not start: " + log());
 }
 
 json StandinServers::calls() const {
