@@ -13,6 +13,7 @@
 #include "support/orch_server.hpp"
 #include "support/receivers.hpp"
 #include "support/redis_server.hpp"
+#include "support/standins.hpp"
 #include "support/require.hpp"
 #include "support/terminal.hpp"
 
@@ -114,7 +115,7 @@ TEST_F(DiagnoseCli, ClosedPortIsCriticalNotUnknown) {
   // A configured service that refuses connections was checked and is down: CRITICAL (2), as
   // Nagios check_http exits; UNKNOWN (3) is only for what stops orch from checking at all.
   FakeService a;
-  auto r = diagnose(config_for({{"web", a.url()}, {"rag_service", "http://127.0.0.1:" + std::to_string(free_port())}}, kExpect));
+  auto r = diagnose(config_for({{"web", a.url()}, {"rag_service", "http://127.0.0.1:" + std::to_string(refused_port())}}, kExpect));
   EXPECT_EQ(r.code, 2) << r.output;
   auto j = json::parse(r.output);
   EXPECT_EQ(j["services"][1]["state"], "unreachable");
@@ -124,12 +125,9 @@ TEST_F(DiagnoseCli, ClosedPortIsCriticalNotUnknown) {
 TEST(DiagnoseDocling, ReadyIsProbedBesideHealthWhileModelsLoad) {
   // docling-serve answers /health as soon as it runs and /ready (503) only once its models are
   // loaded: the docling_service derived from DOCLING_API_URL is degraded until then.
-  const int port = free_port();
-  Process standin({ORCH_STANDINS, "--docling-port", std::to_string(port), "--docling-loading-ms", "60000"});
-  const std::string url = "http://127.0.0.1:" + std::to_string(port);
-  ASSERT_TRUE(eventually([&] { return run({"curl", "-sf", url + "/health"}).code == 0; }));
+  StandinServers standin({"--docling-loading-ms", "60000"});
   Env env = kNoDocker;
-  env["DOCLING_API_URL"] = url;
+  env["DOCLING_API_URL"] = standin.url(standin.docling);
   env["ORCH_CONFIG"] = "";
   auto r = run({ORCH_BINARY, "diagnose", "-o", "json"}, env);
   ASSERT_EQ(r.code, 1) << r.output;
@@ -139,10 +137,11 @@ TEST(DiagnoseDocling, ReadyIsProbedBesideHealthWhileModelsLoad) {
   EXPECT_EQ(j["services"][0]["status"], 200);  // /health itself is fine
   EXPECT_EQ(j["services"][0]["failed_conditions"][0], "[READY] GET /ready answered 503") << r.output;
   // Loaded: up.
-  standin.stop();
-  Process loaded({ORCH_STANDINS, "--docling-port", std::to_string(port)});
-  ASSERT_TRUE(eventually([&] { return run({"curl", "-sf", url + "/ready"}).code == 0; }));
-  EXPECT_EQ(run({ORCH_BINARY, "diagnose", "-o", "json"}, env).code, 0);
+  StandinServers loaded;
+  env["DOCLING_API_URL"] = loaded.url(loaded.docling);
+  r = run({ORCH_BINARY, "diagnose", "-o", "json"}, env);
+  EXPECT_EQ(r.code, 0) << r.output;
+  EXPECT_EQ(json::parse(r.output)["services"][0]["state"], "up") << r.output;
 }
 
 TEST_F(DiagnoseCli, TableFitsEightyColumnsAndUsageErrors) {
@@ -162,7 +161,7 @@ TEST_F(DiagnoseCli, TableFitsEightyColumnsAndUsageErrors) {
 TEST_F(DiagnoseCli, FailedConditionsShowWhatWasSeenAndReasonsAreNotCut) {
   FakeService a, b;
   a.set_body(R"({"status":"starting"})");
-  const std::string closed = "http://127.0.0.1:" + std::to_string(free_port());
+  const std::string closed = "http://127.0.0.1:" + std::to_string(refused_port());
   const auto yaml = config_for({{"web", a.url()}, {"rag_service", b.url()}, {"docling_service", closed}}, kExpect);
   auto r = diagnose(yaml);
   ASSERT_EQ(r.code, 2) << r.output;
@@ -198,7 +197,7 @@ TEST_F(DiagnoseCli, FailedConditionsShowWhatWasSeenAndReasonsAreNotCut) {
 TEST_F(DiagnoseCli, InATerminalTheTableIsColouredAndFitsEightyColumns) {
   ORCH_REQUIRE(have_tmux()) << "tmux (scripts/install-deps.sh installs it)";
   FakeService a;
-  const std::string closed = "http://127.0.0.1:" + std::to_string(free_port());
+  const std::string closed = "http://127.0.0.1:" + std::to_string(refused_port());
   write_file(dir.file("orch.yaml"), config_for({{"web", a.url()}, {"docling_service", closed}}, kExpect));
   const std::vector<std::string> argv = {ORCH_BINARY, "diagnose", "--config", dir.file("orch.yaml")};
   auto env = kNoDocker;
@@ -271,7 +270,7 @@ TEST_F(DiagnoseCli, RedisUnreachableIsUnknown) {
   FakeService a;
   write_file(dir.file("orch.yaml"), config_for({{"web", a.url()}}, kExpect));
   auto r = run({ORCH_BINARY, "diagnose", "-o", "json", "--config", dir.file("orch.yaml")},
-               {{"DOCKER_HOST", "\x01unset"}, {"REDIS_URL", "redis://127.0.0.1:" + std::to_string(free_port())}});
+               {{"DOCKER_HOST", "\x01unset"}, {"REDIS_URL", "redis://127.0.0.1:" + std::to_string(refused_port())}});
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_EQ(json::parse(r.output)["redis"]["reachable"], false);
 }

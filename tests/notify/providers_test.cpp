@@ -239,7 +239,7 @@ TEST(Notifier, GivesUpAfterItsAttemptsAndOn4xxAtOnce) {
 
 TEST(Notifier, ADeadReceiverNeitherBlocksNorGrowsTheQueue) {
   // A port nobody listens on: every attempt is a transport error, retried with a delay.
-  const int dead = test::free_port();
+  const int dead = test::refused_port();
   auto o = fast();
   o.queue_max = 5;
   o.retry_delay = 10s;  // the retries wait: the queue fills
@@ -278,7 +278,7 @@ TEST(Notifier, ARelayRefusingForNowOrUnreachableIsRetriedAndForGoodIsNot) {
     p->from = "orch@example.org";
     p->to = {"ops@example.org"};
   }
-  auto gone = provider("webhook", "http://127.0.0.1:" + std::to_string(test::free_port()) + "/hook");
+  auto gone = provider("webhook", "http://127.0.0.1:" + std::to_string(test::refused_port()) + "/hook");
   gone.name = "gone";
   Metrics m;
   Notifier n({a, b, gone}, fast(), &m);

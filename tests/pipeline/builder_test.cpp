@@ -19,7 +19,7 @@ Settings settings_with(const std::map<std::string, std::string>& env) {
   return s;
 }
 
-std::string nobody_listens() { return "http://127.0.0.1:" + std::to_string(free_port()); }
+std::string nobody_listens() { return "http://127.0.0.1:" + std::to_string(refused_port()); }
 
 TEST(BuilderApis, ALookupBuilderDoesNotAnswerIsRetriedWithoutTheKey) {
   auto s = settings_with({{"BUILDER_CONTENT_URL", nobody_listens()}, {"BUILDER_API_KEY", "content-key-SECRET"}});

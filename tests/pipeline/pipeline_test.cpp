@@ -693,8 +693,9 @@ TEST(SyncTest, NamesTheFailingStageAndExits2) {
 TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3) {
   RedisServer redis;
   Standins s({"--web-synctest-route"});
-  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"RAG_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
-                             {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  auto env = merge(
+      s.env(),
+      {{"REDIS_URL", redis.url()}, {"RAG_API_URL", "http://127.0.0.1:" + std::to_string(refused_port())}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
   {
     OrchServer orch(env);
     env["ORCH_URL"] = orch.url();
@@ -703,18 +704,19 @@ TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3)
     EXPECT_EQ(r.code, 2) << r.output;
     EXPECT_EQ(json::parse(r.output.substr(r.output.find('{')))["failed_stage"], "rag") << r.output;
     // orch itself unreachable: the test could not run at all (3).
-    auto down = run({ORCH_BINARY, "sync-test", "--timeout", "5s", "--orch-url", "http://127.0.0.1:" + std::to_string(free_port())}, env);
+    auto down = run({ORCH_BINARY, "sync-test", "--timeout", "5s", "--orch-url", "http://127.0.0.1:" + std::to_string(refused_port())}, env);
     EXPECT_EQ(down.code, 3) << down.output;
     // Redis unreachable: 3 too.
     auto no_redis = env;
-    no_redis["REDIS_URL"] = "redis://127.0.0.1:" + std::to_string(free_port());
+    no_redis["REDIS_URL"] = "redis://127.0.0.1:" + std::to_string(refused_port());
     auto nr = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "5s"}, no_redis);
     EXPECT_EQ(nr.code, 3) << nr.output;
   }  // stopped: it shares the consumer group, and with a working docling it could take the next job
 
   // Docling down is seen through orch's ingest.failed (unreachable): the docling stage failed, 2.
   RedisServer redis2;
-  auto no_docling = merge(s.env(), {{"REDIS_URL", redis2.url()}, {"DOCLING_API_URL", "http://127.0.0.1:" + std::to_string(free_port())},
+  auto no_docling = merge(s.env(), {{"REDIS_URL", redis2.url()},
+                                    {"DOCLING_API_URL", "http://127.0.0.1:" + std::to_string(refused_port())},
                                     {"PIPELINE_MAX_ATTEMPTS", "1"}});
   OrchServer orch2(no_docling);
   no_docling["ORCH_URL"] = orch2.url();
@@ -742,7 +744,7 @@ TEST(SyncTest, WrongSecretFrontendUnreachableAndTheTimeoutEachFailTheirStage) {
   EXPECT_NE(wrong.output.find("401"), std::string::npos) << wrong.output;
 
   auto closed = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"},
-                    merge(env, {{"WEB_API_URL", "http://127.0.0.1:" + std::to_string(free_port())}}));
+                    merge(env, {{"WEB_API_URL", "http://127.0.0.1:" + std::to_string(refused_port())}}));
   EXPECT_EQ(closed.code, 2) << closed.output;
   auto cj = report(closed);
   EXPECT_EQ(cj["failed_stage"], "frontend") << closed.output;
@@ -949,7 +951,8 @@ TEST(SyncTest, WithoutRedisOrchServeRunsItAndTableOutput) {
 
 // The stand-ins never share a port: a port another process listens on (with SO_REUSEPORT, as
 // httplib's default binds) is an error, not a second listener the kernel splits connections with.
-// Two tests that once got the same port from free_port() each saw the other's empty 404s.
+// When free_port() once gave two of its servers the same port, orch's calls to docling sometimes
+// reached the RAG stand-in and got its empty 404 (the landing's CI failure of stop 30).
 TEST(StandIns, APortAnotherProcessListensOnIsRefusedNotShared) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   int yes = 1;

@@ -43,7 +43,7 @@ TEST(RedisClient, ReconnectsOnTheNextUseAfterRedisComesBack) {
 }
 
 TEST(RedisClient, WhileRedisIsDownAttemptsAreSpacedByADoublingBackoff) {
-  redis::Client c(redis::Url{"127.0.0.1", free_port()}, {.connect_timeout = 200ms, .max_backoff = 400ms});
+  redis::Client c(redis::Url{"127.0.0.1", refused_port()}, {.connect_timeout = 200ms, .max_backoff = 400ms});
   EXPECT_THROW(c.command({"PING"}), UnreachableError);
   EXPECT_GT(c.retry_in().count(), 0) << "a failed connect starts the backoff";
   std::this_thread::sleep_for(c.retry_in());

@@ -17,7 +17,7 @@ TEST(Logs, JsonLinesToStderrAndTheFileAndNoSecretInEither) {
   const std::string secret = "log-test-webhook-secret-0123", token = "log-test-api-token-0123456", redis_pw = "log-test-redis-pw";
   TempDir d;
   // Redis is unreachable (nothing listens there): orch logs about it, with a URL holding a password.
-  OrchServer orch({{"REDIS_URL", "redis://:" + redis_pw + "@127.0.0.1:" + std::to_string(free_port()) + "/1"},
+  OrchServer orch({{"REDIS_URL", "redis://:" + redis_pw + "@127.0.0.1:" + std::to_string(refused_port()) + "/1"},
                    {"TRUSTED_WEBHOOK_SECRET", secret},
                    {"ORCH_API_TOKEN", token},
                    {"ORCH_LOG_FORMAT", "json"},

@@ -194,6 +194,19 @@ int free_port() {
   }
 }
 
+int refused_port() {
+  // The socket is never closed: a few descriptors for the life of a test process.
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("refused_port: cannot bind a loopback port");
+  return ntohs(addr.sin_port);
+}
+
 TempDir::TempDir() {
   std::string tmpl = "/tmp/orch-test-XXXXXX";
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");

@@ -41,10 +41,14 @@ struct RunResult {
 RunResult run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env = {},
               std::chrono::milliseconds timeout = std::chrono::seconds(120), const std::string& stdin_data = "");
 
-// A port nothing listens on now, for a server the test starts later (or for "nobody listens").
-// Not reserved: another process may take it meanwhile, so a server a test can let choose its own
-// port (bind to 0) should. Never the same port twice in one test process.
+// A port nothing listens on now, for a server the test starts later. Not reserved: another
+// process may take it meanwhile, so a server that can choose its own port (bind to 0) should.
+// Never the same port twice in one test process.
 int free_port();
+// A loopback port that refuses every connection until the test process ends: bound, never
+// listening, so no other process can take it (a "nobody listens" port from free_port() may be
+// another test's server by the time orch connects).
+int refused_port();
 // A fresh directory under /tmp removed (recursively) by the destructor.
 class TempDir {
  public:
