@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <regex>
 
 #include "core/text.hpp"
@@ -14,6 +16,19 @@ namespace {
 std::string shown(const json& v) {
   std::string s = to_text(v);
   return s.size() > 80 ? s.substr(0, 77) + "..." : s;
+}
+
+// A schema's pattern, compiled once. The patterns are orch's own tool schemas (a few, short,
+// anchored), so the cache stays that small. Compiling under the lock also matters: libstdc++'s
+// regex compiler fills the shared ctype<char>::narrow cache unsynchronized, and two tool calls
+// compiling at once were a data race (TSan, `orch mcp` running calls in parallel).
+const std::regex& compiled(const std::string& pattern) {
+  static std::mutex mu;
+  static std::map<std::string, std::regex> cache;
+  std::lock_guard lock(mu);
+  auto it = cache.find(pattern);
+  if (it == cache.end()) it = cache.emplace(pattern, std::regex(pattern)).first;
+  return it->second;
 }
 
 // JSON Schema counts 5.0 as an integer.
@@ -75,8 +90,7 @@ bool fits(const json& schema, const json& v) {
   if (v.is_string()) {
     const auto& s = v.get_ref<const std::string&>();
     if (schema.contains("minLength") && s.size() < schema["minLength"].get<size_t>()) return false;
-    // The patterns are orch's own (short, anchored); a schema compiled per call is cheap next to a tool.
-    if (schema.contains("pattern") && !std::regex_search(s, std::regex(schema["pattern"].get<std::string>()))) return false;
+    if (schema.contains("pattern") && !std::regex_search(s, compiled(schema["pattern"].get<std::string>()))) return false;
   }
   return true;
 }
