@@ -62,7 +62,7 @@ TEST(StreamCaps, OrchEventsAndOrchDeadAreTrimmedToAboutTheirCaps) {
   // A RAG service that refuses connections and one attempt: the page's job is dead-lettered at once.
   OrchServer orch({{"REDIS_URL", redis.url()},
                    {"TRUSTED_WEBHOOK_SECRET", kCapsSecret},
-                   {"RAG_API_URL", "http://127.0.0.1:" + std::to_string(refused_port())},
+                   {"RAG_API_URL", refused_url()},
                    {"PIPELINE_MAX_ATTEMPTS", "1"},
                    {"DOCKER_HOST", "unix:///nonexistent/docker.sock"}});
   const json entry = {{"id", "capped"},

@@ -115,7 +115,7 @@ TEST_F(DiagnoseCli, ClosedPortIsCriticalNotUnknown) {
   // A configured service that refuses connections was checked and is down: CRITICAL (2), as
   // Nagios check_http exits; UNKNOWN (3) is only for what stops orch from checking at all.
   FakeService a;
-  auto r = diagnose(config_for({{"web", a.url()}, {"rag_service", "http://127.0.0.1:" + std::to_string(refused_port())}}, kExpect));
+  auto r = diagnose(config_for({{"web", a.url()}, {"rag_service", refused_url()}}, kExpect));
   EXPECT_EQ(r.code, 2) << r.output;
   auto j = json::parse(r.output);
   EXPECT_EQ(j["services"][1]["state"], "unreachable");
@@ -161,7 +161,7 @@ TEST_F(DiagnoseCli, TableFitsEightyColumnsAndUsageErrors) {
 TEST_F(DiagnoseCli, FailedConditionsShowWhatWasSeenAndReasonsAreNotCut) {
   FakeService a, b;
   a.set_body(R"({"status":"starting"})");
-  const std::string closed = "http://127.0.0.1:" + std::to_string(refused_port());
+  const std::string closed = refused_url();
   const auto yaml = config_for({{"web", a.url()}, {"rag_service", b.url()}, {"docling_service", closed}}, kExpect);
   auto r = diagnose(yaml);
   ASSERT_EQ(r.code, 2) << r.output;
@@ -197,7 +197,7 @@ TEST_F(DiagnoseCli, FailedConditionsShowWhatWasSeenAndReasonsAreNotCut) {
 TEST_F(DiagnoseCli, InATerminalTheTableIsColouredAndFitsEightyColumns) {
   ORCH_REQUIRE(have_tmux()) << "tmux (scripts/install-deps.sh installs it)";
   FakeService a;
-  const std::string closed = "http://127.0.0.1:" + std::to_string(refused_port());
+  const std::string closed = refused_url();
   write_file(dir.file("orch.yaml"), config_for({{"web", a.url()}, {"docling_service", closed}}, kExpect));
   const std::vector<std::string> argv = {ORCH_BINARY, "diagnose", "--config", dir.file("orch.yaml")};
   auto env = kNoDocker;

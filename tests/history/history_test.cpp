@@ -291,7 +291,7 @@ TEST(HistoryReport, DiagnoseHistoryReadsRedisOrTheRunningOrchServe) {
   // Without Redis and without a running orch serve, the figures cannot be read: UNKNOWN.
   auto cli_env = env;
   cli_env["REDIS_URL"] = "";
-  cli_env["ORCH_URL"] = "http://127.0.0.1:" + std::to_string(refused_port());
+  cli_env["ORCH_URL"] = refused_url();
   auto r = run({ORCH_BINARY, "diagnose", "--history", "24h"}, cli_env);
   EXPECT_EQ(r.code, 3) << r.output;
   EXPECT_NE(r.output.find("orch serve"), std::string::npos) << r.output;

@@ -278,7 +278,7 @@ TEST(Notifier, ARelayRefusingForNowOrUnreachableIsRetriedAndForGoodIsNot) {
     p->from = "orch@example.org";
     p->to = {"ops@example.org"};
   }
-  auto gone = provider("webhook", "http://127.0.0.1:" + std::to_string(test::refused_port()) + "/hook");
+  auto gone = provider("webhook", test::refused_url() + "/hook");
   gone.name = "gone";
   Metrics m;
   Notifier n({a, b, gone}, fast(), &m);

@@ -19,10 +19,8 @@ Settings settings_with(const std::map<std::string, std::string>& env) {
   return s;
 }
 
-std::string nobody_listens() { return "http://127.0.0.1:" + std::to_string(refused_port()); }
-
 TEST(BuilderApis, ALookupBuilderDoesNotAnswerIsRetriedWithoutTheKey) {
-  auto s = settings_with({{"BUILDER_CONTENT_URL", nobody_listens()}, {"BUILDER_API_KEY", "content-key-SECRET"}});
+  auto s = settings_with({{"BUILDER_CONTENT_URL", refused_url()}, {"BUILDER_API_KEY", "content-key-SECRET"}});
   json entry;
   auto r = pipeline::latest_entry(s, "page", entry);
   EXPECT_FALSE(r.ok);
@@ -47,7 +45,7 @@ TEST(BuilderApis, ALookupAnsweredWithoutResultsFails) {
 }
 
 TEST(BuilderApis, AWriteBuilderDoesNotAnswerFailsTheStageForGood) {
-  auto s = settings_with({{"BUILDER_WRITE_URL", nobody_listens()}, {"BUILDER_PRIVATE_KEY", "write-key"}});
+  auto s = settings_with({{"BUILDER_WRITE_URL", refused_url()}, {"BUILDER_PRIVATE_KEY", "write-key"}});
   std::string error;
   EXPECT_FALSE(pipeline::builder_write(s, "page", json{{"name", "x"}, {"data", json::object()}}, error));
   EXPECT_EQ(error.rfind("final:builder write api: ", 0), 0u) << error;
@@ -63,7 +61,7 @@ TEST(BuilderApis, AFailedDeleteSaysWhy) {
   EXPECT_EQ(builder.requests()[0].method, "DELETE");
   EXPECT_EQ(builder.requests()[0].path, "/api/v1/write/page/entry-1");
 
-  auto gone = settings_with({{"BUILDER_WRITE_URL", nobody_listens()}, {"BUILDER_PRIVATE_KEY", "write-key"}});
+  auto gone = settings_with({{"BUILDER_WRITE_URL", refused_url()}, {"BUILDER_PRIVATE_KEY", "write-key"}});
   error.clear();
   EXPECT_FALSE(pipeline::builder_delete(gone, "page", "entry-1", error));
   EXPECT_EQ(error.rfind("builder write api: ", 0), 0u) << error;

@@ -142,7 +142,7 @@ TEST(DoclingSync, EachWrongAnswerIsAFailureThatSaysWhatWasWrong) {
 }
 
 TEST(DoclingSync, NoAnswerAtAllIsUnreachableAndRetried) {
-  const auto r = convert(settings({{"DOCLING_API_URL", "http://127.0.0.1:" + std::to_string(refused_port())}}), kSource);
+  const auto r = convert(settings({{"DOCLING_API_URL", refused_url()}}), kSource);
   EXPECT_FALSE(r.ok);
   EXPECT_TRUE(r.retryable);
   EXPECT_TRUE(r.unreachable);

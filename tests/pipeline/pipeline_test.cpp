@@ -693,9 +693,7 @@ TEST(SyncTest, NamesTheFailingStageAndExits2) {
 TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3) {
   RedisServer redis;
   Standins s({"--web-synctest-route"});
-  auto env = merge(
-      s.env(),
-      {{"REDIS_URL", redis.url()}, {"RAG_API_URL", "http://127.0.0.1:" + std::to_string(refused_port())}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  auto env = merge(s.env(), {{"REDIS_URL", redis.url()}, {"RAG_API_URL", refused_url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
   {
     OrchServer orch(env);
     env["ORCH_URL"] = orch.url();
@@ -704,7 +702,7 @@ TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3)
     EXPECT_EQ(r.code, 2) << r.output;
     EXPECT_EQ(json::parse(r.output.substr(r.output.find('{')))["failed_stage"], "rag") << r.output;
     // orch itself unreachable: the test could not run at all (3).
-    auto down = run({ORCH_BINARY, "sync-test", "--timeout", "5s", "--orch-url", "http://127.0.0.1:" + std::to_string(refused_port())}, env);
+    auto down = run({ORCH_BINARY, "sync-test", "--timeout", "5s", "--orch-url", refused_url()}, env);
     EXPECT_EQ(down.code, 3) << down.output;
     // Redis unreachable: 3 too.
     auto no_redis = env;
@@ -715,9 +713,7 @@ TEST(SyncTest, AStageServiceThatRefusesIsCritical2OnlyOrchOrRedisUnreachableIs3)
 
   // Docling down is seen through orch's ingest.failed (unreachable): the docling stage failed, 2.
   RedisServer redis2;
-  auto no_docling = merge(s.env(), {{"REDIS_URL", redis2.url()},
-                                    {"DOCLING_API_URL", "http://127.0.0.1:" + std::to_string(refused_port())},
-                                    {"PIPELINE_MAX_ATTEMPTS", "1"}});
+  auto no_docling = merge(s.env(), {{"REDIS_URL", redis2.url()}, {"DOCLING_API_URL", refused_url()}, {"PIPELINE_MAX_ATTEMPTS", "1"}});
   OrchServer orch2(no_docling);
   no_docling["ORCH_URL"] = orch2.url();
   auto d = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, no_docling);
@@ -743,8 +739,7 @@ TEST(SyncTest, WrongSecretFrontendUnreachableAndTheTimeoutEachFailTheirStage) {
   EXPECT_EQ(report(wrong)["failed_stage"], "webhook") << wrong.output;
   EXPECT_NE(wrong.output.find("401"), std::string::npos) << wrong.output;
 
-  auto closed = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"},
-                    merge(env, {{"WEB_API_URL", "http://127.0.0.1:" + std::to_string(refused_port())}}));
+  auto closed = run({ORCH_BINARY, "sync-test", "-o", "json", "--timeout", "10s"}, merge(env, {{"WEB_API_URL", refused_url()}}));
   EXPECT_EQ(closed.code, 2) << closed.output;
   auto cj = report(closed);
   EXPECT_EQ(cj["failed_stage"], "frontend") << closed.output;

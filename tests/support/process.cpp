@@ -207,6 +207,8 @@ int refused_port() {
   return ntohs(addr.sin_port);
 }
 
+std::string refused_url() { return "http://127.0.0.1:" + std::to_string(refused_port()); }
+
 TempDir::TempDir() {
   std::string tmpl = "/tmp/orch-test-XXXXXX";
   if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");

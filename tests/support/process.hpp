@@ -49,6 +49,8 @@ int free_port();
 // listening, so no other process can take it (a "nobody listens" port from free_port() may be
 // another test's server by the time orch connects).
 int refused_port();
+// http://127.0.0.1:<refused_port()>: a service URL that refuses every connection.
+std::string refused_url();
 // A fresh directory under /tmp removed (recursively) by the destructor.
 class TempDir {
  public:
