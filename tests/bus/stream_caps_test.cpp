@@ -82,16 +82,20 @@ TEST(StreamCaps, OrchEventsAndOrchDeadAreTrimmedToAboutTheirCaps) {
   EXPECT_NE(c.command({"XRANGE", "orch:dead", "-", "+", "COUNT", "1"}).elements.at(0).elements.at(0).str, "0-1") << "the oldest went";
 
   // orch:events: trimmed by the webhook's event and the pipeline's (ingest.*) after it; the
-  // newest entries are orch's, the webhook's event among them.
+  // newest entries are orch's, the webhook's event and the page's ingest.failed among them. (Not
+  // necessarily the very newest: the monitor may report the refusing RAG service as service.down
+  // at any moment.)
   EXPECT_GE(stream_length(c, "orch:events"), events_cap);
   EXPECT_LT(stream_length(c, "orch:events"), events_cap + node);
   EXPECT_NE(c.command({"XRANGE", "orch:events", "-", "+", "COUNT", "1"}).elements.at(0).elements.at(0).str, "0-1");
   const auto newest = newest_stream_events(c, "orch:events", 10);
-  EXPECT_EQ(newest.at(0)["type"], "ingest.failed") << newest.at(0);
-  EXPECT_EQ(newest.at(0)["data"]["id"], "capped") << newest.at(0);
-  bool webhook_event_kept = false;
-  for (const auto& e : newest) webhook_event_kept |= e["id"] == event_id;
+  bool webhook_event_kept = false, failure_kept = false;
+  for (const auto& e : newest) {
+    webhook_event_kept |= e["id"] == event_id;
+    failure_kept |= e["type"] == "ingest.failed" && e["data"]["id"] == "capped";
+  }
   EXPECT_TRUE(webhook_event_kept);
+  EXPECT_TRUE(failure_kept) << json(newest).dump();
 }
 
 }  // namespace
