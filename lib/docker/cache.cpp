@@ -35,11 +35,20 @@ ContainerCache::~ContainerCache() { stop(); }
 void ContainerCache::add_listener(Listener listener) { listeners_.push_back(std::move(listener)); }
 
 void ContainerCache::start() {
+  {
+    std::lock_guard lock(mu_);
+    started_ = true;
+  }
   relister_ = std::thread([this] { relist_loop(); });
   watcher_.start();
 }
 
 void ContainerCache::stop() {
+  {
+    std::lock_guard lock(mu_);
+    started_ = false;
+  }
+  settled_cv_.notify_all();
   watcher_.stop();
   stop_.request_stop();
   if (relister_.joinable()) relister_.join();
@@ -208,8 +217,10 @@ void ContainerCache::list_now(ListReason reason) {
     ++generation_;
     was_in_step = in_step_;
     in_step_ = true;
+    settled_ = true;
     error_.clear();
   }
+  settled_cv_.notify_all();
   spdlog::debug("container cache: {} containers listed", listed.size());
   for (const auto& l : listeners_) {
     if (!was_in_step && l.on_connection) l.on_connection(true, "");
@@ -222,8 +233,10 @@ void ContainerCache::on_watcher_connection(bool up, const std::string& why) {
   {
     std::lock_guard lock(mu_);
     in_step_ = false;
+    settled_ = true;
     error_ = why;
   }
+  settled_cv_.notify_all();
   for (const auto& l : listeners_)
     if (l.on_connection) l.on_connection(false, why);
 }
@@ -244,7 +257,8 @@ void ContainerCache::relist_loop() {
 }
 
 ContainerList ContainerCache::containers() {
-  std::lock_guard lock(mu_);
+  std::unique_lock lock(mu_);
+  settled_cv_.wait_for(lock, kFirstListWait, [this] { return settled_ || !started_; });
   if (!in_step_)
     throw UnreachableError("docker engine at " + client_.endpoint().describe() + ": " + (error_.empty() ? "not connected" : error_));
   if (!snapshot_ || snapshot_generation_ != generation_) {

@@ -45,8 +45,12 @@ class ContainerCache final : public ContainerSource {
   void stop();
 
   // Every container, newest first. Throws UnreachableError while the cache is not in step with
-  // the engine (not listed yet, or the watcher lost the engine): stale containers are not served.
+  // the engine (the watcher lost it, or could not reach it at start): stale containers are not
+  // served. A call while the first connect and list are still on their way waits for them (at
+  // most kFirstListWait), as informer users wait for the first sync: a request that arrives just
+  // after `orch serve` started is not told that a reachable engine is unreachable.
   ContainerList containers() override;
+  static constexpr Millis kFirstListWait{5000};  // beyond the client's 3 s connect timeout
   // One container by id or name, from what the cache holds; nullopt when it holds none.
   std::optional<ContainerSummary> find(const std::string& id_or_name) const;
   // Changes with every change of the containers held.
@@ -88,6 +92,9 @@ class ContainerCache final : public ContainerSource {
   Entries entries_;
   bool in_step_ = false;
   std::string error_ = "not listed yet";
+  bool started_ = false;  // start() ran and no stop(): a first list is on its way
+  bool settled_ = false;  // the first connect and list ended, either way
+  std::condition_variable settled_cv_;
   bool listing_ = false;  // a list is on its way: events are also kept in pending_
   std::vector<Seen> pending_;
   unsigned long long generation_ = 0;

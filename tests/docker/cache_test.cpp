@@ -124,6 +124,7 @@ struct FakeEngine {
   std::mutex mu;
   std::vector<std::string> queued;
   std::atomic<int> fail_lists{0}, lists{0}, inspects{0};
+  std::atomic<int> list_delay_ms{0};  // an engine slow to list (a loaded host, many containers)
   std::atomic<bool> end_stream{false}, stopping{false};
   std::thread thread;
   int port = 0;
@@ -134,6 +135,7 @@ struct FakeEngine {
     });
     server.Get(R"(/v[\d.]+/containers/json)", [this](const httplib::Request&, httplib::Response& res) {
       ++lists;
+      std::this_thread::sleep_for(std::chrono::milliseconds(list_delay_ms.load()));
       if (fail_lists > 0) {
         --fail_lists;
         res.status = 500;
@@ -276,6 +278,43 @@ TEST(ContainerCache, AContainerTheEngineCannotInspectIsKnownByItsEvents) {
   }
   EXPECT_NE(named(second.containers(), "listed-a"), nullptr);
   second.stop();
+}
+
+TEST(ContainerCache, ACallBeforeTheFirstListWaitsForItAndAnEngineThatRefusesIsToldAtOnce) {
+  // A request right after `orch serve` started (an MCP rollback, /status) is answered from the
+  // first list once it is in, not refused with "not listed yet" while the engine answers (seen in
+  // CI: an MCP rollback failed so on a loaded machine).
+  FakeEngine fake;
+  fake.list_delay_ms = 1500;
+  Client client(fake.endpoint());
+  ContainerCache cache(client, Millis(0));
+  cache.start();
+  auto t0 = std::chrono::steady_clock::now();
+  const auto all = cache.containers();
+  EXPECT_NE(named(all, "listed-a"), nullptr);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 1s) << "answered before the list was in";
+  cache.stop();
+
+  // The engine refuses: the first attempt ends at once, and so does the wait; the reason is the
+  // engine's, not "not listed yet".
+  Client refused(Endpoint{"", test::refused_url(), std::nullopt});
+  ContainerCache unreachable(refused, Millis(0));
+  unreachable.start();
+  t0 = std::chrono::steady_clock::now();
+  try {
+    unreachable.containers();
+    ADD_FAILURE() << "an engine that refuses connections listed containers";
+  } catch (const UnreachableError& e) {
+    EXPECT_EQ(std::string(e.what()).find("not listed yet"), std::string::npos) << e.what();
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, ContainerCache::kFirstListWait);
+  unreachable.stop();
+
+  // Never started (a CLI's cache), or stopped: nothing is on its way, nothing is waited for.
+  ContainerCache idle(client, Millis(0));
+  t0 = std::chrono::steady_clock::now();
+  EXPECT_THROW(idle.containers(), UnreachableError);
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 1s);
 }
 
 TEST(ContainerCache, AFailedPeriodicListKeepsWhatTheCacheHas) {
