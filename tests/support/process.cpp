@@ -170,6 +170,24 @@ RunResult run(const std::vector<std::string>& argv, const std::map<std::string, 
   return {decode(st), output};
 }
 
+namespace {
+
+// A socket bound to a loopback port of the kernel's choice, not listening; its port in `port`.
+int bound_loopback_socket(int& port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
+    throw std::runtime_error("cannot bind a loopback port");
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
+}  // namespace
+
 int free_port() {
   // The kernel starts its search for a free port at a random place each time: two calls close
   // together may answer the same port, which for two servers of one test is one port too few.
@@ -177,16 +195,8 @@ int free_port() {
   static std::deque<int> given;
   std::lock_guard lock(mu);
   for (;;) {
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    const int port = ntohs(addr.sin_port);
-    close(fd);
+    int port = 0;
+    close(bound_loopback_socket(port));
     if (std::find(given.begin(), given.end(), port) != given.end()) continue;
     given.push_back(port);
     if (given.size() > 1024) given.pop_front();
@@ -196,15 +206,9 @@ int free_port() {
 
 int refused_port() {
   // The socket is never closed: a few descriptors for the life of a test process.
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0)
-    throw std::runtime_error("refused_port: cannot bind a loopback port");
-  return ntohs(addr.sin_port);
+  int port = 0;
+  bound_loopback_socket(port);
+  return port;
 }
 
 std::string refused_url() { return "http://127.0.0.1:" + std::to_string(refused_port()); }
